@@ -1,0 +1,40 @@
+"""The Django admin is for operators to look, not to change workflow state (that goes through
+the services, which keep the audit chain). Everything here is read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from requests_app.models import DataSubjectRequest, OutgoingEmail, RequestEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(DataSubjectRequest)
+class RequestAdmin(ReadOnlyAdmin):
+    list_display = ["reference", "request_type", "status", "received_at", "due_on"]
+    list_filter = ["status", "request_type", "jurisdiction"]
+    search_fields = ["reference", "requester_email"]
+
+
+@admin.register(RequestEvent)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["seq", "request", "at", "actor", "action", "from_status", "to_status"]
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "request", "template", "status", "attempts", "sent_at"]
+    exclude = ["to_encrypted", "subject_encrypted", "text_encrypted", "html_encrypted"]

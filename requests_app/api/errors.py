@@ -1,0 +1,22 @@
+"""Turn domain errors into clear 4xx answers; nothing a caller sends may produce a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from requests_app.errors import DomainError, IllegalTransition, TokenInvalid
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, IllegalTransition):
+        return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, TokenInvalid):
+        return Response({"token": [exc.message], "reason": exc.reason}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DomainError):
+        body = {exc.field: [exc.message]} if exc.field else {"detail": exc.message}
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,127 @@
+"""Serializers shared by more than one endpoint. Endpoint-specific ones are nested in the views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from requests_app import intake, lifecycle, selectors
+from requests_app.models import (
+    Correction,
+    DataSubjectRequest,
+    Jurisdiction,
+    RequestEvent,
+    RequestType,
+)
+
+def single_line(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(validators=[intake.single_line], **kwargs)
+
+
+class CorrectionSerializer(serializers.Serializer):
+    field = single_line(max_length=100)
+    current_value = single_line(max_length=500, required=False, allow_blank=True, default="")
+    corrected_value = single_line(max_length=500)
+
+
+class IntakeSerializer(serializers.Serializer):
+    request_type = serializers.ChoiceField(choices=RequestType.choices)
+    name = single_line(max_length=200)
+    email = serializers.EmailField(max_length=254)
+    phone = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, default="", validators=[intake.phone_validator]
+    )
+    company = single_line(max_length=200, required=False, allow_blank=True, default="")
+    details = serializers.CharField(
+        max_length=settings.DSAR_MAX_DETAILS_CHARS, required=False, allow_blank=True, default="",
+        validators=[intake.multi_line],
+    )
+    jurisdiction = serializers.ChoiceField(choices=Jurisdiction.choices, default=Jurisdiction.UK_GDPR)
+    agent_name = single_line(max_length=200, required=False, allow_blank=True, default="")
+    agent_email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+    agent_relationship = single_line(max_length=200, required=False, allow_blank=True, default="")
+    corrections = CorrectionSerializer(many=True, required=False, default=list)
+
+    def to_submission(self, channel: str) -> intake.Submission:
+        data = dict(self.validated_data)
+        corrections = [intake.CorrectionInput(**c) for c in data.pop("corrections")]
+        return intake.Submission(**data, corrections=corrections, channel=channel)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        corrections = [intake.CorrectionInput(**c) for c in attrs.get("corrections", [])]
+        submission = intake.Submission(**{**attrs, "corrections": corrections})
+        errors = intake.submission_errors(submission)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RequestEvent
+        fields = ["seq", "at", "actor", "action", "from_status", "to_status", "payload"]
+
+
+class CorrectionOutSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Correction
+        fields = ["position", "field", "current_value", "corrected_value"]
+
+
+class RequestSummarySerializer(serializers.ModelSerializer):
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    days_left = serializers.SerializerMethodField()
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DataSubjectRequest
+        fields = [
+            "reference", "request_type", "status", "jurisdiction", "requester_name",
+            "requester_email", "received_at", "verified_at", "due_on", "days_left", "overdue",
+            "assignee", "closed_at",
+        ]
+
+    def get_days_left(self, obj: DataSubjectRequest) -> int | None:
+        return selectors.days_left(obj)
+
+    def get_overdue(self, obj: DataSubjectRequest) -> bool:
+        left = selectors.days_left(obj)
+        return left is not None and left < 0
+
+
+class PauseSerializer(serializers.Serializer):
+    started_on = serializers.DateField()
+    ended_on = serializers.DateField(allow_null=True)
+    question = serializers.CharField()
+
+
+class ExtensionSerializer(serializers.Serializer):
+    granted_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+    previous_due_on = serializers.DateField()
+
+
+class RequestDetailSerializer(RequestSummarySerializer):
+    corrections = CorrectionOutSerializer(many=True, read_only=True)
+    events = EventSerializer(many=True, read_only=True)
+    pauses = PauseSerializer(many=True, read_only=True)
+    extension = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
+
+    class Meta(RequestSummarySerializer.Meta):
+        fields = [
+            *RequestSummarySerializer.Meta.fields,
+            "requester_phone", "requester_company", "agent_name", "agent_email",
+            "agent_relationship", "details", "channel", "email_verified_at",
+            "authority_confirmed_at", "clock_started_on", "corrections", "pauses", "extension",
+            "allowed_actions", "events",
+        ]
+
+    def get_extension(self, obj: DataSubjectRequest) -> dict[str, Any] | None:
+        extension = getattr(obj, "extension", None)
+        return dict(ExtensionSerializer(extension).data) if extension else None
+
+    def get_allowed_actions(self, obj: DataSubjectRequest) -> list[str]:
+        return lifecycle.allowed_actions(obj)

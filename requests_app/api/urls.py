@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.urls import path, register_converter
+
+from requests_app.api import views
+from requests_app.urls import ReferenceConverter
+
+register_converter(ReferenceConverter, "ref")
+
+ACTIONS = ["approve", "reject", "extend", "hold", "resume", "withdraw"]
+
+urlpatterns = [
+    path("requests/", views.RequestCollectionApi.as_view(), name="api-requests"),
+    path("requests/verify/", views.VerifyApi.as_view(), name="api-verify"),
+    path("requests/<ref:reference>/", views.RequestDetailApi.as_view(), name="api-request-detail"),
+    path("requests/<ref:reference>/assign/", views.AssignApi.as_view(), name="api-request-assign"),
+    path(
+        "requests/<ref:reference>/confirm-authority/",
+        views.RequestActionApi.as_view(action="confirm_authority"),
+        name="api-request-confirm_authority",
+    ),
+    *[
+        path(f"requests/<ref:reference>/{action}/", views.RequestActionApi.as_view(action=action),
+             name=f"api-request-{action}")
+        for action in ACTIONS
+    ],
+]

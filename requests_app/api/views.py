@@ -1,0 +1,188 @@
+"""The REST API: public intake and verification, and the staff workflow.
+
+Each endpoint validates, calls one service and serializes; the rules live in the services.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from requests_app import intake, lifecycle, selectors, verification
+from requests_app.api.serializers import (
+    IntakeSerializer,
+    RequestDetailSerializer,
+    RequestSummarySerializer,
+)
+from requests_app.models import DataSubjectRequest, RequestType, Status
+from requests_app.permissions import IsApprover, IsPrivacyStaff, is_privacy_staff
+from requests_app.ratelimit import Verdict, client_ip, rate_limit_hit
+
+
+def too_many(verdict: Verdict) -> Response:
+    response = Response(
+        {"detail": f"Too many requests. Try again in {verdict.retry_after} seconds."},
+        status=status.HTTP_429_TOO_MANY_REQUESTS,
+    )
+    response["Retry-After"] = str(verdict.retry_after)
+    return response
+
+
+class IntakeOutput(serializers.Serializer):
+    reference = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class FilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    type = serializers.ChoiceField(choices=RequestType.choices, required=False)
+    overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+    assignee = serializers.CharField(required=False, max_length=150)
+    search = serializers.CharField(required=False, max_length=254)
+
+
+class RequestCollectionApi(APIView):
+    """``POST``: anyone files a request. ``GET``: staff list requests."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [AllowAny()] if self.request.method == "POST" else [IsPrivacyStaff()]
+
+    @extend_schema(request=IntakeSerializer, responses={201: IntakeOutput, 200: IntakeOutput}, auth=[])
+    def post(self, request: Request) -> Response:
+        verdict = rate_limit_hit(scope="intake-ip", identity=client_ip(request),
+                                 limit=settings.DSAR_RATE_LIMIT_PER_IP)
+        if not verdict.allowed:
+            return too_many(verdict)
+        form = IntakeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        verdict = rate_limit_hit(scope="intake-email", identity=form.validated_data["email"],
+                                 limit=settings.DSAR_RATE_LIMIT_PER_EMAIL)
+        if not verdict.allowed:
+            return too_many(verdict)
+        result = intake.request_submit(data=form.to_submission(channel="api"))
+        if not result.created:
+            body = {"reference": None, "status": "duplicate",
+                    "detail": "An open request of this type already exists for this email "
+                              "address; we have emailed its details to that address."}
+            return Response(IntakeOutput(body).data, status=status.HTTP_200_OK)
+        body = {"reference": result.request.reference, "status": result.request.status,
+                "detail": "Check your email: we sent a link to confirm the request."}
+        return Response(IntakeOutput(body).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses=RequestSummarySerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        params = FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        filters = selectors.RequestFilters(
+            status=data.get("status"), request_type=data.get("type"), overdue=data.get("overdue"),
+            assignee=data.get("assignee"), search=data.get("search"),
+        )
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.request_list(filters=filters), request, view=self)
+        return paginator.get_paginated_response(RequestSummarySerializer(page, many=True).data)
+
+
+class VerifyApi(APIView):
+    permission_classes: ClassVar = [AllowAny]
+    authentication_classes: ClassVar = []
+
+    class InputSerializer(serializers.Serializer):
+        token = serializers.CharField(max_length=200)
+
+    class OutputSerializer(serializers.Serializer):
+        reference = serializers.CharField()
+        status = serializers.CharField()
+        due_on = serializers.DateField(allow_null=True)
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer}, auth=[])
+    def post(self, request: Request) -> Response:
+        verdict = rate_limit_hit(scope="verify-ip", identity=client_ip(request),
+                                 limit=settings.DSAR_RATE_LIMIT_VERIFY_PER_IP)
+        if not verdict.allowed:
+            return too_many(verdict)
+        form = self.InputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        dsr = verification.request_verify_email(raw_token=form.validated_data["token"])
+        return Response(self.OutputSerializer(dsr).data)
+
+
+def _get_request(reference: str) -> DataSubjectRequest:
+    dsr = selectors.request_detail(reference=reference)
+    if dsr is None:
+        raise Http404
+    return dsr
+
+
+class RequestDetailApi(APIView):
+    @extend_schema(responses=RequestDetailSerializer)
+    def get(self, request: Request, reference: str) -> Response:
+        return Response(RequestDetailSerializer(_get_request(reference)).data)
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class RequestActionApi(APIView):
+    """``POST /api/v1/requests/<reference>/<action>/`` — one staff action, through its service."""
+
+    action: ClassVar[str] = ""
+    services: ClassVar[dict[str, Any]] = {
+        "approve": lifecycle.request_approve,
+        "reject": lifecycle.request_reject,
+        "extend": lifecycle.request_extend,
+        "resume": lifecycle.request_resume,
+        "withdraw": lifecycle.request_withdraw,
+        "confirm_authority": lifecycle.request_confirm_authority,
+    }
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.action in {"approve", "reject"}:
+            return [IsPrivacyStaff(), IsApprover()]
+        return [IsPrivacyStaff()]
+
+    @extend_schema(request=ReasonInput, responses=RequestDetailSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        form = ReasonInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        dsr = _get_request(reference)
+        reason = form.validated_data["reason"]
+        if self.action == "hold":
+            lifecycle.request_hold(request=dsr, actor=request.user, question=reason)
+        else:
+            self.services[self.action](request=dsr, actor=request.user, reason=reason)
+        return Response(RequestDetailSerializer(_get_request(reference)).data)
+
+
+class AssignApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        assignee = serializers.CharField(max_length=150, allow_null=True)
+
+    @extend_schema(request=InputSerializer, responses=RequestDetailSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        form = self.InputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        username = form.validated_data["assignee"]
+        assignee = None
+        if username:
+            assignee = get_user_model().objects.filter(username=username, is_active=True).first()
+            if assignee is None or not is_privacy_staff(assignee):
+                raise serializers.ValidationError({"assignee": ["No privacy staff member has that username."]})
+        dsr = _get_request(reference)
+        lifecycle.request_assign(request=dsr, actor=request.user, assignee=assignee)
+        return Response(RequestDetailSerializer(_get_request(reference)).data)

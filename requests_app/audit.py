@@ -1,0 +1,115 @@
+"""The append-only, tamper-evident event trail.
+
+Every event's ``hash`` is an HMAC (key: ``DSAR_AUDIT_KEY``) over the previous event's hash and
+the event's own fields, the payload entering through its SHA-256 digest. Editing, inserting,
+reordering or deleting an event breaks the chain at that point, and without the key the chain
+cannot be recomputed. Appends are serialised by locking the single ``AuditHead`` row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from requests_app.models import AuditHead, DataSubjectRequest, RequestEvent
+
+GENESIS = "0" * 64
+PURGED_PAYLOAD: dict[str, Any] = {"purged": True}
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def payload_digest(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(_canonical(payload)).hexdigest()
+
+
+def _chain_hash(event: RequestEvent) -> str:
+    body = {
+        "seq": event.seq,
+        "request": event.request.reference if event.request_id else None,
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+        "action": event.action,
+        "from": event.from_status,
+        "to": event.to_status,
+        "payload": event.payload_digest,
+        "prev": event.prev_hash,
+    }
+    key = settings.DSAR_AUDIT_KEY.encode()
+    return hmac.new(key, _canonical(body), hashlib.sha256).hexdigest()
+
+
+@transaction.atomic
+def event_append(
+    *,
+    request: DataSubjectRequest | None,
+    actor: str,
+    action: str,
+    from_status: str = "",
+    to_status: str = "",
+    payload: dict[str, Any] | None = None,
+) -> RequestEvent:
+    """Append one event to the chain. Call inside the transaction that makes the change."""
+    head, _ = AuditHead.objects.select_for_update().get_or_create(
+        id=1, defaults={"seq": 0, "hash": GENESIS}
+    )
+    body = payload or {}
+    event = RequestEvent(
+        seq=head.seq + 1,
+        request=request,
+        at=timezone.now(),
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        payload=body,
+        payload_digest=payload_digest(body),
+        prev_hash=head.hash,
+    )
+    event.hash = _chain_hash(event)
+    event.save()
+    AuditHead.objects.filter(id=1).update(seq=event.seq, hash=event.hash)
+    return event
+
+
+def event_purge_payloads(*, request: DataSubjectRequest) -> int:
+    """Drop the personal data in a request's events; the chain still verifies via the digests."""
+    return RequestEvent.objects.filter(request=request, payload_purged_at__isnull=True).update(
+        payload=PURGED_PAYLOAD, payload_purged_at=timezone.now()
+    )
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int
+    problem: str
+
+
+def chain_verify() -> Iterator[ChainBreak]:
+    """Yield every place the chain is broken; yields nothing when it is intact."""
+    expected_prev = GENESIS
+    expected_seq = 1
+    events = RequestEvent.objects.select_related("request").order_by("seq")
+    for event in events.iterator(chunk_size=2000):
+        if event.seq != expected_seq:
+            yield ChainBreak(event.seq, f"sequence gap: expected #{expected_seq}")
+        if event.prev_hash != expected_prev:
+            yield ChainBreak(event.seq, "previous-hash link does not match the event before it")
+        if event.payload_purged_at is None and payload_digest(event.payload) != event.payload_digest:
+            yield ChainBreak(event.seq, "payload was altered (digest mismatch)")
+        if not hmac.compare_digest(_chain_hash(event), event.hash):
+            yield ChainBreak(event.seq, "event content was altered (hash mismatch)")
+        expected_prev, expected_seq = event.hash, event.seq + 1
+    head = AuditHead.objects.filter(id=1).first()
+    if head is not None and (head.seq, head.hash) != (expected_seq - 1, expected_prev):
+        yield ChainBreak(head.seq, "the chain head does not match the last event (events removed)")

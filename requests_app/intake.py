@@ -1,0 +1,193 @@
+"""Intake: the one place a new request is validated and created, for the form and the API alike."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator, validate_email
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from requests_app.audit import event_append
+from requests_app.lifecycle import contact_email
+from requests_app.models import (
+    OPEN_STATUSES,
+    Correction,
+    DataSubjectRequest,
+    Jurisdiction,
+    ReferenceCounter,
+    RequestType,
+    Status,
+)
+from requests_app.notifications import email_queue
+from requests_app.verification import status_link, verification_link
+
+# Characters allowed in free text besides printable ones: tab, line feed, carriage return.
+_MULTILINE_OK = {"\t", "\n", "\r"}
+
+
+def reject_control_characters(value: str, *, multiline: bool = False) -> None:
+    """Refuse control characters (NUL, escape, bidi overrides …) that have no place in a name."""
+    for char in value:
+        if multiline and char in _MULTILINE_OK:
+            continue
+        category = unicodedata.category(char)
+        if category in {"Cc", "Cs", "Co"} or char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
+            raise ValidationError(
+                "Contains a control character (such as a line break or an invisible formatting "
+                "mark); please remove it.",
+                code="control_character",
+            )
+
+
+def single_line(value: str) -> None:
+    reject_control_characters(value)
+
+
+def multi_line(value: str) -> None:
+    reject_control_characters(value, multiline=True)
+
+
+phone_validator = RegexValidator(
+    r"^\+?[0-9 ()\-.]{6,40}$", "Enter a phone number of digits, spaces and + ( ) - only."
+)
+
+
+def normalise_email(value: str) -> str:
+    """Trim, and lower-case the domain (the local part is case-sensitive in principle)."""
+    value = value.strip()
+    local, _, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}" if local else value
+
+
+@dataclass(frozen=True)
+class CorrectionInput:
+    field: str
+    corrected_value: str
+    current_value: str = ""
+
+
+@dataclass(frozen=True)
+class Submission:
+    request_type: str
+    name: str
+    email: str
+    phone: str = ""
+    company: str = ""
+    details: str = ""
+    jurisdiction: str = Jurisdiction.UK_GDPR
+    agent_name: str = ""
+    agent_email: str = ""
+    agent_relationship: str = ""
+    corrections: list[CorrectionInput] = field(default_factory=list)
+    channel: str = "web"
+
+
+def submission_errors(data: Submission) -> dict[str, list[str]]:
+    """Rules across fields, shared by the form and the API. Empty when the submission is fine."""
+    errors: dict[str, list[str]] = {}
+    if data.request_type == RequestType.RECTIFICATION and not data.corrections:
+        errors["corrections"] = ["List at least one field to correct and its correct value."]
+    if data.request_type != RequestType.RECTIFICATION and data.corrections:
+        errors["corrections"] = ["Corrections can only be given with a correction request."]
+    if len(data.corrections) > settings.DSAR_MAX_CORRECTIONS:
+        errors["corrections"] = [f"At most {settings.DSAR_MAX_CORRECTIONS} corrections per request."]
+    agent = [data.agent_name, data.agent_email, data.agent_relationship]
+    if any(agent) and not all(agent):
+        for name, value in zip(("agent_name", "agent_email", "agent_relationship"), agent, strict=True):
+            if not value:
+                errors[name] = ["Needed when you act on someone else's behalf."]
+    if data.agent_email:
+        try:
+            validate_email(data.agent_email)
+        except ValidationError:
+            errors["agent_email"] = ["Enter a valid email address."]
+        if normalise_email(data.agent_email).lower() == normalise_email(data.email).lower():
+            errors["agent_email"] = ["An agent's email must differ from the person's email."]
+    return errors
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    request: DataSubjectRequest
+    created: bool
+
+
+def _next_reference(year: int) -> str:
+    ReferenceCounter.objects.get_or_create(year=year)
+    ReferenceCounter.objects.filter(year=year).update(last=F("last") + 1)
+    number = ReferenceCounter.objects.get(year=year).last
+    return f"DSR-{year}-{number:06d}"
+
+
+def _open_duplicate(data: Submission) -> DataSubjectRequest | None:
+    since = timezone.now() - timedelta(days=settings.DSAR_DUPLICATE_WINDOW_DAYS)
+    return (
+        DataSubjectRequest.objects.filter(
+            requester_email__iexact=data.email,
+            request_type=data.request_type,
+            status__in=OPEN_STATUSES,
+            received_at__gte=since,
+        )
+        .order_by("-received_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def request_submit(*, data: Submission) -> SubmissionResult:
+    """Create the request and email a verification link; or, for an open duplicate, tell the
+    person about the one they already have (re-sending its verification link if unverified)."""
+    data = Submission(**{**data.__dict__, "email": normalise_email(data.email),
+                         "agent_email": normalise_email(data.agent_email) if data.agent_email else ""})
+    existing = _open_duplicate(data)
+    if existing is not None:
+        _tell_about_existing(existing)
+        return SubmissionResult(request=existing, created=False)
+    now = timezone.now()
+    request = DataSubjectRequest.objects.create(
+        reference=_next_reference(timezone.localdate(now).year),
+        request_type=data.request_type,
+        jurisdiction=data.jurisdiction,
+        requester_name=data.name.strip(),
+        requester_email=data.email,
+        requester_phone=data.phone.strip(),
+        requester_company=data.company.strip(),
+        agent_name=data.agent_name.strip(),
+        agent_email=data.agent_email,
+        agent_relationship=data.agent_relationship.strip(),
+        details=data.details.strip(),
+        channel=data.channel,
+        received_at=now,
+    )
+    Correction.objects.bulk_create(
+        Correction(request=request, position=i, field=c.field.strip(),
+                   current_value=c.current_value.strip(), corrected_value=c.corrected_value.strip())
+        for i, c in enumerate(data.corrections, start=1)
+    )
+    event_append(request=request, actor="requester", action="received", to_status=request.status,
+                 payload={"channel": data.channel, "type": data.request_type})
+    email_queue(
+        template="verify", to=contact_email(request), request=request,
+        context={"request": request, "verify_url": verification_link(request),
+                 "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS},
+    )
+    return SubmissionResult(request=request, created=True)
+
+
+def _tell_about_existing(existing: DataSubjectRequest) -> None:
+    if existing.status == Status.AWAITING_VERIFICATION:
+        context = {"request": existing, "verify_url": verification_link(existing),
+                   "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS, "resent": True}
+        email_queue(template="verify", to=contact_email(existing), request=existing, context=context)
+    else:
+        email_queue(
+            template="duplicate", to=contact_email(existing), request=existing,
+            context={"request": existing, "status_url": status_link(existing)},
+        )
+    event_append(request=existing, actor="requester", action="duplicate_submission")

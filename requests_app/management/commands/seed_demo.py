@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+
+from requests_app.permissions import APPROVER, REVIEWER
+
+DEMO_STAFF = [
+    ("reviewer", "Rita Reviewer", [REVIEWER]),
+    ("reviewer2", "Rob Reviewer", [REVIEWER]),
+    ("approver", "Ada Approver", [REVIEWER, APPROVER]),
+]
+
+
+class Command(BaseCommand):
+    help = "Demo mode only: create the staff roles and one demo account per role, and print them."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEMO_MODE:
+            raise CommandError("seed_demo runs only in demo mode (DSAR_DEMO=true).")
+        for role in (REVIEWER, APPROVER):
+            Group.objects.get_or_create(name=role)
+        credentials = settings.VAR_DIR / "secrets" / "demo-staff.txt"
+        known = dict(
+            line.split(" ", 1) for line in credentials.read_text().splitlines() if " " in line
+        ) if credentials.exists() else {}
+        users = get_user_model().objects
+        for username, full_name, roles in DEMO_STAFF:
+            password = known.get(username) or secrets.token_urlsafe(9)
+            user, _ = users.get_or_create(username=username, defaults={"first_name": full_name.split()[0],
+                                                                      "last_name": full_name.split()[1]})
+            user.set_password(password)
+            user.is_staff = True  # may use the Django admin log-in page
+            user.save()
+            user.groups.set(Group.objects.filter(name__in=roles))
+            known[username] = password
+        credentials.parent.mkdir(parents=True, exist_ok=True)
+        credentials.write_text("".join(f"{u} {p}\n" for u, p in known.items()))
+        credentials.chmod(0o600)
+        self.stdout.write("Demo staff accounts (kept in var/secrets/demo-staff.txt):")
+        for username, full_name, roles in DEMO_STAFF:
+            self.stdout.write(f"  {username:<10} password {known[username]:<14} roles: {', '.join(roles)}")

@@ -1,0 +1,287 @@
+"""The data subject request and everything recorded about it.
+
+State changes never happen here: they live in ``lifecycle.py`` (one service per transition).
+These classes only describe what is stored and the database constraints that keep it sane.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class RequestType(models.TextChoices):
+    ACCESS = "access", "Access (a copy of your data)"
+    RECTIFICATION = "rectification", "Correction of inaccurate data"
+    ERASURE = "erasure", "Deletion of your data"
+    PORTABILITY = "portability", "Portability (your data in a machine-readable format)"
+    MARKETING_OPT_OUT = "marketing_opt_out", "Opt out of marketing"
+
+
+class Jurisdiction(models.TextChoices):
+    UK_GDPR = "uk_gdpr", "UK GDPR"
+    CCPA = "ccpa", "CCPA (California)"
+
+
+class Status(models.TextChoices):
+    AWAITING_VERIFICATION = "awaiting_verification", "Awaiting verification"
+    VERIFIED = "verified", "Verified"
+    GATHERING = "gathering", "Gathering data"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved"
+    FULFILLING = "fulfilling", "Fulfilling"
+    COMPLETED = "completed", "Completed"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    ON_HOLD = "on_hold", "On hold (awaiting clarification)"
+    EXPIRED = "expired", "Expired (never verified)"
+
+
+OPEN_STATUSES = frozenset(
+    {
+        Status.AWAITING_VERIFICATION,
+        Status.VERIFIED,
+        Status.GATHERING,
+        Status.IN_REVIEW,
+        Status.APPROVED,
+        Status.FULFILLING,
+        Status.ON_HOLD,
+    }
+)
+CLOSED_STATUSES = frozenset(set(Status) - OPEN_STATUSES)
+
+
+class DataSubjectRequest(models.Model):
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    request_type = models.CharField(max_length=20, choices=RequestType.choices)
+    jurisdiction = models.CharField(
+        max_length=10, choices=Jurisdiction.choices, default=Jurisdiction.UK_GDPR
+    )
+    status = models.CharField(
+        max_length=24, choices=Status.choices, default=Status.AWAITING_VERIFICATION, db_index=True
+    )
+    # Where a request on hold returns to when it resumes.
+    held_from_status = models.CharField(max_length=24, choices=Status.choices, blank=True)
+
+    requester_name = models.CharField(max_length=200)
+    requester_email = models.EmailField(max_length=254, db_index=True)
+    requester_phone = models.CharField(max_length=40, blank=True)
+    requester_company = models.CharField(max_length=200, blank=True)
+
+    agent_name = models.CharField(max_length=200, blank=True)
+    agent_email = models.EmailField(max_length=254, blank=True)
+    agent_relationship = models.CharField(max_length=200, blank=True)
+
+    details = models.TextField(blank=True)
+    channel = models.CharField(max_length=10, default="web")  # web | api
+
+    received_at = models.DateTimeField()
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    authority_confirmed_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    # The statutory clock: the day it started and the day the response is due (UK local dates).
+    clock_started_on = models.DateField(null=True, blank=True)
+    due_on = models.DateField(null=True, blank=True, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    personal_data_purged_at = models.DateTimeField(null=True, blank=True)
+
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_requests",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_on", "received_at"]
+        indexes = [models.Index(fields=["requester_email", "request_type", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in Status]), name="dsr_status_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def has_agent(self) -> bool:
+        return bool(self.agent_email)
+
+
+class Correction(models.Model):
+    """One correction a person asked for: the field, what they see, what it should be."""
+
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="corrections"
+    )
+    position = models.PositiveSmallIntegerField()
+    field = models.CharField(max_length=100)
+    current_value = models.CharField(max_length=500, blank=True)
+    corrected_value = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "position"], name="correction_position_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.corrected_value}"
+
+
+class ClockPause(models.Model):
+    """A clarification hold: the statutory clock stops from ``started_on`` until ``ended_on``."""
+
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="pauses")
+    started_on = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+    question = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["started_on", "pk"]
+        constraints = [
+            # At most one open pause per request.
+            models.UniqueConstraint(
+                fields=["request"], condition=Q(ended_on__isnull=True), name="one_open_pause"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"pause {self.started_on}–{self.ended_on or '…'}"
+
+
+class Extension(models.Model):
+    """The single extension the law allows, with its reason (told to the person)."""
+
+    request = models.OneToOneField(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="extension"
+    )
+    granted_at = models.DateTimeField()
+    reason = models.TextField()
+    previous_due_on = models.DateField()
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"extension of {self.request_id}"
+
+
+class TokenPurpose(models.TextChoices):
+    VERIFY = "verify", "Verify the email address"
+    STATUS = "status", "View the request's status"
+
+
+class RequestToken(models.Model):
+    """A secret link sent by email. Only a SHA-256 of the token is stored."""
+
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="tokens")
+    purpose = models.CharField(max_length=10, choices=TokenPurpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} token for {self.request_id}"
+
+
+class ReferenceCounter(models.Model):
+    """The last request number issued in a year, so references read DSR-2026-000042."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class RequestEvent(models.Model):
+    """One entry of the append-only, hash-chained audit trail (see ``audit.py``).
+
+    ``payload`` holds whatever may contain personal data (reasons, questions); the chain covers
+    its digest, so purging personal data after the retention period keeps the chain verifiable.
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.PROTECT, related_name="events", null=True
+    )
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=200)
+    action = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=24, blank=True)
+    to_status = models.CharField(max_length=24, blank=True)
+    payload = models.JSONField(default=dict)
+    payload_digest = models.CharField(max_length=64)
+    payload_purged_at = models.DateTimeField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.from_status}→{self.to_status}"
+
+
+class AuditHead(models.Model):
+    """The single row that serialises appends to the chain (locked with SELECT … FOR UPDATE)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"audit head #{self.seq}"
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class OutgoingEmail(models.Model):
+    """An email queued in the same transaction as the change that causes it.
+
+    The bodies hold secret links, so they are stored encrypted and wiped once sent; the row
+    stays as the record that (and when) the person was told.
+    """
+
+    request = models.ForeignKey(
+        DataSubjectRequest, null=True, on_delete=models.SET_NULL, related_name="emails"
+    )
+    template = models.CharField(max_length=60)
+    to_encrypted = models.BinaryField()
+    subject_encrypted = models.BinaryField()
+    text_encrypted = models.BinaryField()
+    html_encrypted = models.BinaryField()
+    status = models.CharField(
+        max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.template} ({self.status})"

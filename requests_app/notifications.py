@@ -1,0 +1,116 @@
+"""Emails to the person, as template triples, sent through a database outbox.
+
+``email_queue`` renders ``templates/emails/<name>-subject.txt``, ``-body.txt`` and
+``-body.html`` and stores the result encrypted in the same transaction as the change that
+causes it; the ``send_email`` task delivers it after commit. So an email is never sent for a
+change that rolled back, and never lost because a broker message was: the sweeper re-queues
+unsent rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from requests_app.models import DataSubjectRequest, EmailStatus, OutgoingEmail
+from smarct_dsar.crypto import decrypt, encrypt
+
+log = logging.getLogger(__name__)
+
+
+def _render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    full = {"controller": settings.DSAR_CONTROLLER_NAME, "site_url": settings.SITE_URL,
+            "privacy_contact": settings.DSAR_PRIVACY_CONTACT, **context}
+    subject = render_to_string(f"emails/{template}-subject.txt", full)
+    text = render_to_string(f"emails/{template}-body.txt", full)
+    html = render_to_string(f"emails/{template}-body.html", full)
+    return " ".join(subject.split()), text, html
+
+
+def email_queue(
+    *,
+    template: str,
+    to: str,
+    context: dict[str, Any],
+    request: DataSubjectRequest | None = None,
+) -> OutgoingEmail:
+    """Render and queue an email; it is sent only if the surrounding transaction commits."""
+    from requests_app.tasks import send_email
+
+    subject, text, html = _render(template, context)
+    email = OutgoingEmail.objects.create(
+        request=request,
+        template=template,
+        to_encrypted=encrypt(to.encode()),
+        subject_encrypted=encrypt(subject.encode()),
+        text_encrypted=encrypt(text.encode()),
+        html_encrypted=encrypt(html.encode()),
+    )
+    transaction.on_commit(partial(send_email.delay, email.pk))
+    return email
+
+
+def email_send(*, email_id: int) -> bool:
+    """Send one queued email. Returns False when another worker has it or it was sent already."""
+    now = timezone.now()
+    claimed = OutgoingEmail.objects.filter(
+        pk=email_id, status__in=[EmailStatus.PENDING, EmailStatus.FAILED]
+    ).update(status=EmailStatus.SENDING, claimed_at=now)
+    if claimed != 1:
+        return False
+    email = OutgoingEmail.objects.get(pk=email_id)
+    message = EmailMultiAlternatives(
+        subject=decrypt(bytes(email.subject_encrypted)).decode(),
+        body=decrypt(bytes(email.text_encrypted)).decode(),
+        to=[decrypt(bytes(email.to_encrypted)).decode()],
+        # A stable Message-ID lets the receiving side drop a duplicate after a crash-and-resend.
+        headers={"Message-ID": f"<dsar-email-{email.pk}@{settings.ALLOWED_HOSTS[0].strip('[]')}>"},
+    )
+    message.attach_alternative(decrypt(bytes(email.html_encrypted)).decode(), "text/html")
+    try:
+        message.send(fail_silently=False)
+    except Exception as exc:
+        _record_failure(email, exc)
+        raise
+    OutgoingEmail.objects.filter(pk=email.pk).update(
+        status=EmailStatus.SENT,
+        sent_at=timezone.now(),
+        attempts=email.attempts + 1,
+        # The bodies held secret links; once delivered they are not kept.
+        subject_encrypted=b"",
+        text_encrypted=b"",
+        html_encrypted=b"",
+        last_error="",
+    )
+    return True
+
+
+def _record_failure(email: OutgoingEmail, exc: Exception) -> None:
+    log.warning("email %s (%s) failed: %s", email.pk, email.template, type(exc).__name__)
+    OutgoingEmail.objects.filter(pk=email.pk).update(
+        status=EmailStatus.FAILED,
+        attempts=email.attempts + 1,
+        last_error=f"{type(exc).__name__}: {exc}"[:500],
+    )
+
+
+def emails_to_resend() -> list[int]:
+    """Emails whose message was lost, whose worker died while sending, or that failed."""
+    stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
+    OutgoingEmail.objects.filter(status=EmailStatus.SENDING, claimed_at__lt=stale).update(
+        status=EmailStatus.FAILED, last_error="worker lost while sending"
+    )
+    retryable = OutgoingEmail.objects.filter(
+        status__in=[EmailStatus.PENDING, EmailStatus.FAILED],
+        created_at__lt=stale,
+        attempts__lt=settings.DSAR_EMAIL_MAX_ATTEMPTS,
+    )
+    return list(retryable.values_list("pk", flat=True))

@@ -1,0 +1,47 @@
+"""Fixed-window rate limits on public endpoints, with an atomic counter (cache ``incr``).
+
+DRF's throttles read-then-write the cache and can be raced (DRF #5181); ``add`` + ``incr`` are
+atomic on Redis and on the in-process cache. Identifiers are keyed hashes, so no email address
+or IP is written to the cache in clear.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from smarct_dsar.crypto import keyed_hash
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after: int
+
+
+def rate_limit_hit(*, scope: str, identity: str, limit: int, window: int | None = None) -> Verdict:
+    window = window or settings.DSAR_RATE_LIMIT_WINDOW_SECONDS
+    now = int(time.time())
+    bucket = now // window
+    key = f"rl:{scope}:{keyed_hash(identity.lower(), purpose='ratelimit')}:{bucket}"
+    cache.add(key, 0, timeout=window + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr: start again
+        cache.add(key, 1, timeout=window + 5)
+        count = 1
+    return Verdict(allowed=count <= limit, retry_after=(bucket + 1) * window - now)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address, trusting only as many X-Forwarded-For hops as we have proxies."""
+    proxies = settings.DSAR_TRUSTED_PROXY_COUNT
+    remote = str(request.META.get("REMOTE_ADDR", ""))
+    if proxies == 0:
+        return remote
+    hops = [h.strip() for h in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",") if h.strip()]
+    return hops[-proxies] if len(hops) >= proxies else remote

@@ -1,0 +1,55 @@
+"""Read-only queries for the staff API and dashboard."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from requests_app.models import OPEN_STATUSES, DataSubjectRequest
+
+
+@dataclass(frozen=True)
+class RequestFilters:
+    status: str | None = None
+    request_type: str | None = None
+    overdue: bool | None = None
+    assignee: str | None = None  # a username, or "none" for unassigned
+    search: str | None = None
+
+
+def request_list(*, filters: RequestFilters, today: dt.date | None = None) -> QuerySet[DataSubjectRequest]:
+    today = today or timezone.localdate()
+    qs = DataSubjectRequest.objects.select_related("assignee").order_by("due_on", "received_at", "pk")
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.request_type:
+        qs = qs.filter(request_type=filters.request_type)
+    if filters.overdue is not None:
+        overdue = Q(status__in=OPEN_STATUSES, due_on__lt=today)
+        qs = qs.filter(overdue) if filters.overdue else qs.exclude(overdue)
+    if filters.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif filters.assignee:
+        qs = qs.filter(assignee__username=filters.assignee)
+    if filters.search:
+        term = filters.search.strip()
+        qs = qs.filter(Q(reference__iexact=term) | Q(requester_email__iexact=term) | Q(agent_email__iexact=term))
+    return qs
+
+
+def request_detail(*, reference: str) -> DataSubjectRequest | None:
+    return (
+        DataSubjectRequest.objects.select_related("assignee", "extension")
+        .prefetch_related("corrections", "pauses", "events")
+        .filter(reference=reference)
+        .first()
+    )
+
+
+def days_left(request: DataSubjectRequest, today: dt.date | None = None) -> int | None:
+    if request.due_on is None or not request.is_open:
+        return None
+    return (request.due_on - (today or timezone.localdate())).days

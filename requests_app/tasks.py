@@ -1,0 +1,62 @@
+"""Celery tasks: thin wrappers that take primary keys, load the row and call one service.
+
+All progress lives in the database, so a task delivered twice, or re-queued by the sweeper
+after its message was lost, finds the work done and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from requests_app import lifecycle, notifications, retention
+from requests_app.errors import IllegalTransition
+from requests_app.models import DataSubjectRequest, Status
+
+log = logging.getLogger(__name__)
+
+# Idempotent tasks: acknowledge after running, and re-deliver if the worker dies mid-task.
+IDEMPOTENT = {"acks_late": True, "reject_on_worker_lost": True}
+
+
+@shared_task(**IDEMPOTENT, autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+def send_email(email_id: int) -> None:
+    notifications.email_send(email_id=email_id)
+
+
+@shared_task(**IDEMPOTENT)
+def start_gathering(request_id: int) -> None:
+    request = DataSubjectRequest.objects.filter(pk=request_id).first()
+    if request is None or request.status != Status.VERIFIED:
+        return  # gone, or already past this step: a re-delivered message
+    try:
+        lifecycle.request_start_gathering(request=request)
+    except IllegalTransition:
+        log.info("request %s moved on before gathering started", request_id)
+
+
+@shared_task(**IDEMPOTENT)
+def expire_unverified_requests() -> int:
+    expired = 0
+    for request_id in retention.requests_to_expire():
+        try:
+            lifecycle.request_expire(request=DataSubjectRequest.objects.get(pk=request_id))
+            expired += 1
+        except IllegalTransition:
+            continue  # verified in the meantime
+    return expired
+
+
+@shared_task(**IDEMPOTENT)
+def sweep_lost_work() -> None:
+    """Re-queue what a lost message or a dead worker left behind. The database is the truth."""
+    for email_id in notifications.emails_to_resend():
+        send_email.delay(email_id)
+    stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
+    stuck = DataSubjectRequest.objects.filter(status=Status.VERIFIED, verified_at__lt=stale)
+    for request_id in stuck.values_list("pk", flat=True):
+        start_gathering.delay(request_id)

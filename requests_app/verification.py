@@ -1,0 +1,90 @@
+"""Links sent by email: issuing, resolving and spending them.
+
+Verification links are single-use and expire (``DSAR_VERIFICATION_TTL_DAYS``). Status links let
+the person follow their request; they last as long as the request record. Only a hash of each
+token is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from requests_app.audit import event_append
+from requests_app.errors import TokenInvalid
+from requests_app.models import DataSubjectRequest, RequestToken, Status, TokenPurpose
+from smarct_dsar.crypto import new_token, token_hash
+
+
+def token_issue(*, request: DataSubjectRequest, purpose: str, ttl: timedelta) -> str:
+    """Create a token and return it in clear: the only moment it exists outside an email."""
+    raw = new_token()
+    RequestToken.objects.create(
+        request=request, purpose=purpose, token_hash=token_hash(raw),
+        expires_at=timezone.now() + ttl,
+    )
+    return raw
+
+
+def verification_link(request: DataSubjectRequest) -> str:
+    raw = token_issue(
+        request=request, purpose=TokenPurpose.VERIFY,
+        ttl=timedelta(days=settings.DSAR_VERIFICATION_TTL_DAYS),
+    )
+    return settings.SITE_URL + reverse("verify", args=[raw])
+
+
+def status_link(request: DataSubjectRequest) -> str:
+    # A status link lives as long as the request record is kept.
+    raw = token_issue(
+        request=request, purpose=TokenPurpose.STATUS,
+        ttl=timedelta(days=31 * settings.DSAR_RECORD_RETENTION_MONTHS),
+    )
+    return settings.SITE_URL + reverse("status", args=[raw])
+
+
+def token_resolve(*, raw: str, purpose: str) -> RequestToken:
+    """The live token for ``raw``, or ``TokenInvalid`` saying why (unknown, expired, used)."""
+    token = (
+        RequestToken.objects.select_related("request")
+        .filter(token_hash=token_hash(raw), purpose=purpose)
+        .first()
+    )
+    if token is None or token.revoked_at is not None:
+        raise TokenInvalid("This link is not valid.", reason="unknown")
+    if token.used_at is not None:
+        raise TokenInvalid("This link has already been used.", reason="used")
+    if token.expires_at <= timezone.now():
+        raise TokenInvalid("This link has expired.", reason="expired")
+    if token.request.personal_data_purged_at is not None:
+        raise TokenInvalid("This request has been closed.", reason="expired")
+    return token
+
+
+@transaction.atomic
+def request_verify_email(*, raw_token: str) -> DataSubjectRequest:
+    """Spend a verification link: the email address is proven.
+
+    The clock starts now, unless an agent acts for the person and staff have not yet seen
+    proof of their authority; then it starts when they have.
+    """
+    from requests_app.lifecycle import request_mark_verified
+
+    token = token_resolve(raw=raw_token, purpose=TokenPurpose.VERIFY)
+    now = timezone.now()
+    # Spend the token with a conditional update, so two clicks cannot both succeed.
+    if RequestToken.objects.filter(pk=token.pk, used_at__isnull=True).update(used_at=now) != 1:
+        raise TokenInvalid("This link has already been used.", reason="used")
+    request = DataSubjectRequest.objects.select_for_update().get(pk=token.request_id)
+    if request.status != Status.AWAITING_VERIFICATION:
+        raise TokenInvalid("This request is already verified.", reason="used")
+    request.email_verified_at = now
+    request.save(update_fields=["email_verified_at", "updated_at"])
+    event_append(request=request, actor="requester", action="email_verified")
+    if request.has_agent and request.authority_confirmed_at is None:
+        return request
+    return request_mark_verified(request=request, actor="requester")

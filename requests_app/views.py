@@ -1,0 +1,98 @@
+"""Public pages: the request form, verification and the status page. Thin: form, service, template."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from requests_app import forms, intake, public_status, verification
+from requests_app.errors import TokenInvalid
+from requests_app.models import TokenPurpose
+from requests_app.ratelimit import Verdict, client_ip, rate_limit_hit
+
+
+def _too_many(request: HttpRequest, verdict: Verdict) -> HttpResponse:
+    response = render(request, "requests_app/rate_limited.html",
+                      {"retry_minutes": max(1, verdict.retry_after // 60)}, status=429)
+    response["Retry-After"] = str(verdict.retry_after)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def intake_form(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _render_form(request, forms.IntakeForm(), forms.CorrectionFormSet(prefix="c"))
+    verdict = rate_limit_hit(scope="intake-ip", identity=client_ip(request),
+                             limit=settings.DSAR_RATE_LIMIT_PER_IP)
+    if not verdict.allowed:
+        return _too_many(request, verdict)
+    form = forms.IntakeForm(request.POST)
+    corrections = forms.CorrectionFormSet(request.POST, prefix="c")
+    if not (form.is_valid() and corrections.is_valid()):
+        return _render_form(request, form, corrections, status=400)
+    if form.cleaned_data["website"]:
+        # A bot filled the hidden field: answer as if all went well, and keep nothing.
+        request.session["submitted"] = {"reference": None, "created": True}
+        return redirect("submitted")
+    submission = forms.to_submission(form, corrections)
+    if not forms.apply_submission_errors(form, submission):
+        return _render_form(request, form, corrections, status=400)
+    verdict = rate_limit_hit(scope="intake-email", identity=submission.email,
+                             limit=settings.DSAR_RATE_LIMIT_PER_EMAIL)
+    if not verdict.allowed:
+        return _too_many(request, verdict)
+    result = intake.request_submit(data=submission)
+    request.session["submitted"] = {
+        "reference": result.request.reference if result.created else None,
+        "created": result.created,
+    }
+    return redirect("submitted")
+
+
+def _render_form(request: HttpRequest, form: forms.IntakeForm, corrections: object,
+                 status: int = 200) -> HttpResponse:
+    context = {"form": form, "corrections": corrections, "rights": forms.RIGHTS_EXPLAINED,
+               "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS}
+    return render(request, "requests_app/intake.html", context, status=status)
+
+
+@never_cache
+def submitted(request: HttpRequest) -> HttpResponse:
+    outcome = request.session.get("submitted")
+    if outcome is None:
+        return redirect("intake")
+    return render(request, "requests_app/submitted.html",
+                  {**outcome, "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button; only the POST spends the link, so mail scanners that follow links
+    cannot use it up before the person does."""
+    verdict = rate_limit_hit(scope="verify-ip", identity=client_ip(request),
+                             limit=settings.DSAR_RATE_LIMIT_VERIFY_PER_IP)
+    if not verdict.allowed:
+        return _too_many(request, verdict)
+    try:
+        if request.method == "GET":
+            found = verification.token_resolve(raw=token, purpose=TokenPurpose.VERIFY)
+            return render(request, "requests_app/verify.html", {"dsr": found.request})
+        dsr = verification.request_verify_email(raw_token=token)
+    except TokenInvalid as exc:
+        return render(request, "requests_app/link_problem.html",
+                      {"problem": exc.reason, "message": exc.message}, status=400)
+    return render(request, "requests_app/verified.html", {"dsr": dsr})
+
+
+@never_cache
+def status_page(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        found = verification.token_resolve(raw=token, purpose=TokenPurpose.STATUS)
+    except TokenInvalid as exc:
+        return render(request, "requests_app/link_problem.html",
+                      {"problem": exc.reason, "message": exc.message, "status_link": True}, status=404)
+    return render(request, "requests_app/status.html", public_status.summary(found.request))

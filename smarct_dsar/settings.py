@@ -1,0 +1,337 @@
+"""The one settings module, driven by the environment.
+
+With no environment set this is the embedded demo: SQLite and a file-system Celery broker under
+``var/``, emails written to ``var/mail/``, a generated secret key kept in ``var/``. Production
+(``DEBUG=false``) needs ``SECRET_KEY``, ``DATABASE_URL``, ``CELERY_BROKER_URL``, ``SITE_URL``,
+``ALLOWED_HOSTS``, ``DSAR_ENCRYPTION_KEYS`` and SMTP settings; each missing one stops start-up
+with its name and the fix. ``docs/configuration.md`` lists every variable.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from smarct_dsar.env import env_bool, env_int, env_list, env_str, require
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", True)
+# Demo mode adds the outbox page and the demo seed; it is never on unless asked for in production.
+DEMO_MODE = env_bool("DSAR_DEMO", DEBUG)
+
+
+def _local_secret(name: str, make: Any) -> str:
+    """A secret generated once and kept under var/, so the zero-config demo ships no secret."""
+    path = VAR_DIR / "secrets" / name
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = str(make())
+    path.write_text(value, encoding="utf-8")
+    path.chmod(0o600)
+    return value
+
+
+def _fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+if DEBUG:
+    SECRET_KEY = env_str("SECRET_KEY") or _local_secret("secret_key", lambda: secrets.token_urlsafe(50))
+else:
+    SECRET_KEY = require(
+        "SECRET_KEY",
+        env_str("SECRET_KEY"),
+        "set SECRET_KEY (or SECRET_KEY_FILE) to 50+ random characters, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'.",
+    )
+
+# Keys for encryption at rest (gathered data, exports, queued email bodies): Fernet keys, newest
+# first; older keys still decrypt, so rotation is "prepend a new key, re-encrypt at leisure".
+DSAR_ENCRYPTION_KEYS = env_list("DSAR_ENCRYPTION_KEYS", [])
+if not DSAR_ENCRYPTION_KEYS and DEBUG:
+    DSAR_ENCRYPTION_KEYS = [_local_secret("fernet_key", _fernet_key)]
+if not DSAR_ENCRYPTION_KEYS:
+    require(
+        "DSAR_ENCRYPTION_KEYS",
+        "",
+        "set DSAR_ENCRYPTION_KEYS (or DSAR_ENCRYPTION_KEYS_FILE) to one or more comma-separated "
+        "Fernet keys, newest first: python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'.",
+    )
+# The audit chain's HMAC key. It defaults to SECRET_KEY; pin it before rotating SECRET_KEY, or
+# old events will no longer verify.
+DSAR_AUDIT_KEY = env_str("DSAR_AUDIT_KEY") or SECRET_KEY
+
+_default_hosts = ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _default_hosts)
+if not ALLOWED_HOSTS:
+    require("ALLOWED_HOSTS", "", "set ALLOWED_HOSTS to the comma-separated host names you serve.")
+
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+require("SITE_URL", SITE_URL, "set SITE_URL to the public https:// address used in email links.")
+if urlsplit(SITE_URL).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured(
+        f"SITE_URL={SITE_URL!r} is not an http(s) URL. Fix: e.g. SITE_URL=https://dsar.example.com"
+    )
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "requests_app",
+    "exports_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "smarct_dsar.urls"
+WSGI_APPLICATION = "smarct_dsar.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "requests_app.context_processors.site",
+            ],
+        },
+    },
+]
+
+
+# --- Database -------------------------------------------------------------------------------
+def _database(url: str) -> dict[str, Any]:
+    try:
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not a database URL ({exc}). "
+            "Fix: e.g. DATABASE_URL=postgres://user:password@host:5432/dsar"
+        ) from exc
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # IMMEDIATE takes the write lock when a transaction starts, so the web process and the
+        # worker queue for it instead of failing with "database is locked" mid-transaction.
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        config["CONN_MAX_AGE"] = 0
+        # A file, not memory, so a real worker process can share the test database.
+        config["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    return config
+
+
+_database_url = env_str("DATABASE_URL")
+if not _database_url and not DEBUG:
+    require("DATABASE_URL", "", "set DATABASE_URL=postgres://user:password@host:5432/dsar.")
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {"default": _database(_database_url or f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (rate-limit counters) --------------------------------------------------------------
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+elif CACHE_URL:
+    raise ImproperlyConfigured(
+        f"CACHE_URL={CACHE_URL!r} is not supported. Fix: use redis://host:6379/1, or leave it "
+        "unset for the in-process cache (one web process only)."
+    )
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Celery -----------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+if not CELERY_BROKER_URL and not DEBUG:
+    require("CELERY_BROKER_URL", "", "set CELERY_BROKER_URL=redis://host:6379/0.")
+CELERY_BROKER_URL = CELERY_BROKER_URL or "filesystem://"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {}
+if CELERY_BROKER_URL == "filesystem://":
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("queue", "processed", "control"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+    }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Longer than the longest task or countdown, or Redis re-delivers work still in progress.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7200)}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 1_000_000)  # KiB
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_TIMEZONE = "Europe/London"
+
+# --- Email ------------------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Smarct Privacy <privacy@smarct.example>")
+EMAIL_HOST = env_str("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+elif DEMO_MODE:
+    EMAIL_BACKEND = "smarct_dsar.mail.OutboxBackend"
+    DSAR_OUTBOX_DIR = VAR_DIR / "mail"
+else:
+    require("EMAIL_HOST", "", "set EMAIL_HOST (and EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD).")
+
+# --- Auth, sessions, security -----------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    # Health checks come from inside the cluster over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    if env_bool("BEHIND_TLS_PROXY", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- I18N, static -----------------------------------------------------------------------------
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "Europe/London"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(VAR_DIR / "files")}},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- REST API ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["requests_app.permissions.IsPrivacyStaff"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "requests_app.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Smarct DSAR API",
+    "DESCRIPTION": "Data subject requests: public intake and verification, and the staff workflow.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- The DSAR workflow ------------------------------------------------------------------------
+DSAR_VERIFICATION_TTL_DAYS = env_int("DSAR_VERIFICATION_TTL_DAYS", 7, minimum=1)
+DSAR_DUPLICATE_WINDOW_DAYS = env_int("DSAR_DUPLICATE_WINDOW_DAYS", 30, minimum=0)
+DSAR_RECORD_RETENTION_MONTHS = env_int("DSAR_RECORD_RETENTION_MONTHS", 24, minimum=1)
+# England and Wales bank holidays by default (Smarct is in Crawley); "SCT" or "NIR" elsewhere.
+DSAR_UK_HOLIDAY_SUBDIVISION = env_str("DSAR_UK_HOLIDAY_SUBDIVISION", "ENG")
+DSAR_MAX_DETAILS_CHARS = env_int("DSAR_MAX_DETAILS_CHARS", 5000, minimum=100)
+DSAR_MAX_CORRECTIONS = env_int("DSAR_MAX_CORRECTIONS", 20, minimum=1)
+# Public endpoints: at most N submissions per window per client IP and per email address.
+DSAR_RATE_LIMIT_WINDOW_SECONDS = env_int("DSAR_RATE_LIMIT_WINDOW_SECONDS", 3600, minimum=1)
+DSAR_RATE_LIMIT_PER_IP = env_int("DSAR_RATE_LIMIT_PER_IP", 20, minimum=1)
+DSAR_RATE_LIMIT_PER_EMAIL = env_int("DSAR_RATE_LIMIT_PER_EMAIL", 5, minimum=1)
+DSAR_RATE_LIMIT_VERIFY_PER_IP = env_int("DSAR_RATE_LIMIT_VERIFY_PER_IP", 60, minimum=1)
+# How many reverse proxies sit in front of the app; the client IP is taken that many hops from
+# the right of X-Forwarded-For, so a client cannot forge it.
+DSAR_TRUSTED_PROXY_COUNT = env_int("DSAR_TRUSTED_PROXY_COUNT", 0, minimum=0)
+# Work claimed but not finished after this long is presumed lost and re-queued by the sweeper.
+DSAR_SWEEP_AFTER_SECONDS = env_int("DSAR_SWEEP_AFTER_SECONDS", 600, minimum=30)
+DSAR_EMAIL_MAX_ATTEMPTS = env_int("DSAR_EMAIL_MAX_ATTEMPTS", 8, minimum=1)
+DSAR_CONTROLLER_NAME = env_str("DSAR_CONTROLLER_NAME", "Smarct")
+DSAR_PRIVACY_CONTACT = env_str("DSAR_PRIVACY_CONTACT", "info@smarct.com")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

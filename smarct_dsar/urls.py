@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from requests_app.health import healthz
+
+urlpatterns = [
+    path("", include("requests_app.urls")),
+    path("api/v1/", include("requests_app.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEMO_MODE:
+    urlpatterns.append(path("demo/", include("smarct_dsar.demo_urls")))
