@@ -1,21 +1,11 @@
 from __future__ import annotations
 
-from django.urls import path, register_converter
+from django.urls import path
 
-from requests_app import views
+from requests_app import converters, views
 
+__all__ = ["converters", "urlpatterns"]
 
-class ReferenceConverter:
-    regex = r"DSR-[0-9]{4}-[0-9]{6,}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(ReferenceConverter, "ref")
 
 urlpatterns = [
     path("", views.intake_form, name="intake"),

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from django.urls import path, register_converter
+from django.urls import path
 
+from requests_app import converters
 from requests_app.api import views
-from requests_app.urls import ReferenceConverter
 
-register_converter(ReferenceConverter, "ref")
+__all__ = ["converters", "urlpatterns"]
 
 ACTIONS = ["approve", "reject", "extend", "hold", "resume", "withdraw"]
 

@@ -101,24 +101,24 @@ class VerifyApi(APIView):
     permission_classes: ClassVar = [AllowAny]
     authentication_classes: ClassVar = []
 
-    class InputSerializer(serializers.Serializer):
+    class VerifyInput(serializers.Serializer):
         token = serializers.CharField(max_length=200)
 
-    class OutputSerializer(serializers.Serializer):
+    class VerifyOutput(serializers.Serializer):
         reference = serializers.CharField()
         status = serializers.CharField()
         due_on = serializers.DateField(allow_null=True)
 
-    @extend_schema(request=InputSerializer, responses={200: OutputSerializer}, auth=[])
+    @extend_schema(request=VerifyInput, responses={200: VerifyOutput}, auth=[])
     def post(self, request: Request) -> Response:
         verdict = rate_limit_hit(scope="verify-ip", identity=client_ip(request),
                                  limit=settings.DSAR_RATE_LIMIT_VERIFY_PER_IP)
         if not verdict.allowed:
             return too_many(verdict)
-        form = self.InputSerializer(data=request.data)
+        form = self.VerifyInput(data=request.data)
         form.is_valid(raise_exception=True)
         dsr = verification.request_verify_email(raw_token=form.validated_data["token"])
-        return Response(self.OutputSerializer(dsr).data)
+        return Response(self.VerifyOutput(dsr).data)
 
 
 def _get_request(reference: str) -> DataSubjectRequest:
@@ -170,12 +170,12 @@ class RequestActionApi(APIView):
 
 
 class AssignApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class AssignInput(serializers.Serializer):
         assignee = serializers.CharField(max_length=150, allow_null=True)
 
-    @extend_schema(request=InputSerializer, responses=RequestDetailSerializer)
+    @extend_schema(request=AssignInput, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
-        form = self.InputSerializer(data=request.data)
+        form = self.AssignInput(data=request.data)
         form.is_valid(raise_exception=True)
         username = form.validated_data["assignee"]
         assignee = None

@@ -1,0 +1,113 @@
+"""Shared fixtures. Tasks run eagerly in-process here (the integration tests start a real
+worker); emails go to Django's in-memory outbox (``mailoutbox``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from requests_app import intake
+from requests_app.models import DataSubjectRequest
+from smarct_dsar.celery import app as celery_app
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery() -> Iterator[None]:
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # PBKDF2's deliberate slowness costs ~0.3 s per staff user; it is not what these tests test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_rate_limits() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def reviewer(db: Any) -> Any:
+    return UserFactory(username="rita", roles=["reviewer"])
+
+
+@pytest.fixture
+def approver(db: Any) -> Any:
+    return UserFactory(username="ada", roles=["reviewer", "approver"])
+
+
+@pytest.fixture
+def outsider(db: Any) -> Any:
+    """Logged in, but holds no privacy role."""
+    return UserFactory(username="olly", roles=[])
+
+
+def _token_client(user: Any) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def reviewer_api(reviewer: Any) -> APIClient:
+    return _token_client(reviewer)
+
+
+@pytest.fixture
+def approver_api(approver: Any) -> APIClient:
+    return _token_client(approver)
+
+
+@pytest.fixture
+def outsider_api(outsider: Any) -> APIClient:
+    return _token_client(outsider)
+
+
+@pytest.fixture
+def submit(db: Any, django_capture_on_commit_callbacks: Any) -> Callable[..., DataSubjectRequest]:
+    """File a request through the real intake service; on-commit work (emails) runs."""
+
+    def _submit(**fields: Any) -> DataSubjectRequest:
+        data = {"request_type": "access", "name": "Ann Example", "email": "ann@example.com", **fields}
+        with django_capture_on_commit_callbacks(execute=True):
+            result = intake.request_submit(data=intake.Submission(**data))
+        return result.request
+
+    return _submit
+
+
+@pytest.fixture
+def verified(
+    submit: Callable[..., DataSubjectRequest], django_capture_on_commit_callbacks: Any
+) -> Callable[..., DataSubjectRequest]:
+    """A request whose email is verified (and so gathering, the eager task having run)."""
+    from requests_app import verification
+
+    def _verified(**fields: Any) -> DataSubjectRequest:
+        dsr = submit(**fields)
+        raw = verification.token_issue(request=dsr, purpose="verify", ttl=timedelta(days=1))
+        with django_capture_on_commit_callbacks(execute=True):
+            verification.request_verify_email(raw_token=raw)
+        dsr.refresh_from_db()
+        return dsr
+
+    return _verified

@@ -1,0 +1,185 @@
+"""Every transition of the state machine, legal and illegal, through the real services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from requests_app import lifecycle
+from requests_app.audit import chain_verify
+from requests_app.errors import IllegalTransition, RuleViolation
+from requests_app.models import DataSubjectRequest, RequestEvent, Status
+
+pytestmark = pytest.mark.django_db
+
+
+def _services(staff: Any) -> dict[str, Callable[[DataSubjectRequest], DataSubjectRequest]]:
+    return {
+        "verify": lambda r: lifecycle.request_mark_verified(request=r, actor="requester"),
+        "start_gathering": lambda r: lifecycle.request_start_gathering(request=r),
+        "finish_gathering": lambda r: lifecycle.request_finish_gathering(request=r),
+        "approve": lambda r: lifecycle.request_approve(request=r, actor=staff),
+        "start_fulfilment": lambda r: lifecycle.request_start_fulfilment(request=r),
+        "complete": lambda r: lifecycle.request_complete(request=r),
+        "reject": lambda r: lifecycle.request_reject(request=r, actor=staff, reason="Manifestly unfounded"),
+        "hold": lambda r: lifecycle.request_hold(request=r, actor=staff, question="Which account?"),
+        "resume": lambda r: lifecycle.request_resume(request=r, actor=staff),
+        "withdraw": lambda r: lifecycle.request_withdraw(request=r, actor=staff, reason="Asked by phone"),
+        "expire": lambda r: lifecycle.request_expire(request=r),
+    }
+
+
+CASES = [(action, status) for action in lifecycle.TRANSITIONS for status in Status]
+
+
+@pytest.mark.parametrize(("action", "status"), CASES, ids=[f"{a}-from-{s}" for a, s in CASES])
+def test_transition_table(action: str, status: str, submit: Any, approver: Any) -> None:
+    # given a request in `status` (with a clock, and a place to resume to)
+    dsr = submit()
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(
+        status=status, clock_started_on=dt.date(2026, 3, 2), due_on=dt.date(2026, 4, 2),
+        held_from_status=Status.IN_REVIEW if status == Status.ON_HOLD else "",
+    )
+    dsr.refresh_from_db()
+    rule = lifecycle.TRANSITIONS[action]
+    events_before = RequestEvent.objects.filter(request=dsr).count()
+    service = _services(approver)[action]
+    if status in rule.sources:
+        # when the move is legal, then it lands on its target and is recorded
+        after = service(dsr)
+        expected = rule.target or Status.IN_REVIEW
+        assert after.status == expected
+        event = RequestEvent.objects.filter(request=dsr, action=action).get()
+        assert (event.from_status, event.to_status) == (status, expected)
+        assert event.actor in {"system", "requester", "staff:ada"}
+    else:
+        # when it is illegal, then it is refused and nothing changes
+        with pytest.raises(IllegalTransition):
+            service(dsr)
+        dsr.refresh_from_db()
+        assert dsr.status == status
+        assert RequestEvent.objects.filter(request=dsr).count() == events_before
+
+
+def test_closing_transitions_stamp_closed_at(verified: Any, approver: Any) -> None:
+    dsr = verified()
+    after = lifecycle.request_withdraw(request=dsr, actor=approver, reason="Changed their mind")
+    assert after.closed_at is not None
+    assert not after.is_open
+
+
+def test_reject_needs_a_reason(verified: Any, approver: Any) -> None:
+    dsr = verified()
+    with pytest.raises(RuleViolation) as exc:
+        lifecycle.request_reject(request=dsr, actor=approver, reason="   ")
+    assert exc.value.field == "reason"
+
+
+def test_marketing_opt_out_can_never_be_refused(verified: Any, approver: Any) -> None:
+    dsr = verified(request_type="marketing_opt_out")
+    with pytest.raises(RuleViolation, match="never be refused"):
+        lifecycle.request_reject(request=dsr, actor=approver, reason="Excessive")
+    assert "reject" not in lifecycle.allowed_actions(dsr)
+
+
+def test_rejection_email_gives_reason_and_ico_right(
+    verified: Any, approver: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    dsr = verified()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.request_reject(request=dsr, actor=approver, reason="Identity not confirmed")
+    (message,) = mail.outbox
+    assert "Identity not confirmed" in message.body
+    assert "Information Commissioner" in message.body
+    assert "ico.org.uk" in message.alternatives[0][0]
+
+
+def test_hold_pauses_and_resume_moves_the_due_date(
+    verified: Any, approver: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    # given a request verified on Monday 2 March 2026 (due Thursday 2 April)
+    monkeypatch.setattr(lifecycle, "today", lambda: dt.date(2026, 3, 10))
+    dsr = verified()
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(
+        status=Status.IN_REVIEW, clock_started_on=dt.date(2026, 3, 2), due_on=dt.date(2026, 4, 2)
+    )
+    mail.outbox.clear()
+    # when staff ask a question on 10 March and the answer comes on 17 March
+    with django_capture_on_commit_callbacks(execute=True):
+        held = lifecycle.request_hold(request=dsr, actor=approver, question="Which email did you use?")
+    assert held.status == Status.ON_HOLD
+    assert "Which email did you use?" in mail.outbox[0].body
+    monkeypatch.setattr(lifecycle, "today", lambda: dt.date(2026, 3, 17))
+    resumed = lifecycle.request_resume(request=held, actor=approver)
+    # then it returns to review and the due date moves by the 7 days paused:
+    # 2 April + 7 = 9 April, a Thursday
+    assert resumed.status == Status.IN_REVIEW
+    assert resumed.due_on == dt.date(2026, 4, 9)
+    assert resumed.pauses.get().ended_on == dt.date(2026, 3, 17)
+
+
+def test_extension_once_before_the_deadline_with_email(
+    verified: Any, approver: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(lifecycle, "today", lambda: dt.date(2026, 3, 20))
+    dsr = verified()
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(
+        clock_started_on=dt.date(2026, 3, 2), due_on=dt.date(2026, 4, 2)
+    )
+    dsr.refresh_from_db()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        extended = lifecycle.request_extend(request=dsr, actor=approver, reason="Data in 9 systems")
+    assert extended.due_on == dt.date(2026, 6, 2)  # three months from 2 March, a Tuesday
+    assert "Data in 9 systems" in mail.outbox[0].body
+    assert extended.extension.previous_due_on == dt.date(2026, 4, 2)
+    with pytest.raises(RuleViolation, match="already been extended"):
+        lifecycle.request_extend(request=extended, actor=approver, reason="More")
+
+
+def test_extension_refused_once_the_deadline_has_passed(verified: Any, approver: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(lifecycle, "today", lambda: dt.date(2026, 4, 3))
+    dsr = verified()
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(due_on=dt.date(2026, 4, 2))
+    dsr.refresh_from_db()
+    with pytest.raises(RuleViolation, match="has passed"):
+        lifecycle.request_extend(request=dsr, actor=approver, reason="Too late")
+
+
+def test_verification_starts_the_clock_and_sets_the_due_date(verified: Any) -> None:
+    dsr = verified()
+    today = timezone.localdate()
+    assert dsr.clock_started_on == today
+    assert dsr.due_on is not None and dsr.due_on >= today + dt.timedelta(days=28)
+    assert dsr.status == Status.GATHERING  # the eager gathering task ran after commit
+
+
+def test_ccpa_clock_starts_at_receipt(submit: Any) -> None:
+    dsr = submit(jurisdiction="ccpa")
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(received_at=timezone.now() - dt.timedelta(days=3))
+    dsr.refresh_from_db()
+    after = lifecycle.request_mark_verified(request=dsr, actor="requester")
+    received = timezone.localdate(after.received_at)
+    assert after.clock_started_on == received
+    assert after.due_on == received + dt.timedelta(days=45)
+
+
+def test_assign_records_who(verified: Any, approver: Any, reviewer: Any) -> None:
+    dsr = verified()
+    after = lifecycle.request_assign(request=dsr, actor=approver, assignee=reviewer)
+    assert after.assignee == reviewer
+    assert RequestEvent.objects.filter(request=dsr, action="assign").get().payload == {"assignee": "rita"}
+
+
+def test_every_service_leaves_the_chain_intact(verified: Any, approver: Any) -> None:
+    dsr = verified()
+    lifecycle.request_hold(request=dsr, actor=approver, question="?")
+    lifecycle.request_resume(request=dsr, actor=approver)
+    lifecycle.request_withdraw(request=dsr, actor=approver, reason="done")
+    assert list(chain_verify()) == []
