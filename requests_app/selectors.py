@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from requests_app.models import OPEN_STATUSES, DataSubjectRequest
@@ -22,7 +22,11 @@ class RequestFilters:
 
 def request_list(*, filters: RequestFilters, today: dt.date | None = None) -> QuerySet[DataSubjectRequest]:
     today = today or timezone.localdate()
-    qs = DataSubjectRequest.objects.select_related("assignee").order_by("due_on", "received_at", "pk")
+    # Requests with no clock yet (unverified) have no deadline: they go after every dated one,
+    # on every database (SQLite and PostgreSQL disagree on where NULLs sort by default).
+    qs = DataSubjectRequest.objects.select_related("assignee").order_by(
+        F("due_on").asc(nulls_last=True), "received_at", "pk"
+    )
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.request_type:

@@ -243,7 +243,8 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    # Preloading commits the whole domain to HTTPS for months; set false if that is not wanted.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     # Health checks come from inside the cluster over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     if env_bool("BEHIND_TLS_PROXY", True):
