@@ -36,7 +36,7 @@ def payload_digest(payload: dict[str, Any]) -> str:
 def _chain_hash(event: RequestEvent) -> str:
     body = {
         "seq": event.seq,
-        "request": event.request.reference if event.request_id else None,
+        "request": event.request.reference if event.request is not None else None,
         "at": event.at.isoformat(),
         "actor": event.actor,
         "action": event.action,
@@ -105,7 +105,10 @@ def chain_verify() -> Iterator[ChainBreak]:
             yield ChainBreak(event.seq, f"sequence gap: expected #{expected_seq}")
         if event.prev_hash != expected_prev:
             yield ChainBreak(event.seq, "previous-hash link does not match the event before it")
-        if event.payload_purged_at is None and payload_digest(event.payload) != event.payload_digest:
+        if (
+            event.payload_purged_at is None
+            and payload_digest(event.payload) != event.payload_digest
+        ):
             yield ChainBreak(event.seq, "payload was altered (digest mismatch)")
         if not hmac.compare_digest(_chain_hash(event), event.hash):
             yield ChainBreak(event.seq, "event content was altered (hash mismatch)")

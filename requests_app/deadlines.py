@@ -122,7 +122,9 @@ def clock_start(*, jurisdiction: str, received: dt.date, verified: dt.date) -> d
     return verified if rules_for(jurisdiction).clock_starts_at == "verification" else received
 
 
-def check_extension_allowed(*, already_extended: bool, current_due: dt.date, today: dt.date) -> None:
+def check_extension_allowed(
+    *, already_extended: bool, current_due: dt.date, today: dt.date
+) -> None:
     """One extension only, and only while the first deadline has not passed."""
     if already_extended:
         raise DeadlineError("This request has already been extended; the law allows one extension.")

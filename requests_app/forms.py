@@ -1,4 +1,7 @@
-"""The public request form. Cross-field rules come from ``intake.submission_errors``, shared with the API."""
+"""The public request form.
+
+Cross-field rules come from ``intake.submission_errors``, shared with the API.
+"""
 
 from __future__ import annotations
 
@@ -26,47 +29,90 @@ RIGHTS_EXPLAINED = {
 
 
 class IntakeForm(forms.Form):
-    request_type = forms.ChoiceField(choices=RequestType.choices, widget=forms.RadioSelect,
-                                     label="What would you like us to do?")
-    name = forms.CharField(max_length=200, label="Your full name", validators=[intake.single_line],
-                           widget=forms.TextInput(attrs={"autocomplete": "name"}))
-    email = forms.EmailField(max_length=254, label="Your email address",
-                             help_text="The address you use with us. We will send a link to it to confirm it is yours.",
-                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    phone = forms.CharField(max_length=40, required=False, label="Phone number (optional)",
-                            validators=[intake.phone_validator],
-                            widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}))
-    company = forms.CharField(max_length=200, required=False, label="Company (optional)",
-                              validators=[intake.single_line],
-                              widget=forms.TextInput(attrs={"autocomplete": "organization"}))
+    request_type = forms.ChoiceField(
+        choices=RequestType.choices, widget=forms.RadioSelect, label="What would you like us to do?"
+    )
+    name = forms.CharField(
+        max_length=200,
+        label="Your full name",
+        validators=[intake.single_line],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        max_length=254,
+        label="Your email address",
+        help_text="The address you use with us. We will send a link to it to confirm it is yours.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    phone = forms.CharField(
+        max_length=40,
+        required=False,
+        label="Phone number (optional)",
+        validators=[intake.phone_validator],
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    company = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Company (optional)",
+        validators=[intake.single_line],
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
     details = forms.CharField(
-        max_length=settings.DSAR_MAX_DETAILS_CHARS, required=False, label="Anything else we should know (optional)",
-        validators=[intake.multi_line], widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=settings.DSAR_MAX_DETAILS_CHARS,
+        required=False,
+        label="Anything else we should know (optional)",
+        validators=[intake.multi_line],
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text="For example, other email addresses or account names you have used with us.",
     )
-    jurisdiction = forms.ChoiceField(choices=Jurisdiction.choices, initial=Jurisdiction.UK_GDPR,
-                                     label="Where do you live?",
-                                     help_text="This sets the legal deadline we work to.")
-    acting_for_someone = forms.BooleanField(required=False, label="I am making this request on someone else's behalf")
-    agent_name = forms.CharField(max_length=200, required=False, label="Your name (the agent)",
-                                 validators=[intake.single_line])
-    agent_email = forms.EmailField(max_length=254, required=False, label="Your email address (the agent)")
-    agent_relationship = forms.CharField(max_length=200, required=False, label="Your relationship to the person",
-                                         validators=[intake.single_line],
-                                         help_text="For example: solicitor, parent, carer. We will ask for proof of authority.")
+    jurisdiction = forms.ChoiceField(
+        choices=Jurisdiction.choices,
+        initial=Jurisdiction.UK_GDPR,
+        label="Where do you live?",
+        help_text="This sets the legal deadline we work to.",
+    )
+    acting_for_someone = forms.BooleanField(
+        required=False, label="I am making this request on someone else's behalf"
+    )
+    agent_name = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Your name (the agent)",
+        validators=[intake.single_line],
+    )
+    agent_email = forms.EmailField(
+        max_length=254, required=False, label="Your email address (the agent)"
+    )
+    agent_relationship = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Your relationship to the person",
+        validators=[intake.single_line],
+        help_text="For example: solicitor, parent, carer. We will ask for proof of authority.",
+    )
     # A field people never see or fill; bots fill every field.
-    website = forms.CharField(required=False, label="Leave this empty",
-                              widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}))
+    website = forms.CharField(
+        required=False,
+        label="Leave this empty",
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
 
 
 class CorrectionForm(forms.Form):
-    field = forms.CharField(max_length=100, required=False, label="What is wrong",
-                            validators=[intake.single_line],
-                            widget=forms.TextInput(attrs={"placeholder": "e.g. phone number"}))
-    current_value = forms.CharField(max_length=500, required=False, label="What we have now",
-                                    validators=[intake.single_line])
-    corrected_value = forms.CharField(max_length=500, required=False, label="What it should be",
-                                      validators=[intake.single_line])
+    field = forms.CharField(
+        max_length=100,
+        required=False,
+        label="What is wrong",
+        validators=[intake.single_line],
+        widget=forms.TextInput(attrs={"placeholder": "e.g. phone number"}),
+    )
+    current_value = forms.CharField(
+        max_length=500, required=False, label="What we have now", validators=[intake.single_line]
+    )
+    corrected_value = forms.CharField(
+        max_length=500, required=False, label="What it should be", validators=[intake.single_line]
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -78,7 +124,10 @@ class CorrectionForm(forms.Form):
 
 
 CorrectionFormSet = forms.formset_factory(
-    CorrectionForm, extra=3, max_num=settings.DSAR_MAX_CORRECTIONS, validate_max=True,
+    CorrectionForm,
+    extra=3,
+    max_num=settings.DSAR_MAX_CORRECTIONS,
+    validate_max=True,
     absolute_max=settings.DSAR_MAX_CORRECTIONS,
 )
 
@@ -86,14 +135,22 @@ CorrectionFormSet = forms.formset_factory(
 def to_submission(form: IntakeForm, corrections: Any) -> intake.Submission:
     data = form.cleaned_data
     items = [
-        intake.CorrectionInput(field=c["field"], current_value=c.get("current_value", ""),
-                               corrected_value=c["corrected_value"])
-        for c in corrections.cleaned_data if c and c.get("field")
+        intake.CorrectionInput(
+            field=c["field"],
+            current_value=c.get("current_value", ""),
+            corrected_value=c["corrected_value"],
+        )
+        for c in corrections.cleaned_data
+        if c and c.get("field")
     ]
     agent = data["acting_for_someone"]
     return intake.Submission(
-        request_type=data["request_type"], name=data["name"], email=data["email"],
-        phone=data["phone"], company=data["company"], details=data["details"],
+        request_type=data["request_type"],
+        name=data["name"],
+        email=data["email"],
+        phone=data["phone"],
+        company=data["company"],
+        details=data["details"],
         jurisdiction=data["jurisdiction"],
         agent_name=data["agent_name"] if agent else "",
         agent_email=data["agent_email"] if agent else "",

@@ -37,7 +37,10 @@ def reject_control_characters(value: str, *, multiline: bool = False) -> None:
         if multiline and char in _MULTILINE_OK:
             continue
         category = unicodedata.category(char)
-        if category in {"Cc", "Cs", "Co"} or char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
+        if (
+            category in {"Cc", "Cs", "Co"}
+            or char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+        ):
             raise ValidationError(
                 "Contains a control character (such as a line break or an invisible formatting "
                 "mark); please remove it.",
@@ -96,10 +99,14 @@ def submission_errors(data: Submission) -> dict[str, list[str]]:
     if data.request_type != RequestType.RECTIFICATION and data.corrections:
         errors["corrections"] = ["Corrections can only be given with a correction request."]
     if len(data.corrections) > settings.DSAR_MAX_CORRECTIONS:
-        errors["corrections"] = [f"At most {settings.DSAR_MAX_CORRECTIONS} corrections per request."]
+        errors["corrections"] = [
+            f"At most {settings.DSAR_MAX_CORRECTIONS} corrections per request."
+        ]
     agent = [data.agent_name, data.agent_email, data.agent_relationship]
     if any(agent) and not all(agent):
-        for name, value in zip(("agent_name", "agent_email", "agent_relationship"), agent, strict=True):
+        for name, value in zip(
+            ("agent_name", "agent_email", "agent_relationship"), agent, strict=True
+        ):
             if not value:
                 errors[name] = ["Needed when you act on someone else's behalf."]
     if data.agent_email:
@@ -143,8 +150,13 @@ def _open_duplicate(data: Submission) -> DataSubjectRequest | None:
 def request_submit(*, data: Submission) -> SubmissionResult:
     """Create the request and email a verification link; or, for an open duplicate, tell the
     person about the one they already have (re-sending its verification link if unverified)."""
-    data = Submission(**{**data.__dict__, "email": normalise_email(data.email),
-                         "agent_email": normalise_email(data.agent_email) if data.agent_email else ""})
+    data = Submission(
+        **{
+            **data.__dict__,
+            "email": normalise_email(data.email),
+            "agent_email": normalise_email(data.agent_email) if data.agent_email else "",
+        }
+    )
     existing = _open_duplicate(data)
     if existing is not None:
         _tell_about_existing(existing)
@@ -166,28 +178,51 @@ def request_submit(*, data: Submission) -> SubmissionResult:
         received_at=now,
     )
     Correction.objects.bulk_create(
-        Correction(request=request, position=i, field=c.field.strip(),
-                   current_value=c.current_value.strip(), corrected_value=c.corrected_value.strip())
+        Correction(
+            request=request,
+            position=i,
+            field=c.field.strip(),
+            current_value=c.current_value.strip(),
+            corrected_value=c.corrected_value.strip(),
+        )
         for i, c in enumerate(data.corrections, start=1)
     )
-    event_append(request=request, actor="requester", action="received", to_status=request.status,
-                 payload={"channel": data.channel, "type": data.request_type})
+    event_append(
+        request=request,
+        actor="requester",
+        action="received",
+        to_status=request.status,
+        payload={"channel": data.channel, "type": data.request_type},
+    )
     email_queue(
-        template="verify", to=contact_email(request), request=request,
-        context={"request": request, "verify_url": verification_link(request),
-                 "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS},
+        template="verify",
+        to=contact_email(request),
+        request=request,
+        context={
+            "request": request,
+            "verify_url": verification_link(request),
+            "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS,
+        },
     )
     return SubmissionResult(request=request, created=True)
 
 
 def _tell_about_existing(existing: DataSubjectRequest) -> None:
     if existing.status == Status.AWAITING_VERIFICATION:
-        context = {"request": existing, "verify_url": verification_link(existing),
-                   "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS, "resent": True}
-        email_queue(template="verify", to=contact_email(existing), request=existing, context=context)
+        context = {
+            "request": existing,
+            "verify_url": verification_link(existing),
+            "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS,
+            "resent": True,
+        }
+        email_queue(
+            template="verify", to=contact_email(existing), request=existing, context=context
+        )
     else:
         email_queue(
-            template="duplicate", to=contact_email(existing), request=existing,
+            template="duplicate",
+            to=contact_email(existing),
+            request=existing,
             context={"request": existing, "status_url": status_link(existing)},
         )
     event_append(request=existing, actor="requester", action="duplicate_submission")

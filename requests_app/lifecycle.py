@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -61,24 +61,40 @@ TRANSITIONS: dict[str, Transition] = {
 CLOSING = frozenset({S.COMPLETED, S.REJECTED, S.WITHDRAWN, S.EXPIRED})
 
 # What staff may do from the dashboard and API (the rest are the system's own moves).
-STAFF_ACTIONS = ("approve", "reject", "extend", "hold", "resume", "withdraw", "assign",
-                 "confirm_authority")
+STAFF_ACTIONS = (
+    "approve",
+    "reject",
+    "extend",
+    "hold",
+    "resume",
+    "withdraw",
+    "assign",
+    "confirm_authority",
+)
 
 
-def actor_label(user: AbstractBaseUser | None) -> str:
+def actor_label(user: User | None) -> str:
     return f"staff:{user.get_username()}" if user is not None else "system"
 
 
 def allowed_actions(request: DataSubjectRequest) -> list[str]:
     """The staff actions the request's current status allows, for the API and the dashboard."""
-    actions = [a for a in STAFF_ACTIONS if a in TRANSITIONS and request.status in TRANSITIONS[a].sources]
+    actions = [
+        a for a in STAFF_ACTIONS if a in TRANSITIONS and request.status in TRANSITIONS[a].sources
+    ]
     if request.request_type == RequestType.MARKETING_OPT_OUT and "reject" in actions:
         actions.remove("reject")
     if request.is_open:
         actions.append("assign")
-    if request.status in {S.VERIFIED, S.GATHERING, S.IN_REVIEW} and not hasattr(request, "extension"):
+    if request.status in {S.VERIFIED, S.GATHERING, S.IN_REVIEW} and not hasattr(
+        request, "extension"
+    ):
         actions.append("extend")
-    if request.status == S.AWAITING_VERIFICATION and request.has_agent and request.authority_confirmed_at is None:
+    if (
+        request.status == S.AWAITING_VERIFICATION
+        and request.has_agent
+        and request.authority_confirmed_at is None
+    ):
         actions.append("confirm_authority")
     return [a for a in STAFF_ACTIONS if a in actions]
 
@@ -112,7 +128,11 @@ def _transition(
         setattr(locked, name, value)
     locked.save()
     event_append(
-        request=locked, actor=actor, action=action, from_status=from_status, to_status=target,
+        request=locked,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=target,
         payload=payload,
     )
     return locked
@@ -172,7 +192,9 @@ def request_mark_verified(*, request: DataSubjectRequest, actor: str) -> DataSub
     request.save(update_fields=["due_on", "updated_at"])
     status_link = verification.status_link(request)
     email_queue(
-        template="verified", to=contact_email(request), request=request,
+        template="verified",
+        to=contact_email(request),
+        request=request,
         context={"request": request, "status_url": status_link},
     )
     transaction.on_commit(partial(start_gathering.delay, request.pk))
@@ -214,18 +236,27 @@ def request_expire(*, request: DataSubjectRequest) -> DataSubjectRequest:
 
 @transaction.atomic
 def request_confirm_authority(
-    *, request: DataSubjectRequest, actor: AbstractBaseUser, reason: str = ""
+    *, request: DataSubjectRequest, actor: User, reason: str = ""
 ) -> DataSubjectRequest:
-    """Staff have seen proof that the agent may act; once the email is verified too, the clock starts."""
+    """Staff have seen proof that the agent may act.
+
+    Once the email is verified too, the clock starts.
+    """
     locked = _lock(request)
     if locked.status != S.AWAITING_VERIFICATION or not locked.has_agent:
-        raise IllegalTransition("Only a request filed by an agent and awaiting verification needs this.")
+        raise IllegalTransition(
+            "Only a request filed by an agent and awaiting verification needs this."
+        )
     if locked.authority_confirmed_at is not None:
         raise IllegalTransition("The agent's authority is already confirmed.")
     locked.authority_confirmed_at = timezone.now()
     locked.save(update_fields=["authority_confirmed_at", "updated_at"])
-    event_append(request=locked, actor=actor_label(actor), action="authority_confirmed",
-                 payload={"reason": reason.strip()})
+    event_append(
+        request=locked,
+        actor=actor_label(actor),
+        action="authority_confirmed",
+        payload={"reason": reason.strip()},
+    )
     if locked.email_verified_at is not None:
         return request_mark_verified(request=locked, actor=actor_label(actor))
     return locked
@@ -233,31 +264,31 @@ def request_confirm_authority(
 
 @transaction.atomic
 def request_approve(
-    *, request: DataSubjectRequest, actor: AbstractBaseUser, reason: str = ""
+    *, request: DataSubjectRequest, actor: User, reason: str = ""
 ) -> DataSubjectRequest:
-    return _transition(request, "approve", actor=actor_label(actor), payload={"reason": reason.strip()})
+    return _transition(
+        request, "approve", actor=actor_label(actor), payload={"reason": reason.strip()}
+    )
 
 
 @transaction.atomic
-def request_reject(
-    *, request: DataSubjectRequest, actor: AbstractBaseUser, reason: str
-) -> DataSubjectRequest:
-    """Refuse (manifestly unfounded or excessive, identity not confirmed), with a recorded reason."""
+def request_reject(*, request: DataSubjectRequest, actor: User, reason: str) -> DataSubjectRequest:
+    """Refuse (manifestly unfounded or excessive, identity not confirmed) with a reason."""
     reason = _require_reason(reason)
     if request.request_type == RequestType.MARKETING_OPT_OUT:
         raise RuleViolation("A marketing opt-out can never be refused (UK GDPR Article 21(3)).")
     request = _transition(request, "reject", actor=actor_label(actor), payload={"reason": reason})
     email_queue(
-        template="rejection", to=contact_email(request), request=request,
+        template="rejection",
+        to=contact_email(request),
+        request=request,
         context={"request": request, "reason": reason},
     )
     return request
 
 
 @transaction.atomic
-def request_extend(
-    *, request: DataSubjectRequest, actor: AbstractBaseUser, reason: str
-) -> DataSubjectRequest:
+def request_extend(*, request: DataSubjectRequest, actor: User, reason: str) -> DataSubjectRequest:
     """The one extension the law allows, before the deadline, with reasons told to the person."""
     reason = _require_reason(reason)
     locked = _lock(request)
@@ -275,38 +306,52 @@ def request_extend(
         raise RuleViolation(str(exc)) from exc
     previous = locked.due_on
     Extension.objects.create(
-        request=locked, granted_at=timezone.now(), reason=reason, previous_due_on=previous,
+        request=locked,
+        granted_at=timezone.now(),
+        reason=reason,
+        previous_due_on=previous,
         granted_by=actor,
     )
     locked.due_on = compute_due(locked, extended=True)
     locked.save(update_fields=["due_on", "updated_at"])
     event_append(
-        request=locked, actor=actor_label(actor), action="extend",
-        payload={"reason": reason, "previous_due_on": previous.isoformat(),
-                 "due_on": locked.due_on.isoformat() if locked.due_on else None},
+        request=locked,
+        actor=actor_label(actor),
+        action="extend",
+        payload={
+            "reason": reason,
+            "previous_due_on": previous.isoformat(),
+            "due_on": locked.due_on.isoformat() if locked.due_on else None,
+        },
     )
     email_queue(
-        template="extension", to=contact_email(locked), request=locked,
+        template="extension",
+        to=contact_email(locked),
+        request=locked,
         context={"request": locked, "reason": reason, "previous_due_on": previous},
     )
     return locked
 
 
 @transaction.atomic
-def request_hold(
-    *, request: DataSubjectRequest, actor: AbstractBaseUser, question: str
-) -> DataSubjectRequest:
+def request_hold(*, request: DataSubjectRequest, actor: User, question: str) -> DataSubjectRequest:
     """Ask the person for clarification: the clock pauses until they answer."""
     question = _require_reason(question)
     held_from = _lock(request).status
     request = _transition(
-        request, "hold", actor=actor_label(actor), payload={"question": question},
+        request,
+        "hold",
+        actor=actor_label(actor),
+        payload={"question": question},
         held_from_status=held_from,
     )
-    ClockPause.objects.create(request=request, started_on=today(), question=question,
-                              created_by=actor)
+    ClockPause.objects.create(
+        request=request, started_on=today(), question=question, created_by=actor
+    )
     email_queue(
-        template="clarification", to=contact_email(request), request=request,
+        template="clarification",
+        to=contact_email(request),
+        request=request,
         context={"request": request, "question": question},
     )
     return request
@@ -314,11 +359,14 @@ def request_hold(
 
 @transaction.atomic
 def request_resume(
-    *, request: DataSubjectRequest, actor: AbstractBaseUser, reason: str = ""
+    *, request: DataSubjectRequest, actor: User, reason: str = ""
 ) -> DataSubjectRequest:
     """The clarification arrived: the clock restarts and the due date moves by the days paused."""
     request = _transition(
-        request, "resume", actor=actor_label(actor), payload={"reason": reason.strip()},
+        request,
+        "resume",
+        actor=actor_label(actor),
+        payload={"reason": reason.strip()},
         held_from_status="",
     )
     request.pauses.filter(ended_on__isnull=True).update(ended_on=today())
@@ -329,7 +377,7 @@ def request_resume(
 
 @transaction.atomic
 def request_withdraw(
-    *, request: DataSubjectRequest, actor: AbstractBaseUser | None, reason: str
+    *, request: DataSubjectRequest, actor: User | None, reason: str
 ) -> DataSubjectRequest:
     reason = _require_reason(reason)
     request = _transition(request, "withdraw", actor=actor_label(actor), payload={"reason": reason})
@@ -339,15 +387,17 @@ def request_withdraw(
 
 @transaction.atomic
 def request_assign(
-    *, request: DataSubjectRequest, actor: AbstractBaseUser, assignee: AbstractBaseUser | None
+    *, request: DataSubjectRequest, actor: User, assignee: User | None
 ) -> DataSubjectRequest:
     locked = _lock(request)
     if not locked.is_open:
         raise IllegalTransition("A closed request cannot be assigned.")
-    locked.assignee = assignee  # type: ignore[assignment]
+    locked.assignee = assignee
     locked.save(update_fields=["assignee", "updated_at"])
     event_append(
-        request=locked, actor=actor_label(actor), action="assign",
+        request=locked,
+        actor=actor_label(actor),
+        action="assign",
         payload={"assignee": assignee.get_username() if assignee else None},
     )
     return locked

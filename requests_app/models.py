@@ -131,7 +131,9 @@ class Correction(models.Model):
     class Meta:
         ordering = ["position"]
         constraints = [
-            models.UniqueConstraint(fields=["request", "position"], name="correction_position_unique")
+            models.UniqueConstraint(
+                fields=["request", "position"], name="correction_position_unique"
+            )
         ]
 
     def __str__(self) -> str:
@@ -159,7 +161,7 @@ class ClockPause(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"pause {self.started_on}–{self.ended_on or '…'}"
+        return f"pause {self.started_on} to {self.ended_on or 'now'}"
 
 
 class Extension(models.Model):

@@ -27,8 +27,12 @@ log = logging.getLogger(__name__)
 
 
 def _render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
-    full = {"controller": settings.DSAR_CONTROLLER_NAME, "site_url": settings.SITE_URL,
-            "privacy_contact": settings.DSAR_PRIVACY_CONTACT, **context}
+    full = {
+        "controller": settings.DSAR_CONTROLLER_NAME,
+        "site_url": settings.SITE_URL,
+        "privacy_contact": settings.DSAR_PRIVACY_CONTACT,
+        **context,
+    }
     subject = render_to_string(f"emails/{template}-subject.txt", full)
     text = render_to_string(f"emails/{template}-body.txt", full)
     html = render_to_string(f"emails/{template}-body.html", full)

@@ -1,4 +1,7 @@
-"""Staff roles. Two groups: ``reviewer`` works requests; ``approver`` may also approve and reject."""
+"""Staff roles, as two groups.
+
+``reviewer`` works requests; ``approver`` may also approve and reject.
+"""
 
 from __future__ import annotations
 

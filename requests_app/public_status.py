@@ -17,7 +17,8 @@ STATUS_WORDS = {
     Status.COMPLETED: "Your request is complete.",
     Status.REJECTED: "We could not act on your request. We have emailed you the reason.",
     Status.WITHDRAWN: "This request was withdrawn.",
-    Status.ON_HOLD: "We have asked you a question by email; the deadline is paused until you reply.",
+    Status.ON_HOLD: "We have asked you a question by email; the deadline is paused until you "
+    "reply.",
     Status.EXPIRED: "This request was never confirmed, so it has been closed.",
 }
 

@@ -43,5 +43,7 @@ def client_ip(request: HttpRequest) -> str:
     remote = str(request.META.get("REMOTE_ADDR", ""))
     if proxies == 0:
         return remote
-    hops = [h.strip() for h in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",") if h.strip()]
+    hops = [
+        h.strip() for h in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",") if h.strip()
+    ]
     return hops[-proxies] if len(hops) >= proxies else remote

@@ -20,7 +20,9 @@ class RequestFilters:
     search: str | None = None
 
 
-def request_list(*, filters: RequestFilters, today: dt.date | None = None) -> QuerySet[DataSubjectRequest]:
+def request_list(
+    *, filters: RequestFilters, today: dt.date | None = None
+) -> QuerySet[DataSubjectRequest]:
     today = today or timezone.localdate()
     # Requests with no clock yet (unverified) have no deadline: they go after every dated one,
     # on every database (SQLite and PostgreSQL disagree on where NULLs sort by default).
@@ -40,7 +42,11 @@ def request_list(*, filters: RequestFilters, today: dt.date | None = None) -> Qu
         qs = qs.filter(assignee__username=filters.assignee)
     if filters.search:
         term = filters.search.strip()
-        qs = qs.filter(Q(reference__iexact=term) | Q(requester_email__iexact=term) | Q(agent_email__iexact=term))
+        qs = qs.filter(
+            Q(reference__iexact=term)
+            | Q(requester_email__iexact=term)
+            | Q(agent_email__iexact=term)
+        )
     return qs
 
 

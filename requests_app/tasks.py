@@ -9,26 +9,23 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
 from requests_app import lifecycle, notifications, retention
 from requests_app.errors import IllegalTransition
 from requests_app.models import DataSubjectRequest, Status
+from smarct_dsar.celery import idempotent_task
 
 log = logging.getLogger(__name__)
 
-# Idempotent tasks: acknowledge after running, and re-deliver if the worker dies mid-task.
-IDEMPOTENT = {"acks_late": True, "reject_on_worker_lost": True}
 
-
-@shared_task(**IDEMPOTENT, autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+@idempotent_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
 def send_email(email_id: int) -> None:
     notifications.email_send(email_id=email_id)
 
 
-@shared_task(**IDEMPOTENT)
+@idempotent_task()
 def start_gathering(request_id: int) -> None:
     request = DataSubjectRequest.objects.filter(pk=request_id).first()
     if request is None or request.status != Status.VERIFIED:
@@ -39,7 +36,7 @@ def start_gathering(request_id: int) -> None:
         log.info("request %s moved on before gathering started", request_id)
 
 
-@shared_task(**IDEMPOTENT)
+@idempotent_task()
 def expire_unverified_requests() -> int:
     expired = 0
     for request_id in retention.requests_to_expire():
@@ -51,7 +48,7 @@ def expire_unverified_requests() -> int:
     return expired
 
 
-@shared_task(**IDEMPOTENT)
+@idempotent_task()
 def sweep_lost_work() -> None:
     """Re-queue what a lost message or a dead worker left behind. The database is the truth."""
     for email_id in notifications.emails_to_resend():

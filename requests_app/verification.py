@@ -24,7 +24,9 @@ def token_issue(*, request: DataSubjectRequest, purpose: str, ttl: timedelta) ->
     """Create a token and return it in clear: the only moment it exists outside an email."""
     raw = new_token()
     RequestToken.objects.create(
-        request=request, purpose=purpose, token_hash=token_hash(raw),
+        request=request,
+        purpose=purpose,
+        token_hash=token_hash(raw),
         expires_at=timezone.now() + ttl,
     )
     return raw
@@ -32,7 +34,8 @@ def token_issue(*, request: DataSubjectRequest, purpose: str, ttl: timedelta) ->
 
 def verification_link(request: DataSubjectRequest) -> str:
     raw = token_issue(
-        request=request, purpose=TokenPurpose.VERIFY,
+        request=request,
+        purpose=TokenPurpose.VERIFY,
         ttl=timedelta(days=settings.DSAR_VERIFICATION_TTL_DAYS),
     )
     return settings.SITE_URL + reverse("verify", args=[raw])
@@ -41,7 +44,8 @@ def verification_link(request: DataSubjectRequest) -> str:
 def status_link(request: DataSubjectRequest) -> str:
     # A status link lives as long as the request record is kept.
     raw = token_issue(
-        request=request, purpose=TokenPurpose.STATUS,
+        request=request,
+        purpose=TokenPurpose.STATUS,
         ttl=timedelta(days=31 * settings.DSAR_RECORD_RETENTION_MONTHS),
     )
     return settings.SITE_URL + reverse("status", args=[raw])

@@ -1,4 +1,7 @@
-"""Public pages: the request form, verification and the status page. Thin: form, service, template."""
+"""Public pages: the request form, verification and the status page.
+
+Thin: form, service, template.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +18,12 @@ from requests_app.ratelimit import Verdict, client_ip, rate_limit_hit
 
 
 def _too_many(request: HttpRequest, verdict: Verdict) -> HttpResponse:
-    response = render(request, "requests_app/rate_limited.html",
-                      {"retry_minutes": max(1, verdict.retry_after // 60)}, status=429)
+    response = render(
+        request,
+        "requests_app/rate_limited.html",
+        {"retry_minutes": max(1, verdict.retry_after // 60)},
+        status=429,
+    )
     response["Retry-After"] = str(verdict.retry_after)
     return response
 
@@ -25,8 +32,9 @@ def _too_many(request: HttpRequest, verdict: Verdict) -> HttpResponse:
 def intake_form(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _render_form(request, forms.IntakeForm(), forms.CorrectionFormSet(prefix="c"))
-    verdict = rate_limit_hit(scope="intake-ip", identity=client_ip(request),
-                             limit=settings.DSAR_RATE_LIMIT_PER_IP)
+    verdict = rate_limit_hit(
+        scope="intake-ip", identity=client_ip(request), limit=settings.DSAR_RATE_LIMIT_PER_IP
+    )
     if not verdict.allowed:
         return _too_many(request, verdict)
     form = forms.IntakeForm(request.POST)
@@ -40,8 +48,9 @@ def intake_form(request: HttpRequest) -> HttpResponse:
     submission = forms.to_submission(form, corrections)
     if not forms.apply_submission_errors(form, submission):
         return _render_form(request, form, corrections, status=400)
-    verdict = rate_limit_hit(scope="intake-email", identity=submission.email,
-                             limit=settings.DSAR_RATE_LIMIT_PER_EMAIL)
+    verdict = rate_limit_hit(
+        scope="intake-email", identity=submission.email, limit=settings.DSAR_RATE_LIMIT_PER_EMAIL
+    )
     if not verdict.allowed:
         return _too_many(request, verdict)
     result = intake.request_submit(data=submission)
@@ -52,10 +61,15 @@ def intake_form(request: HttpRequest) -> HttpResponse:
     return redirect("submitted")
 
 
-def _render_form(request: HttpRequest, form: forms.IntakeForm, corrections: object,
-                 status: int = 200) -> HttpResponse:
-    context = {"form": form, "corrections": corrections, "rights": forms.RIGHTS_EXPLAINED,
-               "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS}
+def _render_form(
+    request: HttpRequest, form: forms.IntakeForm, corrections: object, status: int = 200
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "corrections": corrections,
+        "rights": forms.RIGHTS_EXPLAINED,
+        "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS,
+    }
     return render(request, "requests_app/intake.html", context, status=status)
 
 
@@ -64,8 +78,11 @@ def submitted(request: HttpRequest) -> HttpResponse:
     outcome = request.session.get("submitted")
     if outcome is None:
         return redirect("intake")
-    return render(request, "requests_app/submitted.html",
-                  {**outcome, "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS})
+    return render(
+        request,
+        "requests_app/submitted.html",
+        {**outcome, "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS},
+    )
 
 
 @never_cache
@@ -73,8 +90,9 @@ def submitted(request: HttpRequest) -> HttpResponse:
 def verify(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a button; only the POST spends the link, so mail scanners that follow links
     cannot use it up before the person does."""
-    verdict = rate_limit_hit(scope="verify-ip", identity=client_ip(request),
-                             limit=settings.DSAR_RATE_LIMIT_VERIFY_PER_IP)
+    verdict = rate_limit_hit(
+        scope="verify-ip", identity=client_ip(request), limit=settings.DSAR_RATE_LIMIT_VERIFY_PER_IP
+    )
     if not verdict.allowed:
         return _too_many(request, verdict)
     try:
@@ -83,8 +101,12 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "requests_app/verify.html", {"dsr": found.request})
         dsr = verification.request_verify_email(raw_token=token)
     except TokenInvalid as exc:
-        return render(request, "requests_app/link_problem.html",
-                      {"problem": exc.reason, "message": exc.message}, status=400)
+        return render(
+            request,
+            "requests_app/link_problem.html",
+            {"problem": exc.reason, "message": exc.message},
+            status=400,
+        )
     return render(request, "requests_app/verified.html", {"dsr": dsr})
 
 
@@ -93,6 +115,10 @@ def status_page(request: HttpRequest, token: str) -> HttpResponse:
     try:
         found = verification.token_resolve(raw=token, purpose=TokenPurpose.STATUS)
     except TokenInvalid as exc:
-        return render(request, "requests_app/link_problem.html",
-                      {"problem": exc.reason, "message": exc.message, "status_link": True}, status=404)
+        return render(
+            request,
+            "requests_app/link_problem.html",
+            {"problem": exc.reason, "message": exc.message, "status_link": True},
+            status=404,
+        )
     return render(request, "requests_app/status.html", public_status.summary(found.request))

@@ -8,8 +8,10 @@ was lost. Nothing ever waits on a task result.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
-from celery import Celery
+from celery import Celery, shared_task
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smarct_dsar.settings")
@@ -25,3 +27,9 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=17),
     },
 }
+
+
+def idempotent_task(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``shared_task`` for tasks that are safe to run twice: acknowledged only after they finish,
+    and re-delivered if the worker process dies (OOM, SIGKILL) while running them."""
+    return shared_task(acks_late=True, reject_on_worker_lost=True, **options)

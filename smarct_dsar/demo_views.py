@@ -73,6 +73,9 @@ def outbox_message(request: HttpRequest, name: str) -> HttpResponse:
 def outbox_message_html(request: HttpRequest, name: str) -> HttpResponse:
     """The HTML part, shown in a sandboxed frame: no scripts, no forms, no same-origin access."""
     response = HttpResponse(_read(_path(name)).html)
-    response["Content-Security-Policy"] = "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    response["Content-Security-Policy"] = (
+        "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; "
+        "style-src 'unsafe-inline'; img-src data:"
+    )
     response["X-Frame-Options"] = "SAMEORIGIN"
     return response

@@ -52,10 +52,13 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(
-            f"{name}={raw!r} is not a whole number. Fix: set {name} to an integer such as {default}."
+            f"{name}={raw!r} is not a whole number. "
+            f"Fix: set {name} to an integer such as {default}."
         ) from None
     if minimum is not None and value < minimum:
-        raise ImproperlyConfigured(f"{name}={value} is below {minimum}. Fix: use {minimum} or more.")
+        raise ImproperlyConfigured(
+            f"{name}={value} is below {minimum}. Fix: use {minimum} or more."
+        )
     return value
 
 

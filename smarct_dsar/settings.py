@@ -46,7 +46,9 @@ def _fernet_key() -> str:
 
 
 if DEBUG:
-    SECRET_KEY = env_str("SECRET_KEY") or _local_secret("secret_key", lambda: secrets.token_urlsafe(50))
+    SECRET_KEY = env_str("SECRET_KEY") or _local_secret(
+        "secret_key", lambda: secrets.token_urlsafe(50)
+    )
 else:
     SECRET_KEY = require(
         "SECRET_KEY",
@@ -167,7 +169,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (rate-limit counters) --------------------------------------------------------------
 CACHE_URL = env_str("CACHE_URL")
 if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
 elif CACHE_URL:
     raise ImproperlyConfigured(
         f"CACHE_URL={CACHE_URL!r} is not supported. Fix: use redis://host:6379/1, or leave it "
@@ -195,7 +199,9 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Longer than the longest task or countdown, or Redis re-delivers work still in progress.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7200)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7200)
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -221,12 +227,17 @@ elif DEMO_MODE:
     EMAIL_BACKEND = "smarct_dsar.mail.OutboxBackend"
     DSAR_OUTBOX_DIR = VAR_DIR / "mail"
 else:
-    require("EMAIL_HOST", "", "set EMAIL_HOST (and EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD).")
+    require(
+        "EMAIL_HOST", "", "set EMAIL_HOST (and EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD)."
+    )
 
 # --- Auth, sessions, security -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -273,7 +284,10 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(VAR_DIR / "files")}},
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "files")},
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

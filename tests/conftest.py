@@ -87,7 +87,12 @@ def submit(db: Any, django_capture_on_commit_callbacks: Any) -> Callable[..., Da
     """File a request through the real intake service; on-commit work (emails) runs."""
 
     def _submit(**fields: Any) -> DataSubjectRequest:
-        data = {"request_type": "access", "name": "Ann Example", "email": "ann@example.com", **fields}
+        data = {
+            "request_type": "access",
+            "name": "Ann Example",
+            "email": "ann@example.com",
+            **fields,
+        }
         with django_capture_on_commit_callbacks(execute=True):
             result = intake.request_submit(data=intake.Submission(**data))
         return result.request

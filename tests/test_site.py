@@ -23,15 +23,19 @@ def test_healthz_reports_database_and_broker(client: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_demo_outbox_lists_and_opens_messages(client: Any, settings: Any, tmp_path: Path, submit: Any) -> None:
+def test_demo_outbox_lists_and_opens_messages(
+    client: Any, settings: Any, tmp_path: Path, submit: Any
+) -> None:
     settings.EMAIL_BACKEND = "smarct_dsar.mail.OutboxBackend"
     settings.DSAR_OUTBOX_DIR = tmp_path
     submit(name="Olga Outbox", email="olga@example.com")
     listing = client.get("/demo/outbox/").content.decode()
-    assert "olga@example.com" in listing and "Confirm your privacy request" in listing
+    assert "olga@example.com" in listing
+    assert "Confirm your privacy request" in listing
     (eml,) = tmp_path.glob("*.eml")
     page = client.get(f"/demo/outbox/{eml.name}/").content.decode()
-    assert '<a href="http://' in page and "/verify/" in page
+    assert '<a href="http://' in page
+    assert "/verify/" in page
     html = client.get(f"/demo/outbox/{eml.name}/html/")
     assert "sandbox" in html["Content-Security-Policy"]
     assert client.get("/demo/outbox/../../etc/passwd/").status_code == 404
@@ -39,46 +43,77 @@ def test_demo_outbox_lists_and_opens_messages(client: Any, settings: Any, tmp_pa
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"}}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
-                          capture_output=True, text=True, timeout=120)
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"}
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _production(tmp_path: Path) -> dict[str, str]:
     return {
-        "DEBUG": "false", "VAR_DIR": str(tmp_path), "SECRET_KEY": "k" * 10 + Fernet.generate_key().decode(),
-        "DATABASE_URL": "postgres://dsar@db.internal:5432/dsar", "CELERY_BROKER_URL": "redis://redis:6379/0",
-        "CACHE_URL": "redis://redis:6379/1", "ALLOWED_HOSTS": "dsar.smarct.example",
-        "SITE_URL": "https://dsar.smarct.example", "DSAR_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "DEBUG": "false",
+        "VAR_DIR": str(tmp_path),
+        "SECRET_KEY": "k" * 10 + Fernet.generate_key().decode(),
+        "DATABASE_URL": "postgres://dsar@db.internal:5432/dsar",
+        "CELERY_BROKER_URL": "redis://redis:6379/0",
+        "CACHE_URL": "redis://redis:6379/1",
+        "ALLOWED_HOSTS": "dsar.smarct.example",
+        "SITE_URL": "https://dsar.smarct.example",
+        "DSAR_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "EMAIL_HOST": "smtp.smarct.example",
     }
 
 
 @pytest.mark.parametrize(
     ("missing", "fix"),
-    [("SECRET_KEY", "SECRET_KEY_FILE"), ("DATABASE_URL", "postgres://"), ("CELERY_BROKER_URL", "redis://"),
-     ("SITE_URL", "https://"), ("DSAR_ENCRYPTION_KEYS", "Fernet"), ("EMAIL_HOST", "EMAIL_PORT"),
-     ("ALLOWED_HOSTS", "host names")],
+    [
+        ("SECRET_KEY", "SECRET_KEY_FILE"),
+        ("DATABASE_URL", "postgres://"),
+        ("CELERY_BROKER_URL", "redis://"),
+        ("SITE_URL", "https://"),
+        ("DSAR_ENCRYPTION_KEYS", "Fernet"),
+        ("EMAIL_HOST", "EMAIL_PORT"),
+        ("ALLOWED_HOSTS", "host names"),
+    ],
 )
-def test_production_settings_fail_naming_the_variable_and_fix(tmp_path: Path, missing: str, fix: str) -> None:
+def test_production_settings_fail_naming_the_variable_and_fix(
+    tmp_path: Path, missing: str, fix: str
+) -> None:
     env = _production(tmp_path)
     del env[missing]
     result = _run(env, "check")
     assert result.returncode != 0
-    assert f"{missing}" in result.stderr and fix in result.stderr
+    assert f"{missing}" in result.stderr
+    assert fix in result.stderr
     assert "Traceback" not in result.stderr.splitlines()[-1]
 
 
 @pytest.mark.parametrize(
     ("name", "value", "words"),
-    [("DEBUG", "maybe", "not a boolean"), ("DSAR_RATE_LIMIT_PER_IP", "lots", "not a whole number"),
-     ("DATABASE_URL", "mysql+nonsense://", "DATABASE_URL"), ("CACHE_URL", "memcached://x", "CACHE_URL"),
-     ("SECRET_KEY_FILE", "/nonexistent/secret", "SECRET_KEY_FILE")],
+    [
+        ("DEBUG", "maybe", "not a boolean"),
+        ("DSAR_RATE_LIMIT_PER_IP", "lots", "not a whole number"),
+        ("DATABASE_URL", "mysql+nonsense://", "DATABASE_URL"),
+        ("CACHE_URL", "memcached://x", "CACHE_URL"),
+        ("SECRET_KEY_FILE", "/nonexistent/secret", "SECRET_KEY_FILE"),
+    ],
 )
-def test_malformed_values_fail_with_the_variable(tmp_path: Path, name: str, value: str, words: str) -> None:
+def test_malformed_values_fail_with_the_variable(
+    tmp_path: Path, name: str, value: str, words: str
+) -> None:
     env = {**_production(tmp_path), name: value}
     result = _run(env, "check")
-    assert result.returncode != 0 and words in result.stderr
+    assert result.returncode != 0
+    assert words in result.stderr
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:

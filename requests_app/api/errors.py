@@ -15,8 +15,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, IllegalTransition):
         return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, TokenInvalid):
-        return Response({"token": [exc.message], "reason": exc.reason}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {"token": [exc.message], "reason": exc.reason}, status=status.HTTP_400_BAD_REQUEST
+        )
     if isinstance(exc, DomainError):
-        body = {exc.field: [exc.message]} if exc.field else {"detail": exc.message}
+        body: dict[str, Any] = {exc.field: [exc.message]} if exc.field else {"detail": exc.message}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)

@@ -16,6 +16,7 @@ from requests_app.models import (
     RequestType,
 )
 
+
 def single_line(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(validators=[intake.single_line], **kwargs)
 
@@ -31,16 +32,27 @@ class IntakeSerializer(serializers.Serializer):
     name = single_line(max_length=200)
     email = serializers.EmailField(max_length=254)
     phone = serializers.CharField(
-        max_length=40, required=False, allow_blank=True, default="", validators=[intake.phone_validator]
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[intake.phone_validator],
     )
     company = single_line(max_length=200, required=False, allow_blank=True, default="")
     details = serializers.CharField(
-        max_length=settings.DSAR_MAX_DETAILS_CHARS, required=False, allow_blank=True, default="",
+        max_length=settings.DSAR_MAX_DETAILS_CHARS,
+        required=False,
+        allow_blank=True,
+        default="",
         validators=[intake.multi_line],
     )
-    jurisdiction = serializers.ChoiceField(choices=Jurisdiction.choices, default=Jurisdiction.UK_GDPR)
+    jurisdiction = serializers.ChoiceField(
+        choices=Jurisdiction.choices, default=Jurisdiction.UK_GDPR
+    )
     agent_name = single_line(max_length=200, required=False, allow_blank=True, default="")
-    agent_email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+    agent_email = serializers.EmailField(
+        max_length=254, required=False, allow_blank=True, default=""
+    )
     agent_relationship = single_line(max_length=200, required=False, allow_blank=True, default="")
     corrections = CorrectionSerializer(many=True, required=False, default=list)
 
@@ -71,16 +83,28 @@ class CorrectionOutSerializer(serializers.ModelSerializer):
 
 
 class RequestSummarySerializer(serializers.ModelSerializer):
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assignee: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     days_left = serializers.SerializerMethodField()
     overdue = serializers.SerializerMethodField()
 
     class Meta:
         model = DataSubjectRequest
         fields = [
-            "reference", "request_type", "status", "jurisdiction", "requester_name",
-            "requester_email", "received_at", "verified_at", "due_on", "days_left", "overdue",
-            "assignee", "closed_at",
+            "reference",
+            "request_type",
+            "status",
+            "jurisdiction",
+            "requester_name",
+            "requester_email",
+            "received_at",
+            "verified_at",
+            "due_on",
+            "days_left",
+            "overdue",
+            "assignee",
+            "closed_at",
         ]
 
     def get_days_left(self, obj: DataSubjectRequest) -> int | None:
@@ -113,10 +137,21 @@ class RequestDetailSerializer(RequestSummarySerializer):
     class Meta(RequestSummarySerializer.Meta):
         fields = [
             *RequestSummarySerializer.Meta.fields,
-            "requester_phone", "requester_company", "agent_name", "agent_email",
-            "agent_relationship", "details", "channel", "email_verified_at",
-            "authority_confirmed_at", "clock_started_on", "corrections", "pauses", "extension",
-            "allowed_actions", "events",
+            "requester_phone",
+            "requester_company",
+            "agent_name",
+            "agent_email",
+            "agent_relationship",
+            "details",
+            "channel",
+            "email_verified_at",
+            "authority_confirmed_at",
+            "clock_started_on",
+            "corrections",
+            "pauses",
+            "extension",
+            "allowed_actions",
+            "events",
         ]
 
     def get_extension(self, obj: DataSubjectRequest) -> dict[str, Any] | None:

@@ -16,12 +16,15 @@ urlpatterns = [
     path("requests/<ref:reference>/assign/", views.AssignApi.as_view(), name="api-request-assign"),
     path(
         "requests/<ref:reference>/confirm-authority/",
-        views.RequestActionApi.as_view(action="confirm_authority"),
+        views.RequestActionApi.as_view(action_name="confirm_authority"),
         name="api-request-confirm_authority",
     ),
     *[
-        path(f"requests/<ref:reference>/{action}/", views.RequestActionApi.as_view(action=action),
-             name=f"api-request-{action}")
+        path(
+            f"requests/<ref:reference>/{action}/",
+            views.RequestActionApi.as_view(action_name=action),
+            name=f"api-request-{action}",
+        )
         for action in ACTIONS
     ],
 ]

@@ -5,10 +5,11 @@ Each endpoint validates, calls one service and serializes; the rules live in the
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -58,26 +59,38 @@ class RequestCollectionApi(APIView):
     def get_permissions(self) -> list[BasePermission]:
         return [AllowAny()] if self.request.method == "POST" else [IsPrivacyStaff()]
 
-    @extend_schema(request=IntakeSerializer, responses={201: IntakeOutput, 200: IntakeOutput}, auth=[])
+    @extend_schema(
+        request=IntakeSerializer, responses={201: IntakeOutput, 200: IntakeOutput}, auth=[]
+    )
     def post(self, request: Request) -> Response:
-        verdict = rate_limit_hit(scope="intake-ip", identity=client_ip(request),
-                                 limit=settings.DSAR_RATE_LIMIT_PER_IP)
+        verdict = rate_limit_hit(
+            scope="intake-ip", identity=client_ip(request), limit=settings.DSAR_RATE_LIMIT_PER_IP
+        )
         if not verdict.allowed:
             return too_many(verdict)
         form = IntakeSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        verdict = rate_limit_hit(scope="intake-email", identity=form.validated_data["email"],
-                                 limit=settings.DSAR_RATE_LIMIT_PER_EMAIL)
+        verdict = rate_limit_hit(
+            scope="intake-email",
+            identity=form.validated_data["email"],
+            limit=settings.DSAR_RATE_LIMIT_PER_EMAIL,
+        )
         if not verdict.allowed:
             return too_many(verdict)
         result = intake.request_submit(data=form.to_submission(channel="api"))
         if not result.created:
-            body = {"reference": None, "status": "duplicate",
-                    "detail": "An open request of this type already exists for this email "
-                              "address; we have emailed its details to that address."}
+            body = {
+                "reference": None,
+                "status": "duplicate",
+                "detail": "An open request of this type already exists for this email "
+                "address; we have emailed its details to that address.",
+            }
             return Response(IntakeOutput(body).data, status=status.HTTP_200_OK)
-        body = {"reference": result.request.reference, "status": result.request.status,
-                "detail": "Check your email: we sent a link to confirm the request."}
+        body = {
+            "reference": result.request.reference,
+            "status": result.request.status,
+            "detail": "Check your email: we sent a link to confirm the request.",
+        }
         return Response(IntakeOutput(body).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -89,17 +102,22 @@ class RequestCollectionApi(APIView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         filters = selectors.RequestFilters(
-            status=data.get("status"), request_type=data.get("type"), overdue=data.get("overdue"),
-            assignee=data.get("assignee"), search=data.get("search"),
+            status=data.get("status"),
+            request_type=data.get("type"),
+            overdue=data.get("overdue"),
+            assignee=data.get("assignee"),
+            search=data.get("search"),
         )
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(selectors.request_list(filters=filters), request, view=self)
+        page = paginator.paginate_queryset(
+            selectors.request_list(filters=filters), request, view=self
+        )
         return paginator.get_paginated_response(RequestSummarySerializer(page, many=True).data)
 
 
 class VerifyApi(APIView):
-    permission_classes: ClassVar = [AllowAny]
-    authentication_classes: ClassVar = []
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
 
     class VerifyInput(serializers.Serializer):
         token = serializers.CharField(max_length=200)
@@ -111,14 +129,23 @@ class VerifyApi(APIView):
 
     @extend_schema(request=VerifyInput, responses={200: VerifyOutput}, auth=[])
     def post(self, request: Request) -> Response:
-        verdict = rate_limit_hit(scope="verify-ip", identity=client_ip(request),
-                                 limit=settings.DSAR_RATE_LIMIT_VERIFY_PER_IP)
+        verdict = rate_limit_hit(
+            scope="verify-ip",
+            identity=client_ip(request),
+            limit=settings.DSAR_RATE_LIMIT_VERIFY_PER_IP,
+        )
         if not verdict.allowed:
             return too_many(verdict)
         form = self.VerifyInput(data=request.data)
         form.is_valid(raise_exception=True)
         dsr = verification.request_verify_email(raw_token=form.validated_data["token"])
         return Response(self.VerifyOutput(dsr).data)
+
+
+def staff_user(request: Request) -> User:
+    """The authenticated staff member (the permission classes have already checked)."""
+    assert isinstance(request.user, User)
+    return request.user
 
 
 def _get_request(reference: str) -> DataSubjectRequest:
@@ -141,8 +168,8 @@ class ReasonInput(serializers.Serializer):
 class RequestActionApi(APIView):
     """``POST /api/v1/requests/<reference>/<action>/`` — one staff action, through its service."""
 
-    action: ClassVar[str] = ""
-    services: ClassVar[dict[str, Any]] = {
+    action_name = ""
+    services: dict[str, Any] = {
         "approve": lifecycle.request_approve,
         "reject": lifecycle.request_reject,
         "extend": lifecycle.request_extend,
@@ -152,7 +179,7 @@ class RequestActionApi(APIView):
     }
 
     def get_permissions(self) -> list[BasePermission]:
-        if self.action in {"approve", "reject"}:
+        if self.action_name in {"approve", "reject"}:
             return [IsPrivacyStaff(), IsApprover()]
         return [IsPrivacyStaff()]
 
@@ -162,10 +189,10 @@ class RequestActionApi(APIView):
         form.is_valid(raise_exception=True)
         dsr = _get_request(reference)
         reason = form.validated_data["reason"]
-        if self.action == "hold":
-            lifecycle.request_hold(request=dsr, actor=request.user, question=reason)
+        if self.action_name == "hold":
+            lifecycle.request_hold(request=dsr, actor=staff_user(request), question=reason)
         else:
-            self.services[self.action](request=dsr, actor=request.user, reason=reason)
+            self.services[self.action_name](request=dsr, actor=staff_user(request), reason=reason)
         return Response(RequestDetailSerializer(_get_request(reference)).data)
 
 
@@ -182,7 +209,9 @@ class AssignApi(APIView):
         if username:
             assignee = get_user_model().objects.filter(username=username, is_active=True).first()
             if assignee is None or not is_privacy_staff(assignee):
-                raise serializers.ValidationError({"assignee": ["No privacy staff member has that username."]})
+                raise serializers.ValidationError(
+                    {"assignee": ["No privacy staff member has that username."]}
+                )
         dsr = _get_request(reference)
-        lifecycle.request_assign(request=dsr, actor=request.user, assignee=assignee)
+        lifecycle.request_assign(request=dsr, actor=staff_user(request), assignee=assignee)
         return Response(RequestDetailSerializer(_get_request(reference)).data)

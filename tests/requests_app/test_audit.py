@@ -69,5 +69,7 @@ def test_purging_personal_data_keeps_the_chain_verifiable(trail: Any) -> None:
     retention.request_purge_personal_data(request=trail)
     hold = RequestEvent.objects.get(request=trail, action="hold")
     assert hold.payload == {"purged": True}
-    assert "Which account" not in str(RequestEvent.objects.filter(request=trail).values_list("payload", flat=True))
+    assert "Which account" not in str(
+        RequestEvent.objects.filter(request=trail).values_list("payload", flat=True)
+    )
     assert list(chain_verify()) == []

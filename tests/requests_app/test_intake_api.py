@@ -21,8 +21,14 @@ def test_valid_request_is_created_and_a_verification_email_sent(
     api: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        response = post(api, {"request_type": "access", "name": "Zoë Łukasiewicz-O'Brien 王小明",
-                              "email": "Zoe@Example.COM"})
+        response = post(
+            api,
+            {
+                "request_type": "access",
+                "name": "Zoë Łukasiewicz-O'Brien 王小明",
+                "email": "Zoe@Example.COM",
+            },
+        )
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "awaiting_verification"
@@ -48,23 +54,98 @@ def test_references_are_sequential_per_year(api: Any) -> None:
         ({"request_type": "access", "name": "A", "email": "not-an-email"}, "email", "valid email"),
         ({"request_type": "access", "email": "a@example.com"}, "name", "required"),
         ({"request_type": "access", "name": "", "email": "a@example.com"}, "name", "blank"),
-        ({"request_type": "teleport", "name": "A", "email": "a@example.com"}, "request_type", "not a valid choice"),
-        ({"request_type": "rectification", "name": "A", "email": "a@example.com"}, "corrections", "at least one"),
-        ({"request_type": "access", "name": "A", "email": "a@example.com",
-          "corrections": [{"field": "phone", "corrected_value": "1"}]}, "corrections", "only"),
-        ({"request_type": "access", "name": "Ann\x1b[31m", "email": "a@example.com"}, "name", "control character"),
-        ({"request_type": "access", "name": "Ann\u202eevil", "email": "a@example.com"}, "name", "control character"),
-        ({"request_type": "access", "name": "Ann\nSmith", "email": "a@example.com"}, "name", "control character"),
-        ({"request_type": "access", "name": "A", "email": "a@example.com", "details": "x" * 5001}, "details", "no more than"),
-        ({"request_type": "access", "name": "A" * 201, "email": "a@example.com"}, "name", "no more than"),
-        ({"request_type": "access", "name": "A", "email": "a@example.com", "phone": "call me maybe"}, "phone", "phone number"),
-        ({"request_type": "access", "name": "A", "email": "a@example.com", "agent_name": "Bob"}, "agent_email", "behalf"),
-        ({"request_type": "access", "name": "A", "email": "a@example.com", "jurisdiction": "narnia"}, "jurisdiction", "valid choice"),
-        ({"request_type": "access", "name": "A", "email": "a@example.com", "agent_name": "Bob",
-          "agent_email": "A@example.com", "agent_relationship": "self"}, "agent_email", "differ"),
+        (
+            {"request_type": "teleport", "name": "A", "email": "a@example.com"},
+            "request_type",
+            "not a valid choice",
+        ),
+        (
+            {"request_type": "rectification", "name": "A", "email": "a@example.com"},
+            "corrections",
+            "at least one",
+        ),
+        (
+            {
+                "request_type": "access",
+                "name": "A",
+                "email": "a@example.com",
+                "corrections": [{"field": "phone", "corrected_value": "1"}],
+            },
+            "corrections",
+            "only",
+        ),
+        (
+            {"request_type": "access", "name": "Ann\x1b[31m", "email": "a@example.com"},
+            "name",
+            "control character",
+        ),
+        (
+            {"request_type": "access", "name": "Ann\u202eevil", "email": "a@example.com"},
+            "name",
+            "control character",
+        ),
+        (
+            {"request_type": "access", "name": "Ann\nSmith", "email": "a@example.com"},
+            "name",
+            "control character",
+        ),
+        (
+            {
+                "request_type": "access",
+                "name": "A",
+                "email": "a@example.com",
+                "details": "x" * 5001,
+            },
+            "details",
+            "no more than",
+        ),
+        (
+            {"request_type": "access", "name": "A" * 201, "email": "a@example.com"},
+            "name",
+            "no more than",
+        ),
+        (
+            {
+                "request_type": "access",
+                "name": "A",
+                "email": "a@example.com",
+                "phone": "call me maybe",
+            },
+            "phone",
+            "phone number",
+        ),
+        (
+            {"request_type": "access", "name": "A", "email": "a@example.com", "agent_name": "Bob"},
+            "agent_email",
+            "behalf",
+        ),
+        (
+            {
+                "request_type": "access",
+                "name": "A",
+                "email": "a@example.com",
+                "jurisdiction": "narnia",
+            },
+            "jurisdiction",
+            "valid choice",
+        ),
+        (
+            {
+                "request_type": "access",
+                "name": "A",
+                "email": "a@example.com",
+                "agent_name": "Bob",
+                "agent_email": "A@example.com",
+                "agent_relationship": "self",
+            },
+            "agent_email",
+            "differ",
+        ),
     ],
 )
-def test_bad_input_names_the_field(api: Any, body: dict[str, Any], field: str, fragment: str) -> None:
+def test_bad_input_names_the_field(
+    api: Any, body: dict[str, Any], field: str, fragment: str
+) -> None:
     response = post(api, body)
     assert response.status_code == 400, response.content
     errors = response.json()
@@ -74,7 +155,15 @@ def test_bad_input_names_the_field(api: Any, body: dict[str, Any], field: str, f
 
 
 def test_a_one_megabyte_body_is_refused_cleanly(api: Any) -> None:
-    response = post(api, {"request_type": "access", "name": "A", "email": "a@example.com", "details": "x" * 1_048_576})
+    response = post(
+        api,
+        {
+            "request_type": "access",
+            "name": "A",
+            "email": "a@example.com",
+            "details": "x" * 1_048_576,
+        },
+    )
     assert response.status_code == 400
     assert "details" in response.json()
 
@@ -98,17 +187,27 @@ def test_script_tags_are_stored_as_text_and_rendered_inert(
 
 
 def test_rectification_keeps_its_corrections(api: Any) -> None:
-    response = post(api, {
-        "request_type": "rectification", "name": "A", "email": "a@example.com",
-        "corrections": [
-            {"field": "phone", "current_value": "0700 000000", "corrected_value": "07467 133216"},
-            {"field": "surname", "corrected_value": "Smith"},
-        ],
-    })
+    response = post(
+        api,
+        {
+            "request_type": "rectification",
+            "name": "A",
+            "email": "a@example.com",
+            "corrections": [
+                {
+                    "field": "phone",
+                    "current_value": "0700 000000",
+                    "corrected_value": "07467 133216",
+                },
+                {"field": "surname", "corrected_value": "Smith"},
+            ],
+        },
+    )
     assert response.status_code == 201
     dsr = DataSubjectRequest.objects.get()
     assert list(Correction.objects.filter(request=dsr).values_list("field", "corrected_value")) == [
-        ("phone", "07467 133216"), ("surname", "Smith"),
+        ("phone", "07467 133216"),
+        ("surname", "Smith"),
     ]
 
 
@@ -130,13 +229,19 @@ def test_duplicate_open_request_is_not_created_and_the_person_is_told(
 
 def test_a_different_type_is_not_a_duplicate(api: Any) -> None:
     post(api, {"request_type": "erasure", "name": "A", "email": "a@example.com"})
-    assert post(api, {"request_type": "access", "name": "A", "email": "a@example.com"}).status_code == 201
+    assert (
+        post(api, {"request_type": "access", "name": "A", "email": "a@example.com"}).status_code
+        == 201
+    )
 
 
 def test_rate_limit_per_email_returns_429_with_retry_after(api: Any, settings: Any) -> None:
     settings.DSAR_RATE_LIMIT_PER_EMAIL = 2
     for kind in ("access", "erasure"):
-        assert post(api, {"request_type": kind, "name": "A", "email": "same@example.com"}).status_code == 201
+        assert (
+            post(api, {"request_type": kind, "name": "A", "email": "same@example.com"}).status_code
+            == 201
+        )
     response = post(api, {"request_type": "portability", "name": "A", "email": "same@example.com"})
     assert response.status_code == 429
     assert 0 < int(response["Retry-After"]) <= settings.DSAR_RATE_LIMIT_WINDOW_SECONDS
@@ -145,20 +250,38 @@ def test_rate_limit_per_email_returns_429_with_retry_after(api: Any, settings: A
 
 def test_rate_limit_per_ip(api: Any, settings: Any) -> None:
     settings.DSAR_RATE_LIMIT_PER_IP = 3
-    codes = [post(api, {"request_type": "access", "name": "A", "email": f"p{i}@example.com"},
-                  REMOTE_ADDR="203.0.113.9").status_code for i in range(5)]
+    codes = [
+        post(
+            api,
+            {"request_type": "access", "name": "A", "email": f"p{i}@example.com"},
+            REMOTE_ADDR="203.0.113.9",
+        ).status_code
+        for i in range(5)
+    ]
     assert codes == [201, 201, 201, 429, 429]
     # another client is not affected
-    assert post(api, {"request_type": "access", "name": "A", "email": "q@example.com"},
-                REMOTE_ADDR="203.0.113.10").status_code == 201
+    assert (
+        post(
+            api,
+            {"request_type": "access", "name": "A", "email": "q@example.com"},
+            REMOTE_ADDR="203.0.113.10",
+        ).status_code
+        == 201
+    )
 
 
 def test_forged_forwarded_for_does_not_escape_the_limit(api: Any, settings: Any) -> None:
     settings.DSAR_RATE_LIMIT_PER_IP = 2
     settings.DSAR_TRUSTED_PROXY_COUNT = 1
-    codes = [post(api, {"request_type": "access", "name": "A", "email": f"f{i}@example.com"},
-                  REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}, 203.0.113.5").status_code
-             for i in range(3)]
+    codes = [
+        post(
+            api,
+            {"request_type": "access", "name": "A", "email": f"f{i}@example.com"},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{i}, 203.0.113.5",
+        ).status_code
+        for i in range(3)
+    ]
     # the proxy appended the real client (203.0.113.5); what the client wrote before it is ignored
     assert codes == [201, 201, 429]
 
@@ -168,4 +291,6 @@ def test_email_bodies_are_encrypted_at_rest_until_sent(api: Any) -> None:
     email = OutgoingEmail.objects.get()
     assert email.status == "pending"  # on-commit did not run: still queued
     stored = bytes(email.text_encrypted) + bytes(email.to_encrypted)
-    assert b"Secret Name" not in stored and b"enc@example.com" not in stored and b"/verify/" not in stored
+    assert b"Secret Name" not in stored
+    assert b"enc@example.com" not in stored
+    assert b"/verify/" not in stored

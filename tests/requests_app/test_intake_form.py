@@ -11,21 +11,38 @@ from requests_app.models import Correction, DataSubjectRequest
 
 pytestmark = pytest.mark.django_db
 
-BASE = {"c-TOTAL_FORMS": "3", "c-INITIAL_FORMS": "0", "c-MIN_NUM_FORMS": "0", "c-MAX_NUM_FORMS": "20",
-        "jurisdiction": "uk_gdpr"}
+BASE = {
+    "c-TOTAL_FORMS": "3",
+    "c-INITIAL_FORMS": "0",
+    "c-MIN_NUM_FORMS": "0",
+    "c-MAX_NUM_FORMS": "20",
+    "jurisdiction": "uk_gdpr",
+}
 
 
 def test_form_explains_each_right_from_the_policy(client: Any) -> None:
     html = client.get("/").content.decode()
-    for phrase in ("copy of the personal information", "inaccurate or incomplete", "six years",
-                   "machine-readable", "never refuse"):
+    for phrase in (
+        "copy of the personal information",
+        "inaccurate or incomplete",
+        "six years",
+        "machine-readable",
+        "never refuse",
+    ):
         assert phrase in html
-    assert 'for="id_email"' in html and 'autocomplete="email"' in html
+    assert 'for="id_email"' in html
+    assert 'autocomplete="email"' in html
 
 
-def test_submission_creates_the_request_and_shows_the_reference(client: Any, django_capture_on_commit_callbacks: Any) -> None:
+def test_submission_creates_the_request_and_shows_the_reference(
+    client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/", {**BASE, "request_type": "access", "name": "Ann", "email": "ann@example.com"}, follow=True)
+        response = client.post(
+            "/",
+            {**BASE, "request_type": "access", "name": "Ann", "email": "ann@example.com"},
+            follow=True,
+        )
     dsr = DataSubjectRequest.objects.get()
     assert response.status_code == 200
     assert dsr.reference in response.content.decode()
@@ -36,35 +53,61 @@ def test_errors_are_shown_next_to_the_field(client: Any) -> None:
     response = client.post("/", {**BASE, "request_type": "access", "name": "", "email": "nope"})
     assert response.status_code == 400
     html = response.content.decode()
-    assert 'id="id_email_error"' in html and "Enter a valid email address" in html
+    assert 'id="id_email_error"' in html
+    assert "Enter a valid email address" in html
     assert 'id="id_name_error"' in html
     assert DataSubjectRequest.objects.count() == 0
 
 
 def test_rectification_lists_corrections(client: Any) -> None:
-    response = client.post("/", {**BASE, "request_type": "rectification", "name": "Ann", "email": "ann@example.com",
-                                 "c-0-field": "phone", "c-0-current_value": "0700", "c-0-corrected_value": "0711",
-                                 "c-1-field": "", "c-1-corrected_value": ""})
+    response = client.post(
+        "/",
+        {
+            **BASE,
+            "request_type": "rectification",
+            "name": "Ann",
+            "email": "ann@example.com",
+            "c-0-field": "phone",
+            "c-0-current_value": "0700",
+            "c-0-corrected_value": "0711",
+            "c-1-field": "",
+            "c-1-corrected_value": "",
+        },
+    )
     assert response.status_code == 302
     assert list(Correction.objects.values_list("field", "corrected_value")) == [("phone", "0711")]
 
 
 def test_rectification_without_corrections_is_refused(client: Any) -> None:
-    response = client.post("/", {**BASE, "request_type": "rectification", "name": "Ann", "email": "ann@example.com"})
+    response = client.post(
+        "/", {**BASE, "request_type": "rectification", "name": "Ann", "email": "ann@example.com"}
+    )
     assert response.status_code == 400
     assert "at least one field to correct" in response.content.decode()
 
 
 def test_honeypot_pretends_success_and_keeps_nothing(client: Any) -> None:
-    response = client.post("/", {**BASE, "request_type": "access", "name": "Bot", "email": "bot@example.com",
-                                 "website": "http://spam.example"}, follow=True)
-    assert response.status_code == 200 and b"Check your email" in response.content
+    response = client.post(
+        "/",
+        {
+            **BASE,
+            "request_type": "access",
+            "name": "Bot",
+            "email": "bot@example.com",
+            "website": "http://spam.example",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert b"Check your email" in response.content
     assert DataSubjectRequest.objects.count() == 0
     assert mail.outbox == []
 
 
 def test_script_in_name_is_inert_on_the_error_page(client: Any) -> None:
-    response = client.post("/", {**BASE, "request_type": "access", "name": "<script>alert(1)</script>", "email": "bad"})
+    response = client.post(
+        "/", {**BASE, "request_type": "access", "name": "<script>alert(1)</script>", "email": "bad"}
+    )
     assert b"<script>alert(1)</script>" not in response.content
     assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in response.content
 
@@ -72,7 +115,9 @@ def test_script_in_name_is_inert_on_the_error_page(client: Any) -> None:
 def test_form_rate_limit_is_a_friendly_429(client: Any, settings: Any) -> None:
     settings.DSAR_RATE_LIMIT_PER_IP = 1
     client.post("/", {**BASE, "request_type": "access", "name": "Ann", "email": "a1@example.com"})
-    response = client.post("/", {**BASE, "request_type": "access", "name": "Ann", "email": "a2@example.com"})
+    response = client.post(
+        "/", {**BASE, "request_type": "access", "name": "Ann", "email": "a2@example.com"}
+    )
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert b"Too many attempts" in response.content
@@ -82,7 +127,9 @@ def test_csrf_is_enforced_on_the_form(db: Any) -> None:
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
-    response = strict.post("/", {**BASE, "request_type": "access", "name": "Ann", "email": "ann@example.com"})
+    response = strict.post(
+        "/", {**BASE, "request_type": "access", "name": "Ann", "email": "ann@example.com"}
+    )
     assert response.status_code == 403
     assert DataSubjectRequest.objects.count() == 0
 

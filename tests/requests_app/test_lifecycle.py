@@ -26,10 +26,14 @@ def _services(staff: Any) -> dict[str, Callable[[DataSubjectRequest], DataSubjec
         "approve": lambda r: lifecycle.request_approve(request=r, actor=staff),
         "start_fulfilment": lambda r: lifecycle.request_start_fulfilment(request=r),
         "complete": lambda r: lifecycle.request_complete(request=r),
-        "reject": lambda r: lifecycle.request_reject(request=r, actor=staff, reason="Manifestly unfounded"),
+        "reject": lambda r: lifecycle.request_reject(
+            request=r, actor=staff, reason="Manifestly unfounded"
+        ),
         "hold": lambda r: lifecycle.request_hold(request=r, actor=staff, question="Which account?"),
         "resume": lambda r: lifecycle.request_resume(request=r, actor=staff),
-        "withdraw": lambda r: lifecycle.request_withdraw(request=r, actor=staff, reason="Asked by phone"),
+        "withdraw": lambda r: lifecycle.request_withdraw(
+            request=r, actor=staff, reason="Asked by phone"
+        ),
         "expire": lambda r: lifecycle.request_expire(request=r),
     }
 
@@ -42,7 +46,9 @@ def test_transition_table(action: str, status: str, submit: Any, approver: Any) 
     # given a request in `status` (with a clock, and a place to resume to)
     dsr = submit()
     DataSubjectRequest.objects.filter(pk=dsr.pk).update(
-        status=status, clock_started_on=dt.date(2026, 3, 2), due_on=dt.date(2026, 4, 2),
+        status=status,
+        clock_started_on=dt.date(2026, 3, 2),
+        due_on=dt.date(2026, 4, 2),
         held_from_status=Status.IN_REVIEW if status == Status.ON_HOLD else "",
     )
     dsr.refresh_from_db()
@@ -112,7 +118,9 @@ def test_hold_pauses_and_resume_moves_the_due_date(
     mail.outbox.clear()
     # when staff ask a question on 10 March and the answer comes on 17 March
     with django_capture_on_commit_callbacks(execute=True):
-        held = lifecycle.request_hold(request=dsr, actor=approver, question="Which email did you use?")
+        held = lifecycle.request_hold(
+            request=dsr, actor=approver, question="Which email did you use?"
+        )
     assert held.status == Status.ON_HOLD
     assert "Which email did you use?" in mail.outbox[0].body
     monkeypatch.setattr(lifecycle, "today", lambda: dt.date(2026, 3, 17))
@@ -143,7 +151,9 @@ def test_extension_once_before_the_deadline_with_email(
         lifecycle.request_extend(request=extended, actor=approver, reason="More")
 
 
-def test_extension_refused_once_the_deadline_has_passed(verified: Any, approver: Any, monkeypatch: Any) -> None:
+def test_extension_refused_once_the_deadline_has_passed(
+    verified: Any, approver: Any, monkeypatch: Any
+) -> None:
     monkeypatch.setattr(lifecycle, "today", lambda: dt.date(2026, 4, 3))
     dsr = verified()
     DataSubjectRequest.objects.filter(pk=dsr.pk).update(due_on=dt.date(2026, 4, 2))
@@ -156,13 +166,16 @@ def test_verification_starts_the_clock_and_sets_the_due_date(verified: Any) -> N
     dsr = verified()
     today = timezone.localdate()
     assert dsr.clock_started_on == today
-    assert dsr.due_on is not None and dsr.due_on >= today + dt.timedelta(days=28)
+    assert dsr.due_on is not None
+    assert dsr.due_on >= today + dt.timedelta(days=28)
     assert dsr.status == Status.GATHERING  # the eager gathering task ran after commit
 
 
 def test_ccpa_clock_starts_at_receipt(submit: Any) -> None:
     dsr = submit(jurisdiction="ccpa")
-    DataSubjectRequest.objects.filter(pk=dsr.pk).update(received_at=timezone.now() - dt.timedelta(days=3))
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(
+        received_at=timezone.now() - dt.timedelta(days=3)
+    )
     dsr.refresh_from_db()
     after = lifecycle.request_mark_verified(request=dsr, actor="requester")
     received = timezone.localdate(after.received_at)
@@ -174,7 +187,9 @@ def test_assign_records_who(verified: Any, approver: Any, reviewer: Any) -> None
     dsr = verified()
     after = lifecycle.request_assign(request=dsr, actor=approver, assignee=reviewer)
     assert after.assignee == reviewer
-    assert RequestEvent.objects.filter(request=dsr, action="assign").get().payload == {"assignee": "rita"}
+    assert RequestEvent.objects.filter(request=dsr, action="assign").get().payload == {
+        "assignee": "rita"
+    }
 
 
 def test_every_service_leaves_the_chain_intact(verified: Any, approver: Any) -> None:

@@ -29,18 +29,21 @@ def verify_path(submit: Any) -> tuple[DataSubjectRequest, str]:
 
 
 def test_only_a_hash_of_the_token_is_stored(verify_path: Any) -> None:
-    dsr, path = verify_path
+    _dsr, path = verify_path
     raw = path.split("/")[2]
     assert len(raw) >= 43  # 256 bits, url-safe base64
     assert not RequestToken.objects.filter(token_hash=raw).exists()
     assert raw not in str(list(RequestToken.objects.values()))
 
 
-def test_get_does_not_spend_the_link_post_does(client: Any, verify_path: Any, django_capture_on_commit_callbacks: Any) -> None:
+def test_get_does_not_spend_the_link_post_does(
+    client: Any, verify_path: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     dsr, path = verify_path
     # a mail scanner following the link
     page = client.get(path)
-    assert page.status_code == 200 and b"Confirm my request" in page.content
+    assert page.status_code == 200
+    assert b"Confirm my request" in page.content
     dsr.refresh_from_db()
     assert dsr.status == Status.AWAITING_VERIFICATION
     # the person presses the button
@@ -66,7 +69,9 @@ def test_reused_link_is_refused(client: Any, verify_path: Any) -> None:
 
 def test_expired_link_is_refused(client: Any, verify_path: Any) -> None:
     dsr, path = verify_path
-    RequestToken.objects.filter(request=dsr).update(expires_at=timezone.now() - timedelta(seconds=1))
+    RequestToken.objects.filter(request=dsr).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     response = client.post(path)
     assert response.status_code == 400
     assert b"expired" in response.content
@@ -74,7 +79,10 @@ def test_expired_link_is_refused(client: Any, verify_path: Any) -> None:
     assert dsr.status == Status.AWAITING_VERIFICATION
 
 
-@pytest.mark.parametrize("mutate", [lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), lambda t: t[:20], lambda t: "x" * 200])
+@pytest.mark.parametrize(
+    "mutate",
+    [lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), lambda t: t[:20], lambda t: "x" * 200],
+)
 def test_tampered_link_is_refused(client: Any, verify_path: Any, mutate: Any) -> None:
     dsr, path = verify_path
     token = path.split("/")[2]
@@ -89,9 +97,11 @@ def test_verify_api(api: Any, verify_path: Any) -> None:
     dsr, path = verify_path
     token = path.split("/")[2]
     ok = api.post("/api/v1/requests/verify/", {"token": token}, format="json")
-    assert ok.status_code == 200 and ok.json()["reference"] == dsr.reference
+    assert ok.status_code == 200
+    assert ok.json()["reference"] == dsr.reference
     reused = api.post("/api/v1/requests/verify/", {"token": token}, format="json")
-    assert reused.status_code == 400 and reused.json()["reason"] == "used"
+    assert reused.status_code == 400
+    assert reused.json()["reason"] == "used"
     assert api.post("/api/v1/requests/verify/", {}, format="json").status_code == 400
 
 
@@ -104,27 +114,38 @@ def test_a_token_from_one_purpose_cannot_be_used_for_another(client: Any, verify
 def test_agent_request_waits_for_authority_before_the_clock_starts(
     client: Any, submit: Any, approver: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    dsr = submit(name="Pat Person", email="pat@example.com", agent_name="Sol Icitor",
-                 agent_email="sol@lawfirm.example", agent_relationship="solicitor")
+    dsr = submit(
+        name="Pat Person",
+        email="pat@example.com",
+        agent_name="Sol Icitor",
+        agent_email="sol@lawfirm.example",
+        agent_relationship="solicitor",
+    )
     assert mail.outbox[-1].to == ["sol@lawfirm.example"]  # we write to the agent
     path = link_from(mail.outbox[-1], "verify")
     with django_capture_on_commit_callbacks(execute=True):
         client.post(path)
     dsr.refresh_from_db()
     assert dsr.email_verified_at is not None
-    assert dsr.status == Status.AWAITING_VERIFICATION and dsr.due_on is None
+    assert dsr.status == Status.AWAITING_VERIFICATION
+    assert dsr.due_on is None
     assert "confirm_authority" in lifecycle.allowed_actions(dsr)
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.request_confirm_authority(request=dsr, actor=approver, reason="Signed letter of authority")
+        lifecycle.request_confirm_authority(
+            request=dsr, actor=approver, reason="Signed letter of authority"
+        )
     dsr.refresh_from_db()
-    assert dsr.status == Status.GATHERING and dsr.clock_started_on == timezone.localdate()
+    assert dsr.status == Status.GATHERING
+    assert dsr.clock_started_on == timezone.localdate()
 
 
 def test_status_page_shows_plain_words_and_no_other_personal_data(
     client: Any, verify_path: Any, approver: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     dsr, path = verify_path
-    DataSubjectRequest.objects.filter(pk=dsr.pk).update(requester_phone="07700 900123", requester_company="Acme")
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(
+        requester_phone="07700 900123", requester_company="Acme"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         client.post(path)
     status_path = link_from(mail.outbox[-1], "status")
@@ -132,7 +153,8 @@ def test_status_page_shows_plain_words_and_no_other_personal_data(
     page = client.get(status_path)
     assert page.status_code == 200
     html = page.content.decode()
-    assert "Vera Fied" in html and dsr.reference in html
+    assert "Vera Fied" in html
+    assert dsr.reference in html
     assert "searching our systems" in html
     assert "You confirmed your email address." in html
     for private in ("vera@example.com", "07700 900123", "Acme", "ada", "staff:"):

@@ -12,8 +12,19 @@ from django.core.management.base import BaseCommand
 
 PROCESSES = {
     "web": [sys.executable, "manage.py", "runserver", "--noreload"],
-    "worker": [sys.executable, "-m", "celery", "-A", "smarct_dsar", "worker", "--loglevel=INFO",
-               "--concurrency=2", "--without-gossip", "--without-mingle", "--pool=prefork"],
+    "worker": [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "smarct_dsar",
+        "worker",
+        "--loglevel=INFO",
+        "--concurrency=2",
+        "--without-gossip",
+        "--without-mingle",
+        "--pool=prefork",
+    ],
     "beat": [sys.executable, "-m", "celery", "-A", "smarct_dsar", "beat", "--loglevel=INFO"],
 }
 
@@ -26,15 +37,23 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         addr = options["addr"]
-        children = {name: subprocess.Popen([*cmd, addr] if name == "web" else cmd,  # noqa: S603
-                                           cwd=settings.BASE_DIR)
-                    for name, cmd in PROCESSES.items()}
+        children = {
+            name: subprocess.Popen(  # noqa: S603 (our own fixed commands)
+                [*cmd, addr] if name == "web" else cmd,
+                cwd=settings.BASE_DIR,
+            )
+            for name, cmd in PROCESSES.items()
+        }
         site = f"http://{addr}"
-        self.stdout.write(self.style.SUCCESS(
-            f"\nSmarct DSAR is starting:\n  request form   {site}/\n  demo outbox    {site}/demo/outbox/\n"
-            f"  staff API      {site}/api/v1/requests/   (log in at {site}/admin/login/)\n"
-            f"  API docs       {site}/api/docs/\n  health         {site}/healthz\n"
-            "Press Ctrl-C to stop the web server, the worker and beat.\n"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nSmarct DSAR is starting:\n  request form   {site}/\n"
+                f"  demo outbox    {site}/demo/outbox/\n"
+                f"  staff API      {site}/api/v1/requests/   (log in at {site}/admin/login/)\n"
+                f"  API docs       {site}/api/docs/\n  health         {site}/healthz\n"
+                "Press Ctrl-C to stop the web server, the worker and beat.\n"
+            )
+        )
         stopping = False
 
         def stop(signum: int, frame: Any) -> None:

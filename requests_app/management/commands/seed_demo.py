@@ -26,14 +26,18 @@ class Command(BaseCommand):
         for role in (REVIEWER, APPROVER):
             Group.objects.get_or_create(name=role)
         credentials = settings.VAR_DIR / "secrets" / "demo-staff.txt"
-        known = dict(
-            line.split(" ", 1) for line in credentials.read_text().splitlines() if " " in line
-        ) if credentials.exists() else {}
+        known = (
+            dict(line.split(" ", 1) for line in credentials.read_text().splitlines() if " " in line)
+            if credentials.exists()
+            else {}
+        )
         users = get_user_model().objects
         for username, full_name, roles in DEMO_STAFF:
             password = known.get(username) or secrets.token_urlsafe(9)
-            user, _ = users.get_or_create(username=username, defaults={"first_name": full_name.split()[0],
-                                                                      "last_name": full_name.split()[1]})
+            user, _ = users.get_or_create(
+                username=username,
+                defaults={"first_name": full_name.split()[0], "last_name": full_name.split()[1]},
+            )
             user.set_password(password)
             user.is_staff = True  # may use the Django admin log-in page
             user.save()
@@ -43,5 +47,7 @@ class Command(BaseCommand):
         credentials.write_text("".join(f"{u} {p}\n" for u, p in known.items()))
         credentials.chmod(0o600)
         self.stdout.write("Demo staff accounts (kept in var/secrets/demo-staff.txt):")
-        for username, full_name, roles in DEMO_STAFF:
-            self.stdout.write(f"  {username:<10} password {known[username]:<14} roles: {', '.join(roles)}")
+        for username, _name, roles in DEMO_STAFF:
+            self.stdout.write(
+                f"  {username:<10} password {known[username]:<14} roles: {', '.join(roles)}"
+            )

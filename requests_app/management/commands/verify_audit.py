@@ -17,4 +17,6 @@ class Command(BaseCommand):
             self.stderr.write(f"event #{problem.seq}: {problem.problem}")
         if breaks:
             raise CommandError(f"audit chain BROKEN at {len(breaks)} place(s)")
-        self.stdout.write(self.style.SUCCESS(f"audit chain intact: {RequestEvent.objects.count()} events"))
+        self.stdout.write(
+            self.style.SUCCESS(f"audit chain intact: {RequestEvent.objects.count()} events")
+        )

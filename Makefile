@@ -1,0 +1,55 @@
+# Smarct DSAR — developer commands. `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+VAR_DIR_TEST ?= var/test
+
+.PHONY: run test install lint format bench lock clean migrate seed
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+## Start the demo: web server, Celery worker and beat (Ctrl-C stops all three).
+run: seed
+	$(BIN)/python manage.py run_demo
+
+## The whole test suite, on the embedded default (SQLite, file-system broker) unless
+## DATABASE_URL / CELERY_BROKER_URL say otherwise.
+test: install
+	VAR_DIR=$(VAR_DIR_TEST) $(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	VAR_DIR=$(VAR_DIR_TEST) $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	@if ls bench/*.py >/dev/null 2>&1; then for b in bench/*.py; do VAR_DIR=var/bench $(BIN)/python $$b || exit 1; done; \
+	else echo "no benchmarks yet"; fi
+
+## Re-resolve the newest allowed versions and pin them.
+lock:
+	rm -rf /tmp/dsar-lock && $(PYTHON) -m venv /tmp/dsar-lock
+	/tmp/dsar-lock/bin/pip install --quiet -e ".[dev]"
+	(echo "# Pinned versions of every dependency, for reproducible installs (pip install -c constraints.txt)."; \
+	 echo "# Regenerate: make lock"; /tmp/dsar-lock/bin/pip freeze --exclude-editable | grep -v '^smarct') > constraints.txt
+
+clean:
+	rm -rf $(VENV) var/test var/test-pg .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,115 @@
+"""A real Celery worker, in its own process, on the same broker and test database as the tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from smarct_dsar.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url() -> str:
+    """A URL for the test database the tests are using, for the worker to use too."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _purge_broker() -> None:
+    if settings.CELERY_BROKER_URL == "filesystem://":
+        queue = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        shutil.rmtree(queue, ignore_errors=True)
+        queue.mkdir(parents=True)
+    else:
+        celery_app.control.purge()
+
+
+class Worker:
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []
+        self._ready = threading.Event()
+
+    def start(self, timeout: float = 60) -> None:
+        env = {**os.environ, "DATABASE_URL": database_url(), "VAR_DIR": str(settings.VAR_DIR)}
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "smarct_dsar",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+        ]
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self._ready.wait(timeout):
+            self.stop()
+            raise RuntimeError("worker did not start:\n" + "".join(self.lines[-40:]))
+
+    def _read(self) -> None:
+        assert self.process
+        assert self.process.stdout
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if " ready." in line:
+                self._ready.set()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@pytest.fixture
+def celery_worker(transactional_db: Any) -> Iterator[Worker]:
+    celery_app.conf.task_always_eager = False
+    _purge_broker()
+    worker = Worker()
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., Any]:
+    def _wait(check: Callable[[], Any], timeout: float = 45, what: str = "condition") -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = check()
+            if value:
+                return value
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    return _wait
