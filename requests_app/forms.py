@@ -67,10 +67,13 @@ class IntakeForm(forms.Form):
         help_text="For example, other email addresses or account names you have used with us.",
     )
     jurisdiction = forms.ChoiceField(
-        choices=Jurisdiction.choices,
+        choices=[
+            (Jurisdiction.UK_GDPR, "The UK, or anywhere else"),
+            (Jurisdiction.CCPA, "California, USA"),
+        ],
         initial=Jurisdiction.UK_GDPR,
         label="Where do you live?",
-        help_text="This sets the legal deadline we work to.",
+        help_text="This sets the law, and so the deadline, we work to.",
     )
     acting_for_someone = forms.BooleanField(
         required=False, label="I am making this request on someone else's behalf"
