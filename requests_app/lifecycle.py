@@ -203,7 +203,12 @@ def request_mark_verified(*, request: DataSubjectRequest, actor: str) -> DataSub
 
 @transaction.atomic
 def request_start_gathering(*, request: DataSubjectRequest) -> DataSubjectRequest:
-    return _transition(request, "start_gathering", actor="system")
+    """Move to gathering and queue one step per connected store."""
+    from requests_app.gathering import gathering_plan
+
+    request = _transition(request, "start_gathering", actor="system")
+    gathering_plan(request=request)
+    return request
 
 
 @transaction.atomic

@@ -287,3 +287,46 @@ class OutgoingEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} ({self.status})"
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class GatherStep(models.Model):
+    """Gathering one store for one request: its status, its encrypted file and what it found.
+
+    ``claimed_by`` is the Celery task id that holds the step, so a message re-delivered after its
+    worker died can take the step straight back, while a stale claim is re-queued by the sweeper.
+    """
+
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="gather_steps"
+    )
+    store = models.CharField(max_length=100)
+    status = models.CharField(
+        max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=255, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=1000, blank=True)
+    file_name = models.CharField(max_length=500, blank=True)
+    file_sha256 = models.CharField(max_length=64, blank=True)
+    record_count = models.PositiveBigIntegerField(default=0)
+    table_counts = models.JSONField(default=dict)
+    category_counts = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["store"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "store"], name="one_step_per_store")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store} for {self.request_id}: {self.status}"

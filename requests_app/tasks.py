@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
-from requests_app import lifecycle, notifications, retention
+from requests_app import gathering, lifecycle, notifications, retention
 from requests_app.errors import IllegalTransition
+from requests_app.stores import PermanentStoreError, TransientStoreError
 from requests_app.models import DataSubjectRequest, Status
 from smarct_dsar.celery import idempotent_task
 
@@ -34,6 +36,29 @@ def start_gathering(request_id: int) -> None:
         lifecycle.request_start_gathering(request=request)
     except IllegalTransition:
         log.info("request %s moved on before gathering started", request_id)
+
+
+GATHER_MAX_RETRIES = 5
+
+
+@idempotent_task(bind=True, max_retries=GATHER_MAX_RETRIES)
+def gather_store(self: Any, step_id: int) -> None:
+    """Gather one store. Transient errors retry with backoff; then, or on a permanent error, the
+    step is marked failed (visible, and retryable by staff) and the other stores carry on."""
+    task_id = self.request.id or f"local-{step_id}"
+    try:
+        gathering.gathering_run_step(step_id=step_id, task_id=task_id)
+    except TransientStoreError as exc:
+        if self.request.retries >= GATHER_MAX_RETRIES:
+            gathering.gathering_fail_step(step_id=step_id, task_id=task_id, error=f"{exc} (gave up after retries)")
+            return
+        gathering.gathering_retry_later(step_id=step_id, task_id=task_id, error=str(exc))
+        raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc
+    except PermanentStoreError as exc:
+        gathering.gathering_fail_step(step_id=step_id, task_id=task_id, error=str(exc))
+    except Exception as exc:  # a bug must fail the one step visibly, not lose the request
+        log.exception("gathering step %s failed unexpectedly", step_id)
+        gathering.gathering_fail_step(step_id=step_id, task_id=task_id, error=f"internal error: {type(exc).__name__}")
 
 
 @idempotent_task()
@@ -57,3 +82,5 @@ def sweep_lost_work() -> None:
     stuck = DataSubjectRequest.objects.filter(status=Status.VERIFIED, verified_at__lt=stale)
     for request_id in stuck.values_list("pk", flat=True):
         start_gathering.delay(request_id)
+    for step_id in gathering.steps_to_requeue():
+        gather_store.delay(step_id)

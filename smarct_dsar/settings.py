@@ -341,6 +341,9 @@ DSAR_TRUSTED_PROXY_COUNT = env_int("DSAR_TRUSTED_PROXY_COUNT", 0, minimum=0)
 # Work claimed but not finished after this long is presumed lost and re-queued by the sweeper.
 DSAR_SWEEP_AFTER_SECONDS = env_int("DSAR_SWEEP_AFTER_SECONDS", 600, minimum=30)
 DSAR_EMAIL_MAX_ATTEMPTS = env_int("DSAR_EMAIL_MAX_ATTEMPTS", 8, minimum=1)
+# The data map: which stores hold personal data and what may be done with it (docs/data-map.md).
+DSAR_DATA_MAP = env_str("DSAR_DATA_MAP", str(BASE_DIR / "demo" / "data-map.yaml") if DEMO_MODE else "")
+require("DSAR_DATA_MAP", DSAR_DATA_MAP, "set DSAR_DATA_MAP to the path of your data map (docs/data-map.md).")
 DSAR_CONTROLLER_NAME = env_str("DSAR_CONTROLLER_NAME", "Smarct")
 DSAR_PRIVACY_CONTACT = env_str("DSAR_PRIVACY_CONTACT", "info@smarct.com")
 

@@ -11,6 +11,7 @@ from requests_app import intake, lifecycle, selectors
 from requests_app.models import (
     Correction,
     DataSubjectRequest,
+    GatherStep,
     Jurisdiction,
     RequestEvent,
     RequestType,
@@ -127,10 +128,18 @@ class ExtensionSerializer(serializers.Serializer):
     previous_due_on = serializers.DateField()
 
 
+class GatherStepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GatherStep
+        fields = ["store", "status", "attempts", "error", "record_count", "table_counts",
+                  "category_counts", "finished_at"]
+
+
 class RequestDetailSerializer(RequestSummarySerializer):
     corrections = CorrectionOutSerializer(many=True, read_only=True)
     events = EventSerializer(many=True, read_only=True)
     pauses = PauseSerializer(many=True, read_only=True)
+    stores = GatherStepSerializer(source="gather_steps", many=True, read_only=True)
     extension = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
 
@@ -150,6 +159,7 @@ class RequestDetailSerializer(RequestSummarySerializer):
             "corrections",
             "pauses",
             "extension",
+            "stores",
             "allowed_actions",
             "events",
         ]

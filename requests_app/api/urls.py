@@ -15,6 +15,11 @@ urlpatterns = [
     path("requests/<ref:reference>/", views.RequestDetailApi.as_view(), name="api-request-detail"),
     path("requests/<ref:reference>/assign/", views.AssignApi.as_view(), name="api-request-assign"),
     path(
+        "requests/<ref:reference>/stores/<slug:store>/retry/",
+        views.RetryStoreApi.as_view(),
+        name="api-request-store-retry",
+    ),
+    path(
         "requests/<ref:reference>/confirm-authority/",
         views.RequestActionApi.as_view(action_name="confirm_authority"),
         name="api-request-confirm_authority",

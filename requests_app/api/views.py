@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from requests_app import intake, lifecycle, selectors, verification
+from requests_app import gathering, intake, lifecycle, selectors, verification
 from requests_app.api.serializers import (
     IntakeSerializer,
     RequestDetailSerializer,
@@ -214,4 +214,14 @@ class AssignApi(APIView):
                 )
         dsr = _get_request(reference)
         lifecycle.request_assign(request=dsr, actor=staff_user(request), assignee=assignee)
+        return Response(RequestDetailSerializer(_get_request(reference)).data)
+
+
+class RetryStoreApi(APIView):
+    """``POST /api/v1/requests/<reference>/stores/<store>/retry/``: gather one failed store again."""
+
+    @extend_schema(request=None, responses=RequestDetailSerializer)
+    def post(self, request: Request, reference: str, store: str) -> Response:
+        dsr = _get_request(reference)
+        gathering.gathering_retry_store(request=dsr, store=store, actor=staff_user(request))
         return Response(RequestDetailSerializer(_get_request(reference)).data)

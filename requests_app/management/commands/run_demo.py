@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -26,20 +27,23 @@ PROCESSES = {
         "--pool=prefork",
     ],
     "beat": [sys.executable, "-m", "celery", "-A", "smarct_dsar", "beat", "--loglevel=INFO"],
+    # The stand-in for the marketing and support partners' APIs (demo/partners.py).
+    "partners": [sys.executable, "-m", "demo.partners", "--port", "8001"],
 }
 
 
 class Command(BaseCommand):
-    help = "Start the web server, a Celery worker and Celery beat together; Ctrl-C stops all three."
+    help = "Start the web server, a Celery worker, Celery beat and the partner sandbox; Ctrl-C stops all."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
         addr = options["addr"]
+        data = str(Path(settings.VAR_DIR) / "demo" / "partners.json")
         children = {
             name: subprocess.Popen(  # noqa: S603 (our own fixed commands)
-                [*cmd, addr] if name == "web" else cmd,
+                [*cmd, addr] if name == "web" else [*cmd, "--data", data] if name == "partners" else cmd,
                 cwd=settings.BASE_DIR,
             )
             for name, cmd in PROCESSES.items()
@@ -51,7 +55,8 @@ class Command(BaseCommand):
                 f"  demo outbox    {site}/demo/outbox/\n"
                 f"  staff API      {site}/api/v1/requests/   (log in at {site}/admin/login/)\n"
                 f"  API docs       {site}/api/docs/\n  health         {site}/healthz\n"
-                "Press Ctrl-C to stop the web server, the worker and beat.\n"
+                "  partner APIs   http://127.0.0.1:8001/   (SANDBOX stand-ins for the third parties)\n"
+            "Press Ctrl-C to stop the web server, the worker, beat and the sandbox.\n"
             )
         )
         stopping = False
@@ -79,4 +84,4 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 os.kill(child.pid, signal.SIGKILL)
                 self.stderr.write(f"{name} did not stop in time; killed")
-        self.stdout.write("Stopped web, worker and beat.")
+        self.stdout.write("Stopped web, worker, beat and the partner sandbox.")

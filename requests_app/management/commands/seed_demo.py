@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -18,11 +19,15 @@ DEMO_STAFF = [
 
 
 class Command(BaseCommand):
-    help = "Demo mode only: create the staff roles and one demo account per role, and print them."
+    help = (
+        "Demo mode only: build the demo estate (stores under var/demo/), create the staff roles "
+        "and one demo account per role, and print them."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEMO_MODE:
             raise CommandError("seed_demo runs only in demo mode (DSAR_DEMO=true).")
+        self._estate()
         for role in (REVIEWER, APPROVER):
             Group.objects.get_or_create(name=role)
         credentials = settings.VAR_DIR / "secrets" / "demo-staff.txt"
@@ -51,3 +56,14 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {username:<10} password {known[username]:<14} roles: {', '.join(roles)}"
             )
+
+    def _estate(self) -> None:
+        from demo import estate
+
+        marker = Path(settings.VAR_DIR) / "demo" / f".built-{estate.SEED}"
+        if not marker.exists():
+            estate.build(Path(settings.VAR_DIR))
+            marker.touch()
+        self.stdout.write("Demo subjects (file a request with one of these addresses):")
+        for subject in estate.SUBJECTS:
+            self.stdout.write(f"  {subject.email:<28} {subject.shows}")

@@ -1,0 +1,145 @@
+"""The data map, as typed, immutable objects. ``loader.py`` builds them from YAML and checks them;
+the format is documented in ``docs/data-map.md``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Literal
+
+CATEGORIES = ("contact", "account", "financial", "usage", "device", "cookies", "marketing", "support")
+ERASE_ACTIONS = ("delete", "anonymise", "retain")
+ANONYMISE_STRATEGIES = ("null", "fixed", "keyed_hash", "generalise_ip", "generalise_date")
+STORE_KINDS = ("sql", "http", "files")
+ROLES = ("controller", "processor")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A value taken from the environment (connection strings, tokens), with an optional default
+    for the demo. ``{var}`` in the default stands for ``VAR_DIR``."""
+
+    env: str
+    default: str | None = None
+
+    def resolve(self, var_dir: str) -> str | None:
+        value = os.environ.get(self.env)
+        if value:
+            return value
+        return self.default.replace("{var}", var_dir) if self.default is not None else None
+
+
+@dataclass(frozen=True)
+class EraseSpec:
+    action: Literal["delete", "anonymise", "retain"]
+    strategy: str | None = None  # for anonymise
+    value: str | None = None  # for anonymise/fixed
+    legal_basis: str | None = None  # for retain
+    period: str | None = None  # for retain, in words ("6 years after the end of the financial year")
+    years: int | None = None  # for retain: how many years after ``from_field``
+    from_field: str | None = None
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    category: str
+    purpose: str | None
+    legal_basis: str | None
+    retention: str | None
+    portable: bool
+    rectifiable: bool
+    erase: EraseSpec | None
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """``column`` of this table holds values of ``to_table.to_column`` (a parent row)."""
+
+    column: str
+    to_table: str
+    to_column: str
+
+
+@dataclass(frozen=True)
+class Pagination:
+    type: Literal["none", "offset", "cursor", "next_link"] = "none"
+    param: str | None = None  # offset / cursor query parameter
+    limit_param: str | None = None
+    page_size: int = 100
+    next: str | None = None  # dotted path to the next cursor or URL in the response
+
+
+@dataclass(frozen=True)
+class HttpFind:
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    records: str = ""  # dotted path to the list of records ("" = the body is the list)
+    pagination: Pagination = field(default_factory=Pagination)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A SQL table, an HTTP resource or a file: one kind of record."""
+
+    name: str
+    category: str
+    identity: dict[str, str]  # column → subject key (e.g. {"email": "email"})
+    links: tuple[LinkSpec, ...]
+    fields: dict[str, FieldSpec]
+    erase: EraseSpec
+    portable: bool
+    find: HttpFind | None = None  # http only
+    primary_key: str | None = None
+
+    def field_spec(self, column: str) -> FieldSpec:
+        """The spec of a column; columns the map does not list inherit the table's defaults."""
+        known = self.fields.get(column)
+        if known is not None:
+            return known
+        return FieldSpec(column, self.category, None, None, None, self.portable, False, self.erase)
+
+
+@dataclass(frozen=True)
+class Auth:
+    type: Literal["none", "bearer", "basic", "header"] = "none"
+    token: Setting | None = None
+    username: Setting | None = None
+    password: Setting | None = None
+    header: str | None = None
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    name: str
+    kind: str
+    description: str
+    organisation: str
+    role: str
+    notify_email: str | None
+    connection: Setting
+    tables: dict[str, TableSpec]
+    auth: Auth = field(default_factory=Auth)
+    timeout_seconds: float = 15.0
+    max_retries: int = 3
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    """Article 15 supplementary information for one category of data."""
+
+    category: str
+    purposes: tuple[str, ...]
+    legal_basis: str
+    recipients: tuple[str, ...]
+    retention: str
+    source: str
+    transfers: str
+    automated_decisions: str
+
+
+@dataclass(frozen=True)
+class DataMap:
+    path: str
+    stores: dict[str, StoreSpec]
+    register: dict[str, RegisterEntry]

@@ -1,0 +1,211 @@
+"""Gathering: one step per connected store, each streaming the person's records into an encrypted
+file through Django's storage API. All progress is in ``GatherStep`` rows.
+
+* A step is claimed with a conditional update, so two workers never gather the same store at once.
+* A step writes a new file on every attempt and swaps it in only when complete, so running it
+  twice never duplicates records.
+* When the last step is done, the request moves to ``in_review`` (decided in the database, not by
+  a Celery chord). A failed step leaves the request in ``gathering`` with that store visibly
+  failed and retryable; the other stores carry on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from requests_app import datamap
+from requests_app.audit import event_append
+from requests_app.errors import IllegalTransition, RuleViolation
+from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
+from requests_app.stores import Batch, Subject, connector_for
+from requests_app.stores.base import json_default
+from smarct_dsar.crypto import EncryptedWriter, iter_decrypted_lines
+
+log = logging.getLogger(__name__)
+
+
+def subject_of(request: DataSubjectRequest) -> Subject:
+    return Subject(email=request.requester_email, phone=request.requester_phone, reference=request.reference)
+
+
+def gathering_plan(*, request: DataSubjectRequest) -> list[GatherStep]:
+    """Create a step per store in the data map and queue them after commit. Idempotent."""
+    from requests_app.tasks import gather_store
+
+    steps = [GatherStep.objects.get_or_create(request=request, store=name)[0] for name in datamap.current().stores]
+    for step in steps:
+        if step.status == StepStatus.PENDING:
+            transaction.on_commit(partial(gather_store.delay, step.pk))
+    if not steps:
+        transaction.on_commit(partial(gathering_maybe_finish, request_id=request.pk))
+    return steps
+
+
+def _claim(step_id: int, task_id: str) -> GatherStep | None:
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
+    claimable = (
+        Q(status=StepStatus.PENDING)
+        | Q(status=StepStatus.RUNNING, claimed_by=task_id)  # our own message, re-delivered
+        | Q(status=StepStatus.RUNNING, claimed_at__lt=stale)  # a worker that died long ago
+    )
+    claimed = GatherStep.objects.filter(
+        claimable, pk=step_id, request__status=Status.GATHERING
+    ).update(status=StepStatus.RUNNING, claimed_by=task_id, claimed_at=now, attempts=F("attempts") + 1)
+    return GatherStep.objects.select_related("request").get(pk=step_id) if claimed == 1 else None
+
+
+@dataclass
+class Tally:
+    records: int = 0
+    tables: Counter[str] = field(default_factory=Counter)
+    categories: Counter[str] = field(default_factory=Counter)
+
+
+def write_records(batches: Iterable[Batch], categories: dict[str, str], target: IO[bytes]) -> Tally:
+    """Stream batches as encrypted JSON Lines, one line per batch:
+    ``{"t": table, "c": [columns] or null, "rows": [...]}`` (see ``gathered_records``)."""
+    tally = Tally()
+    writer = EncryptedWriter(target)
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=json_default).encode
+    for batch in batches:
+        writer.write(encode({"t": batch.table, "c": batch.columns, "rows": batch.rows}).encode() + b"\n")
+        tally.tables[batch.table] += len(batch.rows)
+    writer.close()
+    tally.records = sum(tally.tables.values())
+    for table, count in tally.tables.items():
+        tally.categories[categories.get(table, "unknown")] += count
+    return tally
+
+
+def _sha256(handle: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    handle.seek(0)
+    while chunk := handle.read(1 << 20):
+        digest.update(chunk)
+    handle.seek(0)
+    return digest.hexdigest()
+
+
+def gathering_run_step(*, step_id: int, task_id: str) -> bool:
+    """Gather one store. Returns False when the step was not ours to run (done, or someone else's)."""
+    step = _claim(step_id, task_id)
+    if step is None:
+        return False
+    store = datamap.current().stores.get(step.store)
+    if store is None:
+        raise RuleViolation(f"store '{step.store}' is no longer in the data map")
+    categories = {name: table.category for name, table in store.tables.items()}
+    with tempfile.TemporaryFile(dir=settings.VAR_DIR) as handle:
+        tally = write_records(connector_for(store).find(subject_of(step.request)), categories, handle)
+        digest = _sha256(handle)
+        name = default_storage.save(
+            f"gathered/{step.request.reference}/{step.store}-{step.attempts}.jsonl.enc", File(handle)
+        )
+    finished = GatherStep.objects.filter(pk=step.pk, status=StepStatus.RUNNING, claimed_by=task_id).update(
+        status=StepStatus.DONE, finished_at=timezone.now(), error="", file_name=name, file_sha256=digest,
+        record_count=tally.records, table_counts=dict(tally.tables), category_counts=dict(tally.categories),
+    )
+    if finished != 1:  # the step was taken from us meanwhile; ours is not the file of record
+        default_storage.delete(name)
+        return False
+    if step.file_name and step.file_name != name:
+        default_storage.delete(step.file_name)
+    event_append(request=step.request, actor="system", action="store_gathered",
+                 payload={"store": step.store, "records": tally.records})
+    gathering_maybe_finish(request_id=step.request_id)
+    return True
+
+
+def gathering_retry_later(*, step_id: int, task_id: str, error: str) -> None:
+    GatherStep.objects.filter(pk=step_id, status=StepStatus.RUNNING, claimed_by=task_id).update(
+        status=StepStatus.PENDING, error=f"retrying: {error}"[:1000]
+    )
+
+
+def gathering_fail_step(*, step_id: int, task_id: str, error: str) -> None:
+    updated = GatherStep.objects.filter(
+        Q(claimed_by=task_id) | Q(claimed_by=""), pk=step_id, status__in=[StepStatus.RUNNING, StepStatus.PENDING]
+    ).update(status=StepStatus.FAILED, error=error[:1000], finished_at=timezone.now())
+    if updated:
+        step = GatherStep.objects.select_related("request").get(pk=step_id)
+        event_append(request=step.request, actor="system", action="store_failed",
+                     payload={"store": step.store, "error": error[:300]})
+
+
+def gathering_maybe_finish(*, request_id: int) -> None:
+    """Move the request on once every store is done. Safe to call from every finishing step."""
+    from requests_app.lifecycle import request_finish_gathering
+
+    request = DataSubjectRequest.objects.get(pk=request_id)
+    if request.status != Status.GATHERING or request.gather_steps.exclude(status=StepStatus.DONE).exists():
+        return
+    try:
+        request_finish_gathering(request=request)
+    except IllegalTransition:
+        pass  # another step's worker moved it on first
+
+
+@transaction.atomic
+def gathering_retry_store(*, request: DataSubjectRequest, store: str, actor: User) -> GatherStep:
+    """Staff retry one failed store; the others keep what they gathered."""
+    from requests_app.lifecycle import actor_label
+    from requests_app.tasks import gather_store
+
+    step = GatherStep.objects.filter(request=request, store=store).first()
+    if step is None:
+        raise RuleViolation(f"This request has no store called '{store}'.", field="store")
+    if request.status != Status.GATHERING or step.status != StepStatus.FAILED:
+        raise IllegalTransition("Only a failed store of a request that is gathering can be retried.")
+    GatherStep.objects.filter(pk=step.pk, status=StepStatus.FAILED).update(
+        status=StepStatus.PENDING, error="", claimed_by="", claimed_at=None
+    )
+    event_append(request=request, actor=actor_label(actor), action="store_retry", payload={"store": store})
+    transaction.on_commit(partial(gather_store.delay, step.pk))
+    step.refresh_from_db()
+    return step
+
+
+def steps_to_requeue() -> list[int]:
+    """Steps whose message was lost (pending too long) or whose worker died (running too long)."""
+    stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
+    lost = Q(status=StepStatus.PENDING) & (Q(claimed_at__lt=stale) | Q(claimed_at__isnull=True, created_at__lt=stale))
+    dead = Q(status=StepStatus.RUNNING, claimed_at__lt=stale)
+    return list(
+        GatherStep.objects.filter(lost | dead, request__status=Status.GATHERING).values_list("pk", flat=True)
+    )
+
+
+def gathered_batches(step: GatherStep) -> Iterator[Batch]:
+    """The decrypted batches of a finished step, streaming from storage."""
+    with default_storage.open(step.file_name, "rb") as handle:
+        for line in iter_decrypted_lines(handle):
+            item = json.loads(line)
+            columns = tuple(item["c"]) if item["c"] is not None else None
+            yield Batch(item["t"], columns, item["rows"])
+
+
+def gathered_records(step: GatherStep) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The decrypted ``(table, record)`` pairs of a finished step, streaming."""
+    for batch in gathered_batches(step):
+        for record in batch.records():
+            yield batch.table, record
+
+

@@ -1,0 +1,157 @@
+"""SQL stores through SQLAlchemy Core: SQLite, PostgreSQL, MySQL — any database with a driver.
+
+Finding a person: tables with ``identity`` columns are the roots (``lower(email) = :email``).
+From there the connector follows links *to* the rows found — foreign keys discovered by
+reflection, plus links the map declares (for databases without constraints) — as nested
+subqueries, so no list of keys is ever held in Python. It never follows a link the other way
+(a customer's ``support_rep_id`` leads to an employee: another person). Results stream with a
+server-side cursor. Every query is built by SQLAlchemy with bound parameters.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from functools import lru_cache
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from requests_app.datamap.spec import StoreSpec, TableSpec
+from requests_app.stores.base import (
+    Batch,
+    Connector,
+    PermanentStoreError,
+    Subject,
+    TransientStoreError,
+    register,
+)
+
+STREAM_BATCH = 2000
+
+
+@lru_cache(maxsize=32)
+def _engine(url: str) -> sa.Engine:
+    try:
+        return sa.create_engine(url, pool_pre_ping=True)
+    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ValueError) as exc:
+        raise PermanentStoreError(f"the connection URL is not usable ({type(exc).__name__})") from exc
+
+
+def _translate(exc: Exception, store: str) -> Exception:
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return TransientStoreError(f"store '{store}' is unreachable: {type(exc.orig if hasattr(exc, 'orig') else exc).__name__}")
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return TransientStoreError(f"store '{store}': the connection dropped")
+    return PermanentStoreError(f"store '{store}': {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+
+
+def _untyped(query: sa.Select[tuple[object, ...]]) -> sa.Select[tuple[object, ...]]:
+    """The same query with each column's type processing switched off: values arrive as the driver
+    gives them (SQLite's text dates stay text), which is what the store holds, and three times
+    faster than parsing every date only to print it again."""
+    columns = [sa.type_coerce(column, sa.types.NullType()).label(column.key) for column in query.selected_columns]
+    return sa.select(*columns).where(query.whereclause) if query.whereclause is not None else sa.select(*columns)
+
+
+@register("sql")
+class SqlConnector(Connector):
+    def __init__(self, store: StoreSpec) -> None:
+        super().__init__(store)
+        self._metadata: sa.MetaData | None = None
+
+    @property
+    def engine(self) -> sa.Engine:
+        return _engine(self.setting(self.store.connection, "the connection URL"))
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa_exc.SQLAlchemyError as exc:
+            raise _translate(exc, self.store.name) from exc
+
+    def reflect(self) -> sa.MetaData:
+        if self._metadata is None:
+            metadata = sa.MetaData()
+            try:
+                metadata.reflect(bind=self.engine, only=list(self.store.tables))
+            except sa_exc.InvalidRequestError as exc:
+                raise PermanentStoreError(f"store '{self.store.name}': {str(exc).splitlines()[0]}") from exc
+            except sa_exc.SQLAlchemyError as exc:
+                raise _translate(exc, self.store.name) from exc
+            self._metadata = metadata
+        return self._metadata
+
+    def find(self, subject: Subject) -> Iterator[Batch]:
+        try:
+            queries = self.plan(subject)
+            with self.engine.connect() as conn:
+                streaming = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH)
+                for name, query in queries:
+                    columns = tuple(query.selected_columns.keys())
+                    for part in streaming.execute(_untyped(query)).partitions():
+                        yield Batch(name, columns, [tuple(row) for row in part])
+        except sa_exc.SQLAlchemyError as exc:
+            raise _translate(exc, self.store.name) from exc
+
+    def plan(self, subject: Subject) -> list[tuple[str, sa.Select[tuple[object, ...]]]]:
+        """One SELECT per table that can hold the person's rows, in discovery order."""
+        metadata = self.reflect()
+        tables = {name: metadata.tables[name] for name in self.store.tables}
+        edges = self.links(metadata)
+        order = self._reachable(subject, edges)
+        conditions: dict[str, sa.ColumnElement[bool]] = {}
+        for name in order:
+            clauses = self._identity_clauses(self.store.tables[name], tables[name], subject)
+            for child_col, parent, parent_col in edges.get(name, []):
+                if parent in conditions and parent != name:
+                    parent_rows = sa.select(tables[parent].c[parent_col]).where(conditions[parent])
+                    clauses.append(tables[name].c[child_col].in_(parent_rows.scalar_subquery()))
+            if clauses:
+                conditions[name] = sa.or_(*clauses)
+        return [(name, sa.select(tables[name]).where(conditions[name])) for name in order if name in conditions]
+
+    def links(self, metadata: sa.MetaData) -> dict[str, list[tuple[str, str, str]]]:
+        """child table → [(child column, parent table, parent column)], reflected and declared."""
+        edges: dict[str, list[tuple[str, str, str]]] = {}
+        for name in self.store.tables:
+            table = metadata.tables[name]
+            for fk in table.foreign_keys:
+                parent = fk.column.table.name
+                if parent in self.store.tables:
+                    edges.setdefault(name, []).append((fk.parent.name, parent, fk.column.name))
+            for link in self.store.tables[name].links:
+                edge = (link.column, link.to_table, link.to_column)
+                if edge not in edges.get(name, []):
+                    edges.setdefault(name, []).append(edge)
+        return edges
+
+    def _reachable(self, subject: Subject, edges: dict[str, list[tuple[str, str, str]]]) -> list[str]:
+        roots = [n for n, t in self.store.tables.items() if any(subject.key(k) for k in t.identity.values())]
+        children: dict[str, list[str]] = {}
+        for child, links in edges.items():
+            for _, parent, _ in links:
+                children.setdefault(parent, []).append(child)
+        order, queue = list(roots), deque(roots)
+        while queue:
+            for child in children.get(queue.popleft(), []):
+                if child not in order:
+                    order.append(child)
+                    queue.append(child)
+        return order
+
+    @staticmethod
+    def _identity_clauses(spec: TableSpec, table: sa.Table, subject: Subject) -> list[sa.ColumnElement[bool]]:
+        clauses: list[sa.ColumnElement[bool]] = []
+        for column, key in spec.identity.items():
+            value = subject.key(key)
+            if value is None:
+                continue
+            if column not in table.c:
+                raise PermanentStoreError(f"table '{table.name}' has no identity column '{column}'")
+            if key == "email":
+                clauses.append(sa.func.lower(table.c[column]) == value.lower())
+            else:
+                clauses.append(table.c[column] == value)
+        return clauses
