@@ -7,3 +7,6 @@ class RequestsAppConfig(AppConfig):
     name = "requests_app"
     verbose_name = "Data subject requests"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from requests_app import checks  # noqa: F401  (registers the data map check)

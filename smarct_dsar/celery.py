@@ -8,17 +8,33 @@ was lost. Nothing ever waits on a task result.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, shared_task
 from celery.schedules import crontab
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smarct_dsar.settings")
 
 app = Celery("smarct_dsar")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _check_data_map(**kwargs: Any) -> None:
+    """A worker with a broken data map must not start and fail every gathering one by one.
+    (Celery logs and swallows exceptions from signal handlers; SystemExit gets through.)"""
+    from requests_app import datamap
+
+    try:
+        datamap.current()
+    except datamap.DataMapInvalid as exc:
+        print(exc, file=sys.stderr, flush=True)
+        raise SystemExit(1) from exc
+
 
 app.conf.beat_schedule = {
     "sweep-lost-work": {"task": "requests_app.tasks.sweep_lost_work", "schedule": 60.0},

@@ -339,7 +339,7 @@ DSAR_RATE_LIMIT_VERIFY_PER_IP = env_int("DSAR_RATE_LIMIT_VERIFY_PER_IP", 60, min
 # the right of X-Forwarded-For, so a client cannot forge it.
 DSAR_TRUSTED_PROXY_COUNT = env_int("DSAR_TRUSTED_PROXY_COUNT", 0, minimum=0)
 # Work claimed but not finished after this long is presumed lost and re-queued by the sweeper.
-DSAR_SWEEP_AFTER_SECONDS = env_int("DSAR_SWEEP_AFTER_SECONDS", 600, minimum=30)
+DSAR_SWEEP_AFTER_SECONDS = env_int("DSAR_SWEEP_AFTER_SECONDS", 600, minimum=1)
 DSAR_EMAIL_MAX_ATTEMPTS = env_int("DSAR_EMAIL_MAX_ATTEMPTS", 8, minimum=1)
 # The data map: which stores hold personal data and what may be done with it (docs/data-map.md).
 DSAR_DATA_MAP = env_str("DSAR_DATA_MAP", str(BASE_DIR / "demo" / "data-map.yaml") if DEMO_MODE else "")

@@ -3,8 +3,10 @@ worker); emails go to Django's in-memory outbox (``mailoutbox``)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +14,9 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from requests_app import intake
+from demo import estate
+from demo.partners import serve
+from requests_app import datamap, intake
 from requests_app.models import DataSubjectRequest
 from smarct_dsar.celery import app as celery_app
 from tests.factories import UserFactory
@@ -24,6 +28,52 @@ def _eager_celery() -> Iterator[None]:
     celery_app.conf.task_eager_propagates = True
     yield
     celery_app.conf.task_always_eager = False
+
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _data_map(settings: Any) -> Iterator[None]:
+    """Unit tests run with no connected stores; gathering tests ask for ``demo_map``."""
+    settings.DSAR_DATA_MAP = str(DATA / "no-stores.yaml")
+    datamap.current.cache_clear()
+    yield
+    datamap.current.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def demo_estate() -> dict[str, str]:
+    """The demo stores, built once per test run under VAR_DIR/demo (about 2 s)."""
+    from django.conf import settings
+
+    return estate.build(Path(settings.VAR_DIR))
+
+
+@pytest.fixture(scope="session")
+def partners(demo_estate: dict[str, str]) -> Iterator[str]:
+    """The partner sandbox on a free port; the demo map's HTTP stores point at it (so does a
+    worker started by the integration tests, which inherits the environment)."""
+    server = serve(Path(demo_estate["partners"]), port=0)
+    base = f"http://127.0.0.1:{server.server_port}"
+    previous = {k: os.environ.get(k) for k in ("DSAR_STORE_MARKETING_URL", "DSAR_STORE_SUPPORT_URL")}
+    os.environ["DSAR_STORE_MARKETING_URL"] = f"{base}/marketing"
+    os.environ["DSAR_STORE_SUPPORT_URL"] = f"{base}/support"
+    yield base
+    server.shutdown()
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def demo_map(settings: Any, demo_estate: dict[str, str], partners: str) -> Any:
+    settings.DSAR_DATA_MAP = str(ROOT / "demo" / "data-map.yaml")
+    datamap.current.cache_clear()
+    return datamap.current()
 
 
 @pytest.fixture(autouse=True)
@@ -104,7 +154,7 @@ def submit(db: Any, django_capture_on_commit_callbacks: Any) -> Callable[..., Da
 def verified(
     submit: Callable[..., DataSubjectRequest], django_capture_on_commit_callbacks: Any
 ) -> Callable[..., DataSubjectRequest]:
-    """A request whose email is verified (and so gathering, the eager task having run)."""
+    """A request whose email is verified; with no stores in the map, gathering finishes at once."""
     from requests_app import verification
 
     def _verified(**fields: Any) -> DataSubjectRequest:

@@ -55,8 +55,11 @@ def _register(value: Any, path: Path_, c: _Checker) -> S.RegisterEntry:
 
 def _store(name: str, value: Any, path: Path_, c: _Checker) -> S.StoreSpec:
     data = c.mapping(value, path, STORE_KEYS, {"kind", "organisation", "connection"})
+    kind_known = data.get("kind") in S.STORE_KINDS
     kind = c.choice(data.get("kind"), (*path, "kind"), S.STORE_KINDS, default="sql")
     section = SECTION[kind]
+    if not kind_known:  # the kind is already reported; which section it needs is then unknown
+        section = next((s for s in SECTION.values() if s in data), section)
     for other in set(SECTION.values()) - {section}:
         if other in data:
             c.fail((*path, other), f"a {kind} store lists its records under '{section}', not '{other}'",

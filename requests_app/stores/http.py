@@ -121,7 +121,9 @@ class HttpConnector(Connector):
         for attempt in range(self.store.max_retries + 1):
             last = attempt == self.store.max_retries
             try:
-                response = client.get(url, params=params)
+                # None, not {}: httpx replaces a URL's own query string with an empty params dict,
+                # which would drop the page number from a next link.
+                response = client.get(url, params=params or None)
             except httpx.TimeoutException as exc:
                 if last:
                     raise TransientStoreError(f"store '{self.store.name}' timed out") from exc

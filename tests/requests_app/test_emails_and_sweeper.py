@@ -91,14 +91,17 @@ def test_fresh_pending_email_is_left_alone_by_the_sweeper(api: Any) -> None:
     assert OutgoingEmail.objects.get().status == EmailStatus.PENDING
 
 
-def test_sweeper_requeues_gathering_that_never_started(submit: Any) -> None:
+def test_sweeper_requeues_gathering_that_never_started(
+    submit: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     dsr = submit()
     DataSubjectRequest.objects.filter(pk=dsr.pk).update(
         status=Status.VERIFIED, verified_at=timezone.now() - timedelta(hours=1)
     )
-    tasks.sweep_lost_work()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.sweep_lost_work()
     dsr.refresh_from_db()
-    assert dsr.status == Status.GATHERING
+    assert dsr.status == Status.IN_REVIEW  # re-queued, gathered (no stores), moved on
 
 
 def test_gathering_task_delivered_twice_does_nothing_more(verified: Any) -> None:

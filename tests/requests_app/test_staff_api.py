@@ -45,7 +45,7 @@ def test_every_staff_endpoint_refuses_anonymous_and_non_staff(
         response = getattr(client, method)(url, {"reason": "x"}, format="json")
         assert response.status_code in (401, 403), (who, method, url, response.status_code)
     dsr.refresh_from_db()
-    assert dsr.status == Status.GATHERING
+    assert dsr.status == Status.IN_REVIEW
 
 
 def test_session_login_works_too(client: Any, reviewer: Any, dsr: Any) -> None:
@@ -99,9 +99,10 @@ def test_detail_has_events_and_allowed_actions(reviewer_api: Any, dsr: Any) -> N
         "email_verified",
         "verify",
         "start_gathering",
+        "finish_gathering",
     ]
-    assert "hold" in body["allowed_actions"]
-    assert "approve" not in body["allowed_actions"]
+    assert "approve" in body["allowed_actions"]
+    assert "resume" not in body["allowed_actions"]
     assert body["due_on"] is not None
 
 
@@ -128,9 +129,9 @@ def test_approver_approves(approver_api: Any, dsr: Any) -> None:
 
 
 def test_illegal_action_is_a_409_with_the_reason(approver_api: Any, dsr: Any) -> None:
-    response = approver_api.post(f"/api/v1/requests/{dsr.reference}/approve/", {}, format="json")
+    response = approver_api.post(f"/api/v1/requests/{dsr.reference}/resume/", {}, format="json")
     assert response.status_code == 409
-    assert "gathering" in response.json()["detail"].lower()
+    assert "in review" in response.json()["detail"].lower()
 
 
 @pytest.mark.parametrize("action", ["reject", "extend", "hold", "withdraw"])
@@ -151,7 +152,7 @@ def test_hold_then_resume_through_the_api(reviewer_api: Any, dsr: Any) -> None:
     assert held.json()["status"] == "on_hold"
     assert held.json()["pauses"][0]["question"] == "Which account?"
     resumed = reviewer_api.post(f"/api/v1/requests/{dsr.reference}/resume/", {}, format="json")
-    assert resumed.json()["status"] == "gathering"
+    assert resumed.json()["status"] == "in_review"
 
 
 def test_extend_through_the_api(reviewer_api: Any, dsr: Any) -> None:

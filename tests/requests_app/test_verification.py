@@ -51,7 +51,7 @@ def test_get_does_not_spend_the_link_post_does(
         done = client.post(path)
     assert done.status_code == 200
     dsr.refresh_from_db()
-    assert dsr.status == Status.GATHERING  # verified, then the gathering task ran
+    assert dsr.status == Status.IN_REVIEW  # verified; gathering (no stores) finished at once
     assert dsr.due_on.strftime("%-d %B %Y").encode() in done.content
     verified_mail = mail.outbox[-1]
     assert "confirmed" in verified_mail.subject.lower()
@@ -135,7 +135,7 @@ def test_agent_request_waits_for_authority_before_the_clock_starts(
             request=dsr, actor=approver, reason="Signed letter of authority"
         )
     dsr.refresh_from_db()
-    assert dsr.status == Status.GATHERING
+    assert dsr.status == Status.IN_REVIEW
     assert dsr.clock_started_on == timezone.localdate()
 
 
@@ -155,7 +155,7 @@ def test_status_page_shows_plain_words_and_no_other_personal_data(
     html = page.content.decode()
     assert "Vera Fied" in html
     assert dsr.reference in html
-    assert "searching our systems" in html
+    assert "reviewing what we found" in html
     assert "You confirmed your email address." in html
     for private in ("vera@example.com", "07700 900123", "Acme", "ada", "staff:"):
         assert private not in html

@@ -1,0 +1,130 @@
+"""The data map: the shipped maps load; a broken one is rejected with file, line, path and fix."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from requests_app import datamap
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "demo" / "data-map.yaml"
+
+
+def test_demo_and_chinook_maps_load() -> None:
+    demo = datamap.load(DEMO)
+    assert set(demo.stores) == {"crm", "app", "billing", "analytics", "consent", "marketing", "support"}
+    assert demo.stores["billing"].tables["invoices"].erase.action == "retain"
+    assert demo.stores["billing"].tables["invoices"].erase.years == 6
+    assert demo.stores["marketing"].tables["contacts"].find.pagination.type == "cursor"  # type: ignore[union-attr]
+    assert set(demo.register) == {"contact", "account", "financial", "usage", "device", "cookies", "marketing", "support"}
+    chinook = datamap.load(ROOT / "demo" / "chinook-data-map.yaml")
+    assert list(chinook.stores["chinook"].tables) == ["Customer", "Invoice", "InvoiceLine"]
+
+
+def test_unlisted_columns_inherit_the_table_defaults() -> None:
+    table = datamap.load(DEMO).stores["analytics"].tables["page_views"]
+    assert table.field_spec("ip_address").category == "device"
+    assert table.field_spec("browser").category == "usage"
+    assert table.field_spec("browser").erase.action == "delete"  # type: ignore[union-attr]
+
+
+def _broken(tmp_path: Path, old: str, new: str) -> Path:
+    text = DEMO.read_text()
+    assert old in text
+    path = tmp_path / "map.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("strategy: keyed_hash", "strategy: keyed_hsh", "fields.email.erase.strategy: 'keyed_hsh' is not one of"),
+        ("      customers:\n        category: contact", "      customers:\n        categry: contact",
+         "unknown key 'categry'. Fix: did you mean 'category'?"),
+        ("    kind: files", "    kind: file", "stores.consent.kind: 'file' is not one of sql, http, files. Fix: did you mean 'files'?"),
+        ("connection: {env: DSAR_STORE_CRM_URL, default: \"sqlite:///{var}/demo/crm.sqlite3\"}",
+         "connection: \"postgres://admin:hunter2@db/crm\"", "must come from the environment"),
+        ("  usage:\n    purposes:", "  usages:\n    purposes:", "register.usages: unknown key"),
+        ("{column: visitor_id, to: visitors.id}", "{column: visitor_id, to: visitor.id}", "links to 'visitor'"),
+        ("legal_basis: \"PECR: proof of consent\", ", "", "retained data needs its 'legal_basis'"),
+        ("          path: /v1/contacts\n", "", "find: 'path' is missing"),
+        ("pagination: {type: next_link, next: next}", "pagination: {type: next_link}", "next_link pagination needs 'next'"),
+    ],
+)
+def test_a_broken_map_names_file_line_path_and_fix(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    path = _broken(tmp_path, old, new)
+    with pytest.raises(datamap.DataMapInvalid) as caught:
+        datamap.load(path)
+    messages = [str(p) for p in caught.value.problems]
+    assert any(expected in m for m in messages), messages
+    assert all(m.startswith(f"{path}:") for m in messages)
+    assert all("Fix:" in m for m in messages)
+
+
+def test_the_line_number_points_at_the_mistake(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "strategy: keyed_hash", "strategy: keyed_hsh")
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "keyed_hsh" in text)
+    with pytest.raises(datamap.DataMapInvalid) as caught:
+        datamap.load(path)
+    assert caught.value.problems[0].line == line
+
+
+def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "strategy: keyed_hash", "strategy: keyed_hsh")
+    path.write_text(path.read_text().replace("    kind: files", "    kind: file"))
+    with pytest.raises(datamap.DataMapInvalid) as caught:
+        datamap.load(path)
+    assert len(caught.value.problems) == 2
+
+
+def test_a_category_without_register_entry_is_refused(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "  device:\n    purposes: [Keep your account secure, Improve our services]\n", "  device_x:\n    purposes: [x]\n")
+    with pytest.raises(datamap.DataMapInvalid) as caught:
+        datamap.load(path)
+    assert any("no entry for 'device'" in str(p) for p in caught.value.problems)
+
+
+def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nstores: [unclosed\n")
+    with pytest.raises(datamap.DataMapInvalid, match="not valid YAML"):
+        datamap.load(bad)
+    with pytest.raises(datamap.DataMapInvalid, match="cannot be read"):
+        datamap.load(tmp_path / "missing.yaml")
+
+
+def test_manage_py_check_reports_the_problems(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "strategy: keyed_hash", "strategy: keyed_hsh")
+    env = {"DSAR_DATA_MAP": str(path), "VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode != 0
+    assert "dsar.E001" in result.stderr and "keyed_hsh" in result.stderr and f"{path}:" in result.stderr
+
+
+def test_worker_refuses_to_start_with_a_broken_map(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "strategy: keyed_hash", "strategy: keyed_hsh")
+    env = {"DSAR_DATA_MAP": str(path), "VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "celery", "-A", "smarct_dsar", "worker", "--pool=solo"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "keyed_hsh" in result.stderr + result.stdout
+
+
+@pytest.mark.django_db
+def test_discover_store_proposes_a_section(capsys: Any) -> None:
+    from django.core.management import call_command
+
+    chinook = ROOT.parent / "shared" / "datasets" / "chinook.sqlite"
+    call_command("discover_store", "chinook", url=f"sqlite:///{chinook}")
+    out = capsys.readouterr().out
+    assert "      Customer:" in out and "identity: {Email: email}" in out
+    assert "# link discovered from a foreign key: CustomerId → Customer.CustomerId" in out
+    assert "Phone: {category: contact}" in out
+    assert "      Genre:\n        category: TODO" in out  # a genre's name is not a person
