@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlencode
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 MARKETING_TOKEN = "demo-marketing-token"  # noqa: S105 (a sandbox credential, not a secret)
-SUPPORT_USER, SUPPORT_PASSWORD = "dsar", "demo-support-password"  # noqa: S105
+SUPPORT_USER, SUPPORT_PASSWORD = "dsar", "demo-support-password"
 LABEL = "SANDBOX: a stand-in for a third-party partner API (Smarct DSAR demo)"
 
 Start = Callable[[str, list[tuple[str, str]]], Any]
@@ -51,9 +51,14 @@ class PartnerSandbox:
         handler = routes.get(path.rstrip("/") or "/")
         if handler is None:
             return self._reply(start, 404, {"error": "not found"})
-        if path.startswith("/marketing") and environ.get("HTTP_AUTHORIZATION") != f"Bearer {MARKETING_TOKEN}":
+        if (
+            path.startswith("/marketing")
+            and environ.get("HTTP_AUTHORIZATION") != f"Bearer {MARKETING_TOKEN}"
+        ):
             return self._reply(start, 401, {"error": "invalid token"})
-        if path.startswith("/support") and not self._basic_ok(environ.get("HTTP_AUTHORIZATION", "")):
+        if path.startswith("/support") and not self._basic_ok(
+            environ.get("HTTP_AUTHORIZATION", "")
+        ):
             return self._reply(start, 401, {"error": "authentication required"})
         status, body = handler(query)
         return self._reply(start, status, body)
@@ -67,25 +72,40 @@ class PartnerSandbox:
     def _reply(start: Start, status: int, body: Any) -> list[bytes]:
         payload = json.dumps(body).encode()
         reason = {200: "OK", 401: "Unauthorized", 404: "Not Found"}.get(status, "Error")
-        start(f"{status} {reason}", [("Content-Type", "application/json"), ("X-Sandbox", LABEL),
-                                     ("Content-Length", str(len(payload)))])
+        start(
+            f"{status} {reason}",
+            [
+                ("Content-Type", "application/json"),
+                ("X-Sandbox", LABEL),
+                ("Content-Length", str(len(payload))),
+            ],
+        )
         return [payload]
 
     def index(self, query: dict[str, str]) -> tuple[int, Any]:
-        return 200, {"sandbox": LABEL, "apis": ["/marketing/v1/contacts", "/marketing/v1/events", "/support/api/tickets"]}
+        return 200, {
+            "sandbox": LABEL,
+            "apis": ["/marketing/v1/contacts", "/marketing/v1/events", "/support/api/tickets"],
+        }
 
     def _mine(self, items: list[dict[str, Any]], email: str) -> list[dict[str, Any]]:
         return [item for item in items if item["email"].lower() == email.lower()]
 
     def marketing_contacts(self, query: dict[str, str]) -> tuple[int, Any]:
         """Cursor pagination: {"data": [...], "meta": {"next_cursor": "…"|null}}, 1 per page."""
-        return self._cursor_page(self._mine(self.data["marketing"]["contacts"], query.get("email", "")), query, 1)
+        return self._cursor_page(
+            self._mine(self.data["marketing"]["contacts"], query.get("email", "")), query, 1
+        )
 
     def marketing_events(self, query: dict[str, str]) -> tuple[int, Any]:
-        return self._cursor_page(self._mine(self.data["marketing"]["events"], query.get("email", "")), query, 4)
+        return self._cursor_page(
+            self._mine(self.data["marketing"]["events"], query.get("email", "")), query, 4
+        )
 
     @staticmethod
-    def _cursor_page(items: list[dict[str, Any]], query: dict[str, str], size: int) -> tuple[int, Any]:
+    def _cursor_page(
+        items: list[dict[str, Any]], query: dict[str, str], size: int
+    ) -> tuple[int, Any]:
         start = int(query.get("cursor") or 0)
         page = items[start : start + size]
         following = start + size if start + size < len(items) else None
@@ -97,7 +117,9 @@ class PartnerSandbox:
         page = int(query.get("page") or 1)
         chunk = mine[(page - 1) * 2 : page * 2]
         more = page * 2 < len(mine)
-        following = f"/support/api/tickets?{urlencode({'email': query.get('email', ''), 'page': page + 1})}"
+        following = (
+            f"/support/api/tickets?{urlencode({'email': query.get('email', ''), 'page': page + 1})}"
+        )
         return 200, {"results": chunk, "next": following if more else None, "count": len(mine)}
 
 
@@ -106,14 +128,19 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
 def serve(data_path: Path, host: str = "127.0.0.1", port: int = 8001) -> WSGIServer:
     """Start the sandbox in a background thread; returns the server (``server_port``, ``shutdown()``)."""
-    server = make_server(host, port, PartnerSandbox(data_path), server_class=_ThreadingServer,
-                         handler_class=_QuietHandler)
+    server = make_server(
+        host,
+        port,
+        PartnerSandbox(data_path),
+        server_class=_ThreadingServer,
+        handler_class=_QuietHandler,
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -124,8 +151,13 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     args = parser.parse_args()
-    server = make_server(args.host, args.port, PartnerSandbox(Path(args.data)), server_class=_ThreadingServer,
-                         handler_class=_QuietHandler)
+    server = make_server(
+        args.host,
+        args.port,
+        PartnerSandbox(Path(args.data)),
+        server_class=_ThreadingServer,
+        handler_class=_QuietHandler,
+    )
     print(f"{LABEL}\nlistening on http://{args.host}:{args.port}/", flush=True)
     server.serve_forever()
 

@@ -11,17 +11,18 @@ file through Django's storage API. All progress is in ``GatherStep`` rows.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import logging
 import tempfile
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
+import orjson
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files import File
@@ -42,14 +43,19 @@ log = logging.getLogger(__name__)
 
 
 def subject_of(request: DataSubjectRequest) -> Subject:
-    return Subject(email=request.requester_email, phone=request.requester_phone, reference=request.reference)
+    return Subject(
+        email=request.requester_email, phone=request.requester_phone, reference=request.reference
+    )
 
 
 def gathering_plan(*, request: DataSubjectRequest) -> list[GatherStep]:
     """Create a step per store in the data map and queue them after commit. Idempotent."""
     from requests_app.tasks import gather_store
 
-    steps = [GatherStep.objects.get_or_create(request=request, store=name)[0] for name in datamap.current().stores]
+    steps = [
+        GatherStep.objects.get_or_create(request=request, store=name)[0]
+        for name in datamap.current().stores
+    ]
     for step in steps:
         if step.status == StepStatus.PENDING:
             transaction.on_commit(partial(gather_store.delay, step.pk))
@@ -68,7 +74,9 @@ def _claim(step_id: int, task_id: str) -> GatherStep | None:
     )
     claimed = GatherStep.objects.filter(
         claimable, pk=step_id, request__status=Status.GATHERING
-    ).update(status=StepStatus.RUNNING, claimed_by=task_id, claimed_at=now, attempts=F("attempts") + 1)
+    ).update(
+        status=StepStatus.RUNNING, claimed_by=task_id, claimed_at=now, attempts=F("attempts") + 1
+    )
     return GatherStep.objects.select_related("request").get(pk=step_id) if claimed == 1 else None
 
 
@@ -84,9 +92,13 @@ def write_records(batches: Iterable[Batch], categories: dict[str, str], target: 
     ``{"t": table, "c": [columns] or null, "rows": [...]}`` (see ``gathered_records``)."""
     tally = Tally()
     writer = EncryptedWriter(target)
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=json_default).encode
     for batch in batches:
-        writer.write(encode({"t": batch.table, "c": batch.columns, "rows": batch.rows}).encode() + b"\n")
+        line = orjson.dumps(
+            {"t": batch.table, "c": batch.columns, "rows": batch.rows},
+            default=json_default,
+            option=orjson.OPT_NON_STR_KEYS,
+        )
+        writer.write(line + b"\n")
         tally.tables[batch.table] += len(batch.rows)
     writer.close()
     tally.records = sum(tally.tables.values())
@@ -114,22 +126,37 @@ def gathering_run_step(*, step_id: int, task_id: str) -> bool:
         raise RuleViolation(f"store '{step.store}' is no longer in the data map")
     categories = {name: table.category for name, table in store.tables.items()}
     with tempfile.TemporaryFile(dir=settings.VAR_DIR) as handle:
-        tally = write_records(connector_for(store).find(subject_of(step.request)), categories, handle)
+        tally = write_records(
+            connector_for(store).find(subject_of(step.request)), categories, handle
+        )
         digest = _sha256(handle)
         name = default_storage.save(
-            f"gathered/{step.request.reference}/{step.store}-{step.attempts}.jsonl.enc", File(handle)
+            f"gathered/{step.request.reference}/{step.store}-{step.attempts}.jsonl.enc",
+            File(handle),
         )
-    finished = GatherStep.objects.filter(pk=step.pk, status=StepStatus.RUNNING, claimed_by=task_id).update(
-        status=StepStatus.DONE, finished_at=timezone.now(), error="", file_name=name, file_sha256=digest,
-        record_count=tally.records, table_counts=dict(tally.tables), category_counts=dict(tally.categories),
+    finished = GatherStep.objects.filter(
+        pk=step.pk, status=StepStatus.RUNNING, claimed_by=task_id
+    ).update(
+        status=StepStatus.DONE,
+        finished_at=timezone.now(),
+        error="",
+        file_name=name,
+        file_sha256=digest,
+        record_count=tally.records,
+        table_counts=dict(tally.tables),
+        category_counts=dict(tally.categories),
     )
     if finished != 1:  # the step was taken from us meanwhile; ours is not the file of record
         default_storage.delete(name)
         return False
     if step.file_name and step.file_name != name:
         default_storage.delete(step.file_name)
-    event_append(request=step.request, actor="system", action="store_gathered",
-                 payload={"store": step.store, "records": tally.records})
+    event_append(
+        request=step.request,
+        actor="system",
+        action="store_gathered",
+        payload={"store": step.store, "records": tally.records},
+    )
     gathering_maybe_finish(request_id=step.request_id)
     return True
 
@@ -142,12 +169,18 @@ def gathering_retry_later(*, step_id: int, task_id: str, error: str) -> None:
 
 def gathering_fail_step(*, step_id: int, task_id: str, error: str) -> None:
     updated = GatherStep.objects.filter(
-        Q(claimed_by=task_id) | Q(claimed_by=""), pk=step_id, status__in=[StepStatus.RUNNING, StepStatus.PENDING]
+        Q(claimed_by=task_id) | Q(claimed_by=""),
+        pk=step_id,
+        status__in=[StepStatus.RUNNING, StepStatus.PENDING],
     ).update(status=StepStatus.FAILED, error=error[:1000], finished_at=timezone.now())
     if updated:
         step = GatherStep.objects.select_related("request").get(pk=step_id)
-        event_append(request=step.request, actor="system", action="store_failed",
-                     payload={"store": step.store, "error": error[:300]})
+        event_append(
+            request=step.request,
+            actor="system",
+            action="store_failed",
+            payload={"store": step.store, "error": error[:300]},
+        )
 
 
 def gathering_maybe_finish(*, request_id: int) -> None:
@@ -155,12 +188,13 @@ def gathering_maybe_finish(*, request_id: int) -> None:
     from requests_app.lifecycle import request_finish_gathering
 
     request = DataSubjectRequest.objects.get(pk=request_id)
-    if request.status != Status.GATHERING or request.gather_steps.exclude(status=StepStatus.DONE).exists():
+    if (
+        request.status != Status.GATHERING
+        or request.gather_steps.exclude(status=StepStatus.DONE).exists()
+    ):
         return
-    try:
+    with contextlib.suppress(IllegalTransition):  # another step's worker moved it on first
         request_finish_gathering(request=request)
-    except IllegalTransition:
-        pass  # another step's worker moved it on first
 
 
 @transaction.atomic
@@ -173,11 +207,15 @@ def gathering_retry_store(*, request: DataSubjectRequest, store: str, actor: Use
     if step is None:
         raise RuleViolation(f"This request has no store called '{store}'.", field="store")
     if request.status != Status.GATHERING or step.status != StepStatus.FAILED:
-        raise IllegalTransition("Only a failed store of a request that is gathering can be retried.")
+        raise IllegalTransition(
+            "Only a failed store of a request that is gathering can be retried."
+        )
     GatherStep.objects.filter(pk=step.pk, status=StepStatus.FAILED).update(
         status=StepStatus.PENDING, error="", claimed_by="", claimed_at=None
     )
-    event_append(request=request, actor=actor_label(actor), action="store_retry", payload={"store": store})
+    event_append(
+        request=request, actor=actor_label(actor), action="store_retry", payload={"store": store}
+    )
     transaction.on_commit(partial(gather_store.delay, step.pk))
     step.refresh_from_db()
     return step
@@ -186,10 +224,14 @@ def gathering_retry_store(*, request: DataSubjectRequest, store: str, actor: Use
 def steps_to_requeue() -> list[int]:
     """Steps whose message was lost (pending too long) or whose worker died (running too long)."""
     stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
-    lost = Q(status=StepStatus.PENDING) & (Q(claimed_at__lt=stale) | Q(claimed_at__isnull=True, created_at__lt=stale))
+    lost = Q(status=StepStatus.PENDING) & (
+        Q(claimed_at__lt=stale) | Q(claimed_at__isnull=True, created_at__lt=stale)
+    )
     dead = Q(status=StepStatus.RUNNING, claimed_at__lt=stale)
     return list(
-        GatherStep.objects.filter(lost | dead, request__status=Status.GATHERING).values_list("pk", flat=True)
+        GatherStep.objects.filter(lost | dead, request__status=Status.GATHERING).values_list(
+            "pk", flat=True
+        )
     )
 
 
@@ -197,7 +239,7 @@ def gathered_batches(step: GatherStep) -> Iterator[Batch]:
     """The decrypted batches of a finished step, streaming from storage."""
     with default_storage.open(step.file_name, "rb") as handle:
         for line in iter_decrypted_lines(handle):
-            item = json.loads(line)
+            item = orjson.loads(line)
             columns = tuple(item["c"]) if item["c"] is not None else None
             yield Batch(item["t"], columns, item["rows"])
 
@@ -207,5 +249,3 @@ def gathered_records(step: GatherStep) -> Iterator[tuple[str, dict[str, Any]]]:
     for batch in gathered_batches(step):
         for record in batch.records():
             yield batch.table, record
-
-

@@ -2,20 +2,26 @@
 
 * Tokens in links carry 256 random bits; only their SHA-256 is stored, so a database leak
   yields no working link.
-* Encryption uses Fernet (AES-128-CBC + HMAC-SHA256) through MultiFernet: the first key in
-  ``DSAR_ENCRYPTION_KEYS`` encrypts, every key decrypts, which is how keys are rotated.
+* Small values (queued email bodies) use Fernet (AES-128-CBC + HMAC-SHA256) through MultiFernet:
+  the first key in ``DSAR_ENCRYPTION_KEYS`` encrypts, every key decrypts: that is rotation.
+* Large files use AES-256-GCM frames under keys derived from the same configured keys (below).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import BinaryIO
+from typing import Protocol
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -67,54 +73,100 @@ def decrypt(data: bytes) -> bytes:
 
 
 # --- Streaming encryption for large files ---------------------------------------------------------
-# Fernet encrypts whole messages, so a large file is written as frames: a 4-byte big-endian
-# length, then one Fernet token over up to FRAME_BYTES of plaintext. Memory stays bounded by the
-# frame size, each frame is authenticated, and a truncated file fails to decrypt.
+# Large files (gathered data, exports) are written as frames of AES-256-GCM, an authenticated
+# cipher: Fernet's base64 made it three times slower on a million rows (bench/gather.py). Each
+# configured Fernet key yields a GCM key through HKDF, named by an 8-byte fingerprint at the start
+# of the file, so rotation works as for Fernet: the newest key encrypts, every key decrypts. Each
+# frame's number and a last-frame flag are authenticated too, so frames cannot be reordered,
+# dropped or cut off without decryption failing.
+#
+#   file  = MAGIC, key fingerprint (8), frame*
+#   frame = length (4, big-endian), nonce (12), ciphertext + tag over up to FRAME_BYTES of data
 
-MAGIC = b"DSARENC1\n"
+
+class Writable(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+MAGIC = b"DSARGCM1"
 FRAME_BYTES = 1 << 20
 
 
-class EncryptedWriter:
-    """Buffers plaintext and writes it as encrypted frames to a binary file object."""
+@lru_cache(maxsize=8)
+def _gcm_keys(keys: tuple[str, ...]) -> tuple[tuple[bytes, AESGCM], ...]:
+    derived = []
+    for key in keys:
+        secret = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"dsar file frames v1"
+        ).derive(base64.urlsafe_b64decode(key.encode()))
+        derived.append((hashlib.sha256(secret).digest()[:8], AESGCM(secret)))
+    return tuple(derived)
 
-    def __init__(self, target: BinaryIO) -> None:
+
+def _frame_aad(index: int, last: bool) -> bytes:
+    return index.to_bytes(8, "big") + (b"\x01" if last else b"\x00")
+
+
+class EncryptedWriter:
+    """Buffers plaintext and writes it as encrypted frames to a binary file object.
+    ``close()`` writes the last frame (possibly empty); a file without it fails to decrypt."""
+
+    def __init__(self, target: Writable) -> None:
+        fingerprint, self._cipher = _gcm_keys(tuple(settings.DSAR_ENCRYPTION_KEYS))[0]
         self._target = target
         self._buffer = bytearray()
-        self._target.write(MAGIC)
+        self._index = 0
+        self._target.write(MAGIC + fingerprint)
 
     def write(self, data: bytes) -> None:
         self._buffer += data
-        while len(self._buffer) >= FRAME_BYTES:
-            self._flush(bytes(self._buffer[:FRAME_BYTES]))
+        while len(self._buffer) > FRAME_BYTES:
+            self._flush(bytes(self._buffer[:FRAME_BYTES]), last=False)
             del self._buffer[:FRAME_BYTES]
 
     def close(self) -> None:
-        if self._buffer:
-            self._flush(bytes(self._buffer))
-            self._buffer.clear()
+        self._flush(bytes(self._buffer), last=True)
+        self._buffer.clear()
 
-    def _flush(self, chunk: bytes) -> None:
-        token = encrypt(chunk)
-        self._target.write(len(token).to_bytes(4, "big"))
-        self._target.write(token)
+    def _flush(self, chunk: bytes, *, last: bool) -> None:
+        nonce = secrets.token_bytes(12)
+        sealed = nonce + self._cipher.encrypt(nonce, chunk, _frame_aad(self._index, last))
+        self._target.write(len(sealed).to_bytes(4, "big") + sealed)
+        self._index += 1
 
 
-def iter_decrypted(source: BinaryIO) -> Iterator[bytes]:
-    """Yield the plaintext chunks of a file written by ``EncryptedWriter``."""
-    if source.read(len(MAGIC)) != MAGIC:
+def iter_decrypted(source: Readable) -> Iterator[bytes]:
+    """Yield the plaintext frames of a file written by ``EncryptedWriter``."""
+    header = source.read(len(MAGIC) + 8)
+    if header[: len(MAGIC)] != MAGIC:
         raise InvalidToken("not an encrypted DSAR file")
-    while header := source.read(4):
-        if len(header) != 4:
-            raise InvalidToken("truncated frame header")
-        size = int.from_bytes(header, "big")
-        token = source.read(size)
-        if len(token) != size:
+    ciphers = dict(_gcm_keys(tuple(settings.DSAR_ENCRYPTION_KEYS)))
+    cipher = ciphers.get(header[len(MAGIC) :])
+    if cipher is None:
+        raise InvalidToken("encrypted with a key that is no longer configured")
+    index, pending = 0, source.read(4)
+    while pending:
+        size = int.from_bytes(pending, "big")
+        sealed = source.read(size)
+        if len(pending) != 4 or len(sealed) != size:
             raise InvalidToken("truncated frame")
-        yield decrypt(token)
+        pending = source.read(4)
+        try:
+            yield cipher.decrypt(sealed[:12], sealed[12:], _frame_aad(index, last=not pending))
+        except InvalidTag as exc:
+            raise InvalidToken(
+                f"frame {index} failed authentication (altered or truncated file)"
+            ) from exc
+        index += 1
+    if index == 0:
+        raise InvalidToken("truncated file: no frames")
 
 
-def iter_decrypted_lines(source: BinaryIO) -> Iterator[bytes]:
+def iter_decrypted_lines(source: Readable) -> Iterator[bytes]:
     """Yield complete lines (without the newline) across frame boundaries."""
     pending = b""
     for chunk in iter_decrypted(source):

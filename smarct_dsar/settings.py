@@ -320,6 +320,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStatusEnum": "requests_app.models.Status",
+        "StoreStatusEnum": "requests_app.models.StepStatus",
+    },
 }
 
 # --- The DSAR workflow ------------------------------------------------------------------------
@@ -342,8 +346,14 @@ DSAR_TRUSTED_PROXY_COUNT = env_int("DSAR_TRUSTED_PROXY_COUNT", 0, minimum=0)
 DSAR_SWEEP_AFTER_SECONDS = env_int("DSAR_SWEEP_AFTER_SECONDS", 600, minimum=1)
 DSAR_EMAIL_MAX_ATTEMPTS = env_int("DSAR_EMAIL_MAX_ATTEMPTS", 8, minimum=1)
 # The data map: which stores hold personal data and what may be done with it (docs/data-map.md).
-DSAR_DATA_MAP = env_str("DSAR_DATA_MAP", str(BASE_DIR / "demo" / "data-map.yaml") if DEMO_MODE else "")
-require("DSAR_DATA_MAP", DSAR_DATA_MAP, "set DSAR_DATA_MAP to the path of your data map (docs/data-map.md).")
+DSAR_DATA_MAP = env_str(
+    "DSAR_DATA_MAP", str(BASE_DIR / "demo" / "data-map.yaml") if DEMO_MODE else ""
+)
+require(
+    "DSAR_DATA_MAP",
+    DSAR_DATA_MAP,
+    "set DSAR_DATA_MAP to the path of your data map (docs/data-map.md).",
+)
 DSAR_CONTROLLER_NAME = env_str("DSAR_CONTROLLER_NAME", "Smarct")
 DSAR_PRIVACY_CONTACT = env_str("DSAR_PRIVACY_CONTACT", "info@smarct.com")
 

@@ -4,6 +4,7 @@ worker); emails go to Django's in-memory outbox (``mailoutbox``)."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -43,6 +44,15 @@ def _data_map(settings: Any) -> Iterator[None]:
     datamap.current.cache_clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_file_storage() -> None:
+    """Each run starts with empty file storage, as it starts with a fresh test database (whose
+    references, and so file names, begin again at DSR-…-000001)."""
+    from django.conf import settings
+
+    shutil.rmtree(Path(settings.VAR_DIR) / "files", ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def demo_estate() -> dict[str, str]:
     """The demo stores, built once per test run under VAR_DIR/demo (about 2 s)."""
@@ -57,7 +67,9 @@ def partners(demo_estate: dict[str, str]) -> Iterator[str]:
     worker started by the integration tests, which inherits the environment)."""
     server = serve(Path(demo_estate["partners"]), port=0)
     base = f"http://127.0.0.1:{server.server_port}"
-    previous = {k: os.environ.get(k) for k in ("DSAR_STORE_MARKETING_URL", "DSAR_STORE_SUPPORT_URL")}
+    previous = {
+        k: os.environ.get(k) for k in ("DSAR_STORE_MARKETING_URL", "DSAR_STORE_SUPPORT_URL")
+    }
     os.environ["DSAR_STORE_MARKETING_URL"] = f"{base}/marketing"
     os.environ["DSAR_STORE_SUPPORT_URL"] = f"{base}/support"
     yield base

@@ -70,6 +70,7 @@ def _production(tmp_path: Path) -> dict[str, str]:
         "SITE_URL": "https://dsar.smarct.example",
         "DSAR_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "EMAIL_HOST": "smtp.smarct.example",
+        "DSAR_DATA_MAP": str(ROOT / "demo" / "data-map.yaml"),
     }
 
 
@@ -83,6 +84,7 @@ def _production(tmp_path: Path) -> dict[str, str]:
         ("DSAR_ENCRYPTION_KEYS", "Fernet"),
         ("EMAIL_HOST", "EMAIL_PORT"),
         ("ALLOWED_HOSTS", "host names"),
+        ("DSAR_DATA_MAP", "docs/data-map.md"),
     ],
 )
 def test_production_settings_fail_naming_the_variable_and_fix(

@@ -131,8 +131,16 @@ class ExtensionSerializer(serializers.Serializer):
 class GatherStepSerializer(serializers.ModelSerializer):
     class Meta:
         model = GatherStep
-        fields = ["store", "status", "attempts", "error", "record_count", "table_counts",
-                  "category_counts", "finished_at"]
+        fields = [
+            "store",
+            "status",
+            "attempts",
+            "error",
+            "record_count",
+            "table_counts",
+            "category_counts",
+            "finished_at",
+        ]
 
 
 class RequestDetailSerializer(RequestSummarySerializer):

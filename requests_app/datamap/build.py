@@ -10,13 +10,32 @@ from requests_app.datamap import spec as S
 if TYPE_CHECKING:
     from requests_app.datamap.loader import Path_, _Checker
 
-STORE_KEYS = {"kind", "description", "organisation", "role", "notify_email", "connection", "tables",
-              "resources", "files", "auth", "timeout_seconds", "max_retries"}
+STORE_KEYS = {
+    "kind",
+    "description",
+    "organisation",
+    "role",
+    "notify_email",
+    "connection",
+    "tables",
+    "resources",
+    "files",
+    "auth",
+    "timeout_seconds",
+    "max_retries",
+}
 TABLE_KEYS = {"category", "identity", "links", "fields", "erase", "portable", "find", "primary_key"}
 FIELD_KEYS = {"category", "purpose", "legal_basis", "retention", "portable", "rectifiable", "erase"}
 ERASE_KEYS = {"action", "strategy", "value", "legal_basis", "period", "years", "from_field"}
-REGISTER_KEYS = {"purposes", "legal_basis", "recipients", "retention", "source", "transfers",
-                 "automated_decisions"}
+REGISTER_KEYS = {
+    "purposes",
+    "legal_basis",
+    "recipients",
+    "retention",
+    "source",
+    "transfers",
+    "automated_decisions",
+}
 # The section that lists a store's record types, by kind.
 SECTION = {"sql": "tables", "http": "resources", "files": "files"}
 
@@ -27,11 +46,15 @@ def build(raw: Any, c: _Checker, file: str) -> S.DataMap:
         c.fail(("version",), f"version {top.get('version')!r} is not supported", "write version: 1")
     register = {
         category: _register(entry, ("register", category), c)
-        for category, entry in c.mapping(top.get("register", {}), ("register",), set(S.CATEGORIES)).items()
+        for category, entry in c.mapping(
+            top.get("register", {}), ("register",), set(S.CATEGORIES)
+        ).items()
     }
     stores = {
         name: _store(name, value, ("stores", name), c)
-        for name, value in c.mapping(top.get("stores", {}), ("stores",), set(top.get("stores") or {})).items()
+        for name, value in c.mapping(
+            top.get("stores", {}), ("stores",), set(top.get("stores") or {})
+        ).items()
     }
     _check_register_covers(stores, register, c)
     return S.DataMap(path=file, stores=stores, register=register)
@@ -62,8 +85,11 @@ def _store(name: str, value: Any, path: Path_, c: _Checker) -> S.StoreSpec:
         section = next((s for s in SECTION.values() if s in data), section)
     for other in set(SECTION.values()) - {section}:
         if other in data:
-            c.fail((*path, other), f"a {kind} store lists its records under '{section}', not '{other}'",
-                   f"rename '{other}:' to '{section}:'")
+            c.fail(
+                (*path, other),
+                f"a {kind} store lists its records under '{section}', not '{other}'",
+                f"rename '{other}:' to '{section}:'",
+            )
     if section not in data:
         c.fail(path, f"'{section}' is missing", f"list the store's record types under '{section}:'")
     tables_raw = c.mapping(data.get(section, {}), (*path, section), set(data.get(section) or {}))
@@ -71,12 +97,18 @@ def _store(name: str, value: Any, path: Path_, c: _Checker) -> S.StoreSpec:
     _check_links(tables, (*path, section), c)
     connection = c.setting(data.get("connection"), (*path, "connection")) or S.Setting(env="")
     return S.StoreSpec(
-        name=name, kind=kind, description=c.text(data.get("description"), (*path, "description")) or name,
+        name=name,
+        kind=kind,
+        description=c.text(data.get("description"), (*path, "description")) or name,
         organisation=c.text(data.get("organisation"), (*path, "organisation")) or "",
         role=c.choice(data.get("role"), (*path, "role"), S.ROLES, default="controller"),
         notify_email=c.text(data.get("notify_email"), (*path, "notify_email")),
-        connection=connection, tables=tables, auth=_auth(data.get("auth"), (*path, "auth"), c),
-        timeout_seconds=c.number(data.get("timeout_seconds"), (*path, "timeout_seconds"), 15.0, minimum=0.1),
+        connection=connection,
+        tables=tables,
+        auth=_auth(data.get("auth"), (*path, "auth"), c),
+        timeout_seconds=c.number(
+            data.get("timeout_seconds"), (*path, "timeout_seconds"), 15.0, minimum=0.1
+        ),
         max_retries=int(c.number(data.get("max_retries"), (*path, "max_retries"), 3)),
     )
 
@@ -86,30 +118,58 @@ def _table(name: str, value: Any, kind: str, path: Path_, c: _Checker) -> S.Tabl
     category = c.choice(data.get("category"), (*path, "category"), S.CATEGORIES)
     erase = _erase(data.get("erase"), (*path, "erase"), c) or S.EraseSpec(action="delete")
     portable = c.boolean(data.get("portable"), (*path, "portable"), True)
-    identity_raw = c.mapping(data.get("identity", {}), (*path, "identity"), set(data.get("identity") or {}))
+    identity_raw = c.mapping(
+        data.get("identity", {}), (*path, "identity"), set(data.get("identity") or {})
+    )
     identity = {str(col): str(key) for col, key in identity_raw.items()}
     for col, key in identity.items():
         if key not in {"email", "phone", "reference"}:
             c.fail((*path, "identity", col), f"'{key}' is not a subject key", "use email or phone")
-    links = tuple(_link(item, (*path, "links", i), c) for i, item in enumerate(data.get("links") or []))
+    links = tuple(
+        _link(item, (*path, "links", i), c) for i, item in enumerate(data.get("links") or [])
+    )
     if not identity and not links and kind != "sql":
         c.fail(path, "no 'identity' to match the person on", "add identity: {<column>: email}")
     fields_raw = c.mapping(data.get("fields", {}), (*path, "fields"), set(data.get("fields") or {}))
-    fields = {f: _field(f, v, category, portable, erase, (*path, "fields", f), c) for f, v in fields_raw.items()}
+    fields = {
+        f: _field(f, v, category, portable, erase, (*path, "fields", f), c)
+        for f, v in fields_raw.items()
+    }
     find = _find(data.get("find"), (*path, "find"), c) if kind == "http" else None
     if kind == "http" and find is None:
-        c.fail(path, "'find' is missing", "say how to fetch the records: find: {path: /v1/..., params: ...}")
-    return S.TableSpec(name=name, category=category, identity=identity, links=links, fields=fields,
-                       erase=erase, portable=portable, find=find,
-                       primary_key=c.text(data.get("primary_key"), (*path, "primary_key")))
+        c.fail(
+            path,
+            "'find' is missing",
+            "say how to fetch the records: find: {path: /v1/..., params: ...}",
+        )
+    return S.TableSpec(
+        name=name,
+        category=category,
+        identity=identity,
+        links=links,
+        fields=fields,
+        erase=erase,
+        portable=portable,
+        find=find,
+        primary_key=c.text(data.get("primary_key"), (*path, "primary_key")),
+    )
 
 
-def _field(name: str, value: Any, category: str, portable: bool, erase: S.EraseSpec, path: Path_,
-           c: _Checker) -> S.FieldSpec:
+def _field(
+    name: str,
+    value: Any,
+    category: str,
+    portable: bool,
+    erase: S.EraseSpec,
+    path: Path_,
+    c: _Checker,
+) -> S.FieldSpec:
     data = c.mapping(value if value is not None else {}, path, FIELD_KEYS)
     return S.FieldSpec(
         name=name,
-        category=c.choice(data.get("category"), (*path, "category"), S.CATEGORIES, default=category),
+        category=c.choice(
+            data.get("category"), (*path, "category"), S.CATEGORIES, default=category
+        ),
         purpose=c.text(data.get("purpose"), (*path, "purpose")),
         legal_basis=c.text(data.get("legal_basis"), (*path, "legal_basis")),
         retention=c.text(data.get("retention"), (*path, "retention")),
@@ -130,22 +190,35 @@ def _erase(value: Any, path: Path_, c: _Checker) -> S.EraseSpec | None:
     if action == "anonymise":
         strategy = c.choice(strategy, (*path, "strategy"), S.ANONYMISE_STRATEGIES, default="null")
         if strategy == "fixed" and data.get("value") is None:
-            c.fail(path, "the 'fixed' strategy needs a 'value'", "add value: \"[erased]\" (or similar)")
+            c.fail(
+                path, "the 'fixed' strategy needs a 'value'", 'add value: "[erased]" (or similar)'
+            )
     if action == "retain":
         for key in ("legal_basis", "period"):
             if not data.get(key):
-                c.fail(path, f"retained data needs its '{key}'",
-                       f"add {key}: … (e.g. legal_basis: UK tax law (HMRC), period: 6 years after the end "
-                       "of the financial year)")
+                c.fail(
+                    path,
+                    f"retained data needs its '{key}'",
+                    f"add {key}: … (e.g. legal_basis: UK tax law (HMRC), period: 6 years after the end "
+                    "of the financial year)",
+                )
     years = data.get("years")
     if years is not None and (not isinstance(years, int) or years < 0):
-        c.fail((*path, "years"), f"expected a whole number of years, found {years!r}", "write e.g. years: 6")
+        c.fail(
+            (*path, "years"),
+            f"expected a whole number of years, found {years!r}",
+            "write e.g. years: 6",
+        )
         years = None
-    return S.EraseSpec(action=action, strategy=str(strategy) if strategy else None,  # type: ignore[arg-type]
-                       value=c.text(data.get("value"), (*path, "value")),
-                       legal_basis=c.text(data.get("legal_basis"), (*path, "legal_basis")),
-                       period=c.text(data.get("period"), (*path, "period")), years=years,
-                       from_field=c.text(data.get("from_field"), (*path, "from_field")))
+    return S.EraseSpec(
+        action=action,
+        strategy=str(strategy) if strategy else None,
+        value=c.text(data.get("value"), (*path, "value")),
+        legal_basis=c.text(data.get("legal_basis"), (*path, "legal_basis")),
+        period=c.text(data.get("period"), (*path, "period")),
+        years=years,
+        from_field=c.text(data.get("from_field"), (*path, "from_field")),
+    )
 
 
 def _link(value: Any, path: Path_, c: _Checker) -> S.LinkSpec:
@@ -161,23 +234,40 @@ def _check_links(tables: dict[str, S.TableSpec], path: Path_, c: _Checker) -> No
     for name, table in tables.items():
         for i, link in enumerate(table.links):
             if link.to_table and link.to_table not in tables:
-                c.fail((*path, name, "links", i, "to"), f"links to '{link.to_table}', which this store does not list",
-                       f"add '{link.to_table}' to the store, or fix the name")
+                c.fail(
+                    (*path, name, "links", i, "to"),
+                    f"links to '{link.to_table}', which this store does not list",
+                    f"add '{link.to_table}' to the store, or fix the name",
+                )
 
 
 def _find(value: Any, path: Path_, c: _Checker) -> S.HttpFind | None:
     if value is None:
         return None
     data = c.mapping(value, path, {"path", "params", "records", "pagination"}, {"path"})
-    page_raw = c.mapping(data.get("pagination", {}), (*path, "pagination"),
-                         {"type", "param", "limit_param", "page_size", "next"})
-    page_type = c.choice(page_raw.get("type"), (*path, "pagination", "type"),
-                         ("none", "offset", "cursor", "next_link"), default="none")
+    page_raw = c.mapping(
+        data.get("pagination", {}),
+        (*path, "pagination"),
+        {"type", "param", "limit_param", "page_size", "next"},
+    )
+    page_type = c.choice(
+        page_raw.get("type"),
+        (*path, "pagination", "type"),
+        ("none", "offset", "cursor", "next_link"),
+        default="none",
+    )
     if page_type in {"cursor", "next_link"} and not page_raw.get("next"):
-        c.fail((*path, "pagination"), f"{page_type} pagination needs 'next'",
-               "give the dotted path to the next cursor or URL in the response, e.g. next: meta.next")
+        c.fail(
+            (*path, "pagination"),
+            f"{page_type} pagination needs 'next'",
+            "give the dotted path to the next cursor or URL in the response, e.g. next: meta.next",
+        )
     if page_type in {"offset", "cursor"} and not page_raw.get("param"):
-        c.fail((*path, "pagination"), f"{page_type} pagination needs 'param'", "name the query parameter")
+        c.fail(
+            (*path, "pagination"),
+            f"{page_type} pagination needs 'param'",
+            "name the query parameter",
+        )
     params = c.mapping(data.get("params", {}), (*path, "params"), set(data.get("params") or {}))
     return S.HttpFind(
         path=c.text(data.get("path"), (*path, "path"), required=True) or "/",
@@ -187,7 +277,11 @@ def _find(value: Any, path: Path_, c: _Checker) -> S.HttpFind | None:
             type=page_type,  # type: ignore[arg-type]
             param=c.text(page_raw.get("param"), (*path, "pagination", "param")),
             limit_param=c.text(page_raw.get("limit_param"), (*path, "pagination", "limit_param")),
-            page_size=int(c.number(page_raw.get("page_size"), (*path, "pagination", "page_size"), 100, minimum=1)),
+            page_size=int(
+                c.number(
+                    page_raw.get("page_size"), (*path, "pagination", "page_size"), 100, minimum=1
+                )
+            ),
             next=c.text(page_raw.get("next"), (*path, "pagination", "next")),
         ),
     )
@@ -197,17 +291,26 @@ def _auth(value: Any, path: Path_, c: _Checker) -> S.Auth:
     if value is None:
         return S.Auth()
     data = c.mapping(value, path, {"type", "token", "username", "password", "header"}, {"type"})
-    kind = c.choice(data.get("type"), (*path, "type"), ("none", "bearer", "basic", "header"), default="none")
+    kind = c.choice(
+        data.get("type"), (*path, "type"), ("none", "bearer", "basic", "header"), default="none"
+    )
     needs = {"bearer": ("token",), "header": ("token", "header"), "basic": ("username", "password")}
     for key in needs.get(kind, ()):
         if key not in data:
-            c.fail(path, f"{kind} auth needs '{key}'", f"add {key}: {{env: DSAR_STORE_..._{key.upper()}}}")
-    secret = {k: c.setting(data[k], (*path, k)) for k in ("token", "username", "password") if k in data}
+            c.fail(
+                path,
+                f"{kind} auth needs '{key}'",
+                f"add {key}: {{env: DSAR_STORE_..._{key.upper()}}}",
+            )
+    secret = {
+        k: c.setting(data[k], (*path, k)) for k in ("token", "username", "password") if k in data
+    }
     return S.Auth(type=kind, header=c.text(data.get("header"), (*path, "header")), **secret)  # type: ignore[arg-type]
 
 
-def _check_register_covers(stores: dict[str, S.StoreSpec], register: dict[str, S.RegisterEntry],
-                           c: _Checker) -> None:
+def _check_register_covers(
+    stores: dict[str, S.StoreSpec], register: dict[str, S.RegisterEntry], c: _Checker
+) -> None:
     """Every category the stores hold needs its Article 15 entry, or access responses are incomplete."""
     held: dict[str, str] = {}
     for store in stores.values():
@@ -216,5 +319,8 @@ def _check_register_covers(stores: dict[str, S.StoreSpec], register: dict[str, S
                 held.setdefault(category, f"{store.name}.{table.name}")
     for category, where in sorted(held.items()):
         if category not in register:
-            c.fail(("register",), f"no entry for '{category}' (held in {where})",
-                   f"add register.{category} with purposes, legal_basis, retention and source")
+            c.fail(
+                ("register",),
+                f"no entry for '{category}' (held in {where})",
+                f"add register.{category} with purposes, legal_basis, retention and source",
+            )

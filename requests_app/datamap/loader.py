@@ -57,21 +57,34 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def fail(self, path: Path_, problem: str, fix: str) -> None:
-        line = next((self.lines[path[:i]] for i in range(len(path), -1, -1) if path[:i] in self.lines), None)
+        line = next(
+            (self.lines[path[:i]] for i in range(len(path), -1, -1) if path[:i] in self.lines), None
+        )
         dotted = ".".join(str(p) for p in path)
         self.problems.append(Problem(self.file, line, dotted, problem, fix))
 
     def mapping(
-        self, value: Any, path: Path_, allowed: set[str], required: frozenset[str] | set[str] = frozenset()
+        self,
+        value: Any,
+        path: Path_,
+        allowed: set[str],
+        required: frozenset[str] | set[str] = frozenset(),
     ) -> dict[str, Any]:
         if not isinstance(value, dict):
-            self.fail(path, f"expected a mapping (key: value lines), found {type(value).__name__}",
-                      "indent the keys under it, as in docs/data-map.md")
+            self.fail(
+                path,
+                f"expected a mapping (key: value lines), found {type(value).__name__}",
+                "indent the keys under it, as in docs/data-map.md",
+            )
             return {}
         for key in value:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(sorted(allowed))}"
+                hint = (
+                    f"did you mean '{close[0]}'?"
+                    if close
+                    else f"allowed keys: {', '.join(sorted(allowed))}"
+                )
                 self.fail((*path, key), f"unknown key '{key}'", hint)
         for key in sorted(required - set(value)):
             self.fail(path, f"'{key}' is missing", f"add '{key}:' (see docs/data-map.md)")
@@ -83,11 +96,17 @@ class _Checker:
                 self.fail(path, "a value is required", "give it a value")
             return None
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            self.fail(path, f"expected text, found {type(value).__name__}", "write it as a single line of text")
+            self.fail(
+                path,
+                f"expected text, found {type(value).__name__}",
+                "write it as a single line of text",
+            )
             return None
         return str(value)
 
-    def choice(self, value: Any, path: Path_, options: tuple[str, ...], default: str | None = None) -> str:
+    def choice(
+        self, value: Any, path: Path_, options: tuple[str, ...], default: str | None = None
+    ) -> str:
         if value is None and default is not None:
             return default
         if value not in options:
@@ -109,7 +128,9 @@ class _Checker:
         if value is None:
             return default
         if not isinstance(value, int | float) or isinstance(value, bool) or value < minimum:
-            self.fail(path, f"expected a number of at least {minimum}, found {value!r}", "write a number")
+            self.fail(
+                path, f"expected a number of at least {minimum}, found {value!r}", "write a number"
+            )
             return default
         return float(value)
 
@@ -125,12 +146,19 @@ class _Checker:
 
     def setting(self, value: Any, path: Path_) -> S.Setting | None:
         if isinstance(value, str):
-            self.fail(path, "connection details and secrets must come from the environment, not the file",
-                      f"write {{env: DSAR_STORE_..., default: ...}} and set the variable (found {value[:20]!r}…)")
+            self.fail(
+                path,
+                "connection details and secrets must come from the environment, not the file",
+                f"write {{env: DSAR_STORE_..., default: ...}} and set the variable (found {value[:20]!r}…)",
+            )
             return None
         data = self.mapping(value, path, {"env", "default"}, {"env"})
         env = self.text(data.get("env"), (*path, "env"))
-        return S.Setting(env=env, default=self.text(data.get("default"), (*path, "default"))) if env else None
+        return (
+            S.Setting(env=env, default=self.text(data.get("default"), (*path, "default")))
+            if env
+            else None
+        )
 
 
 def load(path: str | Path) -> S.DataMap:
@@ -139,15 +167,32 @@ def load(path: str | Path) -> S.DataMap:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise DataMapInvalid([Problem(file, None, "", f"cannot be read ({exc.strerror})",
-                                      "set DSAR_DATA_MAP to the path of your data map file")]) from exc
+        raise DataMapInvalid(
+            [
+                Problem(
+                    file,
+                    None,
+                    "",
+                    f"cannot be read ({exc.strerror})",
+                    "set DSAR_DATA_MAP to the path of your data map file",
+                )
+            ]
+        ) from exc
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise DataMapInvalid([Problem(file, mark.line + 1 if mark else None, "",
-                                      f"is not valid YAML ({getattr(exc, 'problem', exc)})",
-                                      "check the indentation and quoting on that line")]) from exc
+        raise DataMapInvalid(
+            [
+                Problem(
+                    file,
+                    mark.line + 1 if mark else None,
+                    "",
+                    f"is not valid YAML ({getattr(exc, 'problem', exc)})",
+                    "check the indentation and quoting on that line",
+                )
+            ]
+        ) from exc
     lines: dict[Path_, int] = {}
     raw = _plain(node, (), lines) if node is not None else {}
     checker = _Checker(file, lines)

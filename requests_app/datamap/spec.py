@@ -7,7 +7,16 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal
 
-CATEGORIES = ("contact", "account", "financial", "usage", "device", "cookies", "marketing", "support")
+CATEGORIES = (
+    "contact",
+    "account",
+    "financial",
+    "usage",
+    "device",
+    "cookies",
+    "marketing",
+    "support",
+)
 ERASE_ACTIONS = ("delete", "anonymise", "retain")
 ANONYMISE_STRATEGIES = ("null", "fixed", "keyed_hash", "generalise_ip", "generalise_date")
 STORE_KINDS = ("sql", "http", "files")
@@ -31,11 +40,13 @@ class Setting:
 
 @dataclass(frozen=True)
 class EraseSpec:
-    action: Literal["delete", "anonymise", "retain"]
+    action: str  # one of ERASE_ACTIONS (checked by the loader)
     strategy: str | None = None  # for anonymise
     value: str | None = None  # for anonymise/fixed
     legal_basis: str | None = None  # for retain
-    period: str | None = None  # for retain, in words ("6 years after the end of the financial year")
+    period: str | None = (
+        None  # for retain, in words ("6 years after the end of the financial year")
+    )
     years: int | None = None  # for retain: how many years after ``from_field``
     from_field: str | None = None
 

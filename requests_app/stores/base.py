@@ -100,10 +100,14 @@ class Connector:
 
     def setting(self, value: Any, what: str) -> str:
         """Resolve a ``Setting`` from the environment, or fail permanently naming the variable."""
-        resolved = value.resolve(str(Path(settings.VAR_DIR).resolve())) if value is not None else None
+        resolved = (
+            value.resolve(str(Path(settings.VAR_DIR).resolve())) if value is not None else None
+        )
         if not resolved:
             env = getattr(value, "env", "?")
-            raise PermanentStoreError(f"store '{self.store.name}': {what} is not set. Fix: set {env}.")
+            raise PermanentStoreError(
+                f"store '{self.store.name}': {what} is not set. Fix: set {env}."
+            )
         return str(resolved)
 
 

@@ -22,7 +22,6 @@ from requests_app.stores.base import (
     register,
 )
 
-
 BATCH = 1000
 
 
@@ -54,7 +53,9 @@ class FilesConnector(Connector):
                 if batch:
                     yield Batch(name, None, batch)
             except OSError as exc:
-                raise TransientStoreError(f"store '{self.store.name}': cannot read {name} ({exc.strerror})") from exc
+                raise TransientStoreError(
+                    f"store '{self.store.name}': cannot read {name} ({exc.strerror})"
+                ) from exc
 
     @staticmethod
     def _read(path: Path) -> Iterator[dict[str, Any]]:
@@ -67,7 +68,9 @@ class FilesConnector(Connector):
                     try:
                         yield json.loads(line)
                     except json.JSONDecodeError as exc:
-                        raise PermanentStoreError(f"{path.name}:{number} is not valid JSON") from exc
+                        raise PermanentStoreError(
+                            f"{path.name}:{number} is not valid JSON"
+                        ) from exc
 
     @staticmethod
     def _matches(table: TableSpec, record: dict[str, Any], subject: Subject) -> bool:
@@ -76,6 +79,10 @@ class FilesConnector(Connector):
             value = record.get(column)
             if expected is None or value is None:
                 continue
-            if (str(value).lower() == expected.lower()) if key == "email" else str(value) == expected:
+            if (
+                (str(value).lower() == expected.lower())
+                if key == "email"
+                else str(value) == expected
+            ):
                 return True
         return False

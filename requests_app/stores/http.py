@@ -49,8 +49,13 @@ class HttpConnector(Connector):
 
     def client(self) -> httpx.Client:
         base = self.setting(self.store.connection, "the API base URL")
-        return httpx.Client(base_url=base.rstrip("/"), timeout=self.store.timeout_seconds,
-                            auth=self._basic_auth(), headers=self._headers(), follow_redirects=False)
+        return httpx.Client(
+            base_url=base.rstrip("/"),
+            timeout=self.store.timeout_seconds,
+            auth=self._basic_auth(),
+            headers=self._headers(),
+            follow_redirects=False,
+        )
 
     def _headers(self) -> dict[str, str]:
         auth = self.store.auth
@@ -65,7 +70,10 @@ class HttpConnector(Connector):
         auth = self.store.auth
         if auth.type != "basic":
             return None
-        return httpx.BasicAuth(self.setting(auth.username, "the API user"), self.setting(auth.password, "the API password"))
+        return httpx.BasicAuth(
+            self.setting(auth.username, "the API user"),
+            self.setting(auth.password, "the API password"),
+        )
 
     def ping(self) -> None:
         with self.client() as client:
@@ -75,17 +83,28 @@ class HttpConnector(Connector):
         with self.client() as client:
             for name, table in self.store.tables.items():
                 for page in self._pages(client, table, subject):
-                    mine = [r for r in page if isinstance(r, dict) and self._is_theirs(table, r, subject)]
+                    mine = [
+                        r
+                        for r in page
+                        if isinstance(r, dict) and self._is_theirs(table, r, subject)
+                    ]
                     if mine:
                         yield Batch(name, None, mine)
 
-    def _pages(self, client: httpx.Client, table: TableSpec, subject: Subject) -> Iterator[list[Any]]:
+    def _pages(
+        self, client: httpx.Client, table: TableSpec, subject: Subject
+    ) -> Iterator[list[Any]]:
         find = table.find
         assert find is not None
         page = find.pagination
-        values = {k: quote(str(subject.key(k) or ""), safe="@") for k in ("email", "phone", "reference")}
+        values = {
+            k: quote(str(subject.key(k) or ""), safe="@") for k in ("email", "phone", "reference")
+        }
         url: str | None = find.path.format(**values)
-        params = {key: template.format(**{k: subject.key(k) or "" for k in values}) for key, template in find.params.items()}
+        params = {
+            key: template.format(**{k: subject.key(k) or "" for k in values})
+            for key, template in find.params.items()
+        }
         offset, seen = 0, set()
         for number in range(MAX_PAGES):
             if page.type == "offset":
@@ -98,7 +117,9 @@ class HttpConnector(Connector):
                 return
             records = dotted(body, find.records)
             if not isinstance(records, list):
-                raise PermanentStoreError(f"'{find.records}' in the response of {find.path} is not a list")
+                raise PermanentStoreError(
+                    f"'{find.records}' in the response of {find.path} is not a list"
+                )
             yield records
             next_value = dotted(body, page.next or "") if page.next else None
             if page.type == "offset":
@@ -115,9 +136,13 @@ class HttpConnector(Connector):
                     url, params = self._same_origin(client, str(next_value)), {}
             else:
                 return
-        raise PermanentStoreError(f"{find.path}: more than {MAX_PAGES} pages; is pagination configured right?")
+        raise PermanentStoreError(
+            f"{find.path}: more than {MAX_PAGES} pages; is pagination configured right?"
+        )
 
-    def _get(self, client: httpx.Client, url: str, params: dict[str, str], *, allow_not_found: bool) -> Any:
+    def _get(
+        self, client: httpx.Client, url: str, params: dict[str, str], *, allow_not_found: bool
+    ) -> Any:
         for attempt in range(self.store.max_retries + 1):
             last = attempt == self.store.max_retries
             try:
@@ -131,13 +156,17 @@ class HttpConnector(Connector):
                 continue
             except httpx.TransportError as exc:
                 if last:
-                    raise TransientStoreError(f"store '{self.store.name}' is unreachable ({type(exc).__name__})") from exc
+                    raise TransientStoreError(
+                        f"store '{self.store.name}' is unreachable ({type(exc).__name__})"
+                    ) from exc
                 self.sleep(self._backoff(attempt))
                 continue
             if response.status_code in RETRYABLE:
                 wait = self._retry_after(response) or self._backoff(attempt)
                 if last or wait > MAX_RETRY_AFTER_SECONDS:
-                    raise TransientStoreError(f"store '{self.store.name}' answered {response.status_code}")
+                    raise TransientStoreError(
+                        f"store '{self.store.name}' answered {response.status_code}"
+                    )
                 self.sleep(wait)
                 continue
             return self._body(response, allow_not_found)
@@ -147,13 +176,19 @@ class HttpConnector(Connector):
         if response.status_code == 404 and allow_not_found:
             return None
         if response.status_code in {401, 403}:
-            raise PermanentStoreError(f"store '{self.store.name}' refused our credentials ({response.status_code})")
+            raise PermanentStoreError(
+                f"store '{self.store.name}' refused our credentials ({response.status_code})"
+            )
         if response.status_code >= 400:
-            raise PermanentStoreError(f"store '{self.store.name}' answered {response.status_code} for {response.url.path}")
+            raise PermanentStoreError(
+                f"store '{self.store.name}' answered {response.status_code} for {response.url.path}"
+            )
         try:
             return response.json()
         except ValueError as exc:
-            raise PermanentStoreError(f"store '{self.store.name}' answered with something that is not JSON") from exc
+            raise PermanentStoreError(
+                f"store '{self.store.name}' answered with something that is not JSON"
+            ) from exc
 
     def _same_origin(self, client: httpx.Client, link: str) -> str:
         """Resolve a next link (absolute, root-relative or relative, RFC 3986) against the base URL,
@@ -161,7 +196,9 @@ class HttpConnector(Connector):
         base = str(client.base_url).rstrip("/") + "/"
         absolute = urljoin(base, link)
         if urlsplit(absolute)[:2] != urlsplit(base)[:2]:
-            raise PermanentStoreError(f"store '{self.store.name}': a next link points to another host")
+            raise PermanentStoreError(
+                f"store '{self.store.name}': a next link points to another host"
+            )
         return absolute
 
     @staticmethod

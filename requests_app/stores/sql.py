@@ -10,9 +10,11 @@ server-side cursor. Every query is built by SQLAlchemy with bound parameters.
 
 from __future__ import annotations
 
+import secrets
 from collections import deque
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -28,6 +30,9 @@ from requests_app.stores.base import (
 )
 
 STREAM_BATCH = 2000
+# Dialects whose driver cursor we read directly: plain tuples cost 60% less than SQLAlchemy rows
+# (bench/gather.py). SQLite's cursor is lazy; PostgreSQL gets a named (server-side) cursor.
+DRIVER_CURSOR = {"sqlite", "postgresql"}
 
 
 @lru_cache(maxsize=32)
@@ -35,23 +40,53 @@ def _engine(url: str) -> sa.Engine:
     try:
         return sa.create_engine(url, pool_pre_ping=True)
     except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ValueError) as exc:
-        raise PermanentStoreError(f"the connection URL is not usable ({type(exc).__name__})") from exc
+        raise PermanentStoreError(
+            f"the connection URL is not usable ({type(exc).__name__})"
+        ) from exc
 
 
 def _translate(exc: Exception, store: str) -> Exception:
     if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
-        return TransientStoreError(f"store '{store}' is unreachable: {type(exc.orig if hasattr(exc, 'orig') else exc).__name__}")
+        return TransientStoreError(
+            f"store '{store}' is unreachable: {type(exc.orig if hasattr(exc, 'orig') else exc).__name__}"
+        )
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return TransientStoreError(f"store '{store}': the connection dropped")
-    return PermanentStoreError(f"store '{store}': {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    return PermanentStoreError(
+        f"store '{store}': {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    )
 
 
-def _untyped(query: sa.Select[tuple[object, ...]]) -> sa.Select[tuple[object, ...]]:
+def _stream(conn: sa.Connection, query: sa.Select[tuple[object, ...]]) -> Iterator[list[Any]]:
+    """Run a SQLAlchemy-built, parameterised query on the driver's own cursor, batch by batch."""
+    compiled = query.compile(dialect=conn.dialect)
+    params: Any = compiled.params
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup or ())
+    raw: Any = conn.connection.dbapi_connection
+    cursor = (
+        raw.cursor(name=f"dsar_{secrets.token_hex(6)}")
+        if conn.dialect.name == "postgresql"
+        else raw.cursor()
+    )
+    try:
+        cursor.execute(str(compiled), params)
+        while rows := cursor.fetchmany(STREAM_BATCH):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def _untyped(query: sa.Select[tuple[object, ...]]) -> sa.Select[Any]:
     """The same query with each column's type processing switched off: values arrive as the driver
     gives them (SQLite's text dates stay text), which is what the store holds, and three times
     faster than parsing every date only to print it again."""
-    columns = [sa.type_coerce(column, sa.types.NullType()).label(column.key) for column in query.selected_columns]
-    return sa.select(*columns).where(query.whereclause) if query.whereclause is not None else sa.select(*columns)
+    columns = [
+        sa.type_coerce(column, sa.types.NullType()).label(column.key)
+        for column in query.selected_columns
+    ]
+    statement: Any = sa.select(*columns)  # SQLAlchemy 2.1 types a select by its columns
+    return statement.where(query.whereclause) if query.whereclause is not None else statement
 
 
 @register("sql")
@@ -77,7 +112,9 @@ class SqlConnector(Connector):
             try:
                 metadata.reflect(bind=self.engine, only=list(self.store.tables))
             except sa_exc.InvalidRequestError as exc:
-                raise PermanentStoreError(f"store '{self.store.name}': {str(exc).splitlines()[0]}") from exc
+                raise PermanentStoreError(
+                    f"store '{self.store.name}': {str(exc).splitlines()[0]}"
+                ) from exc
             except sa_exc.SQLAlchemyError as exc:
                 raise _translate(exc, self.store.name) from exc
             self._metadata = metadata
@@ -90,8 +127,15 @@ class SqlConnector(Connector):
                 streaming = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH)
                 for name, query in queries:
                     columns = tuple(query.selected_columns.keys())
-                    for part in streaming.execute(_untyped(query)).partitions():
-                        yield Batch(name, columns, [tuple(row) for row in part])
+                    for rows in (
+                        _stream(conn, query)
+                        if conn.dialect.name in DRIVER_CURSOR
+                        else (
+                            [tuple(row) for row in part]
+                            for part in streaming.execute(_untyped(query)).partitions()
+                        )
+                    ):
+                        yield Batch(name, columns, rows)
         except sa_exc.SQLAlchemyError as exc:
             raise _translate(exc, self.store.name) from exc
 
@@ -110,7 +154,11 @@ class SqlConnector(Connector):
                     clauses.append(tables[name].c[child_col].in_(parent_rows.scalar_subquery()))
             if clauses:
                 conditions[name] = sa.or_(*clauses)
-        return [(name, sa.select(tables[name]).where(conditions[name])) for name in order if name in conditions]
+        return [
+            (name, sa.select(tables[name]).where(conditions[name]))
+            for name in order
+            if name in conditions
+        ]
 
     def links(self, metadata: sa.MetaData) -> dict[str, list[tuple[str, str, str]]]:
         """child table → [(child column, parent table, parent column)], reflected and declared."""
@@ -127,8 +175,14 @@ class SqlConnector(Connector):
                     edges.setdefault(name, []).append(edge)
         return edges
 
-    def _reachable(self, subject: Subject, edges: dict[str, list[tuple[str, str, str]]]) -> list[str]:
-        roots = [n for n, t in self.store.tables.items() if any(subject.key(k) for k in t.identity.values())]
+    def _reachable(
+        self, subject: Subject, edges: dict[str, list[tuple[str, str, str]]]
+    ) -> list[str]:
+        roots = [
+            n
+            for n, t in self.store.tables.items()
+            if any(subject.key(k) for k in t.identity.values())
+        ]
         children: dict[str, list[str]] = {}
         for child, links in edges.items():
             for _, parent, _ in links:
@@ -142,7 +196,9 @@ class SqlConnector(Connector):
         return order
 
     @staticmethod
-    def _identity_clauses(spec: TableSpec, table: sa.Table, subject: Subject) -> list[sa.ColumnElement[bool]]:
+    def _identity_clauses(
+        spec: TableSpec, table: sa.Table, subject: Subject
+    ) -> list[sa.ColumnElement[bool]]:
         clauses: list[sa.ColumnElement[bool]] = []
         for column, key in spec.identity.items():
             value = subject.key(key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -41,13 +42,20 @@ def _purge_broker() -> None:
 
 
 class Worker:
-    def __init__(self) -> None:
+    def __init__(self, **env: str) -> None:
+        self.env = env
         self.process: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
         self._ready = threading.Event()
 
     def start(self, timeout: float = 60) -> None:
-        env = {**os.environ, "DATABASE_URL": database_url(), "VAR_DIR": str(settings.VAR_DIR)}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "VAR_DIR": str(settings.VAR_DIR),
+            "DSAR_DATA_MAP": str(settings.DSAR_DATA_MAP),
+            **self.env,
+        }
         command = [
             sys.executable,
             "-m",
@@ -68,6 +76,7 @@ class Worker:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # its own process group, so kill() reaches the pool children
         )
         threading.Thread(target=self._read, daemon=True).start()
         if not self._ready.wait(timeout):
@@ -82,6 +91,12 @@ class Worker:
             if " ready." in line:
                 self._ready.set()
 
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children at once, as an OOM killer or a crash would."""
+        assert self.process
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=20)
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -92,13 +107,26 @@ class Worker:
 
 
 @pytest.fixture
-def celery_worker(transactional_db: Any) -> Iterator[Worker]:
+def start_worker(transactional_db: Any) -> Iterator[Callable[..., Worker]]:
+    """Start real workers (with extra environment); all are stopped at the end."""
     celery_app.conf.task_always_eager = False
     _purge_broker()
-    worker = Worker()
-    worker.start()
-    yield worker
-    worker.stop()
+    workers: list[Worker] = []
+
+    def _start(**env: str) -> Worker:
+        worker = Worker(**env)
+        workers.append(worker)
+        worker.start()
+        return worker
+
+    yield _start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker(start_worker: Callable[..., Worker]) -> Worker:
+    return start_worker()
 
 
 @pytest.fixture

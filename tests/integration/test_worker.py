@@ -1,4 +1,5 @@
-"""End to end with a real worker: intake → email (sent by the worker) → verify → gathering."""
+"""End to end with a real worker: intake → email (sent by the worker) → verify → gathering →
+review (the unit-test data map has no stores, so gathering finishes at once)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def _outbox_link(address: str, kind: str) -> str | None:
     return None
 
 
-def test_verified_request_reaches_gathering_on_a_real_worker(
+def test_verified_request_is_gathered_on_a_real_worker(
     celery_worker: Any, wait_for: Any, api: Any, settings: Any
 ) -> None:
     settings.EMAIL_BACKEND = "smarct_dsar.mail.OutboxBackend"
@@ -48,12 +49,15 @@ def test_verified_request_reaches_gathering_on_a_real_worker(
     # then the worker picks up gathering, and the confirmation email goes out
     dsr = DataSubjectRequest.objects.get(reference=created.json()["reference"])
     wait_for(
-        lambda: DataSubjectRequest.objects.get(pk=dsr.pk).status == Status.GATHERING,
-        what="gathering",
+        lambda: DataSubjectRequest.objects.get(pk=dsr.pk).status == Status.IN_REVIEW,
+        what="gathering, then review",
     )
     wait_for(
         lambda: _outbox_link(address, "status"), what="the confirmation email with the status link"
     )
     statuses = set(OutgoingEmail.objects.filter(request=dsr).values_list("status", flat=True))
     assert statuses == {EmailStatus.SENT}
-    assert [e.action for e in dsr.events.order_by("seq")][-1] == "start_gathering"
+    assert [e.action for e in dsr.events.order_by("seq")][-2:] == [
+        "start_gathering",
+        "finish_gathering",
+    ]

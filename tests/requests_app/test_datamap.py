@@ -17,11 +17,28 @@ DEMO = ROOT / "demo" / "data-map.yaml"
 
 def test_demo_and_chinook_maps_load() -> None:
     demo = datamap.load(DEMO)
-    assert set(demo.stores) == {"crm", "app", "billing", "analytics", "consent", "marketing", "support"}
+    assert set(demo.stores) == {
+        "crm",
+        "app",
+        "billing",
+        "analytics",
+        "consent",
+        "marketing",
+        "support",
+    }
     assert demo.stores["billing"].tables["invoices"].erase.action == "retain"
     assert demo.stores["billing"].tables["invoices"].erase.years == 6
     assert demo.stores["marketing"].tables["contacts"].find.pagination.type == "cursor"  # type: ignore[union-attr]
-    assert set(demo.register) == {"contact", "account", "financial", "usage", "device", "cookies", "marketing", "support"}
+    assert set(demo.register) == {
+        "contact",
+        "account",
+        "financial",
+        "usage",
+        "device",
+        "cookies",
+        "marketing",
+        "support",
+    }
     chinook = datamap.load(ROOT / "demo" / "chinook-data-map.yaml")
     assert list(chinook.stores["chinook"].tables) == ["Customer", "Invoice", "InvoiceLine"]
 
@@ -44,20 +61,44 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("strategy: keyed_hash", "strategy: keyed_hsh", "fields.email.erase.strategy: 'keyed_hsh' is not one of"),
-        ("      customers:\n        category: contact", "      customers:\n        categry: contact",
-         "unknown key 'categry'. Fix: did you mean 'category'?"),
-        ("    kind: files", "    kind: file", "stores.consent.kind: 'file' is not one of sql, http, files. Fix: did you mean 'files'?"),
-        ("connection: {env: DSAR_STORE_CRM_URL, default: \"sqlite:///{var}/demo/crm.sqlite3\"}",
-         "connection: \"postgres://admin:hunter2@db/crm\"", "must come from the environment"),
+        (
+            "strategy: keyed_hash",
+            "strategy: keyed_hsh",
+            "fields.email.erase.strategy: 'keyed_hsh' is not one of",
+        ),
+        (
+            "      customers:\n        category: contact",
+            "      customers:\n        categry: contact",
+            "unknown key 'categry'. Fix: did you mean 'category'?",
+        ),
+        (
+            "    kind: files",
+            "    kind: file",
+            "stores.consent.kind: 'file' is not one of sql, http, files. Fix: did you mean 'files'?",
+        ),
+        (
+            'connection: {env: DSAR_STORE_CRM_URL, default: "sqlite:///{var}/demo/crm.sqlite3"}',
+            'connection: "postgres://admin:hunter2@db/crm"',
+            "must come from the environment",
+        ),
         ("  usage:\n    purposes:", "  usages:\n    purposes:", "register.usages: unknown key"),
-        ("{column: visitor_id, to: visitors.id}", "{column: visitor_id, to: visitor.id}", "links to 'visitor'"),
-        ("legal_basis: \"PECR: proof of consent\", ", "", "retained data needs its 'legal_basis'"),
+        (
+            "{column: visitor_id, to: visitors.id}",
+            "{column: visitor_id, to: visitor.id}",
+            "links to 'visitor'",
+        ),
+        ('legal_basis: "PECR: proof of consent", ', "", "retained data needs its 'legal_basis'"),
         ("          path: /v1/contacts\n", "", "find: 'path' is missing"),
-        ("pagination: {type: next_link, next: next}", "pagination: {type: next_link}", "next_link pagination needs 'next'"),
+        (
+            "pagination: {type: next_link, next: next}",
+            "pagination: {type: next_link}",
+            "next_link pagination needs 'next'",
+        ),
     ],
 )
-def test_a_broken_map_names_file_line_path_and_fix(tmp_path: Path, old: str, new: str, expected: str) -> None:
+def test_a_broken_map_names_file_line_path_and_fix(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
     path = _broken(tmp_path, old, new)
     with pytest.raises(datamap.DataMapInvalid) as caught:
         datamap.load(path)
@@ -84,7 +125,11 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
 
 
 def test_a_category_without_register_entry_is_refused(tmp_path: Path) -> None:
-    path = _broken(tmp_path, "  device:\n    purposes: [Keep your account secure, Improve our services]\n", "  device_x:\n    purposes: [x]\n")
+    path = _broken(
+        tmp_path,
+        "  device:\n    purposes: [Keep your account secure, Improve our services]\n",
+        "  device_x:\n    purposes: [x]\n",
+    )
     with pytest.raises(datamap.DataMapInvalid) as caught:
         datamap.load(path)
     assert any("no entry for 'device'" in str(p) for p in caught.value.problems)
@@ -102,17 +147,31 @@ def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
 def test_manage_py_check_reports_the_problems(tmp_path: Path) -> None:
     path = _broken(tmp_path, "strategy: keyed_hash", "strategy: keyed_hsh")
     env = {"DSAR_DATA_MAP": str(path), "VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
-    assert "dsar.E001" in result.stderr and "keyed_hsh" in result.stderr and f"{path}:" in result.stderr
+    assert "dsar.E001" in result.stderr
+    assert "keyed_hsh" in result.stderr
+    assert f"{path}:" in result.stderr
 
 
 def test_worker_refuses_to_start_with_a_broken_map(tmp_path: Path) -> None:
     path = _broken(tmp_path, "strategy: keyed_hash", "strategy: keyed_hsh")
     env = {"DSAR_DATA_MAP": str(path), "VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "celery", "-A", "smarct_dsar", "worker", "--pool=solo"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "smarct_dsar", "worker", "--pool=solo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "keyed_hsh" in result.stderr + result.stdout
 
@@ -124,7 +183,8 @@ def test_discover_store_proposes_a_section(capsys: Any) -> None:
     chinook = ROOT.parent / "shared" / "datasets" / "chinook.sqlite"
     call_command("discover_store", "chinook", url=f"sqlite:///{chinook}")
     out = capsys.readouterr().out
-    assert "      Customer:" in out and "identity: {Email: email}" in out
+    assert "      Customer:" in out
+    assert "identity: {Email: email}" in out
     assert "# link discovered from a foreign key: CustomerId → Customer.CustomerId" in out
     assert "Phone: {category: contact}" in out
     assert "      Genre:\n        category: TODO" in out  # a genre's name is not a person

@@ -170,9 +170,11 @@ def test_verification_starts_the_clock_and_sets_the_due_date(verified: Any) -> N
     assert dsr.due_on >= today + dt.timedelta(days=28)
     # the eager gathering task ran after commit; with no stores it finished at once
     assert dsr.status == Status.IN_REVIEW
-    assert ["verify", "start_gathering", "finish_gathering"] == [
-        e.action for e in dsr.events.order_by("seq") if e.action in {"verify", "start_gathering", "finish_gathering"}
-    ]
+    assert [
+        e.action
+        for e in dsr.events.order_by("seq")
+        if e.action in {"verify", "start_gathering", "finish_gathering"}
+    ] == ["verify", "start_gathering", "finish_gathering"]
 
 
 def test_ccpa_clock_starts_at_receipt(submit: Any) -> None:

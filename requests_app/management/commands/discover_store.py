@@ -36,7 +36,9 @@ class Command(BaseCommand):
     help = "Reflect a SQL store (by its name in the data map, or --url) and propose its data-map section."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("name", help="the store's name (in the data map, or the name to propose)")
+        parser.add_argument(
+            "name", help="the store's name (in the data map, or the name to propose)"
+        )
         parser.add_argument("--url", help="a database URL, for a store not yet in the data map")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -53,33 +55,51 @@ class Command(BaseCommand):
             return sa.create_engine(url)
         store = datamap.current().stores.get(name)
         if store is None or store.kind != "sql":
-            raise CommandError(f"'{name}' is not a sql store in the data map; give --url to reflect any database")
+            raise CommandError(
+                f"'{name}' is not a sql store in the data map; give --url to reflect any database"
+            )
         try:
-            return connector_for(store).engine  # type: ignore[attr-defined, no-any-return]
+            return connector_for(store).engine  # type: ignore[attr-defined]
         except StoreError as exc:
             raise CommandError(str(exc)) from exc
 
     def render(self, name: str, metadata: sa.MetaData) -> str:
-        lines = [f"  {name}:", "    kind: sql", "    organisation: TODO", "    connection: {env: DSAR_STORE_"
-                 f"{name.upper()}_URL}}", "    tables:"]
+        lines = [
+            f"  {name}:",
+            "    kind: sql",
+            "    organisation: TODO",
+            f"    connection: {{env: DSAR_STORE_{name.upper()}_URL}}",
+            "    tables:",
+        ]
         for table in metadata.sorted_tables:
             columns = {c.name: guess(c.name) for c in table.columns}
             personal = {c: g for c, g in columns.items() if g}
-            if set(personal) <= {"Name", "name"}:  # a bare name alone (a genre, a playlist) is not a person
+            if set(personal) <= {
+                "Name",
+                "name",
+            }:  # a bare name alone (a genre, a playlist) is not a person
                 personal = {}
             identity = [c for c in columns if re.search(r"e_?mail", c.lower())]
-            links = [f"{fk.parent.name} → {fk.column.table.name}.{fk.column.name}" for fk in table.foreign_keys]
+            links = [
+                f"{fk.parent.name} → {fk.column.table.name}.{fk.column.name}"
+                for fk in table.foreign_keys
+            ]
             lines.append(f"      {table.name}:")
             categories = sorted(set(personal.values()))
-            lines.append(f"        category: {categories[0] if categories else 'TODO'}"
-                         f"{'   # also seen: ' + ', '.join(categories[1:]) if len(categories) > 1 else ''}")
+            lines.append(
+                f"        category: {categories[0] if categories else 'TODO'}"
+                f"{'   # also seen: ' + ', '.join(categories[1:]) if len(categories) > 1 else ''}"
+            )
             if identity:
                 lines.append(f"        identity: {{{identity[0]}: email}}")
             for link in links:
                 lines.append(f"        # link discovered from a foreign key: {link}")
             if personal:
                 lines.append("        fields:")
-                lines += [f"          {column}: {{category: {category}}}" for column, category in personal.items()]
+                lines += [
+                    f"          {column}: {{category: {category}}}"
+                    for column, category in personal.items()
+                ]
             if not personal and not links:
                 lines.append("        # no column looks personal: consider leaving this table out")
         return "\n".join(lines)

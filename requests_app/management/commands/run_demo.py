@@ -43,7 +43,11 @@ class Command(BaseCommand):
         data = str(Path(settings.VAR_DIR) / "demo" / "partners.json")
         children = {
             name: subprocess.Popen(  # noqa: S603 (our own fixed commands)
-                [*cmd, addr] if name == "web" else [*cmd, "--data", data] if name == "partners" else cmd,
+                [*cmd, addr]
+                if name == "web"
+                else [*cmd, "--data", data]
+                if name == "partners"
+                else cmd,
                 cwd=settings.BASE_DIR,
             )
             for name, cmd in PROCESSES.items()
@@ -56,7 +60,7 @@ class Command(BaseCommand):
                 f"  staff API      {site}/api/v1/requests/   (log in at {site}/admin/login/)\n"
                 f"  API docs       {site}/api/docs/\n  health         {site}/healthz\n"
                 "  partner APIs   http://127.0.0.1:8001/   (SANDBOX stand-ins for the third parties)\n"
-            "Press Ctrl-C to stop the web server, the worker, beat and the sandbox.\n"
+                "Press Ctrl-C to stop the web server, the worker, beat and the sandbox.\n"
             )
         )
         stopping = False

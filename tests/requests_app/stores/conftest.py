@@ -46,11 +46,16 @@ def postgres_store_url() -> Iterator[str]:
     admin_url = os.environ.get("DSAR_TEST_POSTGRES_URL")
     if not admin_url:
         pytest.skip("DSAR_TEST_POSTGRES_URL not set: no PostgreSQL server for store tests")
-    admin = sa.create_engine(admin_url.replace("postgres://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        admin_url.replace("postgres://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(sa.text("DROP DATABASE IF EXISTS dsar_store_test"))
         conn.execute(sa.text("CREATE DATABASE dsar_store_test"))
-    url = admin_url.replace("postgres://", "postgresql+psycopg://", 1).rsplit("/", 1)[0] + "/dsar_store_test"
+    url = (
+        admin_url.replace("postgres://", "postgresql+psycopg://", 1).rsplit("/", 1)[0]
+        + "/dsar_store_test"
+    )
     yield url
     sa.create_engine(url).dispose()
     with admin.connect() as conn:

@@ -13,24 +13,33 @@ from tests.requests_app.stores.conftest import gather, map_from
 
 def test_csv_and_jsonl_are_matched_on_identity(demo_map: Any) -> None:
     found = gather(connector_for(demo_map.stores["consent"]), Subject(email="ALICE@example.com"))
-    assert sorted(t for t, _ in found) == ["consents.jsonl", "cookie_preferences.csv", "cookie_preferences.csv"]
+    assert sorted(t for t, _ in found) == [
+        "consents.jsonl",
+        "cookie_preferences.csv",
+        "cookie_preferences.csv",
+    ]
     assert {r["email"] for _, r in found} == {"alice@example.com"}
 
 
 def _store(tmp_path: Path, content: str) -> Any:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "people.jsonl").write_text(content)
-    return connector_for(map_from(tmp_path, f"""version: 1
+    return connector_for(
+        map_from(
+            tmp_path,
+            f"""version: 1
 register:
   contact: {{purposes: [x], legal_basis: x, retention: x, source: x}}
 stores:
   files:
     kind: files
     organisation: Us
-    connection: {{env: UNUSED_DIR, default: "{tmp_path / 'data'}"}}
+    connection: {{env: UNUSED_DIR, default: "{tmp_path / "data"}"}}
     files:
       people.jsonl: {{category: contact, identity: {{email: email}}}}
-""").stores["files"])
+""",
+        ).stores["files"]
+    )
 
 
 def test_a_malformed_line_names_the_file_and_line(tmp_path: Path) -> None:

@@ -38,8 +38,13 @@ def test_wrong_credentials_are_permanent(demo_map: Any, monkeypatch: Any) -> Non
         gather(connector_for(demo_map.stores["marketing"]), ALICE)
 
 
-def store_for(tmp_path: Path, server: HTTPServer, pagination: str = "{type: none}", retries: int = 3,
-              timeout: float = 5) -> Any:
+def store_for(
+    tmp_path: Path,
+    server: HTTPServer,
+    pagination: str = "{type: none}",
+    retries: int = 3,
+    timeout: float = 5,
+) -> Any:
     text = f"""version: 1
 register:
   marketing: {{purposes: [x], legal_basis: consent, retention: x, source: x}}
@@ -47,7 +52,7 @@ stores:
   partner:
     kind: http
     organisation: Partner Ltd
-    connection: {{env: UNUSED_PARTNER_URL, default: "{server.url_for('/api')}"}}
+    connection: {{env: UNUSED_PARTNER_URL, default: "{server.url_for("/api")}"}}
     auth: {{type: header, header: X-Api-Key, token: {{env: UNUSED_PARTNER_KEY, default: k-123}}}}
     timeout_seconds: {timeout}
     max_retries: {retries}
@@ -69,31 +74,43 @@ def ok(items: list[dict[str, Any]], **extra: Any) -> str:
 
 def test_a_500_is_retried_then_succeeds(tmp_path: Path, httpserver: HTTPServer) -> None:
     httpserver.expect_ordered_request("/api/contacts").respond_with_data("oops", status=500)
-    httpserver.expect_ordered_request("/api/contacts", headers={"X-Api-Key": "k-123"},
-                                      query_string={"q": "alice@example.com"}).respond_with_data(
-        ok([{"email": "alice@example.com", "id": 1}]), content_type="application/json")
+    httpserver.expect_ordered_request(
+        "/api/contacts", headers={"X-Api-Key": "k-123"}, query_string={"q": "alice@example.com"}
+    ).respond_with_data(
+        ok([{"email": "alice@example.com", "id": 1}]), content_type="application/json"
+    )
     connector = store_for(tmp_path, httpserver)
     assert len(gather(connector, ALICE)) == 1
     assert connector.sleeps == [0.5]
 
 
 def test_429_retry_after_is_honoured(tmp_path: Path, httpserver: HTTPServer) -> None:
-    httpserver.expect_ordered_request("/api/contacts").respond_with_data("slow down", status=429, headers={"Retry-After": "2"})
-    httpserver.expect_ordered_request("/api/contacts").respond_with_data(ok([]), content_type="application/json")
+    httpserver.expect_ordered_request("/api/contacts").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "2"}
+    )
+    httpserver.expect_ordered_request("/api/contacts").respond_with_data(
+        ok([]), content_type="application/json"
+    )
     connector = store_for(tmp_path, httpserver)
     assert gather(connector, ALICE) == []
     assert connector.sleeps == [2.0]
 
 
-def test_a_long_retry_after_is_left_to_the_task_backoff(tmp_path: Path, httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/api/contacts").respond_with_data("", status=429, headers={"Retry-After": "3600"})
+def test_a_long_retry_after_is_left_to_the_task_backoff(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/api/contacts").respond_with_data(
+        "", status=429, headers={"Retry-After": "3600"}
+    )
     connector = store_for(tmp_path, httpserver)
     with pytest.raises(TransientStoreError, match="429"):
         gather(connector, ALICE)
     assert connector.sleeps == []
 
 
-def test_a_store_that_keeps_failing_gives_up_after_the_bounded_retries(tmp_path: Path, httpserver: HTTPServer) -> None:
+def test_a_store_that_keeps_failing_gives_up_after_the_bounded_retries(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
     httpserver.expect_request("/api/contacts").respond_with_data("down", status=503)
     connector = store_for(tmp_path, httpserver, retries=2)
     with pytest.raises(TransientStoreError, match="503"):
@@ -114,8 +131,14 @@ def test_a_timeout_is_transient(tmp_path: Path, httpserver: HTTPServer) -> None:
 
 def test_an_unreachable_partner_is_transient(tmp_path: Path, httpserver: HTTPServer) -> None:
     connector = store_for(tmp_path, httpserver, retries=1)
-    connector.store = type(connector.store)(**{**connector.store.__dict__, "connection": type(connector.store.connection)(
-        env="UNUSED_PARTNER_URL", default=f"http://127.0.0.1:{closed_port()}/api")})
+    connector.store = type(connector.store)(
+        **{
+            **connector.store.__dict__,
+            "connection": type(connector.store.connection)(
+                env="UNUSED_PARTNER_URL", default=f"http://127.0.0.1:{closed_port()}/api"
+            ),
+        }
+    )
     with pytest.raises(TransientStoreError, match="unreachable"):
         gather(connector, ALICE)
 
@@ -123,23 +146,40 @@ def test_an_unreachable_partner_is_transient(tmp_path: Path, httpserver: HTTPSer
 def test_offset_pagination(tmp_path: Path, httpserver: HTTPServer) -> None:
     records = [{"email": "alice@example.com", "id": i} for i in range(5)]
     for offset in (0, 2, 4):
-        httpserver.expect_request("/api/contacts", query_string={"q": "alice@example.com", "offset": str(offset), "limit": "2"}
-                                  ).respond_with_data(ok(records[offset:offset + 2]), content_type="application/json")
-    found = gather(store_for(tmp_path, httpserver, "{type: offset, param: offset, limit_param: limit, page_size: 2}"), ALICE)
+        httpserver.expect_request(
+            "/api/contacts",
+            query_string={"q": "alice@example.com", "offset": str(offset), "limit": "2"},
+        ).respond_with_data(ok(records[offset : offset + 2]), content_type="application/json")
+    found = gather(
+        store_for(
+            tmp_path, httpserver, "{type: offset, param: offset, limit_param: limit, page_size: 2}"
+        ),
+        ALICE,
+    )
     assert [r["id"] for _, r in found] == [0, 1, 2, 3, 4]
 
 
 def test_a_next_link_to_another_host_is_refused(tmp_path: Path, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/api/contacts").respond_with_data(
-        ok([{"email": "alice@example.com"}], next="http://evil.example/steal"), content_type="application/json")
+        ok([{"email": "alice@example.com"}], next="http://evil.example/steal"),
+        content_type="application/json",
+    )
     with pytest.raises(PermanentStoreError, match="another host"):
         gather(store_for(tmp_path, httpserver, "{type: next_link, next: next}"), ALICE)
 
 
-def test_a_404_in_the_middle_of_pagination_fails_loudly(tmp_path: Path, httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/api/contacts", query_string={"q": "alice@example.com"}).respond_with_data(
-        ok([{"email": "alice@example.com"}], next="/api/contacts?page=2"), content_type="application/json")
-    httpserver.expect_request("/api/contacts", query_string={"page": "2"}).respond_with_data("gone", status=404)
+def test_a_404_in_the_middle_of_pagination_fails_loudly(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request(
+        "/api/contacts", query_string={"q": "alice@example.com"}
+    ).respond_with_data(
+        ok([{"email": "alice@example.com"}], next="/api/contacts?page=2"),
+        content_type="application/json",
+    )
+    httpserver.expect_request("/api/contacts", query_string={"page": "2"}).respond_with_data(
+        "gone", status=404
+    )
     with pytest.raises(PermanentStoreError, match="404"):
         gather(store_for(tmp_path, httpserver, "{type: next_link, next: next}"), ALICE)
 
@@ -149,22 +189,34 @@ def test_a_404_on_the_first_page_means_no_records(tmp_path: Path, httpserver: HT
     assert gather(store_for(tmp_path, httpserver), ALICE) == []
 
 
-def test_another_persons_record_from_a_fuzzy_search_is_dropped(tmp_path: Path, httpserver: HTTPServer) -> None:
+def test_another_persons_record_from_a_fuzzy_search_is_dropped(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
     httpserver.expect_request("/api/contacts").respond_with_data(
-        ok([{"email": "Alice@Example.com", "id": 1}, {"email": "alice.smith@example.com", "id": 2}]),
-        content_type="application/json")
+        ok(
+            [{"email": "Alice@Example.com", "id": 1}, {"email": "alice.smith@example.com", "id": 2}]
+        ),
+        content_type="application/json",
+    )
     assert [r["id"] for _, r in gather(store_for(tmp_path, httpserver), ALICE)] == [1]
 
 
 def test_an_answer_that_is_not_json_is_permanent(tmp_path: Path, httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/api/contacts").respond_with_data("<html>login</html>", content_type="text/html")
+    httpserver.expect_request("/api/contacts").respond_with_data(
+        "<html>login</html>", content_type="text/html"
+    )
     with pytest.raises(PermanentStoreError, match="not JSON"):
         gather(store_for(tmp_path, httpserver), ALICE)
 
 
-def test_a_cursor_that_repeats_does_not_loop_forever(tmp_path: Path, httpserver: HTTPServer) -> None:
+def test_a_cursor_that_repeats_does_not_loop_forever(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
     httpserver.expect_request("/api/contacts").respond_with_data(
-        ok([{"email": "alice@example.com"}], meta={"next": "same"}), content_type="application/json")
-    found = gather(store_for(tmp_path, httpserver, "{type: cursor, param: cursor, next: meta.next}"), ALICE)
+        ok([{"email": "alice@example.com"}], meta={"next": "same"}), content_type="application/json"
+    )
+    found = gather(
+        store_for(tmp_path, httpserver, "{type: cursor, param: cursor, next: meta.next}"), ALICE
+    )
     assert len(found) == 2  # the first page, then the page at "same"; its repeat ends it
     assert threading.active_count() >= 1

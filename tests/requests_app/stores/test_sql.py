@@ -18,18 +18,29 @@ pytestmark = pytest.mark.usefixtures("demo_map")
 def test_links_are_followed_across_three_tables(demo_map: Any, demo_estate: dict[str, str]) -> None:
     found = gather(connector_for(demo_map.stores["billing"]), Subject(email="bob@example.com"))
     tables = Counter(t for t, _ in found)
-    assert tables == {"billing_accounts": 1, "invoices": 8, "invoice_lines": 8, "payment_methods": 1}
+    assert tables == {
+        "billing_accounts": 1,
+        "invoices": 8,
+        "invoice_lines": 8,
+        "payment_methods": 1,
+    }
     # every row hangs off Bob's account, checked independently with the plain driver
     db = sqlite3.connect(demo_estate["billing"].removeprefix("sqlite:///"))
-    (account,) = db.execute("SELECT id FROM billing_accounts WHERE email = 'bob@example.com'").fetchone()
-    invoices = {r[0] for r in db.execute("SELECT id FROM invoices WHERE billing_account_id = ?", (account,))}
+    (account,) = db.execute(
+        "SELECT id FROM billing_accounts WHERE email = 'bob@example.com'"
+    ).fetchone()
+    invoices = {
+        r[0] for r in db.execute("SELECT id FROM invoices WHERE billing_account_id = ?", (account,))
+    }
     assert {r["billing_account_id"] for t, r in found if t == "invoices"} == {account}
     assert {r["id"] for t, r in found if t == "invoices"} == invoices
     assert {r["invoice_id"] for t, r in found if t == "invoice_lines"} == invoices
 
 
 def test_a_declared_link_is_followed_where_there_is_no_foreign_key(demo_map: Any) -> None:
-    found = gather(connector_for(demo_map.stores["analytics"]), Subject(email="harriet.heavy@example.com"))
+    found = gather(
+        connector_for(demo_map.stores["analytics"]), Subject(email="harriet.heavy@example.com")
+    )
     visitor = next(r for t, r in found if t == "visitors")
     views = [r for t, r in found if t == "page_views"]
     assert len(views) == 100_000
@@ -46,12 +57,16 @@ def test_other_subjects_are_never_included(demo_map: Any) -> None:
 
 def test_nobody_has_nothing(demo_map: Any) -> None:
     for store in ("crm", "app", "billing", "analytics"):
-        assert gather(connector_for(demo_map.stores[store]), Subject(email="nobody@example.com")) == []
+        assert (
+            gather(connector_for(demo_map.stores[store]), Subject(email="nobody@example.com")) == []
+        )
 
 
 def _chinook_map(tmp_path: Path, extra: str = "") -> Any:
     text = (Path(__file__).resolve().parents[3] / "demo" / "chinook-data-map.yaml").read_text()
-    text = text.replace('default: "sqlite:///../shared/datasets/chinook.sqlite"', f'default: "sqlite:///{CHINOOK}"')
+    text = text.replace(
+        'default: "sqlite:///../shared/datasets/chinook.sqlite"', f'default: "sqlite:///{CHINOOK}"'
+    )
     return map_from(tmp_path, text + extra)
 
 
@@ -59,10 +74,15 @@ def test_a_chinook_customer_is_gathered_through_discovered_foreign_keys(tmp_path
     store = _chinook_map(tmp_path).stores["chinook"]
     found = gather(connector_for(store), Subject(email="luisg@embraer.com.br"))
     db = sqlite3.connect(CHINOOK)
-    (customer,) = db.execute("SELECT CustomerId FROM Customer WHERE Email = 'luisg@embraer.com.br'").fetchone()
-    invoices = {r[0] for r in db.execute("SELECT InvoiceId FROM Invoice WHERE CustomerId = ?", (customer,))}
+    (customer,) = db.execute(
+        "SELECT CustomerId FROM Customer WHERE Email = 'luisg@embraer.com.br'"
+    ).fetchone()
+    invoices = {
+        r[0] for r in db.execute("SELECT InvoiceId FROM Invoice WHERE CustomerId = ?", (customer,))
+    }
     lines = db.execute(
-        f"SELECT COUNT(*) FROM InvoiceLine WHERE InvoiceId IN ({','.join('?' * len(invoices))})", tuple(invoices)
+        f"SELECT COUNT(*) FROM InvoiceLine WHERE InvoiceId IN ({','.join('?' * len(invoices))})",
+        tuple(invoices),
     ).fetchone()[0]
     tables = Counter(t for t, _ in found)
     assert tables == {"Customer": 1, "Invoice": len(invoices), "InvoiceLine": lines}
@@ -86,10 +106,16 @@ def test_chinook_never_follows_a_link_to_another_person(tmp_path: Path) -> None:
     assert tables == {"Customer", "Invoice", "InvoiceLine"}
 
 
-def test_a_postgres_store_streams_the_heavy_subject(tmp_path: Path, postgres_analytics: str) -> None:
+def test_a_postgres_store_streams_the_heavy_subject(
+    tmp_path: Path, postgres_analytics: str
+) -> None:
     text = (Path(__file__).resolve().parents[3] / "demo" / "data-map.yaml").read_text()
-    store = map_from(tmp_path, text.replace('default: "sqlite:///{var}/demo/analytics.sqlite3"',
-                                            f'default: "{postgres_analytics}"')).stores["analytics"]
+    store = map_from(
+        tmp_path,
+        text.replace(
+            'default: "sqlite:///{var}/demo/analytics.sqlite3"', f'default: "{postgres_analytics}"'
+        ),
+    ).stores["analytics"]
     connector = connector_for(store)
     batches = list(connector.find(Subject(email="harriet.heavy@example.com")))
     assert max(len(b.rows) for b in batches) <= 2000  # streamed in bounded batches
@@ -99,7 +125,9 @@ def test_a_postgres_store_streams_the_heavy_subject(tmp_path: Path, postgres_ana
 
 def test_an_unreachable_database_is_transient(tmp_path: Path, monkeypatch: Any) -> None:
     store = _chinook_map(tmp_path).stores["chinook"]
-    monkeypatch.setenv("DSAR_STORE_CHINOOK_URL", f"postgresql+psycopg://nobody@127.0.0.1:{closed_port()}/x")
+    monkeypatch.setenv(
+        "DSAR_STORE_CHINOOK_URL", f"postgresql+psycopg://nobody@127.0.0.1:{closed_port()}/x"
+    )
     with pytest.raises(TransientStoreError, match="unreachable"):
         gather(connector_for(store), Subject(email="luisg@embraer.com.br"))
 
