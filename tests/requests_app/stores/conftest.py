@@ -17,6 +17,8 @@ from requests_app.stores import Batch
 
 ROOT = Path(__file__).resolve().parents[3]
 CHINOOK = ROOT.parent / "shared" / "datasets" / "chinook.sqlite"
+# The public sample database ships in shared/, beside the repository (as CI has it).
+assert CHINOOK.is_file(), f"{CHINOOK} is missing: shared/datasets/ must sit beside the repository"
 
 
 def gather(connector: Any, subject: Any) -> list[tuple[str, dict[str, Any]]]:
