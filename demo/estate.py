@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-SEED = 20260924
+SEED = 20260925
 START = dt.datetime(2024, 1, 1, 9, 0, tzinfo=dt.UTC)
 
 
@@ -122,6 +122,9 @@ PAGES = [
     "/contact",
     "/careers",
 ]
+# People who appear in support tickets without being the requester: their data must be redactable.
+COLLEAGUES = [("Jane Doe", "jane.doe@example.org"), ("Raj Patel", "raj.patel@example.org"),
+              ("Mia Wong", "mia.wong@example.org")]
 BROWSERS = ["Firefox 132", "Chrome 131", "Safari 18", "Edge 131"]
 SYSTEMS = ["Windows 11", "macOS 15", "Ubuntu 24.04", "iOS 18", "Android 15"]
 
@@ -555,8 +558,8 @@ def build_partners(path: Path, everyone: list[DemoSubject], rng: random.Random) 
                     "messages": [
                         {
                             "from": p.name,
-                            "body": f"My colleague Jane Doe (jane.doe@example.org) cannot log in either; "
-                            f"please also check account {i + 1}.",
+                            "body": f"My colleague {COLLEAGUES[n % 3][0]} ({COLLEAGUES[n % 3][1]}) "
+                            f"cannot log in either; please also check account {i + 1}.",
                         },
                         {
                             "from": "Sam (Helpdesk)",

@@ -218,7 +218,13 @@ def request_finish_gathering(*, request: DataSubjectRequest) -> DataSubjectReque
 
 @transaction.atomic
 def request_start_fulfilment(*, request: DataSubjectRequest) -> DataSubjectRequest:
-    return _transition(request, "start_fulfilment", actor="system")
+    """Start carrying out an approved request: for access and portability, build the exports."""
+    from exports_app.services import FORMATS, exports_plan
+
+    request = _transition(request, "start_fulfilment", actor="system")
+    if request.request_type in FORMATS:
+        exports_plan(request=request)
+    return request
 
 
 @transaction.atomic
@@ -271,9 +277,17 @@ def request_confirm_authority(
 def request_approve(
     *, request: DataSubjectRequest, actor: User, reason: str = ""
 ) -> DataSubjectRequest:
-    return _transition(
+    """Approve the response. For access and portability, building the exports is queued after
+    commit; the other types' fulfilment (erasure, rectification, opt-out) is issue 6's."""
+    from exports_app.services import FORMATS
+    from requests_app.tasks import start_fulfilment
+
+    request = _transition(
         request, "approve", actor=actor_label(actor), payload={"reason": reason.strip()}
     )
+    if request.request_type in FORMATS:
+        transaction.on_commit(partial(start_fulfilment.delay, request.pk))
+    return request
 
 
 @transaction.atomic

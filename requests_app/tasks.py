@@ -6,6 +6,7 @@ after its message was lost, finds the work done and does nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -69,6 +70,15 @@ def gather_store(self: Any, step_id: int) -> Any:
 
 
 @idempotent_task()
+def start_fulfilment(request_id: int) -> None:
+    request = DataSubjectRequest.objects.filter(pk=request_id).first()
+    if request is None or request.status != Status.APPROVED:
+        return  # already under way: a re-delivered message
+    with contextlib.suppress(IllegalTransition):
+        lifecycle.request_start_fulfilment(request=request)
+
+
+@idempotent_task()
 def expire_unverified_requests() -> int:
     expired = 0
     for request_id in retention.requests_to_expire():
@@ -91,3 +101,11 @@ def sweep_lost_work() -> None:
         start_gathering.delay(request_id)
     for step_id in gathering.steps_to_requeue():
         gather_store.delay(step_id)
+    approved = DataSubjectRequest.objects.filter(status=Status.APPROVED, updated_at__lt=stale)
+    for request_id in approved.values_list("pk", flat=True):
+        start_fulfilment.delay(request_id)
+    from exports_app.tasks import build_export
+    from exports_app.services import exports_to_requeue
+
+    for export_id in exports_to_requeue():
+        build_export.delay(export_id)

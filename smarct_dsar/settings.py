@@ -354,6 +354,11 @@ require(
     DSAR_DATA_MAP,
     "set DSAR_DATA_MAP to the path of your data map (docs/data-map.md).",
 )
+# Exports: a PDF table longer than this shows a summary and its first rows (all are attached).
+DSAR_PDF_MAX_ROWS = env_int("DSAR_PDF_MAX_ROWS", 200, minimum=1)
+DSAR_PDF_PREVIEW_ROWS = env_int("DSAR_PDF_PREVIEW_ROWS", 25, minimum=1)
+DSAR_DOWNLOAD_TTL_DAYS = env_int("DSAR_DOWNLOAD_TTL_DAYS", 7, minimum=1)
+DSAR_DOWNLOAD_MAX = env_int("DSAR_DOWNLOAD_MAX", 5, minimum=1)
 DSAR_CONTROLLER_NAME = env_str("DSAR_CONTROLLER_NAME", "Smarct")
 DSAR_PRIVACY_CONTACT = env_str("DSAR_PRIVACY_CONTACT", "info@smarct.com")
 
@@ -363,5 +368,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint narrates every layout step at INFO; a worker's log is not the place.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

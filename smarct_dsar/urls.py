@@ -9,7 +9,9 @@ from requests_app.health import healthz
 
 urlpatterns = [
     path("", include("requests_app.urls")),
+    path("", include("exports_app.urls")),
     path("api/v1/", include("requests_app.api.urls")),
+    path("api/v1/", include("exports_app.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),

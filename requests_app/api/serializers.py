@@ -143,11 +143,36 @@ class GatherStepSerializer(serializers.ModelSerializer):
         ]
 
 
+class ExportSerializer(serializers.Serializer):
+    format = serializers.CharField()
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    error = serializers.CharField()
+    sha256 = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    record_count = serializers.IntegerField()
+    built_at = serializers.DateTimeField(allow_null=True)
+    released_at = serializers.DateTimeField(allow_null=True)
+    file_deleted_at = serializers.DateTimeField(allow_null=True)
+
+
+class DownloadLinkSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    downloads = serializers.IntegerField()
+    max_downloads = serializers.IntegerField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
 class RequestDetailSerializer(RequestSummarySerializer):
     corrections = CorrectionOutSerializer(many=True, read_only=True)
     events = EventSerializer(many=True, read_only=True)
     pauses = PauseSerializer(many=True, read_only=True)
     stores = GatherStepSerializer(source="gather_steps", many=True, read_only=True)
+    exports = ExportSerializer(many=True, read_only=True)
+    download_links = DownloadLinkSerializer(many=True, read_only=True)
     extension = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
 
@@ -168,6 +193,8 @@ class RequestDetailSerializer(RequestSummarySerializer):
             "pauses",
             "extension",
             "stores",
+            "exports",
+            "download_links",
             "allowed_actions",
             "events",
         ]

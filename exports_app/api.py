@@ -1,0 +1,99 @@
+"""Staff endpoints for exports: preview, rebuild, release, redactions and download links."""
+
+from __future__ import annotations
+
+from django.core.files.storage import default_storage
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from exports_app import services
+from exports_app.models import DownloadLink, Redaction
+from exports_app.views import CONTENT_TYPES, _stream
+from requests_app.api.serializers import RequestDetailSerializer
+from requests_app.api.views import _get_request, staff_user
+from requests_app.audit import event_append
+from requests_app.errors import IllegalTransition
+from requests_app.lifecycle import actor_label
+from requests_app.permissions import IsApprover, IsPrivacyStaff
+
+
+class PreviewExportApi(APIView):
+    """``GET /api/v1/requests/<reference>/exports/<format>/``: the file as the person will get it."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="the export file")})
+    def get(self, request: Request, reference: str, format_: str) -> HttpResponse:
+        dsr = _get_request(reference)
+        export = dsr.exports.filter(format=format_).first()
+        if export is None or not export.file_name or not default_storage.exists(export.file_name):
+            raise Http404
+        event_append(request=dsr, actor=actor_label(staff_user(request)), action="export_previewed",
+                     payload={"format": format_})
+        response = StreamingHttpResponse(_stream(export), content_type=CONTENT_TYPES[export.format])
+        response["Content-Disposition"] = f'inline; filename="{export.filename}"'
+        return response
+
+
+class RebuildExportsApi(APIView):
+    @extend_schema(request=None, responses=RequestDetailSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        services.exports_rebuild(request=_get_request(reference), actor=staff_user(request))
+        return Response(RequestDetailSerializer(_get_request(reference)).data)
+
+
+class ReleaseApi(APIView):
+    """Release the exports: immutable from now on; the person is emailed a download link."""
+
+    permission_classes = [IsPrivacyStaff, IsApprover]
+
+    @extend_schema(request=None, responses=RequestDetailSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        services.exports_release(request=_get_request(reference), actor=staff_user(request))
+        return Response(RequestDetailSerializer(_get_request(reference)).data)
+
+
+class ReissueLinkApi(APIView):
+    @extend_schema(request=None, responses=RequestDetailSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        services.link_reissue(request=_get_request(reference), actor=staff_user(request))
+        return Response(RequestDetailSerializer(_get_request(reference)).data)
+
+
+class RevokeLinkApi(APIView):
+    @extend_schema(request=None, responses=RequestDetailSerializer)
+    def post(self, request: Request, reference: str, link_id: int) -> Response:
+        dsr = _get_request(reference)
+        link = DownloadLink.objects.filter(pk=link_id, request=dsr).first()
+        if link is None:
+            raise Http404
+        services.link_revoke(link=link, actor=staff_user(request))
+        return Response(RequestDetailSerializer(_get_request(reference)).data)
+
+
+class RedactionInput(serializers.Serializer):
+    store = serializers.CharField(max_length=100)
+    table = serializers.CharField(max_length=200)
+    record_key = serializers.RegexField(r"^[0-9a-f]{64}$", help_text="the record's fingerprint")
+    field = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=2000)
+
+
+class RedactApi(APIView):
+    """Withhold a record, or one field of it, from release, with a reason (on the event trail)."""
+
+    @extend_schema(request=RedactionInput, responses=RequestDetailSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        form = RedactionInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        dsr = _get_request(reference)
+        if dsr.exports.filter(released_at__isnull=False).exists():
+            raise IllegalTransition("Released exports are immutable; redactions can no longer change them.")
+        actor = actor_label(staff_user(request))
+        Redaction.objects.get_or_create(request=dsr, **{k: form.validated_data[k] for k in
+                                                       ("store", "table", "record_key", "field")},
+                                        defaults={"reason": form.validated_data["reason"], "created_by": actor})
+        event_append(request=dsr, actor=actor, action="redact", payload=dict(form.validated_data))
+        return Response(RequestDetailSerializer(_get_request(reference)).data)

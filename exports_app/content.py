@@ -1,0 +1,161 @@
+"""What an export contains, streamed from the gathered files, with redactions and the portability
+filter applied in this one place so that every renderer honours them."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.utils import timezone
+
+from exports_app.models import Redaction
+from requests_app import datamap
+from requests_app.datamap.spec import DataMap, TableSpec
+from requests_app.gathering import gathered_batches
+from requests_app.models import DataSubjectRequest, GatherStep, RequestType, StepStatus
+
+REDACTED = "[REDACTED]"
+
+RIGHTS = [
+    ("Rectification", "You can ask us to correct information that is inaccurate or incomplete."),
+    ("Erasure", "You can ask us to delete your information, where the law allows it."),
+    ("Restriction", "You can ask us to limit how we use your information while a concern is looked at."),
+    ("Objection", "You can object to our use of your information for our legitimate interests, and to "
+                  "marketing at any time."),
+    ("Portability", "You can have the information you gave us in a machine-readable format."),
+    ("Withdraw consent", "Where we rely on your consent you can withdraw it at any time."),
+]
+COMPLAINT = ("You have the right to complain to the Information Commissioner's Office (ICO), "
+             "Wycliffe House, Water Lane, Wilmslow SK9 5AF; https://ico.org.uk/make-a-complaint/; 0303 123 1113.")
+
+
+def record_key(record: dict[str, Any]) -> str:
+    """A fingerprint of a record's content: how a redaction names the record it applies to."""
+    return hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)).hexdigest()
+
+
+@dataclass
+class Redactions:
+    records: dict[tuple[str, str, str], str] = field(default_factory=dict)  # → reason
+    fields: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def for_request(cls, request: DataSubjectRequest) -> Redactions:
+        found = cls()
+        for r in Redaction.objects.filter(request=request):
+            target = (r.store, r.table, r.record_key)
+            if r.field:
+                found.fields.setdefault(target, {})[r.field] = r.reason
+            else:
+                found.records[target] = r.reason
+        return found
+
+    def apply(self, store: str, table: str, record: dict[str, Any]) -> dict[str, Any]:
+        if not self.records and not self.fields:
+            return record
+        key = record_key(record)
+        if (store, table, key) in self.records:
+            return {REDACTED: self.records[(store, table, key)]}
+        hidden = self.fields.get((store, table, key))
+        if hidden:
+            return {k: (REDACTED if k in hidden else v) for k, v in record.items()}
+        return record
+
+
+@dataclass(frozen=True)
+class TableData:
+    store: str
+    table: str
+    spec: TableSpec
+    records: Iterator[dict[str, Any]]
+
+
+@dataclass
+class ExportContext:
+    request: DataSubjectRequest
+    data_map: DataMap
+    steps: list[GatherStep]
+    redactions: Redactions
+    portable_only: bool
+    generated_at: Any = field(default_factory=timezone.now)
+
+    @classmethod
+    def for_request(cls, request: DataSubjectRequest) -> ExportContext:
+        data_map = datamap.current()
+        order = {name: i for i, name in enumerate(data_map.stores)}
+        steps = sorted(
+            (s for s in request.gather_steps.filter(status=StepStatus.DONE) if s.store in data_map.stores),
+            key=lambda s: order[s.store],
+        )
+        return cls(request=request, data_map=data_map, steps=steps, redactions=Redactions.for_request(request),
+                   portable_only=request.request_type == RequestType.PORTABILITY)
+
+    def tables(self) -> Iterator[TableData]:
+        """Each store table's records, in order, streaming. Consume one table before the next."""
+        for step in self.steps:
+            store = self.data_map.stores[step.store]
+            records = ((b.table, r) for b in gathered_batches(step) for r in b.records())
+            for table, group in itertools.groupby(records, key=lambda item: item[0]):
+                spec = store.tables.get(table)
+                if spec is None or (self.portable_only and not spec.portable):
+                    for _ in group:  # drain the group: a table the map no longer lists, or not portable
+                        pass
+                    continue
+                yield TableData(step.store, table, spec, self._clean(step.store, table, spec, group))
+
+    def _clean(self, store: str, table: str, spec: TableSpec, group: Any) -> Iterator[dict[str, Any]]:
+        for _, record in group:
+            if self.portable_only:
+                record = {k: v for k, v in record.items() if spec.field_spec(k).portable}
+            yield self.redactions.apply(store, table, record)
+
+    def header(self) -> dict[str, Any]:
+        """Everything but the data: the request, Article 15 information, what was searched."""
+        request = self.request
+        return {
+            "format": "smarct-dsar-export",
+            "version": 1,
+            "generated_at": self.generated_at.isoformat(),
+            "controller": {"name": settings.DSAR_CONTROLLER_NAME, "contact": settings.DSAR_PRIVACY_CONTACT},
+            "request": {
+                "reference": request.reference,
+                "type": request.request_type,
+                "jurisdiction": request.jurisdiction,
+                "received_at": request.received_at.isoformat(),
+                "verified_at": request.verified_at.isoformat() if request.verified_at else None,
+                "due_on": request.due_on.isoformat() if request.due_on else None,
+            },
+            "subject": {"name": request.requester_name, "email": request.requester_email},
+            "article_15": self.article_15(),
+            "searched": [
+                {"store": s.store, "description": self.data_map.stores[s.store].description,
+                 "organisation": self.data_map.stores[s.store].organisation, "records": s.record_count,
+                 "tables": s.table_counts}
+                for s in self.steps
+            ],
+            "redactions": [
+                {"store": r.store, "table": r.table, "field": r.field or None, "reason": r.reason}
+                for r in Redaction.objects.filter(request=request)
+            ],
+        }
+
+    def article_15(self) -> dict[str, Any]:
+        held = {self.data_map.stores[s.store].tables[t].category
+                for s in self.steps for t in s.table_counts if t in self.data_map.stores[s.store].tables}
+        return {
+            "categories": {
+                category: {
+                    "purposes": list(entry.purposes), "legal_basis": entry.legal_basis,
+                    "recipients": list(entry.recipients), "retention": entry.retention, "source": entry.source,
+                    "transfers": entry.transfers, "automated_decisions": entry.automated_decisions,
+                }
+                for category, entry in self.data_map.register.items() if category in held
+            },
+            "rights": [{"right": name, "explanation": text} for name, text in RIGHTS],
+            "complaint": COMPLAINT,
+        }

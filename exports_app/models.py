@@ -1,0 +1,107 @@
+"""What leaves the building: export files, the links that deliver them, and redactions.
+
+Each export is a row with a status, like a gathering step: built by a Celery task that claims it,
+written encrypted through Django's storage API, immutable once released. The file itself is
+deleted when no link can reach it any more; the row (format, size, SHA-256) stays as the record.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from requests_app.models import DataSubjectRequest
+
+
+class ExportFormat(models.TextChoices):
+    JSON = "json", "JSON"
+    CSV = "csv", "CSV (zip)"
+    PDF = "pdf", "PDF"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    BUILDING = "building", "Building"
+    READY = "ready", "Ready for review"
+    FAILED = "failed", "Failed"
+
+
+class Export(models.Model):
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="exports")
+    format = models.CharField(max_length=10, choices=ExportFormat.choices)
+    status = models.CharField(
+        max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=255, blank=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    file_deleted_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=1000, blank=True)
+    file_name = models.CharField(max_length=500, blank=True)
+    # Of the file the person receives (plaintext), so they can check what they downloaded.
+    sha256 = models.CharField(max_length=64, blank=True)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    record_count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["request", "format"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "format"], name="one_export_per_format")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.format} export of {self.request_id} ({self.status})"
+
+    @property
+    def filename(self) -> str:
+        extension = {"json": "json", "csv": "zip", "pdf": "pdf"}[self.format]
+        return f"{self.request.reference}-your-data.{extension}"
+
+
+class DownloadLink(models.Model):
+    """An emailed link to a request's released exports. Only a SHA-256 of the token is stored."""
+
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="download_links"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=200)
+    expires_at = models.DateTimeField()
+    max_downloads = models.PositiveIntegerField()
+    downloads = models.PositiveIntegerField(default=0)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"download link for {self.request_id}"
+
+
+class Redaction(models.Model):
+    """A record, or one field of it, withheld from release (for example another person's data in
+    a support ticket). ``record_key`` is a fingerprint of the record's content (see
+    ``exports_app.redaction.record_key``), stable across re-gathering of the same data."""
+
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="redactions")
+    store = models.CharField(max_length=100)
+    table = models.CharField(max_length=200)
+    record_key = models.CharField(max_length=64)
+    field = models.CharField(max_length=200, blank=True)  # blank: the whole record
+    reason = models.TextField()
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "store", "table", "record_key", "field"], name="one_redaction_per_target"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"redact {self.store}.{self.table}[{self.record_key[:8]}].{self.field or '*'}"

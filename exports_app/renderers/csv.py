@@ -1,0 +1,119 @@
+"""CSV: a zip with one CSV per store table, a README.txt explaining every file and column in plain
+words, and manifest.json with each file's SHA-256. Written as a stream (zip data descriptors),
+so the archive never has to be held or seeked."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+from typing import Any
+
+import orjson
+from django.conf import settings
+
+from exports_app.content import ExportContext, TableData
+from exports_app.renderers.base import Renderer, register
+from requests_app.stores.base import json_default
+from smarct_dsar.crypto import Writable
+
+EXTRA = "_other_fields"
+
+
+class _Stream(io.RawIOBase):
+    """A write-only, unseekable file object over ``out``: zipfile then streams."""
+
+    def __init__(self, out: Writable) -> None:
+        self.out = out
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.out.write(bytes(data))
+        return len(data)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return orjson.dumps(value, default=json_default).decode()
+    return "" if value is None else value
+
+
+@register("csv", "application/zip")
+class CsvRenderer(Renderer):
+    def render(self, context: ExportContext, out: Writable) -> int:
+        manifest: dict[str, dict[str, Any]] = {}
+        count = 0
+        with zipfile.ZipFile(_Stream(out), "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for table in context.tables():
+                name = f"{table.store}/{table.table.replace('.', '_')}.csv"
+                rows, digest, size, columns = self._write_table(archive, name, table)
+                manifest[name] = {"sha256": digest, "bytes": size, "rows": rows, "columns": columns,
+                                  "store": table.store, "table": table.table, "category": table.spec.category}
+                count += rows
+            readme = self._readme(context, manifest).encode()
+            archive.writestr("README.txt", readme)
+            manifest["README.txt"] = {"sha256": hashlib.sha256(readme).hexdigest(), "bytes": len(readme)}
+            archive.writestr("manifest.json", orjson.dumps({"reference": context.request.reference,
+                                                            "files": manifest}, option=orjson.OPT_INDENT_2))
+        return count
+
+    @staticmethod
+    def _write_table(archive: zipfile.ZipFile, name: str, table: TableData) -> tuple[int, str, int, list[str]]:
+        digest, size, rows = hashlib.sha256(), 0, 0
+        columns: list[str] = []
+        with archive.open(name, "w", force_zip64=True) as entry:
+            text = io.StringIO()
+            writer = csv.writer(text)
+
+            def flush() -> None:
+                nonlocal size
+                data = text.getvalue().encode()
+                entry.write(data)
+                digest.update(data)
+                size += len(data)
+                text.seek(0)
+                text.truncate()
+
+            for record in table.records:
+                if not columns:
+                    columns = list(record)
+                    writer.writerow([*columns, EXTRA])
+                extra = {k: v for k, v in record.items() if k not in columns}
+                writer.writerow([_cell(record.get(c)) for c in columns] + [_cell(extra) if extra else ""])
+                rows += 1
+                if text.tell() > 1 << 16:
+                    flush()
+            flush()
+        return rows, digest.hexdigest(), size, columns
+
+    @staticmethod
+    def _readme(context: ExportContext, manifest: dict[str, dict[str, Any]]) -> str:
+        request = context.request
+        lines = [
+            f"Your data from {settings.DSAR_CONTROLLER_NAME}: request {request.reference}",
+            f"Prepared on {context.generated_at:%d %B %Y}.",
+            "",
+            "Each CSV file holds the records one of our systems keeps about you: one row per record,",
+            "one column per field. Text in a cell that starts with [ or { is a list or group of values",
+            f"written as JSON. The column {EXTRA} holds fields that only some records have.",
+            "[REDACTED] marks information withheld because it is about someone else; see the",
+            "covering letter for why. manifest.json lists every file with its SHA-256 checksum, so you",
+            "can check that nothing was changed.",
+            "",
+        ]
+        for name, entry in manifest.items():
+            spec = context.data_map.stores[entry["store"]]
+            table = spec.tables[entry["table"]]
+            register = context.data_map.register.get(entry["category"])
+            lines += [f"{name}: {entry['rows']} record(s) from {spec.description} ({spec.organisation}).",
+                      f"  Category: {entry['category']}."
+                      + (f" Why we hold it: {'; '.join(register.purposes)}." if register else "")]
+            for column in entry["columns"]:
+                field = table.field_spec(column)
+                purpose = field.purpose or (register and "; ".join(register.purposes)) or ""
+                lines.append(f"  - {column}: {field.category} data{'; ' + purpose if purpose else ''}.")
+            lines.append("")
+        return "\n".join(lines)

@@ -1,0 +1,242 @@
+"""Building, releasing and delivering exports.
+
+approve → ``exports_plan`` (one ``Export`` per format, built on Celery) → staff preview →
+``exports_release`` (immutable from then on; the person is emailed a download link) →
+``download_*`` (every download counted and logged) → ``exports_expire_files`` (periodic).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from exports_app.content import ExportContext
+from exports_app.models import DownloadLink, Export, ExportFormat, ExportStatus
+from exports_app.renderers import renderer_for
+from requests_app.audit import event_append
+from requests_app.errors import IllegalTransition, RuleViolation, TokenInvalid
+from requests_app.models import DataSubjectRequest, RequestType, Status
+from smarct_dsar.crypto import EncryptedWriter, Writable, new_token, token_hash
+
+log = logging.getLogger(__name__)
+
+FORMATS = {
+    RequestType.ACCESS: (ExportFormat.JSON, ExportFormat.CSV, ExportFormat.PDF),
+    RequestType.PORTABILITY: (ExportFormat.JSON, ExportFormat.CSV),
+}
+
+
+def exports_plan(*, request: DataSubjectRequest) -> list[Export]:
+    """One export per format the request type calls for, built after commit. Idempotent."""
+    from exports_app.tasks import build_export
+
+    exports = [Export.objects.get_or_create(request=request, format=f)[0] for f in FORMATS[request.request_type]]
+    for export in exports:
+        if export.status == ExportStatus.PENDING:
+            transaction.on_commit(partial(build_export.delay, export.pk))
+    return exports
+
+
+class _Tee:
+    """Encrypts what is written while hashing and counting the plaintext the person will receive."""
+
+    def __init__(self, target: Writable) -> None:
+        self.writer = EncryptedWriter(target)
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.writer.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        return len(data)
+
+
+def _claim(export_id: int, task_id: str) -> Export | None:
+    stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
+    claimable = (Q(status=ExportStatus.PENDING) | Q(status=ExportStatus.BUILDING, claimed_by=task_id)
+                 | Q(status=ExportStatus.BUILDING, claimed_at__lt=stale))
+    claimed = Export.objects.filter(claimable, pk=export_id, released_at__isnull=True).update(
+        status=ExportStatus.BUILDING, claimed_by=task_id, claimed_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    return Export.objects.select_related("request").get(pk=export_id) if claimed == 1 else None
+
+
+def export_build(*, export_id: int, task_id: str) -> bool:
+    """Render one export into an encrypted file. False when it was not ours to build."""
+    export = _claim(export_id, task_id)
+    if export is None:
+        return False
+    context = ExportContext.for_request(export.request)
+    with tempfile.TemporaryFile(dir=settings.VAR_DIR) as handle:
+        tee = _Tee(handle)
+        count = renderer_for(export.format).render(context, tee)
+        tee.writer.close()
+        handle.seek(0)
+        name = default_storage.save(f"exports/{export.request.reference}/{export.format}-{export.attempts}.enc", File(handle))
+    built = Export.objects.filter(pk=export.pk, status=ExportStatus.BUILDING, claimed_by=task_id).update(
+        status=ExportStatus.READY, built_at=timezone.now(), file_name=name, sha256=tee.digest.hexdigest(),
+        size_bytes=tee.size, record_count=count, error="",
+    )
+    if built != 1:
+        default_storage.delete(name)
+        return False
+    if export.file_name and export.file_name != name:
+        default_storage.delete(export.file_name)
+    event_append(request=export.request, actor="system", action="export_built",
+                 payload={"format": export.format, "bytes": tee.size, "sha256": tee.digest.hexdigest()})
+    return True
+
+
+def export_fail(*, export_id: int, task_id: str, error: str) -> None:
+    Export.objects.filter(pk=export_id, claimed_by=task_id, status=ExportStatus.BUILDING).update(
+        status=ExportStatus.FAILED, error=error[:1000]
+    )
+
+
+@transaction.atomic
+def exports_rebuild(*, request: DataSubjectRequest, actor: User) -> list[Export]:
+    """Build again before release (after a redaction, or a failure). Released exports never change."""
+    from requests_app.lifecycle import actor_label
+
+    if request.status != Status.FULFILLING or request.exports.filter(released_at__isnull=False).exists():
+        raise IllegalTransition("Only unreleased exports of a request being fulfilled can be rebuilt.")
+    request.exports.update(status=ExportStatus.PENDING, claimed_by="", claimed_at=None, error="")
+    event_append(request=request, actor=actor_label(actor), action="exports_rebuild")
+    return exports_plan(request=request)
+
+
+def link_issue(*, request: DataSubjectRequest, actor: str) -> str:
+    """A new download link for the request's released exports; returns the URL (only time in clear)."""
+    raw = new_token()
+    DownloadLink.objects.create(
+        request=request, token_hash=token_hash(raw), created_by=actor,
+        expires_at=timezone.now() + timedelta(days=settings.DSAR_DOWNLOAD_TTL_DAYS),
+        max_downloads=settings.DSAR_DOWNLOAD_MAX,
+    )
+    return settings.SITE_URL + reverse("download", args=[raw])
+
+
+@transaction.atomic
+def exports_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
+    """Release the built exports: they become immutable, the person is emailed a link, and the
+    request is complete."""
+    from requests_app.lifecycle import actor_label, contact_email, request_complete
+    from requests_app.notifications import email_queue
+
+    exports = list(Export.objects.select_for_update().filter(request=request))
+    if request.status != Status.FULFILLING or not exports:
+        raise IllegalTransition("Only a request being fulfilled, with its exports built, can be released.")
+    if any(e.status != ExportStatus.READY for e in exports):
+        raise RuleViolation("Every export must be built (and previewed) before release.")
+    if any(e.released_at for e in exports):
+        raise IllegalTransition("These exports have already been released.")
+    now = timezone.now()
+    Export.objects.filter(request=request).update(released_at=now)
+    url = link_issue(request=request, actor=actor_label(actor))
+    event_append(request=request, actor=actor_label(actor), action="exports_released",
+                 payload={"files": {e.format: e.sha256 for e in exports}})
+    email_queue(template="download", to=contact_email(request), request=request, context={
+        "request": request, "download_url": url, "ttl_days": settings.DSAR_DOWNLOAD_TTL_DAYS,
+        "max_downloads": settings.DSAR_DOWNLOAD_MAX, "exports": exports})
+    return request_complete(request=request)
+
+
+@transaction.atomic
+def link_revoke(*, link: DownloadLink, actor: User) -> None:
+    from requests_app.lifecycle import actor_label
+
+    DownloadLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    event_append(request=link.request, actor=actor_label(actor), action="download_link_revoked",
+                 payload={"link": link.pk})
+
+
+@transaction.atomic
+def link_reissue(*, request: DataSubjectRequest, actor: User) -> DownloadLink:
+    """Revoke every live link and email a new one (a lost email, an expired link)."""
+    from requests_app.lifecycle import actor_label, contact_email
+    from requests_app.notifications import email_queue
+
+    exports = list(request.exports.filter(released_at__isnull=False, file_deleted_at__isnull=True))
+    if not exports:
+        raise IllegalTransition("There are no released exports to send (they may have expired).")
+    request.download_links.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    url = link_issue(request=request, actor=actor_label(actor))
+    event_append(request=request, actor=actor_label(actor), action="download_link_reissued")
+    email_queue(template="download", to=contact_email(request), request=request, context={
+        "request": request, "download_url": url, "ttl_days": settings.DSAR_DOWNLOAD_TTL_DAYS,
+        "max_downloads": settings.DSAR_DOWNLOAD_MAX, "exports": exports})
+    return request.download_links.order_by("-created_at").first()  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    link: DownloadLink
+    exports: list[Export]
+
+
+def download_resolve(*, raw_token: str) -> Delivery:
+    """The live link for a token, or ``TokenInvalid`` saying why: unknown, revoked, expired,
+    exhausted. A link only ever reaches its own request's exports."""
+    link = DownloadLink.objects.select_related("request").filter(token_hash=token_hash(raw_token)).first()
+    if link is None:
+        raise TokenInvalid("This download link is not valid.", reason="unknown")
+    if link.revoked_at is not None:
+        raise TokenInvalid("This download link has been withdrawn.", reason="revoked")
+    if link.expires_at <= timezone.now():
+        raise TokenInvalid("This download link has expired.", reason="expired")
+    if link.downloads >= link.max_downloads:
+        raise TokenInvalid("This download link has been used the maximum number of times.", reason="exhausted")
+    exports = list(link.request.exports.filter(released_at__isnull=False, file_deleted_at__isnull=True))
+    if not exports:
+        raise TokenInvalid("The files for this request are no longer available.", reason="expired")
+    return Delivery(link=link, exports=exports)
+
+
+def download_record(*, link: DownloadLink, export: Export, ip: str, user_agent: str) -> bool:
+    """Count one download (atomically, never past the limit) and log it on the request's trail."""
+    counted = DownloadLink.objects.filter(pk=link.pk, downloads__lt=F("max_downloads"), revoked_at__isnull=True).update(
+        downloads=F("downloads") + 1
+    )
+    if counted != 1:
+        return False
+    event_append(request=link.request, actor="requester", action="downloaded",
+                 payload={"format": export.format, "ip": ip, "user_agent": user_agent[:300], "link": link.pk})
+    return True
+
+
+def exports_expire_files() -> int:
+    """Delete released export files no live link can reach any more; keep their rows as the record."""
+    now = timezone.now()
+    live = DownloadLink.objects.filter(revoked_at__isnull=True, expires_at__gt=now, downloads__lt=F("max_downloads"))
+    expired = Export.objects.filter(released_at__isnull=False, file_deleted_at__isnull=True).exclude(
+        request__in=live.values("request")
+    )
+    count = 0
+    for export in expired:
+        if export.file_name:
+            default_storage.delete(export.file_name)
+        Export.objects.filter(pk=export.pk).update(file_deleted_at=now)
+        count += 1
+    return count
+
+
+def exports_to_requeue() -> list[int]:
+    """Exports whose build message was lost or whose worker died."""
+    stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
+    lost = Q(status=ExportStatus.PENDING, created_at__lt=stale) & (Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
+    dead = Q(status=ExportStatus.BUILDING, claimed_at__lt=stale)
+    return list(Export.objects.filter(lost | dead, released_at__isnull=True).values_list("pk", flat=True))

@@ -1,0 +1,26 @@
+"""Export tasks: thin, primary keys in, one service each; progress lives in the database."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from exports_app import services
+from smarct_dsar.celery import idempotent_task
+
+log = logging.getLogger(__name__)
+
+
+@idempotent_task(bind=True)
+def build_export(self: Any, export_id: int) -> None:
+    task_id = self.request.id or f"local-{export_id}"
+    try:
+        services.export_build(export_id=export_id, task_id=task_id)
+    except Exception as exc:  # a failed build is shown to staff, who can rebuild it
+        log.exception("export %s failed", export_id)
+        services.export_fail(export_id=export_id, task_id=task_id, error=f"{type(exc).__name__}: {exc}")
+
+
+@idempotent_task()
+def expire_export_files() -> int:
+    return services.exports_expire_files()

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from exports_app import views
+
+urlpatterns = [
+    path("downloads/<str:token>/", views.download_page, name="download"),
+    path("downloads/<str:token>/<str:format_>/", views.download_file, name="download-file"),
+]

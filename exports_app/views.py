@@ -1,0 +1,84 @@
+"""The person's download page and files. Every problem is a friendly page, never a storage error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from exports_app import services
+from exports_app.models import Export
+from requests_app.errors import TokenInvalid
+from requests_app.ratelimit import client_ip, rate_limit_hit
+from smarct_dsar.crypto import InvalidToken, iter_decrypted
+
+CONTENT_TYPES = {"json": "application/json", "csv": "application/zip", "pdf": "application/pdf"}
+
+
+def _problem(request: HttpRequest, exc: TokenInvalid, status: int = 410) -> HttpResponse:
+    return render(request, "exports_app/download_problem.html",
+                  {"problem": exc.reason, "message": exc.message}, status=404 if exc.reason == "unknown" else status)
+
+
+def _limited(request: HttpRequest) -> HttpResponse | None:
+    verdict = rate_limit_hit(scope="download-ip", identity=client_ip(request),
+                             limit=settings.DSAR_RATE_LIMIT_VERIFY_PER_IP)
+    if verdict.allowed:
+        return None
+    response = render(request, "requests_app/rate_limited.html",
+                      {"retry_minutes": max(1, verdict.retry_after // 60)}, status=429)
+    response["Retry-After"] = str(verdict.retry_after)
+    return response
+
+
+@never_cache
+@require_GET
+def download_page(request: HttpRequest, token: str) -> HttpResponse:
+    if (limited := _limited(request)) is not None:
+        return limited
+    try:
+        delivery = services.download_resolve(raw_token=token)
+    except TokenInvalid as exc:
+        return _problem(request, exc)
+    return render(request, "exports_app/download.html", {
+        "dsr": delivery.link.request, "link": delivery.link, "exports": delivery.exports,
+        "remaining": delivery.link.max_downloads - delivery.link.downloads, "token": token,
+    })
+
+
+def _stream(export: Export) -> Iterator[bytes]:
+    with default_storage.open(export.file_name, "rb") as handle:
+        yield from iter_decrypted(handle)
+
+
+@never_cache
+@require_GET
+def download_file(request: HttpRequest, token: str, format_: str) -> HttpResponse:
+    if (limited := _limited(request)) is not None:
+        return limited
+    try:
+        delivery = services.download_resolve(raw_token=token)
+    except TokenInvalid as exc:
+        return _problem(request, exc)
+    export = next((e for e in delivery.exports if e.format == format_), None)
+    if export is None or not default_storage.exists(export.file_name):
+        return _problem(request, TokenInvalid("That file is not part of this download.", reason="unknown"))
+    if not services.download_record(link=delivery.link, export=export, ip=client_ip(request),
+                                    user_agent=request.headers.get("User-Agent", "")):
+        return _problem(request, TokenInvalid("This download link has been used the maximum number of times.",
+                                              reason="exhausted"))
+    try:
+        first = _stream(export)
+        chunks = [next(first)]  # fail here, on a page, rather than halfway through the download
+    except (InvalidToken, OSError, StopIteration):
+        return _problem(request, TokenInvalid("This file cannot be read; we have been told.", reason="broken"), 500)
+    response = StreamingHttpResponse((c for part in (chunks, first) for c in part), content_type=CONTENT_TYPES[export.format])
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response["Content-Length"] = str(export.size_bytes)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,179 @@
+"""Emailed download links: only the right person's files, counted, logged, expiring; a friendly
+page for every problem; staff preview, revoke and reissue; expired files deleted."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from exports_app import services
+from exports_app.models import DownloadLink
+
+pytestmark = pytest.mark.django_db
+
+
+def _link(message: Any) -> str:
+    match = re.search(r"https?://[^/\s]+(/downloads/[^/\s]+/)", message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+@pytest.fixture
+def released(demo_map: Any, verified: Any, approve: Any, approver: Any,
+             django_capture_on_commit_callbacks: Any) -> Any:
+    def _release(email: str) -> tuple[Any, str]:
+        dsr = approve(verified(email=email))
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            services.exports_release(request=dsr, actor=approver)
+        return dsr, _link(mail.outbox[-1])
+
+    return _release
+
+
+def _body(response: Any) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def test_the_link_downloads_each_file_decrypted(client: Any, released: Any) -> None:
+    dsr, path = released("alice@example.com")
+    page = client.get(path)
+    assert page.status_code == 200
+    assert b"Download JSON" in page.content and b"Download PDF" in page.content
+    response = client.get(f"{path}json/")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="{dsr.reference}-your-data.json"'
+    assert json.loads(_body(response))["subject"]["email"] == "alice@example.com"
+    assert _body(client.get(f"{path}pdf/")).startswith(b"%PDF")
+
+
+def test_a_download_is_counted_and_logged(client: Any, released: Any) -> None:
+    dsr, path = released("alice@example.com")
+    _body(client.get(f"{path}csv/", HTTP_USER_AGENT="Firefox/132", REMOTE_ADDR="198.51.100.7"))
+    link = DownloadLink.objects.get(request=dsr)
+    assert link.downloads == 1
+    event = dsr.events.get(action="downloaded")
+    assert event.payload == {"format": "csv", "ip": "198.51.100.7", "user_agent": "Firefox/132", "link": link.pk}
+    assert client.get(path).status_code == 200  # viewing the page is not a download
+    assert DownloadLink.objects.get(pk=link.pk).downloads == 1
+
+
+def test_an_exhausted_link_is_refused_kindly(client: Any, released: Any, settings: Any) -> None:
+    _, path = released("alice@example.com")
+    for _ in range(settings.DSAR_DOWNLOAD_MAX):
+        assert client.get(f"{path}json/").status_code == 200
+    refused = client.get(f"{path}json/")
+    assert refused.status_code == 410
+    assert b"maximum number of times" in refused.content and b"new link" in refused.content
+
+
+def test_an_expired_link_is_refused_kindly(client: Any, released: Any) -> None:
+    dsr, path = released("alice@example.com")
+    DownloadLink.objects.filter(request=dsr).update(expires_at=timezone.now() - timedelta(seconds=1))
+    for url in (path, f"{path}json/"):
+        response = client.get(url)
+        assert response.status_code == 410
+        assert b"has expired" in response.content
+        assert b"Traceback" not in response.content
+
+
+def test_a_wrong_or_tampered_token_gets_a_404_page(client: Any, released: Any) -> None:
+    _, path = released("alice@example.com")
+    token = path.split("/")[2]
+    for bad in ("nonsense", token[:-1] + ("A" if token[-1] != "A" else "B"), "x" * 300):
+        response = client.get(f"/downloads/{bad}/json/")
+        assert response.status_code == 404
+        assert b"not valid" in response.content
+
+
+def test_a_revoked_link_is_refused_and_a_reissued_one_works(client: Any, released: Any, approver: Any,
+                                                          django_capture_on_commit_callbacks: Any) -> None:
+    dsr, old = released("alice@example.com")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.link_reissue(request=dsr, actor=approver)
+    new = _link(mail.outbox[-1])
+    assert new != old
+    assert client.get(f"{old}json/").status_code == 410
+    assert b"withdrawn" in client.get(old).content
+    assert client.get(f"{new}json/").status_code == 200
+
+
+def test_one_persons_link_never_reaches_another_persons_files(client: Any, released: Any) -> None:
+    alice, alice_path = released("alice@example.com")
+    bob, bob_path = released("bob@example.com")
+    alice_json = json.loads(_body(client.get(f"{alice_path}json/")))
+    assert alice_json["request"]["reference"] == alice.reference
+    assert "bob@example.com" not in json.dumps(alice_json)
+    page = client.get(alice_path).content.decode()
+    assert bob.reference not in page
+
+
+def test_a_file_missing_from_storage_is_a_friendly_page(client: Any, released: Any) -> None:
+    dsr, path = released("alice@example.com")
+    default_storage.delete(dsr.exports.get(format="pdf").file_name)
+    response = client.get(f"{path}pdf/")
+    assert response.status_code == 404
+    assert b"not part of this download" in response.content
+
+
+def test_expired_files_are_deleted_and_their_record_kept(client: Any, released: Any) -> None:
+    dsr, path = released("alice@example.com")
+    names = [e.file_name for e in dsr.exports.all()]
+    assert services.exports_expire_files() == 0  # the link is still live
+    DownloadLink.objects.filter(request=dsr).update(expires_at=timezone.now() - timedelta(days=1))
+    assert services.exports_expire_files() == 3
+    assert not any(default_storage.exists(n) for n in names)
+    assert all(e.file_deleted_at and e.sha256 and e.size_bytes for e in dsr.exports.all())
+    assert b"no longer available" in client.get(path).content or client.get(path).status_code == 410
+
+
+def test_staff_preview_before_release(demo_map: Any, verified: Any, approve: Any, reviewer_api: Any,
+                                      api: Any) -> None:
+    dsr = approve(verified(email="alice@example.com"))
+    assert api.get(f"/api/v1/requests/{dsr.reference}/exports/json/").status_code in (401, 403)
+    response = reviewer_api.get(f"/api/v1/requests/{dsr.reference}/exports/pdf/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
+    assert dsr.events.filter(action="export_previewed").count() == 1
+
+
+def test_release_through_the_api_needs_an_approver(demo_map: Any, verified: Any, approve: Any,
+                                                   reviewer_api: Any, approver_api: Any) -> None:
+    dsr = approve(verified(email="alice@example.com"))
+    assert reviewer_api.post(f"/api/v1/requests/{dsr.reference}/release/").status_code == 403
+    response = approver_api.post(f"/api/v1/requests/{dsr.reference}/release/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "completed"
+    assert all(e["released_at"] for e in body["exports"])
+    assert len(body["download_links"]) == 1
+
+
+def test_redaction_through_the_api_then_rebuild(demo_map: Any, verified: Any, approve: Any,
+                                               reviewer_api: Any, django_capture_on_commit_callbacks: Any) -> None:
+    from exports_app.content import record_key
+    from requests_app import gathering
+    from tests.exports_app.conftest import export_bytes
+
+    dsr = approve(verified(email="bob@example.com"))
+    _, ticket = next(gathering.gathered_records(dsr.gather_steps.get(store="support")))
+    bad = reviewer_api.post(f"/api/v1/requests/{dsr.reference}/redactions/", {"store": "support"}, format="json")
+    assert bad.status_code == 400 and "reason" in bad.json()
+    ok = reviewer_api.post(f"/api/v1/requests/{dsr.reference}/redactions/", {
+        "store": "support", "table": "tickets", "record_key": record_key(ticket), "reason": "Other people"},
+        format="json")
+    assert ok.status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reviewer_api.post(f"/api/v1/requests/{dsr.reference}/exports/rebuild/").status_code == 200
+    dsr.refresh_from_db()
+    document = json.loads(io.BytesIO(export_bytes(dsr.exports.get(format="json"))).read())
+    assert document["data"]["support"]["tickets"]["records"][0] == {"[REDACTED]": "Other people"}
