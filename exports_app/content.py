@@ -18,6 +18,7 @@ from requests_app import datamap
 from requests_app.datamap.spec import DataMap, TableSpec
 from requests_app.gathering import gathered_batches
 from requests_app.models import DataSubjectRequest, GatherStep, RequestType, StepStatus
+from requests_app.stores import Batch
 
 REDACTED = "[REDACTED]"
 
@@ -55,6 +56,9 @@ class Redactions:
                 found.records[target] = r.reason
         return found
 
+    def touches(self, store: str, table: str) -> bool:
+        return any(key[:2] == (store, table) for key in (*self.records, *self.fields))
+
     def apply(self, store: str, table: str, record: dict[str, Any]) -> dict[str, Any]:
         if not self.records and not self.fields:
             return record
@@ -67,12 +71,28 @@ class Redactions:
         return record
 
 
+def _portable(spec: TableSpec, batch: Batch) -> Batch:
+    """Only the fields the data map marks portable."""
+    if batch.columns is None:
+        return Batch(batch.table, None, [{k: v for k, v in r.items() if spec.field_spec(k).portable} for r in batch.rows])
+    keep = [i for i, column in enumerate(batch.columns) if spec.field_spec(column).portable]
+    if len(keep) == len(batch.columns):
+        return batch
+    return Batch(batch.table, tuple(batch.columns[i] for i in keep), [tuple(row[i] for i in keep) for row in batch.rows])
+
+
 @dataclass(frozen=True)
 class TableData:
+    """One store table's data, streamed as batches (SQL rows stay tuples: cheap to write)."""
+
     store: str
     table: str
     spec: TableSpec
-    records: Iterator[dict[str, Any]]
+    batches: Iterator[Batch]
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        for batch in self.batches:
+            yield from batch.records()
 
 
 @dataclass
@@ -96,23 +116,24 @@ class ExportContext:
                    portable_only=request.request_type == RequestType.PORTABILITY)
 
     def tables(self) -> Iterator[TableData]:
-        """Each store table's records, in order, streaming. Consume one table before the next."""
+        """Each store table's data, in order, streaming. Consume one table before the next."""
         for step in self.steps:
             store = self.data_map.stores[step.store]
-            records = ((b.table, r) for b in gathered_batches(step) for r in b.records())
-            for table, group in itertools.groupby(records, key=lambda item: item[0]):
+            for table, group in itertools.groupby(gathered_batches(step), key=lambda batch: batch.table):
                 spec = store.tables.get(table)
                 if spec is None or (self.portable_only and not spec.portable):
-                    for _ in group:  # drain the group: a table the map no longer lists, or not portable
+                    for _ in group:  # drain it: a table the map no longer lists, or not portable
                         pass
                     continue
-                yield TableData(step.store, table, spec, self._clean(step.store, table, spec, group))
+                yield TableData(step.store, table, spec, (self._clean(step.store, spec, b) for b in group))
 
-    def _clean(self, store: str, table: str, spec: TableSpec, group: Any) -> Iterator[dict[str, Any]]:
-        for _, record in group:
-            if self.portable_only:
-                record = {k: v for k, v in record.items() if spec.field_spec(k).portable}
-            yield self.redactions.apply(store, table, record)
+    def _clean(self, store: str, spec: TableSpec, batch: Batch) -> Batch:
+        """Apply the portability filter and redactions; untouched batches pass through as they are."""
+        if self.portable_only:
+            batch = _portable(spec, batch)
+        if not self.redactions.touches(store, batch.table):
+            return batch
+        return Batch(batch.table, None, [self.redactions.apply(store, batch.table, r) for r in batch.records()])
 
     def header(self) -> dict[str, Any]:
         """Everything but the data: the request, Article 15 information, what was searched."""

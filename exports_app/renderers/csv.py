@@ -35,6 +35,11 @@ class _Stream(io.RawIOBase):
         return len(data)
 
 
+def _scalar(rows: list[Any]) -> bool:
+    """True when no value is a list or an object (a PostgreSQL json column), which need JSON text."""
+    return not {type(value) for row in rows for value in row} & {dict, list}
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, dict | list):
         return orjson.dumps(value, default=json_default).decode()
@@ -77,13 +82,19 @@ class CsvRenderer(Renderer):
                 text.seek(0)
                 text.truncate()
 
-            for record in table.records:
+            for batch in table.batches:
+                if not batch.rows:
+                    continue
                 if not columns:
-                    columns = list(record)
+                    columns = list(batch.columns or batch.rows[0])
                     writer.writerow([*columns, EXTRA])
-                extra = {k: v for k, v in record.items() if k not in columns}
-                writer.writerow([_cell(record.get(c)) for c in columns] + [_cell(extra) if extra else ""])
-                rows += 1
+                if batch.columns is not None and list(batch.columns) == columns and _scalar(batch.rows):
+                    writer.writerows(batch.rows)  # the common case: SQL rows of plain values
+                else:
+                    for record in batch.records():
+                        extra = {k: v for k, v in record.items() if k not in columns}
+                        writer.writerow([_cell(record.get(c)) for c in columns] + [_cell(extra) if extra else ""])
+                rows += len(batch.rows)
                 if text.tell() > 1 << 16:
                     flush()
             flush()

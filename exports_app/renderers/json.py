@@ -27,10 +27,16 @@ class JsonRenderer(Renderer):
                 current_store, first_table = table.store, True
             out.write((b"\n" if first_table else b",\n") + b"      " + orjson.dumps(table.table) + b": ")
             out.write(b'{"category": ' + orjson.dumps(table.spec.category) + b', "records": [')
-            first_table = False
-            for i, record in enumerate(table.records):
-                out.write((b"\n        " if i == 0 else b",\n        ") + orjson.dumps(record, default=json_default, option=OPTIONS))
-                count += 1
-            out.write(b"]}")
+            first_table, first_batch = False, True
+            for batch in table.batches:
+                records = batch.rows if batch.columns is None else [dict(zip(batch.columns, r, strict=True)) for r in batch.rows]
+                if not records:
+                    continue
+                # One call per batch: "[\n  {…},\n  {…}\n]" without its brackets is the records' text.
+                inner = orjson.dumps(records, default=json_default, option=OPTIONS | orjson.OPT_INDENT_2)[2:-2]
+                out.write((b"\n" if first_batch else b",\n") + inner)
+                first_batch = False
+                count += len(records)
+            out.write(b"\n      ]}" if not first_batch else b"]}")
         out.write(b"\n    }\n  }\n}\n" if current_store is not None else b"}\n}\n")
         return count

@@ -90,7 +90,7 @@ class PdfRenderer(Renderer):
         """Up to ``limit`` rows; beyond that only the first ``preview``, counting the rest."""
         shown: list[dict[str, Any]] = []
         total = 0
-        for record in table.records:
+        for record in table.records():
             total += 1
             if total <= limit:
                 shown.append(record)
