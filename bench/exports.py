@@ -11,7 +11,7 @@ a fresh process (peak = that process's max RSS):
               ~0.8-1 GB at 10,000 rows on these machines). Not run at 100,000 (about 10 minutes and
               several GB, by FACTS.md's ~5 ms and 0.1 MB a row).
 
-Targets (issue 4): our PDF at 10,000 rows ≥ 10× faster than the naive one, under 300 MB; JSON and
+Targets (issue 4): our PDF at 10,000 rows at least 10x faster than the naive one, under 300 MB; JSON and
 CSV ≥ 200,000 rows/s with peak memory flat from 100,000 to 1,000,000 rows.
 
     make bench          # or: .venv/bin/python bench/exports.py
@@ -32,12 +32,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 VAR = ROOT / "var" / "bench-exports"
-os.environ.update({
-    "DJANGO_SETTINGS_MODULE": "smarct_dsar.settings",
-    "VAR_DIR": str(VAR),
-    "DATABASE_URL": f"sqlite:///{VAR / 'db.sqlite3'}",
-    "DSAR_DATA_MAP": str(ROOT / "demo" / "data-map.yaml"),
-})
+os.environ.update(
+    {
+        "DJANGO_SETTINGS_MODULE": "smarct_dsar.settings",
+        "VAR_DIR": str(VAR),
+        "DATABASE_URL": f"sqlite:///{VAR / 'db.sqlite3'}",
+        "DSAR_DATA_MAP": str(ROOT / "demo" / "data-map.yaml"),
+    }
+)
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 NAIVE_MAX = 10_000
 PDF_MAX = 100_000
@@ -57,7 +59,6 @@ def setup() -> dict[int, int]:
 
     from requests_app.gathering import write_records
     from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
-    from requests_app.stores import Batch
 
     made = {}
     for rows in SIZES:
@@ -69,17 +70,27 @@ def setup() -> dict[int, int]:
         DataSubjectRequest.objects.filter(reference=reference).delete()
         now = timezone.now()
         dsr = DataSubjectRequest.objects.create(
-            reference=reference, request_type="access", status=Status.FULFILLING, requester_name="Bench Person",
-            requester_email="bench@example.com", received_at=now, verified_at=now, due_on=now.date())
+            reference=reference,
+            request_type="access",
+            status=Status.FULFILLING,
+            requester_name="Bench Person",
+            requester_email="bench@example.com",
+            received_at=now,
+            verified_at=now,
+            due_on=now.date(),
+        )
         step = GatherStep.objects.create(request=dsr, store="analytics", status=StepStatus.DONE)
         import tempfile
 
         with tempfile.TemporaryFile() as handle:
-            tally = write_records(_batches(rows), {"visitors": "usage", "page_views": "usage"}, handle)
+            tally = write_records(
+                _batches(rows), {"visitors": "usage", "page_views": "usage"}, handle
+            )
             handle.seek(0)
             name = default_storage.save(f"gathered/{reference}/analytics.jsonl.enc", File(handle))
-        GatherStep.objects.filter(pk=step.pk).update(file_name=name, record_count=tally.records,
-                                                     table_counts=dict(tally.tables))
+        GatherStep.objects.filter(pk=step.pk).update(
+            file_name=name, record_count=tally.records, table_counts=dict(tally.tables)
+        )
         made[rows] = dsr.pk
     return made
 
@@ -88,13 +99,39 @@ def _batches(rows: int) -> Any:
     from requests_app.stores import Batch
 
     start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-    yield Batch("visitors", ("id", "email", "first_seen_at"), [(1, "bench@example.com", start.isoformat())])
-    columns = ("id", "visitor_id", "viewed_at", "ip_address", "browser", "os", "page", "time_on_page_s", "clicks")
+    yield Batch(
+        "visitors", ("id", "email", "first_seen_at"), [(1, "bench@example.com", start.isoformat())]
+    )
+    columns = (
+        "id",
+        "visitor_id",
+        "viewed_at",
+        "ip_address",
+        "browser",
+        "os",
+        "page",
+        "time_on_page_s",
+        "clicks",
+    )
     for offset in range(0, rows, 2000):
-        yield Batch("page_views", columns, [
-            (n, 1, (start + dt.timedelta(seconds=n)).isoformat(), f"203.0.113.{n % 250}", "Firefox 132",
-             "Ubuntu 24.04", f"/docs/page-{n % 97}", n % 300, n % 7)
-            for n in range(offset, min(rows, offset + 2000))])
+        yield Batch(
+            "page_views",
+            columns,
+            [
+                (
+                    n,
+                    1,
+                    (start + dt.timedelta(seconds=n)).isoformat(),
+                    f"203.0.113.{n % 250}",
+                    "Firefox 132",
+                    "Ubuntu 24.04",
+                    f"/docs/page-{n % 97}",
+                    n % 300,
+                    n % 7,
+                )
+                for n in range(offset, min(rows, offset + 2000))
+            ],
+        )
 
 
 def child(kind: str, request_pk: int) -> None:
@@ -119,8 +156,15 @@ def child(kind: str, request_pk: int) -> None:
         export.refresh_from_db()
         rows = export.record_count
     seconds = time.perf_counter() - started
-    print(json.dumps({"rows": rows, "seconds": seconds,
-                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "seconds": seconds,
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def _naive_pdf(dsr: Any) -> int:
@@ -133,18 +177,27 @@ def _naive_pdf(dsr: Any) -> int:
     cells, count = [], 0
     for table in ExportContext.for_request(dsr).tables():
         for record in table.records():
-            cells.append("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in record.values()) + "</tr>")
+            cells.append(
+                "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in record.values()) + "</tr>"
+            )
             count += 1
-    html = ("<html><head><style>@page { size: A4; @bottom-right { content: counter(page); } } "
-            "table { border-collapse: collapse; font-size: 7pt; } td { border: 0.5pt solid #ccc; }</style></head>"
-            f"<body><table>{''.join(cells)}</table></body></html>")
+    html = (
+        "<html><head><style>@page { size: A4; @bottom-right { content: counter(page); } } "
+        "table { border-collapse: collapse; font-size: 7pt; } td { border: 0.5pt solid #ccc; }</style></head>"
+        f"<body><table>{''.join(cells)}</table></body></html>"
+    )
     HTML(string=html).write_pdf()
     return count
 
 
 def measure(kind: str, pk: int) -> dict[str, float]:
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(pk)], capture_output=True, text=True,
-                         check=True, env=os.environ).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(pk)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ,
+    ).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
@@ -152,7 +205,9 @@ def main() -> None:
     requests = setup()
     results: list[dict[str, Any]] = []
     print("Export benchmark (each figure from a fresh process; peak = its max RSS)")
-    print("  ours      = export_build as the worker runs it (decrypt gathered data, render, encrypt, store)")
+    print(
+        "  ours      = export_build as the worker runs it (decrypt gathered data, render, encrypt, store)"
+    )
     print("  naive PDF = one WeasyPrint <table> holding every row (the baseline)")
     print(f"{'renderer':<10}{'rows':>11}{'seconds':>10}{'rows/s':>12}{'peak MB':>9}   vs naive PDF")
     naive: dict[int, dict[str, float]] = {}
@@ -164,19 +219,32 @@ def main() -> None:
             if kind == "pdf" and rows > PDF_MAX:
                 continue
             figure = measure(kind, requests[rows])
-            versus = f"{naive[rows]['seconds'] / figure['seconds']:.1f}× faster" if kind == "pdf" and rows in naive else ""
+            versus = (
+                f"{naive[rows]['seconds'] / figure['seconds']:.1f}x faster"
+                if kind == "pdf" and rows in naive
+                else ""
+            )
             _row(results, kind, rows, figure, versus)
     out = ROOT / "bench" / "results" / "exports.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
-    print(f"naive PDF not run above {NAIVE_MAX:,} rows (FACTS.md: ~5 ms and ~0.1 MB a row: minutes and GBs)")
+    print(
+        f"naive PDF not run above {NAIVE_MAX:,} rows (FACTS.md: ~5 ms and ~0.1 MB a row: minutes and GBs)"
+    )
     print(f"written to {out.relative_to(ROOT)}")
 
 
-def _row(results: list[dict[str, Any]], kind: str, rows: int, figure: dict[str, float], versus: str) -> None:
+def _row(
+    results: list[dict[str, Any]], kind: str, rows: int, figure: dict[str, float], versus: str
+) -> None:
     rate = figure["rows"] / figure["seconds"] if figure["seconds"] else 0.0
-    print(f"{kind:<10}{rows:>11,}{figure['seconds']:>10.2f}{rate:>12,.0f}{figure['peak_mb']:>9.0f}   {versus}", flush=True)
-    results.append({"renderer": kind, "rows": rows, **figure, "rows_per_second": rate, "versus_naive": versus})
+    print(
+        f"{kind:<10}{rows:>11,}{figure['seconds']:>10.2f}{rate:>12,.0f}{figure['peak_mb']:>9.0f}   {versus}",
+        flush=True,
+    )
+    results.append(
+        {"renderer": kind, "rows": rows, **figure, "rows_per_second": rate, "versus_naive": versus}
+    )
 
 
 if __name__ == "__main__":

@@ -123,8 +123,11 @@ PAGES = [
     "/careers",
 ]
 # People who appear in support tickets without being the requester: their data must be redactable.
-COLLEAGUES = [("Jane Doe", "jane.doe@example.org"), ("Raj Patel", "raj.patel@example.org"),
-              ("Mia Wong", "mia.wong@example.org")]
+COLLEAGUES = [
+    ("Jane Doe", "jane.doe@example.org"),
+    ("Raj Patel", "raj.patel@example.org"),
+    ("Mia Wong", "mia.wong@example.org"),
+]
 BROWSERS = ["Firefox 132", "Chrome 131", "Safari 18", "Edge 131"]
 SYSTEMS = ["Windows 11", "macOS 15", "Ubuntu 24.04", "iOS 18", "Android 15"]
 

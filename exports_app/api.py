@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -11,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exports_app import services
-from exports_app.models import DownloadLink, Redaction
+from exports_app.models import DownloadLink, Export, Redaction
 from exports_app.views import CONTENT_TYPES, _stream
 from requests_app.api.serializers import RequestDetailSerializer
 from requests_app.api.views import _get_request, staff_user
@@ -24,14 +25,22 @@ from requests_app.permissions import IsApprover, IsPrivacyStaff
 class PreviewExportApi(APIView):
     """``GET /api/v1/requests/<reference>/exports/<format>/``: the file as the person will get it."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="the export file")})
-    def get(self, request: Request, reference: str, format_: str) -> HttpResponse:
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(description="the export file")
+        }
+    )
+    def get(self, request: Request, reference: str, format_: str) -> HttpResponseBase:
         dsr = _get_request(reference)
-        export = dsr.exports.filter(format=format_).first()
+        export = Export.objects.filter(request=dsr).filter(format=format_).first()
         if export is None or not export.file_name or not default_storage.exists(export.file_name):
             raise Http404
-        event_append(request=dsr, actor=actor_label(staff_user(request)), action="export_previewed",
-                     payload={"format": format_})
+        event_append(
+            request=dsr,
+            actor=actor_label(staff_user(request)),
+            action="export_previewed",
+            payload={"format": format_},
+        )
         response = StreamingHttpResponse(_stream(export), content_type=CONTENT_TYPES[export.format])
         response["Content-Disposition"] = f'inline; filename="{export.filename}"'
         return response
@@ -89,11 +98,15 @@ class RedactApi(APIView):
         form = RedactionInput(data=request.data)
         form.is_valid(raise_exception=True)
         dsr = _get_request(reference)
-        if dsr.exports.filter(released_at__isnull=False).exists():
-            raise IllegalTransition("Released exports are immutable; redactions can no longer change them.")
+        if Export.objects.filter(request=dsr).filter(released_at__isnull=False).exists():
+            raise IllegalTransition(
+                "Released exports are immutable; redactions can no longer change them."
+            )
         actor = actor_label(staff_user(request))
-        Redaction.objects.get_or_create(request=dsr, **{k: form.validated_data[k] for k in
-                                                       ("store", "table", "record_key", "field")},
-                                        defaults={"reason": form.validated_data["reason"], "created_by": actor})
+        Redaction.objects.get_or_create(
+            request=dsr,
+            **{k: form.validated_data[k] for k in ("store", "table", "record_key", "field")},
+            defaults={"reason": form.validated_data["reason"], "created_by": actor},
+        )
         event_append(request=dsr, actor=actor, action="redact", payload=dict(form.validated_data))
         return Response(RequestDetailSerializer(_get_request(reference)).data)

@@ -8,10 +8,28 @@ from requests_app import converters
 __all__ = ["converters", "urlpatterns"]
 
 urlpatterns = [
-    path("requests/<ref:reference>/exports/rebuild/", api.RebuildExportsApi.as_view(), name="api-exports-rebuild"),
-    path("requests/<ref:reference>/exports/<str:format_>/", api.PreviewExportApi.as_view(), name="api-export-preview"),
+    path(
+        "requests/<ref:reference>/exports/rebuild/",
+        api.RebuildExportsApi.as_view(),
+        name="api-exports-rebuild",
+    ),
+    path(
+        "requests/<ref:reference>/exports/<str:format_>/",
+        api.PreviewExportApi.as_view(),
+        name="api-export-preview",
+    ),
     path("requests/<ref:reference>/release/", api.ReleaseApi.as_view(), name="api-request-release"),
-    path("requests/<ref:reference>/redactions/", api.RedactApi.as_view(), name="api-request-redact"),
-    path("requests/<ref:reference>/links/reissue/", api.ReissueLinkApi.as_view(), name="api-links-reissue"),
-    path("requests/<ref:reference>/links/<int:link_id>/revoke/", api.RevokeLinkApi.as_view(), name="api-link-revoke"),
+    path(
+        "requests/<ref:reference>/redactions/", api.RedactApi.as_view(), name="api-request-redact"
+    ),
+    path(
+        "requests/<ref:reference>/links/reissue/",
+        api.ReissueLinkApi.as_view(),
+        name="api-links-reissue",
+    ),
+    path(
+        "requests/<ref:reference>/links/<int:link_id>/revoke/",
+        api.RevokeLinkApi.as_view(),
+        name="api-link-revoke",
+    ),
 ]

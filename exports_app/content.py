@@ -25,19 +25,29 @@ REDACTED = "[REDACTED]"
 RIGHTS = [
     ("Rectification", "You can ask us to correct information that is inaccurate or incomplete."),
     ("Erasure", "You can ask us to delete your information, where the law allows it."),
-    ("Restriction", "You can ask us to limit how we use your information while a concern is looked at."),
-    ("Objection", "You can object to our use of your information for our legitimate interests, and to "
-                  "marketing at any time."),
+    (
+        "Restriction",
+        "You can ask us to limit how we use your information while a concern is looked at.",
+    ),
+    (
+        "Objection",
+        "You can object to our use of your information for our legitimate interests, and to "
+        "marketing at any time.",
+    ),
     ("Portability", "You can have the information you gave us in a machine-readable format."),
     ("Withdraw consent", "Where we rely on your consent you can withdraw it at any time."),
 ]
-COMPLAINT = ("You have the right to complain to the Information Commissioner's Office (ICO), "
-             "Wycliffe House, Water Lane, Wilmslow SK9 5AF; https://ico.org.uk/make-a-complaint/; 0303 123 1113.")
+COMPLAINT = (
+    "You have the right to complain to the Information Commissioner's Office (ICO), "
+    "Wycliffe House, Water Lane, Wilmslow SK9 5AF; https://ico.org.uk/make-a-complaint/; 0303 123 1113."
+)
 
 
 def record_key(record: dict[str, Any]) -> str:
     """A fingerprint of a record's content: how a redaction names the record it applies to."""
-    return hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)).hexdigest()
+    return hashlib.sha256(
+        orjson.dumps(record, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    ).hexdigest()
 
 
 @dataclass
@@ -74,11 +84,19 @@ class Redactions:
 def _portable(spec: TableSpec, batch: Batch) -> Batch:
     """Only the fields the data map marks portable."""
     if batch.columns is None:
-        return Batch(batch.table, None, [{k: v for k, v in r.items() if spec.field_spec(k).portable} for r in batch.rows])
+        return Batch(
+            batch.table,
+            None,
+            [{k: v for k, v in r.items() if spec.field_spec(k).portable} for r in batch.rows],
+        )
     keep = [i for i, column in enumerate(batch.columns) if spec.field_spec(column).portable]
     if len(keep) == len(batch.columns):
         return batch
-    return Batch(batch.table, tuple(batch.columns[i] for i in keep), [tuple(row[i] for i in keep) for row in batch.rows])
+    return Batch(
+        batch.table,
+        tuple(batch.columns[i] for i in keep),
+        [tuple(row[i] for i in keep) for row in batch.rows],
+    )
 
 
 @dataclass(frozen=True)
@@ -109,23 +127,36 @@ class ExportContext:
         data_map = datamap.current()
         order = {name: i for i, name in enumerate(data_map.stores)}
         steps = sorted(
-            (s for s in request.gather_steps.filter(status=StepStatus.DONE) if s.store in data_map.stores),
+            (
+                s
+                for s in request.gather_steps.filter(status=StepStatus.DONE)
+                if s.store in data_map.stores
+            ),
             key=lambda s: order[s.store],
         )
-        return cls(request=request, data_map=data_map, steps=steps, redactions=Redactions.for_request(request),
-                   portable_only=request.request_type == RequestType.PORTABILITY)
+        return cls(
+            request=request,
+            data_map=data_map,
+            steps=steps,
+            redactions=Redactions.for_request(request),
+            portable_only=request.request_type == RequestType.PORTABILITY,
+        )
 
     def tables(self) -> Iterator[TableData]:
         """Each store table's data, in order, streaming. Consume one table before the next."""
         for step in self.steps:
             store = self.data_map.stores[step.store]
-            for table, group in itertools.groupby(gathered_batches(step), key=lambda batch: batch.table):
+            for table, group in itertools.groupby(
+                gathered_batches(step), key=lambda batch: batch.table
+            ):
                 spec = store.tables.get(table)
                 if spec is None or (self.portable_only and not spec.portable):
                     for _ in group:  # drain it: a table the map no longer lists, or not portable
                         pass
                     continue
-                yield TableData(step.store, table, spec, (self._clean(step.store, spec, b) for b in group))
+                yield TableData(
+                    step.store, table, spec, (self._clean(step.store, spec, b) for b in group)
+                )
 
     def _clean(self, store: str, spec: TableSpec, batch: Batch) -> Batch:
         """Apply the portability filter and redactions; untouched batches pass through as they are."""
@@ -133,7 +164,11 @@ class ExportContext:
             batch = _portable(spec, batch)
         if not self.redactions.touches(store, batch.table):
             return batch
-        return Batch(batch.table, None, [self.redactions.apply(store, batch.table, r) for r in batch.records()])
+        return Batch(
+            batch.table,
+            None,
+            [self.redactions.apply(store, batch.table, r) for r in batch.records()],
+        )
 
     def header(self) -> dict[str, Any]:
         """Everything but the data: the request, Article 15 information, what was searched."""
@@ -142,7 +177,10 @@ class ExportContext:
             "format": "smarct-dsar-export",
             "version": 1,
             "generated_at": self.generated_at.isoformat(),
-            "controller": {"name": settings.DSAR_CONTROLLER_NAME, "contact": settings.DSAR_PRIVACY_CONTACT},
+            "controller": {
+                "name": settings.DSAR_CONTROLLER_NAME,
+                "contact": settings.DSAR_PRIVACY_CONTACT,
+            },
             "request": {
                 "reference": request.reference,
                 "type": request.request_type,
@@ -154,9 +192,13 @@ class ExportContext:
             "subject": {"name": request.requester_name, "email": request.requester_email},
             "article_15": self.article_15(),
             "searched": [
-                {"store": s.store, "description": self.data_map.stores[s.store].description,
-                 "organisation": self.data_map.stores[s.store].organisation, "records": s.record_count,
-                 "tables": s.table_counts}
+                {
+                    "store": s.store,
+                    "description": self.data_map.stores[s.store].description,
+                    "organisation": self.data_map.stores[s.store].organisation,
+                    "records": s.record_count,
+                    "tables": s.table_counts,
+                }
                 for s in self.steps
             ],
             "redactions": [
@@ -166,16 +208,25 @@ class ExportContext:
         }
 
     def article_15(self) -> dict[str, Any]:
-        held = {self.data_map.stores[s.store].tables[t].category
-                for s in self.steps for t in s.table_counts if t in self.data_map.stores[s.store].tables}
+        held = {
+            self.data_map.stores[s.store].tables[t].category
+            for s in self.steps
+            for t in s.table_counts
+            if t in self.data_map.stores[s.store].tables
+        }
         return {
             "categories": {
                 category: {
-                    "purposes": list(entry.purposes), "legal_basis": entry.legal_basis,
-                    "recipients": list(entry.recipients), "retention": entry.retention, "source": entry.source,
-                    "transfers": entry.transfers, "automated_decisions": entry.automated_decisions,
+                    "purposes": list(entry.purposes),
+                    "legal_basis": entry.legal_basis,
+                    "recipients": list(entry.recipients),
+                    "retention": entry.retention,
+                    "source": entry.source,
+                    "transfers": entry.transfers,
+                    "automated_decisions": entry.automated_decisions,
                 }
-                for category, entry in self.data_map.register.items() if category in held
+                for category, entry in self.data_map.register.items()
+                if category in held
             },
             "rights": [{"right": name, "explanation": text} for name, text in RIGHTS],
             "complaint": COMPLAINT,

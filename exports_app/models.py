@@ -26,7 +26,9 @@ class ExportStatus(models.TextChoices):
 
 
 class Export(models.Model):
-    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="exports")
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="exports"
+    )
     format = models.CharField(max_length=10, choices=ExportFormat.choices)
     status = models.CharField(
         max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING, db_index=True
@@ -86,7 +88,9 @@ class Redaction(models.Model):
     a support ticket). ``record_key`` is a fingerprint of the record's content (see
     ``exports_app.redaction.record_key``), stable across re-gathering of the same data."""
 
-    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="redactions")
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="redactions"
+    )
     store = models.CharField(max_length=100)
     table = models.CharField(max_length=200)
     record_key = models.CharField(max_length=64)
@@ -99,7 +103,8 @@ class Redaction(models.Model):
         ordering = ["created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["request", "store", "table", "record_key", "field"], name="one_redaction_per_target"
+                fields=["request", "store", "table", "record_key", "field"],
+                name="one_redaction_per_target",
             )
         ]
 

@@ -33,7 +33,7 @@ from smarct_dsar.crypto import EncryptedWriter, Writable, new_token, token_hash
 
 log = logging.getLogger(__name__)
 
-FORMATS = {
+FORMATS: dict[str, tuple[str, ...]] = {
     RequestType.ACCESS: (ExportFormat.JSON, ExportFormat.CSV, ExportFormat.PDF),
     RequestType.PORTABILITY: (ExportFormat.JSON, ExportFormat.CSV),
 }
@@ -43,7 +43,10 @@ def exports_plan(*, request: DataSubjectRequest) -> list[Export]:
     """One export per format the request type calls for, built after commit. Idempotent."""
     from exports_app.tasks import build_export
 
-    exports = [Export.objects.get_or_create(request=request, format=f)[0] for f in FORMATS[request.request_type]]
+    exports = [
+        Export.objects.get_or_create(request=request, format=f)[0]
+        for f in FORMATS[request.request_type]
+    ]
     for export in exports:
         if export.status == ExportStatus.PENDING:
             transaction.on_commit(partial(build_export.delay, export.pk))
@@ -67,10 +70,16 @@ class _Tee:
 
 def _claim(export_id: int, task_id: str) -> Export | None:
     stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
-    claimable = (Q(status=ExportStatus.PENDING) | Q(status=ExportStatus.BUILDING, claimed_by=task_id)
-                 | Q(status=ExportStatus.BUILDING, claimed_at__lt=stale))
+    claimable = (
+        Q(status=ExportStatus.PENDING)
+        | Q(status=ExportStatus.BUILDING, claimed_by=task_id)
+        | Q(status=ExportStatus.BUILDING, claimed_at__lt=stale)
+    )
     claimed = Export.objects.filter(claimable, pk=export_id, released_at__isnull=True).update(
-        status=ExportStatus.BUILDING, claimed_by=task_id, claimed_at=timezone.now(), attempts=F("attempts") + 1
+        status=ExportStatus.BUILDING,
+        claimed_by=task_id,
+        claimed_at=timezone.now(),
+        attempts=F("attempts") + 1,
     )
     return Export.objects.select_related("request").get(pk=export_id) if claimed == 1 else None
 
@@ -86,18 +95,32 @@ def export_build(*, export_id: int, task_id: str) -> bool:
         count = renderer_for(export.format).render(context, tee)
         tee.writer.close()
         handle.seek(0)
-        name = default_storage.save(f"exports/{export.request.reference}/{export.format}-{export.attempts}.enc", File(handle))
-    built = Export.objects.filter(pk=export.pk, status=ExportStatus.BUILDING, claimed_by=task_id).update(
-        status=ExportStatus.READY, built_at=timezone.now(), file_name=name, sha256=tee.digest.hexdigest(),
-        size_bytes=tee.size, record_count=count, error="",
+        name = default_storage.save(
+            f"exports/{export.request.reference}/{export.format}-{export.attempts}.enc",
+            File(handle),
+        )
+    built = Export.objects.filter(
+        pk=export.pk, status=ExportStatus.BUILDING, claimed_by=task_id
+    ).update(
+        status=ExportStatus.READY,
+        built_at=timezone.now(),
+        file_name=name,
+        sha256=tee.digest.hexdigest(),
+        size_bytes=tee.size,
+        record_count=count,
+        error="",
     )
     if built != 1:
         default_storage.delete(name)
         return False
     if export.file_name and export.file_name != name:
         default_storage.delete(export.file_name)
-    event_append(request=export.request, actor="system", action="export_built",
-                 payload={"format": export.format, "bytes": tee.size, "sha256": tee.digest.hexdigest()})
+    event_append(
+        request=export.request,
+        actor="system",
+        action="export_built",
+        payload={"format": export.format, "bytes": tee.size, "sha256": tee.digest.hexdigest()},
+    )
     return True
 
 
@@ -112,9 +135,16 @@ def exports_rebuild(*, request: DataSubjectRequest, actor: User) -> list[Export]
     """Build again before release (after a redaction, or a failure). Released exports never change."""
     from requests_app.lifecycle import actor_label
 
-    if request.status != Status.FULFILLING or request.exports.filter(released_at__isnull=False).exists():
-        raise IllegalTransition("Only unreleased exports of a request being fulfilled can be rebuilt.")
-    request.exports.update(status=ExportStatus.PENDING, claimed_by="", claimed_at=None, error="")
+    if (
+        request.status != Status.FULFILLING
+        or Export.objects.filter(request=request).filter(released_at__isnull=False).exists()
+    ):
+        raise IllegalTransition(
+            "Only unreleased exports of a request being fulfilled can be rebuilt."
+        )
+    Export.objects.filter(request=request).update(
+        status=ExportStatus.PENDING, claimed_by="", claimed_at=None, error=""
+    )
     event_append(request=request, actor=actor_label(actor), action="exports_rebuild")
     return exports_plan(request=request)
 
@@ -123,7 +153,9 @@ def link_issue(*, request: DataSubjectRequest, actor: str) -> str:
     """A new download link for the request's released exports; returns the URL (only time in clear)."""
     raw = new_token()
     DownloadLink.objects.create(
-        request=request, token_hash=token_hash(raw), created_by=actor,
+        request=request,
+        token_hash=token_hash(raw),
+        created_by=actor,
         expires_at=timezone.now() + timedelta(days=settings.DSAR_DOWNLOAD_TTL_DAYS),
         max_downloads=settings.DSAR_DOWNLOAD_MAX,
     )
@@ -139,7 +171,9 @@ def exports_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectR
 
     exports = list(Export.objects.select_for_update().filter(request=request))
     if request.status != Status.FULFILLING or not exports:
-        raise IllegalTransition("Only a request being fulfilled, with its exports built, can be released.")
+        raise IllegalTransition(
+            "Only a request being fulfilled, with its exports built, can be released."
+        )
     if any(e.status != ExportStatus.READY for e in exports):
         raise RuleViolation("Every export must be built (and previewed) before release.")
     if any(e.released_at for e in exports):
@@ -147,11 +181,24 @@ def exports_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectR
     now = timezone.now()
     Export.objects.filter(request=request).update(released_at=now)
     url = link_issue(request=request, actor=actor_label(actor))
-    event_append(request=request, actor=actor_label(actor), action="exports_released",
-                 payload={"files": {e.format: e.sha256 for e in exports}})
-    email_queue(template="download", to=contact_email(request), request=request, context={
-        "request": request, "download_url": url, "ttl_days": settings.DSAR_DOWNLOAD_TTL_DAYS,
-        "max_downloads": settings.DSAR_DOWNLOAD_MAX, "exports": exports})
+    event_append(
+        request=request,
+        actor=actor_label(actor),
+        action="exports_released",
+        payload={"files": {e.format: e.sha256 for e in exports}},
+    )
+    email_queue(
+        template="download",
+        to=contact_email(request),
+        request=request,
+        context={
+            "request": request,
+            "download_url": url,
+            "ttl_days": settings.DSAR_DOWNLOAD_TTL_DAYS,
+            "max_downloads": settings.DSAR_DOWNLOAD_MAX,
+            "exports": exports,
+        },
+    )
     return request_complete(request=request)
 
 
@@ -159,9 +206,15 @@ def exports_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectR
 def link_revoke(*, link: DownloadLink, actor: User) -> None:
     from requests_app.lifecycle import actor_label
 
-    DownloadLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    event_append(request=link.request, actor=actor_label(actor), action="download_link_revoked",
-                 payload={"link": link.pk})
+    DownloadLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    event_append(
+        request=link.request,
+        actor=actor_label(actor),
+        action="download_link_revoked",
+        payload={"link": link.pk},
+    )
 
 
 @transaction.atomic
@@ -170,16 +223,31 @@ def link_reissue(*, request: DataSubjectRequest, actor: User) -> DownloadLink:
     from requests_app.lifecycle import actor_label, contact_email
     from requests_app.notifications import email_queue
 
-    exports = list(request.exports.filter(released_at__isnull=False, file_deleted_at__isnull=True))
+    exports = list(
+        Export.objects.filter(request=request).filter(
+            released_at__isnull=False, file_deleted_at__isnull=True
+        )
+    )
     if not exports:
         raise IllegalTransition("There are no released exports to send (they may have expired).")
-    request.download_links.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    DownloadLink.objects.filter(request=request).filter(revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     url = link_issue(request=request, actor=actor_label(actor))
     event_append(request=request, actor=actor_label(actor), action="download_link_reissued")
-    email_queue(template="download", to=contact_email(request), request=request, context={
-        "request": request, "download_url": url, "ttl_days": settings.DSAR_DOWNLOAD_TTL_DAYS,
-        "max_downloads": settings.DSAR_DOWNLOAD_MAX, "exports": exports})
-    return request.download_links.order_by("-created_at").first()  # type: ignore[return-value]
+    email_queue(
+        template="download",
+        to=contact_email(request),
+        request=request,
+        context={
+            "request": request,
+            "download_url": url,
+            "ttl_days": settings.DSAR_DOWNLOAD_TTL_DAYS,
+            "max_downloads": settings.DSAR_DOWNLOAD_MAX,
+            "exports": exports,
+        },
+    )
+    return DownloadLink.objects.filter(request=request).order_by("-created_at").first()  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -191,7 +259,11 @@ class Delivery:
 def download_resolve(*, raw_token: str) -> Delivery:
     """The live link for a token, or ``TokenInvalid`` saying why: unknown, revoked, expired,
     exhausted. A link only ever reaches its own request's exports."""
-    link = DownloadLink.objects.select_related("request").filter(token_hash=token_hash(raw_token)).first()
+    link = (
+        DownloadLink.objects.select_related("request")
+        .filter(token_hash=token_hash(raw_token))
+        .first()
+    )
     if link is None:
         raise TokenInvalid("This download link is not valid.", reason="unknown")
     if link.revoked_at is not None:
@@ -199,8 +271,14 @@ def download_resolve(*, raw_token: str) -> Delivery:
     if link.expires_at <= timezone.now():
         raise TokenInvalid("This download link has expired.", reason="expired")
     if link.downloads >= link.max_downloads:
-        raise TokenInvalid("This download link has been used the maximum number of times.", reason="exhausted")
-    exports = list(link.request.exports.filter(released_at__isnull=False, file_deleted_at__isnull=True))
+        raise TokenInvalid(
+            "This download link has been used the maximum number of times.", reason="exhausted"
+        )
+    exports = list(
+        Export.objects.filter(request=link.request).filter(
+            released_at__isnull=False, file_deleted_at__isnull=True
+        )
+    )
     if not exports:
         raise TokenInvalid("The files for this request are no longer available.", reason="expired")
     return Delivery(link=link, exports=exports)
@@ -208,23 +286,34 @@ def download_resolve(*, raw_token: str) -> Delivery:
 
 def download_record(*, link: DownloadLink, export: Export, ip: str, user_agent: str) -> bool:
     """Count one download (atomically, never past the limit) and log it on the request's trail."""
-    counted = DownloadLink.objects.filter(pk=link.pk, downloads__lt=F("max_downloads"), revoked_at__isnull=True).update(
-        downloads=F("downloads") + 1
-    )
+    counted = DownloadLink.objects.filter(
+        pk=link.pk, downloads__lt=F("max_downloads"), revoked_at__isnull=True
+    ).update(downloads=F("downloads") + 1)
     if counted != 1:
         return False
-    event_append(request=link.request, actor="requester", action="downloaded",
-                 payload={"format": export.format, "ip": ip, "user_agent": user_agent[:300], "link": link.pk})
+    event_append(
+        request=link.request,
+        actor="requester",
+        action="downloaded",
+        payload={
+            "format": export.format,
+            "ip": ip,
+            "user_agent": user_agent[:300],
+            "link": link.pk,
+        },
+    )
     return True
 
 
 def exports_expire_files() -> int:
     """Delete released export files no live link can reach any more; keep their rows as the record."""
     now = timezone.now()
-    live = DownloadLink.objects.filter(revoked_at__isnull=True, expires_at__gt=now, downloads__lt=F("max_downloads"))
-    expired = Export.objects.filter(released_at__isnull=False, file_deleted_at__isnull=True).exclude(
-        request__in=live.values("request")
+    live = DownloadLink.objects.filter(
+        revoked_at__isnull=True, expires_at__gt=now, downloads__lt=F("max_downloads")
     )
+    expired = Export.objects.filter(
+        released_at__isnull=False, file_deleted_at__isnull=True
+    ).exclude(request__in=live.values("request"))
     count = 0
     for export in expired:
         if export.file_name:
@@ -237,6 +326,10 @@ def exports_expire_files() -> int:
 def exports_to_requeue() -> list[int]:
     """Exports whose build message was lost or whose worker died."""
     stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
-    lost = Q(status=ExportStatus.PENDING, created_at__lt=stale) & (Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
+    lost = Q(status=ExportStatus.PENDING, created_at__lt=stale) & (
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
+    )
     dead = Q(status=ExportStatus.BUILDING, claimed_at__lt=stale)
-    return list(Export.objects.filter(lost | dead, released_at__isnull=True).values_list("pk", flat=True))
+    return list(
+        Export.objects.filter(lost | dead, released_at__isnull=True).values_list("pk", flat=True)
+    )

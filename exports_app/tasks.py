@@ -18,7 +18,9 @@ def build_export(self: Any, export_id: int) -> None:
         services.export_build(export_id=export_id, task_id=task_id)
     except Exception as exc:  # a failed build is shown to staff, who can rebuild it
         log.exception("export %s failed", export_id)
-        services.export_fail(export_id=export_id, task_id=task_id, error=f"{type(exc).__name__}: {exc}")
+        services.export_fail(
+            export_id=export_id, task_id=task_id, error=f"{type(exc).__name__}: {exc}"
+        )
 
 
 @idempotent_task()

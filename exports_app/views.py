@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -21,17 +22,28 @@ CONTENT_TYPES = {"json": "application/json", "csv": "application/zip", "pdf": "a
 
 
 def _problem(request: HttpRequest, exc: TokenInvalid, status: int = 410) -> HttpResponse:
-    return render(request, "exports_app/download_problem.html",
-                  {"problem": exc.reason, "message": exc.message}, status=404 if exc.reason == "unknown" else status)
+    return render(
+        request,
+        "exports_app/download_problem.html",
+        {"problem": exc.reason, "message": exc.message},
+        status=404 if exc.reason == "unknown" else status,
+    )
 
 
 def _limited(request: HttpRequest) -> HttpResponse | None:
-    verdict = rate_limit_hit(scope="download-ip", identity=client_ip(request),
-                             limit=settings.DSAR_RATE_LIMIT_VERIFY_PER_IP)
+    verdict = rate_limit_hit(
+        scope="download-ip",
+        identity=client_ip(request),
+        limit=settings.DSAR_RATE_LIMIT_VERIFY_PER_IP,
+    )
     if verdict.allowed:
         return None
-    response = render(request, "requests_app/rate_limited.html",
-                      {"retry_minutes": max(1, verdict.retry_after // 60)}, status=429)
+    response = render(
+        request,
+        "requests_app/rate_limited.html",
+        {"retry_minutes": max(1, verdict.retry_after // 60)},
+        status=429,
+    )
     response["Retry-After"] = str(verdict.retry_after)
     return response
 
@@ -45,10 +57,17 @@ def download_page(request: HttpRequest, token: str) -> HttpResponse:
         delivery = services.download_resolve(raw_token=token)
     except TokenInvalid as exc:
         return _problem(request, exc)
-    return render(request, "exports_app/download.html", {
-        "dsr": delivery.link.request, "link": delivery.link, "exports": delivery.exports,
-        "remaining": delivery.link.max_downloads - delivery.link.downloads, "token": token,
-    })
+    return render(
+        request,
+        "exports_app/download.html",
+        {
+            "dsr": delivery.link.request,
+            "link": delivery.link,
+            "exports": delivery.exports,
+            "remaining": delivery.link.max_downloads - delivery.link.downloads,
+            "token": token,
+        },
+    )
 
 
 def _stream(export: Export) -> Iterator[bytes]:
@@ -58,7 +77,7 @@ def _stream(export: Export) -> Iterator[bytes]:
 
 @never_cache
 @require_GET
-def download_file(request: HttpRequest, token: str, format_: str) -> HttpResponse:
+def download_file(request: HttpRequest, token: str, format_: str) -> HttpResponseBase:
     if (limited := _limited(request)) is not None:
         return limited
     try:
@@ -67,17 +86,33 @@ def download_file(request: HttpRequest, token: str, format_: str) -> HttpRespons
         return _problem(request, exc)
     export = next((e for e in delivery.exports if e.format == format_), None)
     if export is None or not default_storage.exists(export.file_name):
-        return _problem(request, TokenInvalid("That file is not part of this download.", reason="unknown"))
-    if not services.download_record(link=delivery.link, export=export, ip=client_ip(request),
-                                    user_agent=request.headers.get("User-Agent", "")):
-        return _problem(request, TokenInvalid("This download link has been used the maximum number of times.",
-                                              reason="exhausted"))
+        return _problem(
+            request, TokenInvalid("That file is not part of this download.", reason="unknown")
+        )
+    if not services.download_record(
+        link=delivery.link,
+        export=export,
+        ip=client_ip(request),
+        user_agent=request.headers.get("User-Agent", ""),
+    ):
+        return _problem(
+            request,
+            TokenInvalid(
+                "This download link has been used the maximum number of times.", reason="exhausted"
+            ),
+        )
     try:
         first = _stream(export)
         chunks = [next(first)]  # fail here, on a page, rather than halfway through the download
     except (InvalidToken, OSError, StopIteration):
-        return _problem(request, TokenInvalid("This file cannot be read; we have been told.", reason="broken"), 500)
-    response = StreamingHttpResponse((c for part in (chunks, first) for c in part), content_type=CONTENT_TYPES[export.format])
+        return _problem(
+            request,
+            TokenInvalid("This file cannot be read; we have been told.", reason="broken"),
+            500,
+        )
+    response = StreamingHttpResponse(
+        (c for part in (chunks, first) for c in part), content_type=CONTENT_TYPES[export.format]
+    )
     response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     response["Content-Length"] = str(export.size_bytes)
     response["X-Content-Type-Options"] = "nosniff"

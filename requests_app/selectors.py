@@ -53,7 +53,9 @@ def request_list(
 def request_detail(*, reference: str) -> DataSubjectRequest | None:
     return (
         DataSubjectRequest.objects.select_related("assignee", "extension")
-        .prefetch_related("corrections", "pauses", "events", "gather_steps", "exports", "download_links")
+        .prefetch_related(
+            "corrections", "pauses", "events", "gather_steps", "exports", "download_links"
+        )
         .filter(reference=reference)
         .first()
     )

@@ -104,8 +104,8 @@ def sweep_lost_work() -> None:
     approved = DataSubjectRequest.objects.filter(status=Status.APPROVED, updated_at__lt=stale)
     for request_id in approved.values_list("pk", flat=True):
         start_fulfilment.delay(request_id)
-    from exports_app.tasks import build_export
     from exports_app.services import exports_to_requeue
+    from exports_app.tasks import build_export
 
     for export_id in exports_to_requeue():
         build_export.delay(export_id)

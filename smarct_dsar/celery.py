@@ -38,7 +38,10 @@ def _check_data_map(**kwargs: Any) -> None:
 
 app.conf.beat_schedule = {
     "sweep-lost-work": {"task": "requests_app.tasks.sweep_lost_work", "schedule": 60.0},
-    "expire-export-files": {"task": "exports_app.tasks.expire_export_files", "schedule": crontab(minute=23)},
+    "expire-export-files": {
+        "task": "exports_app.tasks.expire_export_files",
+        "schedule": crontab(minute=23),
+    },
     "expire-unverified-requests": {
         "task": "requests_app.tasks.expire_unverified_requests",
         "schedule": crontab(minute=17),

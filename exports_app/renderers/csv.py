@@ -55,18 +55,35 @@ class CsvRenderer(Renderer):
             for table in context.tables():
                 name = f"{table.store}/{table.table.replace('.', '_')}.csv"
                 rows, digest, size, columns = self._write_table(archive, name, table)
-                manifest[name] = {"sha256": digest, "bytes": size, "rows": rows, "columns": columns,
-                                  "store": table.store, "table": table.table, "category": table.spec.category}
+                manifest[name] = {
+                    "sha256": digest,
+                    "bytes": size,
+                    "rows": rows,
+                    "columns": columns,
+                    "store": table.store,
+                    "table": table.table,
+                    "category": table.spec.category,
+                }
                 count += rows
             readme = self._readme(context, manifest).encode()
             archive.writestr("README.txt", readme)
-            manifest["README.txt"] = {"sha256": hashlib.sha256(readme).hexdigest(), "bytes": len(readme)}
-            archive.writestr("manifest.json", orjson.dumps({"reference": context.request.reference,
-                                                            "files": manifest}, option=orjson.OPT_INDENT_2))
+            manifest["README.txt"] = {
+                "sha256": hashlib.sha256(readme).hexdigest(),
+                "bytes": len(readme),
+            }
+            archive.writestr(
+                "manifest.json",
+                orjson.dumps(
+                    {"reference": context.request.reference, "files": manifest},
+                    option=orjson.OPT_INDENT_2,
+                ),
+            )
         return count
 
     @staticmethod
-    def _write_table(archive: zipfile.ZipFile, name: str, table: TableData) -> tuple[int, str, int, list[str]]:
+    def _write_table(
+        archive: zipfile.ZipFile, name: str, table: TableData
+    ) -> tuple[int, str, int, list[str]]:
         digest, size, rows = hashlib.sha256(), 0, 0
         columns: list[str] = []
         with archive.open(name, "w", force_zip64=True) as entry:
@@ -88,12 +105,19 @@ class CsvRenderer(Renderer):
                 if not columns:
                     columns = list(batch.columns or batch.rows[0])
                     writer.writerow([*columns, EXTRA])
-                if batch.columns is not None and list(batch.columns) == columns and _scalar(batch.rows):
+                if (
+                    batch.columns is not None
+                    and list(batch.columns) == columns
+                    and _scalar(batch.rows)
+                ):
                     writer.writerows(batch.rows)  # the common case: SQL rows of plain values
                 else:
                     for record in batch.records():
                         extra = {k: v for k, v in record.items() if k not in columns}
-                        writer.writerow([_cell(record.get(c)) for c in columns] + [_cell(extra) if extra else ""])
+                        writer.writerow(
+                            [_cell(record.get(c)) for c in columns]
+                            + [_cell(extra) if extra else ""]
+                        )
                 rows += len(batch.rows)
                 if text.tell() > 1 << 16:
                     flush()
@@ -119,12 +143,16 @@ class CsvRenderer(Renderer):
             spec = context.data_map.stores[entry["store"]]
             table = spec.tables[entry["table"]]
             register = context.data_map.register.get(entry["category"])
-            lines += [f"{name}: {entry['rows']} record(s) from {spec.description} ({spec.organisation}).",
-                      f"  Category: {entry['category']}."
-                      + (f" Why we hold it: {'; '.join(register.purposes)}." if register else "")]
+            lines += [
+                f"{name}: {entry['rows']} record(s) from {spec.description} ({spec.organisation}).",
+                f"  Category: {entry['category']}."
+                + (f" Why we hold it: {'; '.join(register.purposes)}." if register else ""),
+            ]
             for column in entry["columns"]:
                 field = table.field_spec(column)
                 purpose = field.purpose or (register and "; ".join(register.purposes)) or ""
-                lines.append(f"  - {column}: {field.category} data{'; ' + purpose if purpose else ''}.")
+                lines.append(
+                    f"  - {column}: {field.category} data{'; ' + purpose if purpose else ''}."
+                )
             lines.append("")
         return "\n".join(lines)

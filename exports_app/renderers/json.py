@@ -17,23 +17,35 @@ OPTIONS = orjson.OPT_NON_STR_KEYS
 @register("json", "application/json")
 class JsonRenderer(Renderer):
     def render(self, context: ExportContext, out: Writable) -> int:
-        header = orjson.dumps(context.header(), default=json_default, option=OPTIONS | orjson.OPT_INDENT_2)
-        out.write(header[:-2] + b',\n  "data": {')  # reopen the header object to stream the data into it
+        header = orjson.dumps(
+            context.header(), default=json_default, option=OPTIONS | orjson.OPT_INDENT_2
+        )
+        out.write(
+            header[:-2] + b',\n  "data": {'
+        )  # reopen the header object to stream the data into it
         count, current_store = 0, None
         for table in context.tables():
             if table.store != current_store:
                 out.write(b"\n" if current_store is None else b"\n    },\n")
                 out.write(b"    " + orjson.dumps(table.store) + b": {")
                 current_store, first_table = table.store, True
-            out.write((b"\n" if first_table else b",\n") + b"      " + orjson.dumps(table.table) + b": ")
+            out.write(
+                (b"\n" if first_table else b",\n") + b"      " + orjson.dumps(table.table) + b": "
+            )
             out.write(b'{"category": ' + orjson.dumps(table.spec.category) + b', "records": [')
             first_table, first_batch = False, True
             for batch in table.batches:
-                records = batch.rows if batch.columns is None else [dict(zip(batch.columns, r, strict=True)) for r in batch.rows]
+                records = (
+                    batch.rows
+                    if batch.columns is None
+                    else [dict(zip(batch.columns, r, strict=True)) for r in batch.rows]
+                )
                 if not records:
                     continue
                 # One call per batch: "[\n  {…},\n  {…}\n]" without its brackets is the records' text.
-                inner = orjson.dumps(records, default=json_default, option=OPTIONS | orjson.OPT_INDENT_2)[2:-2]
+                inner = orjson.dumps(
+                    records, default=json_default, option=OPTIONS | orjson.OPT_INDENT_2
+                )[2:-2]
                 out.write((b"\n" if first_batch else b",\n") + inner)
                 first_batch = False
                 count += len(records)

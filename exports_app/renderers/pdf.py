@@ -57,16 +57,27 @@ class PdfRenderer(Renderer):
     def render(self, context: ExportContext, out: Writable) -> int:
         data, count = self._tables(context)
         header = context.header()
-        html = render_to_string("pdf/access.html", {
-            **header, **header["request"], **header["article_15"],
-            "reference": context.request.reference, "controller": settings.DSAR_CONTROLLER_NAME,
-            "privacy_contact": settings.DSAR_PRIVACY_CONTACT, "generated_at": context.generated_at,
-            "received_at": context.request.received_at, "verified_at": context.request.verified_at,
-            "due_on": context.request.due_on, "data": data,
-            "portability": context.request.request_type == RequestType.PORTABILITY,
-        })
+        html = render_to_string(
+            "pdf/access.html",
+            {
+                **header,
+                **header["request"],
+                **header["article_15"],
+                "reference": context.request.reference,
+                "controller": settings.DSAR_CONTROLLER_NAME,
+                "privacy_contact": settings.DSAR_PRIVACY_CONTACT,
+                "generated_at": context.generated_at,
+                "received_at": context.request.received_at,
+                "verified_at": context.request.verified_at,
+                "due_on": context.request.due_on,
+                "data": data,
+                "portability": context.request.request_type == RequestType.PORTABILITY,
+            },
+        )
         document = HTML(string=html, url_fetcher=NoFetching(), base_url="about:blank")
-        out.write(document.write_pdf(attachments=self._attachments(context), pdf_variant="pdf/a-3u"))
+        out.write(
+            document.write_pdf(attachments=self._attachments(context), pdf_variant="pdf/a-3u")
+        )
         return count
 
     def _tables(self, context: ExportContext) -> tuple[dict[str, list[dict[str, Any]]], int]:
@@ -77,12 +88,17 @@ class PdfRenderer(Renderer):
             shown, total = self._take(table, limit, preview)
             count += total
             columns = list(dict.fromkeys(k for record in shown for k in record))
-            by_category.setdefault(table.spec.category, []).append({
-                "table": table.table, "description": context.data_map.stores[table.store].description,
-                "columns": columns, "rows": [[_cell(r.get(c)) for c in columns] for r in shown],
-                "total": total, "truncated": total > len(shown),
-                "csv_name": f"{table.store}/{table.table.replace('.', '_')}.csv",
-            })
+            by_category.setdefault(table.spec.category, []).append(
+                {
+                    "table": table.table,
+                    "description": context.data_map.stores[table.store].description,
+                    "columns": columns,
+                    "rows": [[_cell(r.get(c)) for c in columns] for r in shown],
+                    "total": total,
+                    "truncated": total > len(shown),
+                    "csv_name": f"{table.store}/{table.table.replace('.', '_')}.csv",
+                }
+            )
         return by_category, count
 
     @staticmethod
@@ -99,10 +115,17 @@ class PdfRenderer(Renderer):
     @staticmethod
     def _attachments(context: ExportContext) -> list[Attachment]:
         attachments = []
-        for format_, extension, description in (("json", "json", "All your data as JSON"),
-                                                ("csv", "zip", "All your data as CSV files")):
+        for format_, extension, description in (
+            ("json", "json", "All your data as JSON"),
+            ("csv", "zip", "All your data as CSV files"),
+        ):
             buffer = io.BytesIO()
             renderer_for(format_).render(context, buffer)
-            attachments.append(Attachment(string=buffer.getvalue(), name=f"{context.request.reference}.{extension}",
-                                          description=description))
+            attachments.append(
+                Attachment(
+                    string=buffer.getvalue(),
+                    name=f"{context.request.reference}.{extension}",
+                    description=description,
+                )
+            )
         return attachments

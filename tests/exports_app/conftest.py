@@ -45,6 +45,13 @@ def bob_redacted(demo_map: Any, verified: Any) -> DataSubjectRequest:
     dsr = verified(name="Bob Baker", email="bob@example.com")
     step = dsr.gather_steps.get(store="support")
     table, ticket = next(gathering.gathered_records(step))
-    Redaction.objects.create(request=dsr, store="support", table=table, record_key=record_key(ticket),
-                             field="messages", reason="Names another person (a colleague)", created_by="staff:rita")
+    Redaction.objects.create(
+        request=dsr,
+        store="support",
+        table=table,
+        record_key=record_key(ticket),
+        field="messages",
+        reason="Names another person (a colleague)",
+        created_by="staff:rita",
+    )
     return dsr

@@ -27,8 +27,13 @@ def _link(message: Any) -> str:
 
 
 @pytest.fixture
-def released(demo_map: Any, verified: Any, approve: Any, approver: Any,
-             django_capture_on_commit_callbacks: Any) -> Any:
+def released(
+    demo_map: Any,
+    verified: Any,
+    approve: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> Any:
     def _release(email: str) -> tuple[Any, str]:
         dsr = approve(verified(email=email))
         mail.outbox.clear()
@@ -47,10 +52,13 @@ def test_the_link_downloads_each_file_decrypted(client: Any, released: Any) -> N
     dsr, path = released("alice@example.com")
     page = client.get(path)
     assert page.status_code == 200
-    assert b"Download JSON" in page.content and b"Download PDF" in page.content
+    assert b"Download JSON" in page.content
+    assert b"Download PDF" in page.content
     response = client.get(f"{path}json/")
     assert response.status_code == 200
-    assert response["Content-Disposition"] == f'attachment; filename="{dsr.reference}-your-data.json"'
+    assert (
+        response["Content-Disposition"] == f'attachment; filename="{dsr.reference}-your-data.json"'
+    )
     assert json.loads(_body(response))["subject"]["email"] == "alice@example.com"
     assert _body(client.get(f"{path}pdf/")).startswith(b"%PDF")
 
@@ -61,7 +69,12 @@ def test_a_download_is_counted_and_logged(client: Any, released: Any) -> None:
     link = DownloadLink.objects.get(request=dsr)
     assert link.downloads == 1
     event = dsr.events.get(action="downloaded")
-    assert event.payload == {"format": "csv", "ip": "198.51.100.7", "user_agent": "Firefox/132", "link": link.pk}
+    assert event.payload == {
+        "format": "csv",
+        "ip": "198.51.100.7",
+        "user_agent": "Firefox/132",
+        "link": link.pk,
+    }
     assert client.get(path).status_code == 200  # viewing the page is not a download
     assert DownloadLink.objects.get(pk=link.pk).downloads == 1
 
@@ -72,12 +85,15 @@ def test_an_exhausted_link_is_refused_kindly(client: Any, released: Any, setting
         assert client.get(f"{path}json/").status_code == 200
     refused = client.get(f"{path}json/")
     assert refused.status_code == 410
-    assert b"maximum number of times" in refused.content and b"new link" in refused.content
+    assert b"maximum number of times" in refused.content
+    assert b"new link" in refused.content
 
 
 def test_an_expired_link_is_refused_kindly(client: Any, released: Any) -> None:
     dsr, path = released("alice@example.com")
-    DownloadLink.objects.filter(request=dsr).update(expires_at=timezone.now() - timedelta(seconds=1))
+    DownloadLink.objects.filter(request=dsr).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     for url in (path, f"{path}json/"):
         response = client.get(url)
         assert response.status_code == 410
@@ -94,8 +110,9 @@ def test_a_wrong_or_tampered_token_gets_a_404_page(client: Any, released: Any) -
         assert b"not valid" in response.content
 
 
-def test_a_revoked_link_is_refused_and_a_reissued_one_works(client: Any, released: Any, approver: Any,
-                                                          django_capture_on_commit_callbacks: Any) -> None:
+def test_a_revoked_link_is_refused_and_a_reissued_one_works(
+    client: Any, released: Any, approver: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     dsr, old = released("alice@example.com")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -109,7 +126,7 @@ def test_a_revoked_link_is_refused_and_a_reissued_one_works(client: Any, release
 
 def test_one_persons_link_never_reaches_another_persons_files(client: Any, released: Any) -> None:
     alice, alice_path = released("alice@example.com")
-    bob, bob_path = released("bob@example.com")
+    bob, _bob_path = released("bob@example.com")
     alice_json = json.loads(_body(client.get(f"{alice_path}json/")))
     assert alice_json["request"]["reference"] == alice.reference
     assert "bob@example.com" not in json.dumps(alice_json)
@@ -136,8 +153,9 @@ def test_expired_files_are_deleted_and_their_record_kept(client: Any, released: 
     assert b"no longer available" in client.get(path).content or client.get(path).status_code == 410
 
 
-def test_staff_preview_before_release(demo_map: Any, verified: Any, approve: Any, reviewer_api: Any,
-                                      api: Any) -> None:
+def test_staff_preview_before_release(
+    demo_map: Any, verified: Any, approve: Any, reviewer_api: Any, api: Any
+) -> None:
     dsr = approve(verified(email="alice@example.com"))
     assert api.get(f"/api/v1/requests/{dsr.reference}/exports/json/").status_code in (401, 403)
     response = reviewer_api.get(f"/api/v1/requests/{dsr.reference}/exports/pdf/")
@@ -146,8 +164,9 @@ def test_staff_preview_before_release(demo_map: Any, verified: Any, approve: Any
     assert dsr.events.filter(action="export_previewed").count() == 1
 
 
-def test_release_through_the_api_needs_an_approver(demo_map: Any, verified: Any, approve: Any,
-                                                   reviewer_api: Any, approver_api: Any) -> None:
+def test_release_through_the_api_needs_an_approver(
+    demo_map: Any, verified: Any, approve: Any, reviewer_api: Any, approver_api: Any
+) -> None:
     dsr = approve(verified(email="alice@example.com"))
     assert reviewer_api.post(f"/api/v1/requests/{dsr.reference}/release/").status_code == 403
     response = approver_api.post(f"/api/v1/requests/{dsr.reference}/release/")
@@ -158,22 +177,40 @@ def test_release_through_the_api_needs_an_approver(demo_map: Any, verified: Any,
     assert len(body["download_links"]) == 1
 
 
-def test_redaction_through_the_api_then_rebuild(demo_map: Any, verified: Any, approve: Any,
-                                               reviewer_api: Any, django_capture_on_commit_callbacks: Any) -> None:
+def test_redaction_through_the_api_then_rebuild(
+    demo_map: Any,
+    verified: Any,
+    approve: Any,
+    reviewer_api: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
     from exports_app.content import record_key
     from requests_app import gathering
     from tests.exports_app.conftest import export_bytes
 
     dsr = approve(verified(email="bob@example.com"))
     _, ticket = next(gathering.gathered_records(dsr.gather_steps.get(store="support")))
-    bad = reviewer_api.post(f"/api/v1/requests/{dsr.reference}/redactions/", {"store": "support"}, format="json")
-    assert bad.status_code == 400 and "reason" in bad.json()
-    ok = reviewer_api.post(f"/api/v1/requests/{dsr.reference}/redactions/", {
-        "store": "support", "table": "tickets", "record_key": record_key(ticket), "reason": "Other people"},
-        format="json")
+    bad = reviewer_api.post(
+        f"/api/v1/requests/{dsr.reference}/redactions/", {"store": "support"}, format="json"
+    )
+    assert bad.status_code == 400
+    assert "reason" in bad.json()
+    ok = reviewer_api.post(
+        f"/api/v1/requests/{dsr.reference}/redactions/",
+        {
+            "store": "support",
+            "table": "tickets",
+            "record_key": record_key(ticket),
+            "reason": "Other people",
+        },
+        format="json",
+    )
     assert ok.status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        assert reviewer_api.post(f"/api/v1/requests/{dsr.reference}/exports/rebuild/").status_code == 200
+        assert (
+            reviewer_api.post(f"/api/v1/requests/{dsr.reference}/exports/rebuild/").status_code
+            == 200
+        )
     dsr.refresh_from_db()
     document = json.loads(io.BytesIO(export_bytes(dsr.exports.get(format="json"))).read())
     assert document["data"]["support"]["tickets"]["records"][0] == {"[REDACTED]": "Other people"}

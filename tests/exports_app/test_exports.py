@@ -24,10 +24,21 @@ from tests.exports_app.conftest import export_bytes, open_zip
 
 pytestmark = pytest.mark.django_db
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "exports_app" / "schemas" / "export-v1.json").read_text())
-ARTICLE_15_SECTIONS = ["Why we use it", "Our legal basis", "Who receives it", "How long we keep it",
-                       "Where it comes from", "International transfers and safeguards", "Automated decisions",
-                       "Your other rights", "Your right to complain", "Information Commissioner"]
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "exports_app" / "schemas" / "export-v1.json").read_text()
+)
+ARTICLE_15_SECTIONS = [
+    "Why we use it",
+    "Our legal basis",
+    "Who receives it",
+    "How long we keep it",
+    "Where it comes from",
+    "International transfers and safeguards",
+    "Automated decisions",
+    "Your other rights",
+    "Your right to complain",
+    "Information Commissioner",
+]
 
 
 @pytest.fixture
@@ -39,7 +50,9 @@ def test_access_builds_json_csv_and_pdf(bob: Any) -> None:
     assert bob.status == Status.FULFILLING
     exports = {e.format: e for e in bob.exports.all()}
     assert set(exports) == {"json", "csv", "pdf"}
-    assert all(e.status == ExportStatus.READY and e.sha256 and e.size_bytes for e in exports.values())
+    assert all(
+        e.status == ExportStatus.READY and e.sha256 and e.size_bytes for e in exports.values()
+    )
     assert exports["json"].record_count == sum(s.record_count for s in bob.gather_steps.all())
 
 
@@ -47,17 +60,26 @@ def test_json_matches_its_schema_and_holds_the_data(bob: Any) -> None:
     document = json.loads(export_bytes(bob.exports.get(format="json")))
     jsonschema.validate(document, SCHEMA)
     invoices = document["data"]["billing"]["invoices"]
-    assert invoices["category"] == "financial" and len(invoices["records"]) == 8
+    assert invoices["category"] == "financial"
+    assert len(invoices["records"]) == 8
     assert document["data"]["crm"]["customers"]["records"][0]["email"] == "bob@example.com"
     assert set(document["article_15"]["categories"]) >= {"contact", "financial", "support", "usage"}
-    assert document["redactions"] == [{"store": "support", "table": "tickets", "field": "messages",
-                                       "reason": "Names another person (a colleague)"}]
+    assert document["redactions"] == [
+        {
+            "store": "support",
+            "table": "tickets",
+            "field": "messages",
+            "reason": "Names another person (a colleague)",
+        }
+    ]
 
 
 def _text(export: Any) -> str:
     raw = export_bytes(export)
     if export.format == "pdf":
-        attached = pypdf.PdfReader(io.BytesIO(raw)).attachments[f"{export.request.reference}.json"][0]
+        attached = pypdf.PdfReader(io.BytesIO(raw)).attachments[f"{export.request.reference}.json"][
+            0
+        ]
         return _pdf_text(raw) + attached.decode()
     if export.format == "csv":
         archive = open_zip(raw)
@@ -79,14 +101,22 @@ def test_a_redacted_value_appears_in_no_export(bob: Any) -> None:
 def test_csv_zip_has_a_file_per_table_a_readme_and_a_true_manifest(bob: Any) -> None:
     archive = open_zip(export_bytes(bob.exports.get(format="csv")))
     names = set(archive.namelist())
-    assert {"billing/invoices.csv", "crm/customers.csv", "support/tickets.csv", "README.txt", "manifest.json"} <= names
+    assert {
+        "billing/invoices.csv",
+        "crm/customers.csv",
+        "support/tickets.csv",
+        "README.txt",
+        "manifest.json",
+    } <= names
     rows = list(csv.DictReader(io.StringIO(archive.read("crm/customers.csv").decode())))
-    assert rows[0]["email"] == "bob@example.com" and rows[0]["name"] == "Bob Baker"
+    assert rows[0]["email"] == "bob@example.com"
+    assert rows[0]["name"] == "Bob Baker"
     manifest = json.loads(archive.read("manifest.json"))["files"]
     for name, entry in manifest.items():
         assert hashlib.sha256(archive.read(name)).hexdigest() == entry["sha256"], name
     readme = archive.read("README.txt").decode()
-    assert "billing/invoices.csv: 8 record(s)" in readme and "  - total:" in readme
+    assert "billing/invoices.csv: 8 record(s)" in readme
+    assert "  - total:" in readme
 
 
 def _pdf_text(raw: bytes) -> str:
@@ -102,8 +132,10 @@ def test_pdf_reads_well_and_carries_the_data(bob: Any) -> None:
     assert bob.reference in text
     for section in ARTICLE_15_SECTIONS:
         assert section in text, section
-    assert "INV-" in text and "Bob Baker" in text  # a known record
-    assert "[REDACTED]" in text and "Names another person" in text
+    assert "INV-" in text
+    assert "Bob Baker" in text
+    assert "[REDACTED]" in text
+    assert "Names another person" in text
     assert f"Page 1 of {len(reader.pages)}" in text
     attachments = reader.attachments
     assert set(attachments) == {f"{bob.reference}.json", f"{bob.reference}.zip"}
@@ -111,8 +143,9 @@ def test_pdf_reads_well_and_carries_the_data(bob: Any) -> None:
     assert attached["request"]["reference"] == bob.reference
 
 
-def test_the_pdf_of_the_heavy_subject_summarises_and_attaches_everything(demo_map: Any, verified: Any,
-                                                                         approve: Any) -> None:
+def test_the_pdf_of_the_heavy_subject_summarises_and_attaches_everything(
+    demo_map: Any, verified: Any, approve: Any
+) -> None:
     dsr = approve(verified(email="harriet.heavy@example.com"))
     raw = export_bytes(dsr.exports.get(format="pdf"))
     assert "100000 records — too many to read on paper" in _pdf_text(raw)
@@ -120,32 +153,42 @@ def test_the_pdf_of_the_heavy_subject_summarises_and_attaches_everything(demo_ma
     assert len(attached["data"]["analytics"]["page_views"]["records"]) == 100_000
 
 
-def test_portability_is_json_and_csv_of_portable_fields_only(demo_map: Any, verified: Any, approve: Any) -> None:
+def test_portability_is_json_and_csv_of_portable_fields_only(
+    demo_map: Any, verified: Any, approve: Any
+) -> None:
     dsr = approve(verified(email="alice@example.com", request_type="portability"))
     assert {e.format for e in dsr.exports.all()} == {"json", "csv"}
     document = json.loads(export_bytes(dsr.exports.get(format="json")))
-    assert "customer_notes" not in document["data"]["crm"]  # staff notes: not provided by the person
+    assert (
+        "customer_notes" not in document["data"]["crm"]
+    )  # staff notes: not provided by the person
     assert "account_manager_id" not in document["data"]["crm"]["customers"]["records"][0]
-    assert len(document["data"]["analytics"]["page_views"]["records"]) == 240  # observed usage is portable
+    assert (
+        len(document["data"]["analytics"]["page_views"]["records"]) == 240
+    )  # observed usage is portable
 
 
 def test_files_on_disk_are_not_plaintext(bob: Any) -> None:
     for export in bob.exports.all():
         with default_storage.open(export.file_name, "rb") as handle:
             stored = handle.read()
-        assert b"bob@example.com" not in stored and b"Bob Baker" not in stored and b"INV-" not in stored
+        assert b"bob@example.com" not in stored
+        assert b"Bob Baker" not in stored
+        assert b"INV-" not in stored
         assert hashlib.sha256(export_bytes(export)).hexdigest() == export.sha256
 
 
-def test_release_emails_a_link_and_completes_the_request(bob: Any, approver: Any,
-                                                        django_capture_on_commit_callbacks: Any) -> None:
+def test_release_emails_a_link_and_completes_the_request(
+    bob: Any, approver: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.exports_release(request=bob, actor=approver)
     bob.refresh_from_db()
     assert bob.status == Status.COMPLETED
     (message,) = mail.outbox
-    assert "/downloads/" in message.body and bob.reference in message.subject
+    assert "/downloads/" in message.body
+    assert bob.reference in message.subject
     assert bob.download_links.count() == 1
 
 

@@ -29,7 +29,9 @@ def test_cursor_pagination_and_bearer_auth_against_the_sandbox(demo_map: Any) ->
 def test_next_link_pagination_and_basic_auth_against_the_sandbox(demo_map: Any) -> None:
     found = gather(connector_for(demo_map.stores["support"]), Subject(email="bob@example.com"))
     assert len(found) == 3  # two on the first page, one on the second (a root-relative link)
-    assert all("My colleague" in r["messages"][0]["body"] for _, r in found)  # other people: redactable
+    assert all(
+        "My colleague" in r["messages"][0]["body"] for _, r in found
+    )  # other people: redactable
 
 
 def test_wrong_credentials_are_permanent(demo_map: Any, monkeypatch: Any) -> None:
