@@ -1,0 +1,58 @@
+"""Issue 4 end to end on a real worker: verify → gather → approve → build → release → the emailed
+link downloads the three files."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from exports_app.models import Export, ExportStatus
+from requests_app.models import DataSubjectRequest, Status
+from tests.integration.test_gathering_worker import _verify
+from tests.integration.test_worker import _outbox_link
+
+pytestmark = pytest.mark.integration
+
+
+def test_an_access_request_is_fulfilled_by_a_real_worker(
+    demo_map: Any,
+    celery_worker: Any,
+    wait_for: Any,
+    api: Any,
+    approver_api: Any,
+    client: Any,
+    settings: Any,
+) -> None:
+    settings.EMAIL_BACKEND = "smarct_dsar.mail.OutboxBackend"
+    dsr = _verify(api, "alice@example.com")
+    wait_for(
+        lambda: DataSubjectRequest.objects.get(pk=dsr.pk).status == Status.IN_REVIEW,
+        timeout=90,
+        what="gathering",
+    )
+    assert (
+        approver_api.post(
+            f"/api/v1/requests/{dsr.reference}/approve/", {}, format="json"
+        ).status_code
+        == 200
+    )
+    wait_for(
+        lambda: Export.objects.filter(request=dsr, status=ExportStatus.READY).count() == 3,
+        timeout=120,
+        what="three exports built by the worker",
+    )
+    preview = approver_api.get(f"/api/v1/requests/{dsr.reference}/exports/pdf/")
+    assert b"".join(preview.streaming_content).startswith(b"%PDF")
+    released = approver_api.post(f"/api/v1/requests/{dsr.reference}/release/")
+    assert released.json()["status"] == "completed"
+    token = wait_for(
+        lambda: _outbox_link("alice@example.com", "downloads"), what="the download email"
+    )
+    for format_ in ("json", "csv", "pdf"):
+        response = client.get(f"/downloads/{token}/{format_}/")
+        assert response.status_code == 200, format_
+        body = b"".join(response.streaming_content)
+        if format_ == "json":
+            assert json.loads(body)["request"]["reference"] == dsr.reference
