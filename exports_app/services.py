@@ -29,6 +29,7 @@ from exports_app.renderers import renderer_for
 from requests_app.audit import event_append
 from requests_app.errors import IllegalTransition, RuleViolation, TokenInvalid
 from requests_app.models import DataSubjectRequest, RequestType, Status
+from smarct_dsar.claims import claim
 from smarct_dsar.crypto import EncryptedWriter, Writable, new_token, token_hash
 
 log = logging.getLogger(__name__)
@@ -69,19 +70,13 @@ class _Tee:
 
 
 def _claim(export_id: int, task_id: str) -> Export | None:
-    stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
-    claimable = (
-        Q(status=ExportStatus.PENDING)
-        | Q(status=ExportStatus.BUILDING, claimed_by=task_id)
-        | Q(status=ExportStatus.BUILDING, claimed_at__lt=stale)
-    )
-    claimed = Export.objects.filter(claimable, pk=export_id, released_at__isnull=True).update(
-        status=ExportStatus.BUILDING,
-        claimed_by=task_id,
-        claimed_at=timezone.now(),
-        attempts=F("attempts") + 1,
-    )
-    return Export.objects.select_related("request").get(pk=export_id) if claimed == 1 else None
+    # A released export is immutable: never claimed for a rebuild.
+    exports = Export.objects.filter(pk=export_id, released_at__isnull=True)
+    if not claim(
+        exports, waiting=ExportStatus.PENDING, working=ExportStatus.BUILDING, task_id=task_id
+    ):
+        return None
+    return Export.objects.select_related("request").get(pk=export_id)
 
 
 def export_build(*, export_id: int, task_id: str) -> bool:
@@ -162,12 +157,31 @@ def link_issue(*, request: DataSubjectRequest, actor: str) -> str:
     return settings.SITE_URL + reverse("download", args=[raw])
 
 
+def _send_link(*, request: DataSubjectRequest, actor: str, exports: list[Export]) -> None:
+    """Issue a download link and email it to the person (after commit, through the outbox)."""
+    from requests_app.lifecycle import contact_email
+    from requests_app.notifications import email_queue
+
+    url = link_issue(request=request, actor=actor)
+    email_queue(
+        template="download",
+        to=contact_email(request),
+        request=request,
+        context={
+            "request": request,
+            "download_url": url,
+            "ttl_days": settings.DSAR_DOWNLOAD_TTL_DAYS,
+            "max_downloads": settings.DSAR_DOWNLOAD_MAX,
+            "exports": exports,
+        },
+    )
+
+
 @transaction.atomic
 def exports_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
     """Release the built exports: they become immutable, the person is emailed a link, and the
     request is complete."""
-    from requests_app.lifecycle import actor_label, contact_email, request_complete
-    from requests_app.notifications import email_queue
+    from requests_app.lifecycle import actor_label, request_complete
 
     exports = list(Export.objects.select_for_update().filter(request=request))
     if request.status != Status.FULFILLING or not exports:
@@ -180,24 +194,12 @@ def exports_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectR
         raise IllegalTransition("These exports have already been released.")
     now = timezone.now()
     Export.objects.filter(request=request).update(released_at=now)
-    url = link_issue(request=request, actor=actor_label(actor))
+    _send_link(request=request, actor=actor_label(actor), exports=exports)
     event_append(
         request=request,
         actor=actor_label(actor),
         action="exports_released",
         payload={"files": {e.format: e.sha256 for e in exports}},
-    )
-    email_queue(
-        template="download",
-        to=contact_email(request),
-        request=request,
-        context={
-            "request": request,
-            "download_url": url,
-            "ttl_days": settings.DSAR_DOWNLOAD_TTL_DAYS,
-            "max_downloads": settings.DSAR_DOWNLOAD_MAX,
-            "exports": exports,
-        },
     )
     return request_complete(request=request)
 
@@ -220,8 +222,7 @@ def link_revoke(*, link: DownloadLink, actor: User) -> None:
 @transaction.atomic
 def link_reissue(*, request: DataSubjectRequest, actor: User) -> DownloadLink:
     """Revoke every live link and email a new one (a lost email, an expired link)."""
-    from requests_app.lifecycle import actor_label, contact_email
-    from requests_app.notifications import email_queue
+    from requests_app.lifecycle import actor_label
 
     exports = list(
         Export.objects.filter(request=request).filter(
@@ -233,20 +234,8 @@ def link_reissue(*, request: DataSubjectRequest, actor: User) -> DownloadLink:
     DownloadLink.objects.filter(request=request).filter(revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
-    url = link_issue(request=request, actor=actor_label(actor))
+    _send_link(request=request, actor=actor_label(actor), exports=exports)
     event_append(request=request, actor=actor_label(actor), action="download_link_reissued")
-    email_queue(
-        template="download",
-        to=contact_email(request),
-        request=request,
-        context={
-            "request": request,
-            "download_url": url,
-            "ttl_days": settings.DSAR_DOWNLOAD_TTL_DAYS,
-            "max_downloads": settings.DSAR_DOWNLOAD_MAX,
-            "exports": exports,
-        },
-    )
     return DownloadLink.objects.filter(request=request).order_by("-created_at").first()  # type: ignore[return-value]
 
 

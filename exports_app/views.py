@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 from exports_app import services
 from exports_app.models import Export
 from requests_app.errors import TokenInvalid
-from requests_app.ratelimit import client_ip, rate_limit_hit
+from requests_app.ratelimit import client_ip, rate_limit_hit, too_many_page
 from smarct_dsar.crypto import InvalidToken, iter_decrypted
 
 CONTENT_TYPES = {"json": "application/json", "csv": "application/zip", "pdf": "application/pdf"}
@@ -36,16 +36,7 @@ def _limited(request: HttpRequest) -> HttpResponse | None:
         identity=client_ip(request),
         limit=settings.DSAR_RATE_LIMIT_VERIFY_PER_IP,
     )
-    if verdict.allowed:
-        return None
-    response = render(
-        request,
-        "requests_app/rate_limited.html",
-        {"retry_minutes": max(1, verdict.retry_after // 60)},
-        status=429,
-    )
-    response["Retry-After"] = str(verdict.retry_after)
-    return response
+    return None if verdict.allowed else too_many_page(request, verdict)
 
 
 @never_cache

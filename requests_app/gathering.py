@@ -28,7 +28,7 @@ from django.contrib.auth.models import User
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from requests_app import datamap
@@ -37,6 +37,7 @@ from requests_app.errors import IllegalTransition, RuleViolation
 from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
 from requests_app.stores import Batch, Subject, connector_for
 from requests_app.stores.base import json_default
+from smarct_dsar.claims import claim
 from smarct_dsar.crypto import EncryptedWriter, iter_decrypted_lines
 
 log = logging.getLogger(__name__)
@@ -65,19 +66,11 @@ def gathering_plan(*, request: DataSubjectRequest) -> list[GatherStep]:
 
 
 def _claim(step_id: int, task_id: str) -> GatherStep | None:
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
-    claimable = (
-        Q(status=StepStatus.PENDING)
-        | Q(status=StepStatus.RUNNING, claimed_by=task_id)  # our own message, re-delivered
-        | Q(status=StepStatus.RUNNING, claimed_at__lt=stale)  # a worker that died long ago
-    )
-    claimed = GatherStep.objects.filter(
-        claimable, pk=step_id, request__status=Status.GATHERING
-    ).update(
-        status=StepStatus.RUNNING, claimed_by=task_id, claimed_at=now, attempts=F("attempts") + 1
-    )
-    return GatherStep.objects.select_related("request").get(pk=step_id) if claimed == 1 else None
+    # Only while the request is gathering: a withdrawn request is not gathered any further.
+    steps = GatherStep.objects.filter(pk=step_id, request__status=Status.GATHERING)
+    if not claim(steps, waiting=StepStatus.PENDING, working=StepStatus.RUNNING, task_id=task_id):
+        return None
+    return GatherStep.objects.select_related("request").get(pk=step_id)
 
 
 @dataclass

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from smarct_dsar.crypto import keyed_hash
 
@@ -47,3 +48,15 @@ def client_ip(request: HttpRequest) -> str:
         h.strip() for h in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",") if h.strip()
     ]
     return hops[-proxies] if len(hops) >= proxies else remote
+
+
+def too_many_page(request: HttpRequest, verdict: Verdict) -> HttpResponse:
+    """The friendly 429 page for a public page, with Retry-After."""
+    response = render(
+        request,
+        "requests_app/rate_limited.html",
+        {"retry_minutes": max(1, verdict.retry_after // 60)},
+        status=429,
+    )
+    response["Retry-After"] = str(verdict.retry_after)
+    return response

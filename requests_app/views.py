@@ -14,18 +14,7 @@ from django.views.decorators.http import require_http_methods
 from requests_app import forms, intake, public_status, verification
 from requests_app.errors import TokenInvalid
 from requests_app.models import TokenPurpose
-from requests_app.ratelimit import Verdict, client_ip, rate_limit_hit
-
-
-def _too_many(request: HttpRequest, verdict: Verdict) -> HttpResponse:
-    response = render(
-        request,
-        "requests_app/rate_limited.html",
-        {"retry_minutes": max(1, verdict.retry_after // 60)},
-        status=429,
-    )
-    response["Retry-After"] = str(verdict.retry_after)
-    return response
+from requests_app.ratelimit import client_ip, rate_limit_hit, too_many_page
 
 
 @require_http_methods(["GET", "POST"])
@@ -36,7 +25,7 @@ def intake_form(request: HttpRequest) -> HttpResponse:
         scope="intake-ip", identity=client_ip(request), limit=settings.DSAR_RATE_LIMIT_PER_IP
     )
     if not verdict.allowed:
-        return _too_many(request, verdict)
+        return too_many_page(request, verdict)
     form = forms.IntakeForm(request.POST)
     corrections = forms.CorrectionFormSet(request.POST, prefix="c")
     if not (form.is_valid() and corrections.is_valid()):
@@ -52,7 +41,7 @@ def intake_form(request: HttpRequest) -> HttpResponse:
         scope="intake-email", identity=submission.email, limit=settings.DSAR_RATE_LIMIT_PER_EMAIL
     )
     if not verdict.allowed:
-        return _too_many(request, verdict)
+        return too_many_page(request, verdict)
     result = intake.request_submit(data=submission)
     request.session["submitted"] = {
         "reference": result.request.reference if result.created else None,
@@ -94,7 +83,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
         scope="verify-ip", identity=client_ip(request), limit=settings.DSAR_RATE_LIMIT_VERIFY_PER_IP
     )
     if not verdict.allowed:
-        return _too_many(request, verdict)
+        return too_many_page(request, verdict)
     try:
         if request.method == "GET":
             found = verification.token_resolve(raw=token, purpose=TokenPurpose.VERIFY)
