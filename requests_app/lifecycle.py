@@ -11,6 +11,7 @@ the audit chain, all in one transaction. Emails and tasks are queued for after c
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -420,3 +421,25 @@ def request_assign(
         payload={"assignee": assignee.get_username() if assignee else None},
     )
     return locked
+
+
+# The staff actions that take a reason (for hold, the question to the person), by name: one
+# table for the API and the dashboard.
+REASONED_ACTIONS: dict[str, Callable[..., DataSubjectRequest]] = {
+    "approve": request_approve,
+    "reject": request_reject,
+    "extend": request_extend,
+    "resume": request_resume,
+    "withdraw": request_withdraw,
+    "confirm_authority": request_confirm_authority,
+    "hold": lambda *, request, actor, reason: request_hold(
+        request=request, actor=actor, question=reason
+    ),
+}
+
+
+def request_act(
+    *, action: str, request: DataSubjectRequest, actor: User, reason: str = ""
+) -> DataSubjectRequest:
+    """Run the staff action called ``action`` (see ``REASONED_ACTIONS``)."""
+    return REASONED_ACTIONS[action](request=request, actor=actor, reason=reason)

@@ -24,18 +24,30 @@ class Verdict:
     retry_after: int
 
 
-def rate_limit_hit(*, scope: str, identity: str, limit: int, window: int | None = None) -> Verdict:
-    window = window or settings.DSAR_RATE_LIMIT_WINDOW_SECONDS
+def _key(scope: str, identity: str, window: int) -> tuple[str, int]:
     now = int(time.time())
     bucket = now // window
-    key = f"rl:{scope}:{keyed_hash(identity.lower(), purpose='ratelimit')}:{bucket}"
+    return f"rl:{scope}:{keyed_hash(identity.lower(), purpose='ratelimit')}:{bucket}", (
+        bucket + 1
+    ) * window - now
+
+
+def rate_limit_peek(*, scope: str, identity: str, limit: int, window: int | None = None) -> Verdict:
+    """Whether ``identity`` is still under ``limit`` in this window, without counting a hit."""
+    key, retry_after = _key(scope, identity, window or settings.DSAR_RATE_LIMIT_WINDOW_SECONDS)
+    return Verdict(allowed=int(cache.get(key, 0)) < limit, retry_after=retry_after)
+
+
+def rate_limit_hit(*, scope: str, identity: str, limit: int, window: int | None = None) -> Verdict:
+    window = window or settings.DSAR_RATE_LIMIT_WINDOW_SECONDS
+    key, retry_after = _key(scope, identity, window)
     cache.add(key, 0, timeout=window + 5)
     try:
         count = cache.incr(key)
     except ValueError:  # evicted between add and incr: start again
         cache.add(key, 1, timeout=window + 5)
         count = 1
-    return Verdict(allowed=count <= limit, retry_after=(bucket + 1) * window - now)
+    return Verdict(allowed=count <= limit, retry_after=retry_after)
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -18,6 +18,7 @@ class RequestFilters:
     overdue: bool | None = None
     assignee: str | None = None  # a username, or "none" for unassigned
     search: str | None = None
+    open_only: bool = False
 
 
 def request_list(
@@ -31,6 +32,8 @@ def request_list(
     )
     if filters.status:
         qs = qs.filter(status=filters.status)
+    elif filters.open_only:
+        qs = qs.filter(status__in=OPEN_STATUSES)
     if filters.request_type:
         qs = qs.filter(request_type=filters.request_type)
     if filters.overdue is not None:

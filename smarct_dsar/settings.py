@@ -241,7 +241,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/staff/login/"
+LOGIN_REDIRECT_URL = "/staff/"
+LOGOUT_REDIRECT_URL = "/staff/login/"
+DSAR_LOGIN_FAILURES_ALLOWED = env_int("DSAR_LOGIN_FAILURES_ALLOWED", 5, minimum=1)
+DSAR_LOGIN_LOCKOUT_SECONDS = env_int("DSAR_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+DSAR_QUEUE_PAGE_SIZE = env_int("DSAR_QUEUE_PAGE_SIZE", 50, minimum=5)
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -26,7 +26,7 @@ from requests_app.api.serializers import (
     RequestSummarySerializer,
 )
 from requests_app.models import DataSubjectRequest, RequestType, Status
-from requests_app.permissions import IsApprover, IsPrivacyStaff, is_privacy_staff
+from requests_app.permissions import APPROVER_ACTIONS, IsApprover, IsPrivacyStaff, is_privacy_staff
 from requests_app.ratelimit import Verdict, client_ip, rate_limit_hit
 
 
@@ -169,17 +169,9 @@ class RequestActionApi(APIView):
     """``POST /api/v1/requests/<reference>/<action>/`` — one staff action, through its service."""
 
     action_name = ""
-    services: dict[str, Any] = {
-        "approve": lifecycle.request_approve,
-        "reject": lifecycle.request_reject,
-        "extend": lifecycle.request_extend,
-        "resume": lifecycle.request_resume,
-        "withdraw": lifecycle.request_withdraw,
-        "confirm_authority": lifecycle.request_confirm_authority,
-    }
 
     def get_permissions(self) -> list[BasePermission]:
-        if self.action_name in {"approve", "reject"}:
+        if self.action_name in APPROVER_ACTIONS:
             return [IsPrivacyStaff(), IsApprover()]
         return [IsPrivacyStaff()]
 
@@ -188,11 +180,12 @@ class RequestActionApi(APIView):
         form = ReasonInput(data=request.data)
         form.is_valid(raise_exception=True)
         dsr = _get_request(reference)
-        reason = form.validated_data["reason"]
-        if self.action_name == "hold":
-            lifecycle.request_hold(request=dsr, actor=staff_user(request), question=reason)
-        else:
-            self.services[self.action_name](request=dsr, actor=staff_user(request), reason=reason)
+        lifecycle.request_act(
+            action=self.action_name,
+            request=dsr,
+            actor=staff_user(request),
+            reason=form.validated_data["reason"],
+        )
         return Response(RequestDetailSerializer(_get_request(reference)).data)
 
 

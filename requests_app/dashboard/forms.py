@@ -1,0 +1,165 @@
+"""Dashboard forms: the queue's filters and the one form behind every action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.models import User
+
+from requests_app.intake import multi_line
+from requests_app.models import RequestType, Status
+from requests_app.permissions import ROLES
+from requests_app.selectors import RequestFilters
+
+# action → (button label, what it will do: shown before confirming, message after)
+ACTION_TEXT: dict[str, tuple[str, str, str]] = {
+    "approve": (
+        "Approve",
+        "Approve the response. For access and portability the files are then built for "
+        "you to preview before they are released.",
+        "Approved.",
+    ),
+    "reject": (
+        "Reject",
+        "Refuse the request. The person is emailed your reason and told of their right "
+        "to complain to the ICO. This closes the request.",
+        "Rejected; the person has been emailed.",
+    ),
+    "extend": (
+        "Extend the deadline",
+        "Extend the deadline by two further months (once only, before it "
+        "passes). The person is emailed your reasons.",
+        "Extended; the person has been emailed.",
+    ),
+    "hold": (
+        "Ask for clarification",
+        "Email the person your question and pause the statutory clock until they answer.",
+        "On hold; the question has been emailed.",
+    ),
+    "resume": (
+        "Resume",
+        "The clarification has arrived: restart the clock. The due date moves on by "
+        "the days it was paused.",
+        "Resumed.",
+    ),
+    "withdraw": ("Withdraw", "Close the request as withdrawn by the person.", "Withdrawn."),
+    "assign": (
+        "Assign",
+        "Make a member of the privacy team responsible for this request.",
+        "Assigned.",
+    ),
+    "confirm_authority": (
+        "Confirm agent's authority",
+        "You have seen proof that the agent may act for "
+        "the person. Once their email is verified the clock starts.",
+        "Authority confirmed.",
+    ),
+}
+REASON_REQUIRED = {"extend", "hold", "withdraw"}  # and reject: a template or a reason (see clean)
+REJECTION_TEMPLATES = [
+    ("", "Write your own reason"),
+    (
+        "We could not confirm your identity: the email address you gave could not be verified as yours, "
+        "and we did not receive the further proof we asked for.",
+        "Identity not confirmed",
+    ),
+    (
+        "Your request is manifestly unfounded or excessive (UK GDPR Article 12(5)): ",
+        "Manifestly unfounded or excessive",
+    ),
+]
+
+
+class QueueFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=254, label="Reference or email")
+    status = forms.ChoiceField(
+        required=False,
+        label="Status",
+        choices=[("", "All open"), ("all", "Any status"), *Status.choices],
+    )
+    type = forms.ChoiceField(
+        required=False, label="Type", choices=[("", "Any type"), *RequestType.choices]
+    )
+    assignee = forms.ChoiceField(required=False, label="Assignee", choices=[])
+    overdue = forms.BooleanField(required=False, label="Overdue only")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        staff = (
+            User.objects.filter(groups__name__in=ROLES, is_active=True)
+            .distinct()
+            .order_by("username")
+        )
+        assignee = self.fields["assignee"]
+        assert isinstance(assignee, forms.ChoiceField)
+        assignee.choices = [
+            ("", "Anyone"),
+            ("none", "Unassigned"),
+            *[(u.username, u.get_full_name() or u.username) for u in staff],
+        ]
+
+    def filters(self) -> RequestFilters:
+        data = self.cleaned_data
+        status = data.get("status") or None
+        return RequestFilters(
+            status=None if status == "all" else status,
+            open_only=not status,
+            request_type=data.get("type") or None,
+            overdue=True if data.get("overdue") else None,
+            assignee=data.get("assignee") or None,
+            search=data.get("q") or None,
+        )
+
+    def page_size(self) -> int:
+        return int(settings.DSAR_QUEUE_PAGE_SIZE)
+
+
+class ActionForm(forms.Form):
+    template = forms.ChoiceField(
+        required=False, choices=REJECTION_TEMPLATES, label="Reason template"
+    )
+    reason = forms.CharField(
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        validators=[multi_line],
+        label="Reason",
+    )
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        label="Assign to",
+        empty_label="Nobody (unassign)",
+    )
+
+    def __init__(self, action: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.action = action
+        if action != "reject":
+            del self.fields["template"]
+        if action == "assign":
+            del self.fields["reason"]
+            field = self.fields["assignee"]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = (
+                User.objects.filter(groups__name__in=ROLES, is_active=True)
+                .distinct()
+                .order_by("username")
+            )
+        else:
+            del self.fields["assignee"]
+            if action == "hold":
+                self.fields["reason"].label = "Your question to the person"
+            self.fields["reason"].required = action in REASON_REQUIRED
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.action == "reject":
+            data["reason"] = (data.get("template", "") + " " + (data.get("reason") or "")).strip()
+            if not data["reason"]:
+                self.add_error(
+                    "reason", "Choose a reason template or write the reason; the person is told it."
+                )
+        return data

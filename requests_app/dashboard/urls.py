@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from requests_app import converters
+from requests_app.dashboard import login, views
+
+__all__ = ["converters", "urlpatterns"]
+
+urlpatterns = [
+    path("login/", login.StaffLoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.queue, name="dashboard-queue"),
+    path("requests/<ref:reference>/", views.request_page, name="dashboard-request"),
+    path(
+        "requests/<ref:reference>/stores/<slug:store>/retry/",
+        views.retry_store,
+        name="dashboard-retry-store",
+    ),
+    path("requests/<ref:reference>/<slug:action>/", views.request_action, name="dashboard-action"),
+]

@@ -1,0 +1,188 @@
+"""The staff dashboard through Django's test client (browser tests come with the rest of issue 5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def login(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def dsr(verified: Any) -> DataSubjectRequest:
+    return verified(name="Dora Dash", email="dora@example.com")
+
+
+def urls(reference: str) -> list[tuple[str, str, bool]]:
+    """(method, url, approver only)"""
+    base = f"/staff/requests/{reference}/"
+    actions = [
+        ("get", f"{base}{a}/", a in {"approve", "reject"})
+        for a in (
+            "approve",
+            "reject",
+            "extend",
+            "hold",
+            "resume",
+            "withdraw",
+            "assign",
+            "confirm_authority",
+        )
+    ]
+    return [("get", "/staff/", False), ("get", base, False), *actions]
+
+
+def test_authorisation_matrix(dsr: Any, reviewer: Any, approver: Any, outsider: Any) -> None:
+    for method, url, approver_only in urls(dsr.reference):
+        anonymous = getattr(Client(), method)(url)
+        assert anonymous.status_code == 302, url
+        assert anonymous["Location"].startswith("/staff/login/"), url
+        assert getattr(login(outsider), method)(url).status_code == 403, url
+        assert getattr(login(reviewer), method)(url).status_code == (
+            403 if approver_only else 200
+        ), url
+        assert getattr(login(approver), method)(url).status_code == 200, url
+
+
+def test_queue_shows_days_left_sorted_with_urgency(
+    verified: Any, submit: Any, reviewer: Any
+) -> None:
+    late = verified(email="late@example.com")
+    soon = verified(email="soon@example.com")
+    today = timezone.localdate()
+    DataSubjectRequest.objects.filter(pk=late.pk).update(due_on=today - dt.timedelta(days=3))
+    DataSubjectRequest.objects.filter(pk=soon.pk).update(due_on=today + dt.timedelta(days=5))
+    closed = verified(email="closed@example.com")
+    DataSubjectRequest.objects.filter(pk=closed.pk).update(status=Status.COMPLETED)
+    html = login(reviewer).get("/staff/").content.decode()
+    assert html.index(late.reference) < html.index(soon.reference)
+    assert 'class="overdue"' in html
+    assert 'class="due-soon"' in html
+    assert ">-3 <span" in html.replace("\n", "")
+    assert closed.reference not in html  # only open requests by default
+
+
+def test_queue_filters_and_search(verified: Any, submit: Any, reviewer: Any) -> None:
+    erasure = verified(email="erase@example.com", request_type="erasure")
+    access = verified(email="see@example.com")
+    client = login(reviewer)
+    assert erasure.reference in client.get("/staff/?type=erasure").content.decode()
+    assert access.reference not in client.get("/staff/?type=erasure").content.decode()
+    found = client.get("/staff/?q=SEE@example.com").content.decode()
+    assert access.reference in found
+    assert erasure.reference not in found
+    assert (
+        client.get("/staff/?status=bogus").status_code == 200
+    )  # a bad filter shows the default queue
+
+
+def test_queue_query_count_does_not_grow_with_requests(
+    submit: Any, reviewer: Any, django_assert_max_num_queries: Any
+) -> None:
+    client = login(reviewer)
+    for i in range(60):
+        submit(email=f"p{i}@example.com")
+    client.get("/staff/")  # warm the session
+    with django_assert_max_num_queries(12):
+        page = client.get("/staff/")
+    assert page.status_code == 200
+    assert b"Page 1 of 2" in page.content
+
+
+def test_hold_is_confirmed_then_done_and_emailed(
+    dsr: Any, reviewer: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = login(reviewer)
+    confirm = client.get(f"/staff/requests/{dsr.reference}/hold/")
+    assert b"pause the statutory clock" in confirm.content
+    missing = client.post(f"/staff/requests/{dsr.reference}/hold/", {"reason": ""})
+    assert missing.status_code == 400
+    assert b"This field is required" in missing.content
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(
+            f"/staff/requests/{dsr.reference}/hold/", {"reason": "Which account?"}, follow=True
+        )
+    assert b"On hold; the question has been emailed." in done.content
+    dsr.refresh_from_db()
+    assert dsr.status == Status.ON_HOLD
+    assert "Which account?" in mail.outbox[0].body
+
+
+def test_reject_with_a_template(dsr: Any, approver: Any) -> None:
+    client = login(approver)
+    page = client.get(f"/staff/requests/{dsr.reference}/reject/")
+    assert b"Identity not confirmed" in page.content
+    assert b"complain to the ICO" in page.content
+    template = "We could not confirm your identity"
+    choice = next(
+        v
+        for v, _ in __import__("requests_app.dashboard.forms", fromlist=["x"]).REJECTION_TEMPLATES
+        if v.startswith(template)
+    )
+    client.post(f"/staff/requests/{dsr.reference}/reject/", {"template": choice, "reason": ""})
+    dsr.refresh_from_db()
+    assert dsr.status == Status.REJECTED
+    assert dsr.events.get(action="reject").payload["reason"].startswith(template)
+
+
+def test_an_illegal_action_is_a_message_not_an_error(dsr: Any, reviewer: Any) -> None:
+    response = login(reviewer).post(f"/staff/requests/{dsr.reference}/resume/", {}, follow=True)
+    assert response.status_code == 200
+    assert b"Cannot resume a request that is in review" in response.content
+
+
+def test_a_failed_store_has_a_retry_button(
+    dsr: Any, reviewer: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(status=Status.GATHERING)
+    GatherStep.objects.create(
+        request=dsr, store="crm", status=StepStatus.FAILED, error="store 'crm' is unreachable"
+    )
+    client = login(reviewer)
+    page = client.get(f"/staff/requests/{dsr.reference}/").content.decode()
+    assert "Retry crm" in page
+    assert "unreachable" in page
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(f"/staff/requests/{dsr.reference}/stores/crm/retry/")
+    assert GatherStep.objects.get(request=dsr, store="crm").status == StepStatus.PENDING
+
+
+def test_failed_logins_are_rate_limited(reviewer: Any, settings: Any) -> None:
+    settings.DSAR_LOGIN_FAILURES_ALLOWED = 3
+    client = Client()
+    codes = [
+        client.post("/staff/login/", {"username": "rita", "password": "wrong"}).status_code
+        for _ in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+    # even the right password is refused until the window ends
+    assert (
+        client.post(
+            "/staff/login/", {"username": "rita", "password": "correct horse battery staple"}
+        ).status_code
+        == 429
+    )
+
+
+def test_login_then_queue(reviewer: Any) -> None:
+    client = Client()
+    response = client.post(
+        "/staff/login/", {"username": "rita", "password": "correct horse battery staple"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/staff/"
+    assert client.get("/staff/").status_code == 200
