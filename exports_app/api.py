@@ -12,12 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exports_app import services
-from exports_app.models import DownloadLink, Export, Redaction
+from exports_app.models import DownloadLink, Export
 from exports_app.views import CONTENT_TYPES, _stream
 from requests_app.api.serializers import RequestDetailSerializer
 from requests_app.api.views import _get_request, staff_user
 from requests_app.audit import event_append
-from requests_app.errors import IllegalTransition
 from requests_app.lifecycle import actor_label
 from requests_app.permissions import IsApprover, IsPrivacyStaff
 
@@ -97,16 +96,7 @@ class RedactApi(APIView):
     def post(self, request: Request, reference: str) -> Response:
         form = RedactionInput(data=request.data)
         form.is_valid(raise_exception=True)
-        dsr = _get_request(reference)
-        if Export.objects.filter(request=dsr).filter(released_at__isnull=False).exists():
-            raise IllegalTransition(
-                "Released exports are immutable; redactions can no longer change them."
-            )
-        actor = actor_label(staff_user(request))
-        Redaction.objects.get_or_create(
-            request=dsr,
-            **{k: form.validated_data[k] for k in ("store", "table", "record_key", "field")},
-            defaults={"reason": form.validated_data["reason"], "created_by": actor},
+        services.redaction_add(
+            request=_get_request(reference), actor=staff_user(request), **form.validated_data
         )
-        event_append(request=dsr, actor=actor, action="redact", payload=dict(form.validated_data))
         return Response(RequestDetailSerializer(_get_request(reference)).data)

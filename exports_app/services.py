@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from exports_app.content import ExportContext
-from exports_app.models import DownloadLink, Export, ExportFormat, ExportStatus
+from exports_app.models import DownloadLink, Export, ExportFormat, ExportStatus, Redaction
 from exports_app.renderers import renderer_for
 from requests_app.audit import event_append
 from requests_app.errors import IllegalTransition, RuleViolation, TokenInvalid
@@ -181,8 +181,9 @@ def _send_link(*, request: DataSubjectRequest, actor: str, exports: list[Export]
 def exports_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
     """Release the built exports: they become immutable, the person is emailed a link, and the
     request is complete."""
-    from requests_app.lifecycle import actor_label, request_complete
+    from requests_app.lifecycle import actor_label, check_four_eyes, request_complete
 
+    check_four_eyes(request, actor)
     exports = list(Export.objects.select_for_update().filter(request=request))
     if request.status != Status.FULFILLING or not exports:
         raise IllegalTransition(
@@ -322,3 +323,43 @@ def exports_to_requeue() -> list[int]:
     return list(
         Export.objects.filter(lost | dead, released_at__isnull=True).values_list("pk", flat=True)
     )
+
+
+@transaction.atomic
+def redaction_add(
+    *,
+    request: DataSubjectRequest,
+    actor: User,
+    store: str,
+    table: str,
+    record_key: str,
+    field: str,
+    reason: str,
+) -> Redaction:
+    """Withhold a record (``field`` empty) or one field of it from release, with a reason."""
+    from requests_app.lifecycle import actor_label
+
+    if not reason.strip():
+        raise RuleViolation(
+            "Say why this is withheld; the person is told the reason.", field="reason"
+        )
+    if Export.objects.filter(request=request, released_at__isnull=False).exists():
+        raise IllegalTransition(
+            "Released exports are immutable; redactions can no longer change them."
+        )
+    label = actor_label(actor)
+    redaction, _ = Redaction.objects.get_or_create(
+        request=request,
+        store=store,
+        table=table,
+        record_key=record_key,
+        field=field,
+        defaults={"reason": reason.strip(), "created_by": label},
+    )
+    event_append(
+        request=request,
+        actor=label,
+        action="redact",
+        payload={"store": store, "table": table, "field": field or None, "reason": reason.strip()},
+    )
+    return redaction

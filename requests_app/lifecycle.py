@@ -274,6 +274,23 @@ def request_confirm_authority(
     return locked
 
 
+# Work that prepares a response for release. Whoever did any of it may not also approve or
+# release it (four-eyes), unless DSAR_FOUR_EYES is off for a one-person team.
+PREPARATION_ACTIONS = frozenset({"redact", "exports_rebuild", "store_retry", "note"})
+
+
+def check_four_eyes(request: DataSubjectRequest, actor: User) -> None:
+    """The audit trail says who prepared the request; they cannot also approve its release."""
+    if not settings.DSAR_FOUR_EYES:
+        return
+    label = actor_label(actor)
+    if request.events.filter(action__in=PREPARATION_ACTIONS, actor=label).exists():
+        raise RuleViolation(
+            "Four-eyes: you prepared this request (redactions, rebuilds or retries), so another "
+            "approver must approve and release it."
+        )
+
+
 @transaction.atomic
 def request_approve(
     *, request: DataSubjectRequest, actor: User, reason: str = ""
@@ -283,6 +300,7 @@ def request_approve(
     from exports_app.services import FORMATS
     from requests_app.tasks import start_fulfilment
 
+    check_four_eyes(request, actor)
     request = _transition(
         request, "approve", actor=actor_label(actor), payload={"reason": reason.strip()}
     )

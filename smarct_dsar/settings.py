@@ -364,6 +364,9 @@ DSAR_PDF_MAX_ROWS = env_int("DSAR_PDF_MAX_ROWS", 200, minimum=1)
 DSAR_PDF_PREVIEW_ROWS = env_int("DSAR_PDF_PREVIEW_ROWS", 25, minimum=1)
 DSAR_DOWNLOAD_TTL_DAYS = env_int("DSAR_DOWNLOAD_TTL_DAYS", 7, minimum=1)
 DSAR_DOWNLOAD_MAX = env_int("DSAR_DOWNLOAD_MAX", 5, minimum=1)
+# Four-eyes: whoever prepared a response (redacted, rebuilt, retried a store) cannot also approve
+# or release it. Switch off only for a one-person team.
+DSAR_FOUR_EYES = env_bool("DSAR_FOUR_EYES", True)
 DSAR_CONTROLLER_NAME = env_str("DSAR_CONTROLLER_NAME", "Smarct")
 DSAR_PRIVACY_CONTACT = env_str("DSAR_PRIVACY_CONTACT", "info@smarct.com")
 

@@ -163,3 +163,10 @@ class ActionForm(forms.Form):
                     "reason", "Choose a reason template or write the reason; the person is told it."
                 )
         return data
+
+
+class RedactForm(forms.Form):
+    table = forms.CharField(max_length=200)
+    record_key = forms.RegexField(r"^[0-9a-f]{64}$")
+    field = forms.CharField(max_length=200, required=False)
+    reason = forms.CharField(max_length=2000, validators=[multi_line])

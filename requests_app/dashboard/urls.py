@@ -18,5 +18,11 @@ urlpatterns = [
         views.retry_store,
         name="dashboard-retry-store",
     ),
+    path(
+        "requests/<ref:reference>/data/<slug:store>/", views.store_data, name="dashboard-store-data"
+    ),
+    path(
+        "requests/<ref:reference>/data/<slug:store>/redact/", views.redact, name="dashboard-redact"
+    ),
     path("requests/<ref:reference>/<slug:action>/", views.request_action, name="dashboard-action"),
 ]

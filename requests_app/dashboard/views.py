@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -11,14 +12,15 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from requests_app import gathering, lifecycle, selectors
 from requests_app.dashboard.access import staff_required
-from requests_app.dashboard.forms import ACTION_TEXT, ActionForm, QueueFilterForm
+from requests_app.dashboard.forms import ACTION_TEXT, ActionForm, QueueFilterForm, RedactForm
 from requests_app.errors import DomainError
-from requests_app.models import DataSubjectRequest
+from requests_app.models import DataSubjectRequest, GatherStep, StepStatus
 from requests_app.permissions import APPROVER_ACTIONS, is_approver
 
 
@@ -126,3 +128,86 @@ def retry_store(request: HttpRequest, reference: str, store: str) -> HttpRespons
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("dashboard-request", reference=reference)
+
+
+@staff_required
+def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse:
+    """A paginated preview of what one store gave, with the means to withhold a record or field."""
+    from exports_app.models import Export, Redaction
+
+    dsr = _request_or_404(reference)
+    step = GatherStep.objects.filter(request=dsr, store=store, status=StepStatus.DONE).first()
+    if step is None:
+        raise Http404
+    tables = list(step.table_counts)
+    wanted = str(request.GET.get("table", ""))
+    table = wanted if wanted in tables else (tables[0] if tables else "")
+    page = selectors.gathered_page(step=step, table=table, number=_int(request.GET.get("page")))
+    redacted = {
+        (r.record_key, r.field): r.reason
+        for r in Redaction.objects.filter(request=dsr, store=store, table=table)
+    }
+    rows = [
+        {
+            "key": key,
+            "whole": redacted.get((key, "")),
+            "cells": [
+                {"column": c, "value": record.get(c), "redacted": redacted.get((key, c))}
+                for c in page.columns
+            ],
+        }
+        for key, record in page.records
+    ]
+    return render(
+        request,
+        "dashboard/store_data.html",
+        {
+            "dsr": dsr,
+            "store": store,
+            "tables": tables,
+            "table": table,
+            "page": page,
+            "rows": rows,
+            "can_redact": not Export.objects.filter(
+                request=dsr, released_at__isnull=False
+            ).exists(),
+        },
+    )
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 1)
+    except ValueError:
+        return 1
+
+
+@staff_required
+@require_http_methods(["POST"])
+def redact(request: HttpRequest, reference: str, store: str) -> HttpResponse:
+    from exports_app.services import redaction_add
+
+    dsr = _request_or_404(reference)
+    form = RedactForm(request.POST)
+    query = urlencode(
+        {"table": request.POST.get("table", ""), "page": _int(request.POST.get("page"))}
+    )
+    back = f"{reverse('dashboard-store-data', args=[reference, store])}?{query}"
+    if not form.is_valid():
+        messages.error(
+            request,
+            "Say why it is withheld: "
+            + "; ".join(str(e) for errors in form.errors.values() for e in errors),
+        )
+        return redirect(back)
+    assert isinstance(request.user, User)
+    try:
+        redaction_add(request=dsr, actor=request.user, store=store, **form.cleaned_data)
+        what = f"field {form.cleaned_data['field']}" if form.cleaned_data["field"] else "record"
+        messages.success(
+            request,
+            f"The {what} will be withheld from every export. Rebuild the exports if they are built.",
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(back)

@@ -204,3 +204,28 @@ def test_every_service_leaves_the_chain_intact(verified: Any, approver: Any) -> 
     lifecycle.request_resume(request=dsr, actor=approver)
     lifecycle.request_withdraw(request=dsr, actor=approver, reason="done")
     assert list(chain_verify()) == []
+
+
+def test_four_eyes_whoever_prepared_cannot_approve(
+    verified: Any, approver: Any, settings: Any
+) -> None:
+    from requests_app.audit import event_append
+    from tests.factories import UserFactory
+
+    dsr = verified()
+    event_append(request=dsr, actor=lifecycle.actor_label(approver), action="redact", payload={})
+    with pytest.raises(RuleViolation, match="Four-eyes"):
+        lifecycle.request_approve(request=dsr, actor=approver)
+    other = UserFactory(username="bea", roles=["reviewer", "approver"])
+    assert lifecycle.request_approve(request=dsr, actor=other).status == Status.APPROVED
+
+
+def test_four_eyes_can_be_switched_off_for_a_one_person_team(
+    verified: Any, approver: Any, settings: Any
+) -> None:
+    from requests_app.audit import event_append
+
+    settings.DSAR_FOUR_EYES = False
+    dsr = verified()
+    event_append(request=dsr, actor=lifecycle.actor_label(approver), action="redact", payload={})
+    assert lifecycle.request_approve(request=dsr, actor=approver).status == Status.APPROVED
