@@ -12,6 +12,7 @@ urlpatterns = [
     path("login/", login.StaffLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.queue, name="dashboard-queue"),
+    path("overview/", views.overview, name="dashboard-overview"),
     path("requests/<ref:reference>/", views.request_page, name="dashboard-request"),
     path(
         "requests/<ref:reference>/stores/<slug:store>/retry/",

@@ -61,6 +61,13 @@ def _request_or_404(reference: str) -> DataSubjectRequest:
 
 
 @staff_required
+def overview(request: HttpRequest) -> HttpResponse:
+    from requests_app.reports import overview as figures
+
+    return render(request, "dashboard/overview.html", {"o": figures(timezone.localdate())})
+
+
+@staff_required
 def request_page(request: HttpRequest, reference: str) -> HttpResponse:
     dsr = _request_or_404(reference)
     actions = lifecycle.allowed_actions(dsr)
