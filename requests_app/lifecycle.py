@@ -276,7 +276,7 @@ def request_confirm_authority(
 
 # Work that prepares a response for release. Whoever did any of it may not also approve or
 # release it (four-eyes), unless DSAR_FOUR_EYES is off for a one-person team.
-PREPARATION_ACTIONS = frozenset({"redact", "exports_rebuild", "store_retry", "note"})
+PREPARATION_ACTIONS = frozenset({"redact", "exports_rebuild", "store_retry"})
 
 
 def check_four_eyes(request: DataSubjectRequest, actor: User) -> None:
@@ -461,3 +461,14 @@ def request_act(
 ) -> DataSubjectRequest:
     """Run the staff action called ``action`` (see ``REASONED_ACTIONS``)."""
     return REASONED_ACTIONS[action](request=request, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def request_note(*, request: DataSubjectRequest, actor: User, text: str) -> None:
+    """An internal note on the timeline (staff only; purged with the request's personal data)."""
+    event_append(
+        request=request,
+        actor=actor_label(actor),
+        action="note",
+        payload={"text": _require_reason(text)},
+    )

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 REVIEWER = "reviewer"
 APPROVER = "approver"
 ROLES = (REVIEWER, APPROVER)
-APPROVER_ACTIONS = frozenset({"approve", "reject"})
+APPROVER_ACTIONS = frozenset({"approve", "reject", "release"})
 
 
 def _groups(user: Any) -> set[str]:

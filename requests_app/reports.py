@@ -13,8 +13,11 @@ from requests_app.models import OPEN_STATUSES, DataSubjectRequest, RequestType, 
 
 WEEKS = 12
 TYPE_COLOURS = {
-    RequestType.ACCESS: "#1f4fd1", RequestType.RECTIFICATION: "#7a5af8", RequestType.ERASURE: "#d92d20",
-    RequestType.PORTABILITY: "#0e9384", RequestType.MARKETING_OPT_OUT: "#f79009",
+    RequestType.ACCESS: "#1f4fd1",
+    RequestType.RECTIFICATION: "#7a5af8",
+    RequestType.ERASURE: "#d92d20",
+    RequestType.PORTABILITY: "#0e9384",
+    RequestType.MARKETING_OPT_OUT: "#f79009",
 }
 
 
@@ -26,6 +29,7 @@ class Bar:
     height: float
     colour: str
     label: str
+    value: int = 0
 
 
 @dataclass
@@ -56,16 +60,21 @@ def overview(today: dt.date) -> Overview:
     status_table = _by_status()
     closed = list(
         DataSubjectRequest.objects.filter(
-            status__in=[Status.COMPLETED, Status.REJECTED], closed_at__date__gte=today - dt.timedelta(days=365)
+            status__in=[Status.COMPLETED, Status.REJECTED],
+            closed_at__date__gte=today - dt.timedelta(days=365),
         ).values_list("received_at", "closed_at", "due_on")
     )
-    on_time = [c.date() <= due for _, c, due in closed if due is not None]
-    durations = [(c - r).total_seconds() / 86400 for r, c, _ in closed]
+    on_time = [c.date() <= due for _, c, due in closed if c is not None and due is not None]
+    durations = [(c - r).total_seconds() / 86400 for r, c, _ in closed if c is not None]
     return Overview(
-        weekly=_stacked(weekly_table), weekly_table=weekly_table,
-        by_status=_horizontal(status_table), status_table=status_table,
+        weekly=_stacked(weekly_table),
+        weekly_table=weekly_table,
+        by_status=_horizontal(status_table),
+        status_table=status_table,
         open_count=sum(n for _, n in status_table),
-        overdue=DataSubjectRequest.objects.filter(status__in=OPEN_STATUSES, due_on__lt=today).count(),
+        overdue=DataSubjectRequest.objects.filter(
+            status__in=OPEN_STATUSES, due_on__lt=today
+        ).count(),
         closed_12m=len(closed),
         on_time_rate=(sum(on_time) / len(on_time)) if on_time else None,
         median_days=statistics.median(durations) if durations else None,
@@ -79,7 +88,9 @@ def _weekly(today: dt.date) -> list[tuple[str, dict[str, int]]]:
     counts: dict[dt.date, dict[str, int]] = {w: {} for w in weeks}
     rows = (
         DataSubjectRequest.objects.filter(received_at__date__gte=weeks[0])
-        .annotate(week=TruncWeek("received_at")).values("week", "request_type").annotate(n=Count("id"))
+        .annotate(week=TruncWeek("received_at"))
+        .values("week", "request_type")
+        .annotate(n=Count("id"))
     )
     for row in rows:
         week = row["week"].date() if isinstance(row["week"], dt.datetime) else row["week"]
@@ -90,7 +101,9 @@ def _weekly(today: dt.date) -> list[tuple[str, dict[str, int]]]:
 
 def _by_status() -> list[tuple[str, int]]:
     rows = dict(
-        DataSubjectRequest.objects.filter(status__in=OPEN_STATUSES).values_list("status").annotate(n=Count("id"))
+        DataSubjectRequest.objects.filter(status__in=OPEN_STATUSES)
+        .values_list("status")
+        .annotate(n=Count("id"))
     )
     return [(Status(s).label, rows.get(s, 0)) for s in Status if s in OPEN_STATUSES]
 
@@ -100,13 +113,22 @@ def _stacked(table: list[tuple[str, dict[str, int]]], width: int = 640, height: 
     chart = Chart(width, height, maximum=top)
     plot_h, step = height - 30, (width - 40) / len(table)
     for i, (label, counts) in enumerate(table):
-        y = plot_h
+        y = float(plot_h)
         for kind, colour in TYPE_COLOURS.items():
             n = counts.get(kind, 0)
             if n:
                 h = plot_h * n / top
                 y -= h
-                chart.bars.append(Bar(40 + i * step + 4, y, step - 8, h, colour, f"{label}: {n} {RequestType(kind).label}"))
+                chart.bars.append(
+                    Bar(
+                        40 + i * step + 4,
+                        y,
+                        step - 8,
+                        h,
+                        colour,
+                        f"{label}: {n} {RequestType(kind).label}",
+                    )
+                )
         chart.ticks.append((40 + i * step + step / 2, label))
     return chart
 
@@ -115,6 +137,8 @@ def _horizontal(table: list[tuple[str, int]], width: int = 640) -> Chart:
     top = max([n for _, n in table] + [1])
     chart = Chart(width, 28 * len(table) + 10, maximum=top)
     for i, (label, n) in enumerate(table):
-        chart.bars.append(Bar(230, 8 + i * 28, (width - 290) * n / top, 18, "#1f4fd1", f"{label}: {n}"))
+        chart.bars.append(
+            Bar(230, 8 + i * 28, (width - 290) * n / top, 18, "#1f4fd1", f"{label}: {n}", n)
+        )
         chart.ticks.append((8 + i * 28 + 13, label))
     return chart

@@ -46,11 +46,12 @@ def _data_map(settings: Any) -> Iterator[None]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _fresh_file_storage() -> None:
-    """Each run starts with empty file storage, as it starts with a fresh test database (whose
-    references, and so file names, begin again at DSR-…-000001)."""
+    """Each run starts with empty file storage and an empty demo outbox, as it starts with a fresh
+    test database (whose references, and so file names, begin again at DSR-…-000001)."""
     from django.conf import settings
 
-    shutil.rmtree(Path(settings.VAR_DIR) / "files", ignore_errors=True)
+    for folder in ("files", "mail"):
+        shutil.rmtree(Path(settings.VAR_DIR) / folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

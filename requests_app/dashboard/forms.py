@@ -50,6 +50,27 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
         "Make a member of the privacy team responsible for this request.",
         "Assigned.",
     ),
+    "release": (
+        "Release to the person",
+        "Release the built files: they become final, the person is emailed a download link "
+        "(7 days, 5 downloads) and the request is completed.",
+        "Released; the person has been emailed their download link.",
+    ),
+    "rebuild": (
+        "Rebuild the files",
+        "Build the export files again (after a redaction, or a failure).",
+        "The files are being rebuilt.",
+    ),
+    "reissue_link": (
+        "Send a new download link",
+        "Withdraw the current download link and email the person a new one.",
+        "A new link has been emailed; the old one no longer works.",
+    ),
+    "note": (
+        "Add an internal note",
+        "Add a note to the request's timeline. Staff only: the person never sees it.",
+        "Note added.",
+    ),
     "confirm_authority": (
         "Confirm agent's authority",
         "You have seen proof that the agent may act for "
@@ -57,7 +78,12 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
         "Authority confirmed.",
     ),
 }
-REASON_REQUIRED = {"extend", "hold", "withdraw"}  # and reject: a template or a reason (see clean)
+REASON_REQUIRED = {
+    "extend",
+    "hold",
+    "withdraw",
+    "note",
+}  # and reject: a template or a reason (see clean)
 REJECTION_TEMPLATES = [
     ("", "Write your own reason"),
     (
@@ -152,6 +178,8 @@ class ActionForm(forms.Form):
             del self.fields["assignee"]
             if action == "hold":
                 self.fields["reason"].label = "Your question to the person"
+            if action == "note":
+                self.fields["reason"].label = "Note"
             self.fields["reason"].required = action in REASON_REQUIRED
 
     def clean(self) -> dict[str, Any]:

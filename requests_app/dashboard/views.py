@@ -20,7 +20,7 @@ from requests_app import gathering, lifecycle, selectors
 from requests_app.dashboard.access import staff_required
 from requests_app.dashboard.forms import ACTION_TEXT, ActionForm, QueueFilterForm, RedactForm
 from requests_app.errors import DomainError
-from requests_app.models import DataSubjectRequest, GatherStep, StepStatus
+from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
 from requests_app.permissions import APPROVER_ACTIONS, is_approver
 
 
@@ -67,31 +67,58 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/overview.html", {"o": figures(timezone.localdate())})
 
 
+def _open_actions(dsr: DataSubjectRequest, exports: list[Any], user: Any) -> list[str]:
+    """The lifecycle's actions, plus those on the files for the person, less what the role forbids."""
+    from exports_app.models import ExportStatus
+
+    actions = lifecycle.allowed_actions(dsr)
+    if dsr.status == Status.FULFILLING and exports and not any(e.released_at for e in exports):
+        actions.append("rebuild")
+        if all(e.status == ExportStatus.READY for e in exports):
+            actions.append("release")
+    if any(e.released_at and not e.file_deleted_at for e in exports):
+        actions.append("reissue_link")
+    actions.append("note")
+    return [a for a in actions if a not in APPROVER_ACTIONS or is_approver(user)]
+
+
 @staff_required
 def request_page(request: HttpRequest, reference: str) -> HttpResponse:
+    from exports_app.models import DownloadLink, Export
+
     dsr = _request_or_404(reference)
-    actions = lifecycle.allowed_actions(dsr)
-    if not is_approver(request.user):
-        actions = [a for a in actions if a not in APPROVER_ACTIONS]
+    exports = list(Export.objects.filter(request=dsr))
     return render(
         request,
         "dashboard/request.html",
         {
             "dsr": dsr,
             "days_left": selectors.days_left(dsr),
-            "actions": [(a, ACTION_TEXT[a][0]) for a in actions],
+            "actions": [(a, ACTION_TEXT[a][0]) for a in _open_actions(dsr, exports, request.user)],
             "events": dsr.events.all(),
             "steps": dsr.gather_steps.all(),
             "pauses": dsr.pauses.all(),
             "extension": getattr(dsr, "extension", None),
             "corrections": dsr.corrections.all(),
+            "exports": exports,
+            "links": DownloadLink.objects.filter(request=dsr),
         },
     )
 
 
 def _perform(action: str, dsr: DataSubjectRequest, user: User, data: dict[str, Any]) -> None:
+    from exports_app import services as exports
+
     if action == "assign":
         lifecycle.request_assign(request=dsr, actor=user, assignee=data.get("assignee"))
+    elif action == "release":
+        exports.exports_release(request=dsr, actor=user)
+    elif action == "rebuild":
+        exports.exports_rebuild(request=dsr, actor=user)
+    elif action == "reissue_link":
+        exports.link_reissue(request=dsr, actor=user)
+    elif action == "note":
+        lifecycle.request_note(request=dsr, actor=user, text=data["reason"])
     else:
         lifecycle.request_act(action=action, request=dsr, actor=user, reason=data.get("reason", ""))
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 def _outbox_link(address: str, kind: str) -> str | None:
-    for path in sorted(Path(settings.DSAR_OUTBOX_DIR).glob("*.eml")):
+    for path in sorted(Path(settings.DSAR_OUTBOX_DIR).glob("*.eml"), reverse=True):  # newest first
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         if address in str(message["To"]):
             body = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]

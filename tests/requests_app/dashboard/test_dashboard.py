@@ -186,3 +186,12 @@ def test_login_then_queue(reviewer: Any) -> None:
     assert response.status_code == 302
     assert response["Location"] == "/staff/"
     assert client.get("/staff/").status_code == 200
+
+
+def test_an_internal_note_goes_on_the_timeline_only(dsr: Any, reviewer: Any, client: Any) -> None:
+    staff = login(reviewer)
+    staff.post(
+        f"/staff/requests/{dsr.reference}/note/", {"reason": "Called the customer; will send ID."}
+    )
+    assert "Called the customer" in staff.get(f"/staff/requests/{dsr.reference}/").content.decode()
+    assert dsr.events.get(action="note").payload == {"text": "Called the customer; will send ID."}

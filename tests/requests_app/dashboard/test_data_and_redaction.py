@@ -22,13 +22,16 @@ def login(user: Any) -> Client:
     return client
 
 
-def test_the_heavy_subjects_last_page_is_reachable(demo_map: Any, verified: Any, reviewer: Any) -> None:
+def test_the_heavy_subjects_last_page_is_reachable(
+    demo_map: Any, verified: Any, reviewer: Any
+) -> None:
     dsr = verified(email="harriet.heavy@example.com")
     client = login(reviewer)
     page = client.get(f"/staff/requests/{dsr.reference}/data/analytics/?table=page_views&page=2000")
     html = page.content.decode()
     assert page.status_code == 200
-    assert "100000 records in page_views" in html and "Page 2000 of 2000" in html
+    assert "100000 records in page_views" in html
+    assert "Page 2000 of 2000" in html
     assert html.count('name="record_key"') == 50
 
 
@@ -39,12 +42,27 @@ def test_withholding_a_field_reaches_the_export_and_blocks_self_approval(
 
     dsr = verified(email="bob@example.com")
     client = login(approver)
-    page = client.get(f"/staff/requests/{dsr.reference}/data/support/?table=tickets").content.decode()
+    page = client.get(
+        f"/staff/requests/{dsr.reference}/data/support/?table=tickets"
+    ).content.decode()
     key = page.split('name="record_key" value="')[1].split('"')[0]
-    client.post(f"/staff/requests/{dsr.reference}/data/support/redact/",
-                {"table": "tickets", "page": 1, "record_key": key, "field": "messages", "reason": "Names a colleague"})
+    client.post(
+        f"/staff/requests/{dsr.reference}/data/support/redact/",
+        {
+            "table": "tickets",
+            "page": 1,
+            "record_key": key,
+            "field": "messages",
+            "reason": "Names a colleague",
+        },
+    )
     assert Redaction.objects.get(request=dsr).field == "messages"
-    assert "withheld" in client.get(f"/staff/requests/{dsr.reference}/data/support/?table=tickets").content.decode()
+    assert (
+        "withheld"
+        in client.get(
+            f"/staff/requests/{dsr.reference}/data/support/?table=tickets"
+        ).content.decode()
+    )
     with pytest.raises(RuleViolation, match="Four-eyes"):
         lifecycle.request_approve(request=dsr, actor=approver)
     second = UserFactory(username="bea", roles=["reviewer", "approver"])
@@ -57,8 +75,11 @@ def test_withholding_a_field_reaches_the_export_and_blocks_self_approval(
 
 def test_a_redaction_needs_a_reason(demo_map: Any, verified: Any, reviewer: Any) -> None:
     dsr = verified(email="bob@example.com")
-    response = login(reviewer).post(f"/staff/requests/{dsr.reference}/data/support/redact/",
-                                    {"table": "tickets", "record_key": "a" * 64, "reason": ""}, follow=True)
+    response = login(reviewer).post(
+        f"/staff/requests/{dsr.reference}/data/support/redact/",
+        {"table": "tickets", "record_key": "a" * 64, "reason": ""},
+        follow=True,
+    )
     assert b"Say why it is withheld" in response.content
     assert not Redaction.objects.exists()
 

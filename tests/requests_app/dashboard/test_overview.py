@@ -23,10 +23,15 @@ def test_figures(submit: Any) -> None:
         dsr = submit(email=f"closed{days}@example.com", request_type="erasure")
         closed = now - dt.timedelta(days=5)
         DataSubjectRequest.objects.filter(pk=dsr.pk).update(
-            status=Status.COMPLETED, received_at=closed - dt.timedelta(days=days), closed_at=closed,
-            due_on=(closed - dt.timedelta(days=1 if late else -1)).date())
+            status=Status.COMPLETED,
+            received_at=closed - dt.timedelta(days=days),
+            closed_at=closed,
+            due_on=(closed - dt.timedelta(days=1 if late else -1)).date(),
+        )
     overdue = submit(email="late@example.com")
-    DataSubjectRequest.objects.filter(pk=overdue.pk).update(status=Status.IN_REVIEW, due_on=today - dt.timedelta(days=2))
+    DataSubjectRequest.objects.filter(pk=overdue.pk).update(
+        status=Status.IN_REVIEW, due_on=today - dt.timedelta(days=2)
+    )
     submit(email="waiting@example.com")
     figures = overview(today)
     assert figures.closed_12m == 3
@@ -45,5 +50,7 @@ def test_the_page_renders_charts(submit: Any, reviewer: Any) -> None:
     client = Client()
     client.force_login(reviewer)
     html = client.get("/staff/overview/").content.decode()
-    assert "<svg" in html and "<rect" in html and "open requests" in html
+    assert "<svg" in html
+    assert "<rect" in html
+    assert "open requests" in html
     assert 'style="' not in html  # the CSP forbids inline styles
