@@ -35,7 +35,15 @@ class IsPrivacyStaff(BasePermission):
     message = "Only privacy staff (reviewer or approver) may use this endpoint."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return is_privacy_staff(request.user)
+        if not is_privacy_staff(request.user):
+            return False
+        # A browser session must have passed two-factor as the dashboard requires; API tokens are
+        # issued to staff deliberately, for scripts, and carry no second factor.
+        from rest_framework.authentication import SessionAuthentication
+
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            return needs_second_factor(request.user) is None
+        return True
 
 
 class IsApprover(BasePermission):
@@ -43,3 +51,16 @@ class IsApprover(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return is_approver(request.user)
+
+
+def needs_second_factor(user: Any) -> str | None:
+    """ "verify" when the user has an authenticator app but has not entered a code this session;
+    "setup" when production requires two-factor and the user has none; else None."""
+    from django.conf import settings
+    from django_otp import user_has_device
+
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if user_has_device(user):
+        return None if user.is_verified() else "verify"
+    return "setup" if settings.DSAR_REQUIRE_2FA else None

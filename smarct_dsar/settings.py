@@ -98,6 +98,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "requests_app",
     "exports_app",
 ]
@@ -109,6 +111,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -244,6 +247,9 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/staff/login/"
 LOGIN_REDIRECT_URL = "/staff/"
 LOGOUT_REDIRECT_URL = "/staff/login/"
+# Staff may enable TOTP two-factor; production can require it of everyone.
+DSAR_REQUIRE_2FA = env_bool("DSAR_REQUIRE_2FA", False)
+OTP_TOTP_ISSUER = "Smarct DSAR"
 DSAR_LOGIN_FAILURES_ALLOWED = env_int("DSAR_LOGIN_FAILURES_ALLOWED", 5, minimum=1)
 DSAR_LOGIN_LOCKOUT_SECONDS = env_int("DSAR_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 DSAR_QUEUE_PAGE_SIZE = env_int("DSAR_QUEUE_PAGE_SIZE", 50, minimum=5)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 
-from requests_app.permissions import is_privacy_staff
+from requests_app.permissions import is_privacy_staff, needs_second_factor
 
 View = Callable[..., HttpResponse]
 
@@ -23,6 +26,19 @@ def staff_required(view: View) -> View:
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_privacy_staff(request.user):
             raise PermissionDenied("Only privacy staff may use the dashboard.")
+        second_step = two_factor_redirect(request)
+        if second_step is not None:
+            return second_step
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def two_factor_redirect(request: HttpRequest) -> HttpResponse | None:
+    """Staff with an authenticator app must enter a code; where production requires two-factor,
+    staff without one must set it up first."""
+    state = needs_second_factor(request.user)
+    if state is None:
+        return None
+    target = "dashboard-otp-verify" if state == "verify" else "dashboard-otp-setup"
+    return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")

@@ -4,13 +4,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from requests_app import converters
-from requests_app.dashboard import login, views
+from requests_app.dashboard import login, twofactor, views
 
 __all__ = ["converters", "urlpatterns"]
 
 urlpatterns = [
     path("login/", login.StaffLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/verify/", twofactor.verify, name="dashboard-otp-verify"),
+    path("two-factor/", twofactor.setup, name="dashboard-otp-setup"),
     path("", views.queue, name="dashboard-queue"),
     path("overview/", views.overview, name="dashboard-overview"),
     path("requests/<ref:reference>/", views.request_page, name="dashboard-request"),
