@@ -18,18 +18,28 @@ from requests_app.permissions import is_privacy_staff, needs_second_factor
 View = Callable[..., HttpResponse]
 
 
-def staff_required(view: View) -> View:
-    """Anonymous → the login page; logged in without a privacy role → 403."""
+def staff_role_required(view: View) -> View:
+    """Anonymous → the login page; logged in without a privacy role → 403. (The two-factor pages
+    themselves use this; everything else uses ``staff_required``.)"""
 
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_privacy_staff(request.user):
             raise PermissionDenied("Only privacy staff may use the dashboard.")
-        second_step = two_factor_redirect(request)
-        if second_step is not None:
-            return second_step
         return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def staff_required(view: View) -> View:
+    """Privacy staff who have passed two-factor where they have it (or where it is required)."""
+
+    @staff_role_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        second_step = two_factor_redirect(request)
+        return second_step if second_step is not None else view(request, *args, **kwargs)
 
     return wrapped
 

@@ -9,12 +9,12 @@ import django_otp
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from requests_app.dashboard.access import staff_role_required
 from requests_app.ratelimit import rate_limit_hit, rate_limit_peek, too_many_page
 
 
@@ -43,7 +43,7 @@ def _safe_next(request: HttpRequest) -> str:
     )
 
 
-@login_required
+@staff_role_required
 def verify(request: HttpRequest) -> HttpResponse:
     """The second step of log-in, for staff who have set up an authenticator app."""
     identity = request.user.get_username()
@@ -66,7 +66,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@staff_role_required
 def setup(request: HttpRequest) -> HttpResponse:
     """Add an authenticator app: show its secret, and confirm it with a first code."""
     device = TOTPDevice.objects.filter(

@@ -57,7 +57,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"\nSmarct DSAR is starting:\n  request form   {site}/\n"
                 f"  demo outbox    {site}/demo/outbox/\n"
-                f"  staff API      {site}/api/v1/requests/   (log in at {site}/admin/login/)\n"
+                f"  staff          {site}/staff/   (log in with a demo account printed above)\n"
+                f"  staff API      {site}/api/v1/requests/\n"
                 f"  API docs       {site}/api/docs/\n  health         {site}/healthz\n"
                 "  partner APIs   http://127.0.0.1:8001/   (SANDBOX stand-ins for the third parties)\n"
                 "Press Ctrl-C to stop the web server, the worker, beat and the sandbox.\n"
