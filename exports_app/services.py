@@ -29,7 +29,7 @@ from exports_app.renderers import renderer_for
 from requests_app.audit import event_append
 from requests_app.errors import IllegalTransition, RuleViolation, TokenInvalid
 from requests_app.models import DataSubjectRequest, RequestType, Status
-from smarct_dsar.claims import claim
+from smarct_dsar.claims import claim, finish_with_file
 from smarct_dsar.crypto import EncryptedWriter, Writable, new_token, token_hash
 
 log = logging.getLogger(__name__)
@@ -94,22 +94,21 @@ def export_build(*, export_id: int, task_id: str) -> bool:
             f"exports/{export.request.reference}/{export.format}-{export.attempts}.enc",
             File(handle),
         )
-    built = Export.objects.filter(
-        pk=export.pk, status=ExportStatus.BUILDING, claimed_by=task_id
-    ).update(
+    built = finish_with_file(
+        Export.objects.filter(pk=export.pk),
+        working=ExportStatus.BUILDING,
+        task_id=task_id,
+        new_file=name,
+        old_file=export.file_name,
         status=ExportStatus.READY,
         built_at=timezone.now(),
-        file_name=name,
         sha256=tee.digest.hexdigest(),
         size_bytes=tee.size,
         record_count=count,
         error="",
     )
-    if built != 1:
-        default_storage.delete(name)
+    if not built:
         return False
-    if export.file_name and export.file_name != name:
-        default_storage.delete(export.file_name)
     event_append(
         request=export.request,
         actor="system",

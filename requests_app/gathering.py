@@ -37,7 +37,7 @@ from requests_app.errors import IllegalTransition, RuleViolation
 from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
 from requests_app.stores import Batch, Subject, connector_for
 from requests_app.stores.base import json_default
-from smarct_dsar.claims import claim
+from smarct_dsar.claims import claim, finish_with_file
 from smarct_dsar.crypto import EncryptedWriter, iter_decrypted_lines
 
 log = logging.getLogger(__name__)
@@ -127,23 +127,22 @@ def gathering_run_step(*, step_id: int, task_id: str) -> bool:
             f"gathered/{step.request.reference}/{step.store}-{step.attempts}.jsonl.enc",
             File(handle),
         )
-    finished = GatherStep.objects.filter(
-        pk=step.pk, status=StepStatus.RUNNING, claimed_by=task_id
-    ).update(
+    finished = finish_with_file(
+        GatherStep.objects.filter(pk=step.pk),
+        working=StepStatus.RUNNING,
+        task_id=task_id,
+        new_file=name,
+        old_file=step.file_name,
         status=StepStatus.DONE,
         finished_at=timezone.now(),
         error="",
-        file_name=name,
         file_sha256=digest,
         record_count=tally.records,
         table_counts=dict(tally.tables),
         category_counts=dict(tally.categories),
     )
-    if finished != 1:  # the step was taken from us meanwhile; ours is not the file of record
-        default_storage.delete(name)
+    if not finished:  # the step was taken from us meanwhile; ours is not the file of record
         return False
-    if step.file_name and step.file_name != name:
-        default_storage.delete(step.file_name)
     event_append(
         request=step.request,
         actor="system",

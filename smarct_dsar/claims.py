@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -30,3 +31,26 @@ def claim(queryset: QuerySet[Any], *, waiting: str, working: str, task_id: str) 
         status=working, claimed_by=task_id, claimed_at=now, attempts=F("attempts") + 1
     )
     return updated == 1
+
+
+def finish_with_file(
+    queryset: QuerySet[Any],
+    *,
+    working: str,
+    task_id: str,
+    new_file: str,
+    old_file: str,
+    **fields: Any,
+) -> bool:
+    """Finish a claimed unit whose result is a stored file. Only if this task still holds the row
+    does its file become the file of record (and the previous attempt's file is deleted); if the
+    row was taken from it meanwhile, its own file is deleted instead. True when it finished."""
+    finished = queryset.filter(status=working, claimed_by=task_id).update(
+        file_name=new_file, **fields
+    )
+    if finished != 1:
+        default_storage.delete(new_file)
+        return False
+    if old_file and old_file != new_file:
+        default_storage.delete(old_file)
+    return True
