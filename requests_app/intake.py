@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from requests_app.models import (
 )
 from requests_app.notifications import email_queue
 from requests_app.verification import status_link, verification_link
+from smarct_dsar.crypto import keyed_hash
 
 # Characters allowed in free text besides printable ones: tab, line feed, carriage return.
 _MULTILINE_OK = {"\t", "\n", "\r"}
@@ -132,6 +133,16 @@ def _next_reference(year: int) -> str:
     return f"DSR-{year}-{number:06d}"
 
 
+def _serialise_by_address(email: str) -> None:
+    """Submissions for one address must take turns, or two at once both pass the duplicate check.
+    SQLite already runs one write transaction at a time (BEGIN IMMEDIATE); PostgreSQL takes a
+    transaction-scoped advisory lock on the address's keyed hash."""
+    if connection.vendor == "postgresql":
+        key = int(keyed_hash(email.lower(), purpose="intake-lock")[:15], 16)  # fits a bigint
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
 def _open_duplicate(data: Submission) -> DataSubjectRequest | None:
     since = timezone.now() - timedelta(days=settings.DSAR_DUPLICATE_WINDOW_DAYS)
     return (
@@ -157,6 +168,7 @@ def request_submit(*, data: Submission) -> SubmissionResult:
             "agent_email": normalise_email(data.agent_email) if data.agent_email else "",
         }
     )
+    _serialise_by_address(data.email)
     existing = _open_duplicate(data)
     if existing is not None:
         _tell_about_existing(existing)
