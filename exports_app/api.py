@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from exports_app import services
 from exports_app.models import DownloadLink, Export
-from exports_app.views import CONTENT_TYPES, _stream
+from exports_app.views import CONTENT_TYPES, stream_export
 from requests_app.api.serializers import RequestDetailSerializer
 from requests_app.api.views import _get_request, staff_user
 from requests_app.audit import event_append
@@ -40,7 +40,9 @@ class PreviewExportApi(APIView):
             action="export_previewed",
             payload={"format": format_},
         )
-        response = StreamingHttpResponse(_stream(export), content_type=CONTENT_TYPES[export.format])
+        response = StreamingHttpResponse(
+            stream_export(export), content_type=CONTENT_TYPES[export.format]
+        )
         response["Content-Disposition"] = f'inline; filename="{export.filename}"'
         return response
 

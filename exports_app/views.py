@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Generator
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -61,7 +62,8 @@ def download_page(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def _stream(export: Export) -> Iterator[bytes]:
+def stream_export(export: Export) -> Generator[bytes, None, None]:
+    """The export's plaintext, decrypted chunk by chunk from storage (never whole, never to disk)."""
     with default_storage.open(export.file_name, "rb") as handle:
         yield from iter_decrypted(handle)
 
@@ -80,29 +82,31 @@ def download_file(request: HttpRequest, token: str, format_: str) -> HttpRespons
         return _problem(
             request, TokenInvalid("That file is not part of this download.", reason="unknown")
         )
+    try:
+        stream = stream_export(export)
+        first = next(stream)  # fail here, on a page, rather than halfway through the download
+    except (InvalidToken, OSError, StopIteration):
+        # Not counted: a file we cannot read must not use up one of the person's downloads.
+        return _problem(
+            request,
+            TokenInvalid("This file cannot be read; we have been told.", reason="broken"),
+            500,
+        )
     if not services.download_record(
         link=delivery.link,
         export=export,
         ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", ""),
     ):
+        stream.close()
         return _problem(
             request,
             TokenInvalid(
                 "This download link has been used the maximum number of times.", reason="exhausted"
             ),
         )
-    try:
-        first = _stream(export)
-        chunks = [next(first)]  # fail here, on a page, rather than halfway through the download
-    except (InvalidToken, OSError, StopIteration):
-        return _problem(
-            request,
-            TokenInvalid("This file cannot be read; we have been told.", reason="broken"),
-            500,
-        )
     response = StreamingHttpResponse(
-        (c for part in (chunks, first) for c in part), content_type=CONTENT_TYPES[export.format]
+        itertools.chain([first], stream), content_type=CONTENT_TYPES[export.format]
     )
     response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     response["Content-Length"] = str(export.size_bytes)

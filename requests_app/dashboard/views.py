@@ -22,6 +22,7 @@ from requests_app.dashboard.forms import ACTION_TEXT, ActionForm, QueueFilterFor
 from requests_app.errors import DomainError
 from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
 from requests_app.permissions import APPROVER_ACTIONS, is_approver
+from smarct_dsar.crypto import InvalidToken
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,15 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
     tables = list(step.table_counts)
     wanted = str(request.GET.get("table", ""))
     table = wanted if wanted in tables else (tables[0] if tables else "")
-    page = selectors.gathered_page(step=step, table=table, number=_int(request.GET.get("page")))
+    try:
+        page = selectors.gathered_page(step=step, table=table, number=_int(request.GET.get("page")))
+    except (InvalidToken, OSError):
+        messages.error(
+            request,
+            f"The data gathered from {store} cannot be read (the file is missing, "
+            "or was encrypted with a key no longer configured). Gather it again.",
+        )
+        return redirect("dashboard-request", reference=reference)
     redacted = {
         (r.record_key, r.field): r.reason
         for r in Redaction.objects.filter(request=dsr, store=store, table=table)

@@ -214,3 +214,19 @@ def test_redaction_through_the_api_then_rebuild(
     dsr.refresh_from_db()
     document = json.loads(io.BytesIO(export_bytes(dsr.exports.get(format="json"))).read())
     assert document["data"]["support"]["tickets"]["records"][0] == {"[REDACTED]": "Other people"}
+
+
+def test_an_unreadable_file_is_a_friendly_page_and_costs_no_download(client: Any, released: Any) -> None:
+    dsr, path = released("alice@example.com")
+    export = dsr.exports.get(format="json")
+    with default_storage.open(export.file_name, "rb") as handle:
+        damaged = bytearray(handle.read())
+    damaged[40] ^= 1  # one flipped bit inside the first frame
+    default_storage.delete(export.file_name)
+    default_storage.save(export.file_name, io.BytesIO(bytes(damaged)))
+    response = client.get(f"{path}json/")
+    assert response.status_code == 500
+    assert b"cannot be read" in response.content
+    assert b"Traceback" not in response.content
+    assert DownloadLink.objects.get(request=dsr).downloads == 0
+    assert client.get(f"{path}csv/").status_code == 200  # the other files still work

@@ -87,3 +87,13 @@ def test_a_redaction_needs_a_reason(demo_map: Any, verified: Any, reviewer: Any)
 def test_a_store_with_no_data_page_is_a_404(verified: Any, reviewer: Any) -> None:
     dsr = verified()
     assert login(reviewer).get(f"/staff/requests/{dsr.reference}/data/crm/").status_code == 404
+
+
+def test_a_missing_gathered_file_is_a_message_not_an_error(demo_map: Any, verified: Any, reviewer: Any) -> None:
+    from django.core.files.storage import default_storage
+
+    dsr = verified(email="alice@example.com")
+    default_storage.delete(dsr.gather_steps.get(store="crm").file_name)
+    response = login(reviewer).get(f"/staff/requests/{dsr.reference}/data/crm/", follow=True)
+    assert response.status_code == 200
+    assert b"cannot be read" in response.content
