@@ -7,10 +7,13 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
+from exports_app.models import DownloadLink, Export
 from requests_app import intake, lifecycle, selectors
 from requests_app.models import (
+    ClockPause,
     Correction,
     DataSubjectRequest,
+    Extension,
     GatherStep,
     Jurisdiction,
     RequestEvent,
@@ -116,16 +119,16 @@ class RequestSummarySerializer(serializers.ModelSerializer):
         return left is not None and left < 0
 
 
-class PauseSerializer(serializers.Serializer):
-    started_on = serializers.DateField()
-    ended_on = serializers.DateField(allow_null=True)
-    question = serializers.CharField()
+class PauseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ClockPause
+        fields = ["started_on", "ended_on", "question"]
 
 
-class ExtensionSerializer(serializers.Serializer):
-    granted_at = serializers.DateTimeField()
-    reason = serializers.CharField()
-    previous_due_on = serializers.DateField()
+class ExtensionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Extension
+        fields = ["granted_at", "reason", "previous_due_on"]
 
 
 class GatherStepSerializer(serializers.ModelSerializer):
@@ -143,27 +146,35 @@ class GatherStepSerializer(serializers.ModelSerializer):
         ]
 
 
-class ExportSerializer(serializers.Serializer):
-    format = serializers.CharField()
-    status = serializers.CharField()
-    attempts = serializers.IntegerField()
-    error = serializers.CharField()
-    sha256 = serializers.CharField()
-    size_bytes = serializers.IntegerField()
-    record_count = serializers.IntegerField()
-    built_at = serializers.DateTimeField(allow_null=True)
-    released_at = serializers.DateTimeField(allow_null=True)
-    file_deleted_at = serializers.DateTimeField(allow_null=True)
+class ExportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Export
+        fields = [
+            "format",
+            "status",
+            "attempts",
+            "error",
+            "sha256",
+            "size_bytes",
+            "record_count",
+            "built_at",
+            "released_at",
+            "file_deleted_at",
+        ]
 
 
-class DownloadLinkSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    created_by = serializers.CharField()
-    expires_at = serializers.DateTimeField()
-    downloads = serializers.IntegerField()
-    max_downloads = serializers.IntegerField()
-    revoked_at = serializers.DateTimeField(allow_null=True)
+class DownloadLinkSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DownloadLink
+        fields = [
+            "id",
+            "created_at",
+            "created_by",
+            "expires_at",
+            "downloads",
+            "max_downloads",
+            "revoked_at",
+        ]
 
 
 class RequestDetailSerializer(RequestSummarySerializer):

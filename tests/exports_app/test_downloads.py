@@ -216,7 +216,9 @@ def test_redaction_through_the_api_then_rebuild(
     assert document["data"]["support"]["tickets"]["records"][0] == {"[REDACTED]": "Other people"}
 
 
-def test_an_unreadable_file_is_a_friendly_page_and_costs_no_download(client: Any, released: Any) -> None:
+def test_an_unreadable_file_is_a_friendly_page_and_costs_no_download(
+    client: Any, released: Any
+) -> None:
     dsr, path = released("alice@example.com")
     export = dsr.exports.get(format="json")
     with default_storage.open(export.file_name, "rb") as handle:

@@ -89,7 +89,9 @@ def test_a_store_with_no_data_page_is_a_404(verified: Any, reviewer: Any) -> Non
     assert login(reviewer).get(f"/staff/requests/{dsr.reference}/data/crm/").status_code == 404
 
 
-def test_a_missing_gathered_file_is_a_message_not_an_error(demo_map: Any, verified: Any, reviewer: Any) -> None:
+def test_a_missing_gathered_file_is_a_message_not_an_error(
+    demo_map: Any, verified: Any, reviewer: Any
+) -> None:
     from django.core.files.storage import default_storage
 
     dsr = verified(email="alice@example.com")
