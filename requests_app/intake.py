@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -161,12 +161,10 @@ def _open_duplicate(data: Submission) -> DataSubjectRequest | None:
 def request_submit(*, data: Submission) -> SubmissionResult:
     """Create the request and email a verification link; or, for an open duplicate, tell the
     person about the one they already have (re-sending its verification link if unverified)."""
-    data = Submission(
-        **{
-            **data.__dict__,
-            "email": normalise_email(data.email),
-            "agent_email": normalise_email(data.agent_email) if data.agent_email else "",
-        }
+    data = replace(
+        data,
+        email=normalise_email(data.email),
+        agent_email=normalise_email(data.agent_email) if data.agent_email else "",
     )
     _serialise_by_address(data.email)
     existing = _open_duplicate(data)
