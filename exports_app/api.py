@@ -15,7 +15,7 @@ from exports_app import services
 from exports_app.models import DownloadLink, Export
 from exports_app.views import CONTENT_TYPES, stream_export
 from requests_app.api.serializers import RequestDetailSerializer
-from requests_app.api.views import _get_request, staff_user
+from requests_app.api.views import get_request_or_404, staff_user
 from requests_app.audit import event_append
 from requests_app.lifecycle import actor_label
 from requests_app.permissions import IsApprover, IsPrivacyStaff
@@ -30,7 +30,7 @@ class PreviewExportApi(APIView):
         }
     )
     def get(self, request: Request, reference: str, format_: str) -> HttpResponseBase:
-        dsr = _get_request(reference)
+        dsr = get_request_or_404(reference)
         export = Export.objects.filter(request=dsr).filter(format=format_).first()
         if export is None or not export.file_name or not default_storage.exists(export.file_name):
             raise Http404
@@ -50,8 +50,8 @@ class PreviewExportApi(APIView):
 class RebuildExportsApi(APIView):
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
-        services.exports_rebuild(request=_get_request(reference), actor=staff_user(request))
-        return Response(RequestDetailSerializer(_get_request(reference)).data)
+        services.exports_rebuild(request=get_request_or_404(reference), actor=staff_user(request))
+        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
 
 
 class ReleaseApi(APIView):
@@ -61,26 +61,26 @@ class ReleaseApi(APIView):
 
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
-        services.exports_release(request=_get_request(reference), actor=staff_user(request))
-        return Response(RequestDetailSerializer(_get_request(reference)).data)
+        services.exports_release(request=get_request_or_404(reference), actor=staff_user(request))
+        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
 
 
 class ReissueLinkApi(APIView):
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
-        services.link_reissue(request=_get_request(reference), actor=staff_user(request))
-        return Response(RequestDetailSerializer(_get_request(reference)).data)
+        services.link_reissue(request=get_request_or_404(reference), actor=staff_user(request))
+        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
 
 
 class RevokeLinkApi(APIView):
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str, link_id: int) -> Response:
-        dsr = _get_request(reference)
+        dsr = get_request_or_404(reference)
         link = DownloadLink.objects.filter(pk=link_id, request=dsr).first()
         if link is None:
             raise Http404
         services.link_revoke(link=link, actor=staff_user(request))
-        return Response(RequestDetailSerializer(_get_request(reference)).data)
+        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
 
 
 class RedactionInput(serializers.Serializer):
@@ -99,6 +99,6 @@ class RedactApi(APIView):
         form = RedactionInput(data=request.data)
         form.is_valid(raise_exception=True)
         services.redaction_add(
-            request=_get_request(reference), actor=staff_user(request), **form.validated_data
+            request=get_request_or_404(reference), actor=staff_user(request), **form.validated_data
         )
-        return Response(RequestDetailSerializer(_get_request(reference)).data)
+        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)

@@ -54,11 +54,15 @@ def record_key(record: dict[str, Any]) -> str:
 class Redactions:
     records: dict[tuple[str, str, str], str] = field(default_factory=dict)  # → reason
     fields: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
+    listed: list[dict[str, Any]] = field(default_factory=list)  # for the export's header
 
     @classmethod
     def for_request(cls, request: DataSubjectRequest) -> Redactions:
         found = cls()
         for r in Redaction.objects.filter(request=request):
+            found.listed.append(
+                {"store": r.store, "table": r.table, "field": r.field or None, "reason": r.reason}
+            )
             target = (r.store, r.table, r.record_key)
             if r.field:
                 found.fields.setdefault(target, {})[r.field] = r.reason
@@ -201,10 +205,7 @@ class ExportContext:
                 }
                 for s in self.steps
             ],
-            "redactions": [
-                {"store": r.store, "table": r.table, "field": r.field or None, "reason": r.reason}
-                for r in Redaction.objects.filter(request=request)
-            ],
+            "redactions": self.redactions.listed,
         }
 
     def article_15(self) -> dict[str, Any]:

@@ -148,7 +148,7 @@ def staff_user(request: Request) -> User:
     return request.user
 
 
-def _get_request(reference: str) -> DataSubjectRequest:
+def get_request_or_404(reference: str) -> DataSubjectRequest:
     dsr = selectors.request_detail(reference=reference)
     if dsr is None:
         raise Http404
@@ -158,7 +158,7 @@ def _get_request(reference: str) -> DataSubjectRequest:
 class RequestDetailApi(APIView):
     @extend_schema(responses=RequestDetailSerializer)
     def get(self, request: Request, reference: str) -> Response:
-        return Response(RequestDetailSerializer(_get_request(reference)).data)
+        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
 
 
 class ReasonInput(serializers.Serializer):
@@ -179,14 +179,14 @@ class RequestActionApi(APIView):
     def post(self, request: Request, reference: str) -> Response:
         form = ReasonInput(data=request.data)
         form.is_valid(raise_exception=True)
-        dsr = _get_request(reference)
+        dsr = get_request_or_404(reference)
         lifecycle.request_act(
             action=self.action_name,
             request=dsr,
             actor=staff_user(request),
             reason=form.validated_data["reason"],
         )
-        return Response(RequestDetailSerializer(_get_request(reference)).data)
+        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
 
 
 class AssignApi(APIView):
@@ -205,9 +205,9 @@ class AssignApi(APIView):
                 raise serializers.ValidationError(
                     {"assignee": ["No privacy staff member has that username."]}
                 )
-        dsr = _get_request(reference)
+        dsr = get_request_or_404(reference)
         lifecycle.request_assign(request=dsr, actor=staff_user(request), assignee=assignee)
-        return Response(RequestDetailSerializer(_get_request(reference)).data)
+        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
 
 
 class RetryStoreApi(APIView):
@@ -215,6 +215,6 @@ class RetryStoreApi(APIView):
 
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str, store: str) -> Response:
-        dsr = _get_request(reference)
+        dsr = get_request_or_404(reference)
         gathering.gathering_retry_store(request=dsr, store=store, actor=staff_user(request))
-        return Response(RequestDetailSerializer(_get_request(reference)).data)
+        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
