@@ -77,9 +77,8 @@ def test_a_store_that_is_down_fails_visibly_while_the_others_finish(
 ) -> None:
     # given the marketing partner is unreachable
     monkeypatch.setenv("DSAR_STORE_MARKETING_URL", f"http://127.0.0.1:{closed_port()}/marketing")
-    monkeypatch.setattr(
-        "requests_app.stores.http.HttpConnector._backoff", staticmethod(lambda attempt: 0.0)
-    )
+    slept: list[float] = []
+    monkeypatch.setattr("requests_app.stores.http.time.sleep", slept.append)  # the clock: the edge
     dsr = verified(name="Alice", email="alice@example.com")
     steps = {s.store: s for s in dsr.gather_steps.all()}
     # then it was retried, then marked failed and retryable; every other store is done
@@ -87,6 +86,8 @@ def test_a_store_that_is_down_fails_visibly_while_the_others_finish(
     assert "unreachable" in steps["marketing"].error
     assert "gave up" in steps["marketing"].error
     assert steps["marketing"].attempts == tasks.GATHER_MAX_RETRIES + 1
+    # within each attempt the connector backed off 0.5 s, 1 s, 2 s before giving the task its error
+    assert slept == [0.5, 1.0, 2.0] * (tasks.GATHER_MAX_RETRIES + 1)
     assert all(s.status == StepStatus.DONE for n, s in steps.items() if n != "marketing")
     dsr.refresh_from_db()
     assert dsr.status == Status.GATHERING
