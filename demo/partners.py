@@ -15,6 +15,7 @@ import base64
 import json
 import threading
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -26,12 +27,16 @@ SUPPORT_USER, SUPPORT_PASSWORD = "dsar", "demo-support-password"
 LABEL = "SANDBOX: a stand-in for a third-party partner API (Smarct DSAR demo)"
 
 Start = Callable[[str, list[tuple[str, str]]], Any]
+Handler = Callable[[dict[str, str]], tuple[int, Any]]
 
 
 class PartnerSandbox:
     def __init__(self, data_path: Path) -> None:
         self.data_path = data_path
         self._data: dict[str, Any] | None = None
+        # Every call that changed something, as (method, path, query, body): what tests check.
+        self.calls: list[tuple[str, str, dict[str, str], Any]] = []
+        self._lock = threading.Lock()
 
     @property
     def data(self) -> dict[str, Any]:
@@ -42,13 +47,17 @@ class PartnerSandbox:
     def __call__(self, environ: dict[str, Any], start: Start) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-        routes = {
+        routes: dict[str, Handler] = {
             "/": self.index,
             "/marketing/v1/contacts": self.marketing_contacts,
             "/marketing/v1/events": self.marketing_events,
             "/support/api/tickets": self.support_tickets,
         }
-        handler = routes.get(path.rstrip("/") or "/")
+        method = environ.get("REQUEST_METHOD", "GET")
+        handler = routes.get(path.rstrip("/") or "/") if method == "GET" else None
+        if method != "GET":
+            body = self._json_body(environ)
+            handler = self._changes(method, path.rstrip("/"), body)
         if handler is None:
             return self._reply(start, 404, {"error": "not found"})
         if (
@@ -62,6 +71,66 @@ class PartnerSandbox:
             return self._reply(start, 401, {"error": "authentication required"})
         status, body = handler(query)
         return self._reply(start, status, body)
+
+    @staticmethod
+    def _json_body(environ: dict[str, Any]) -> Any:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        return json.loads(raw) if raw else None
+
+    def _changes(self, method: str, path: str, body: Any) -> Handler | None:
+        """The write side: delete or update one record by id; delete events by email."""
+        collections = {
+            "/marketing/v1/contacts/": ("marketing", "contacts"),
+            "/support/api/tickets/": ("support", "tickets"),
+        }
+        for prefix, (partner, name) in collections.items():
+            if path.startswith(prefix) and method in {"DELETE", "PATCH"}:
+                return partial(
+                    self._change_record, method, path, partner, name, path[len(prefix) :], body
+                )
+        if path == "/marketing/v1/events" and method == "DELETE":
+            return lambda query: self._delete_events(path, query)
+        return None
+
+    def _change_record(
+        self,
+        method: str,
+        path: str,
+        partner: str,
+        name: str,
+        record_id: str,
+        body: Any,
+        query: dict[str, str],
+    ) -> tuple[int, Any]:
+        with self._lock:
+            items = self.data[partner][name]
+            found = next((i for i in items if str(i["id"]) == record_id), None)
+            if found is None:
+                return 404, {"error": "no such record"}
+            self.calls.append((method, path, query, body))
+            if method == "DELETE":
+                items.remove(found)
+            else:
+                found.update(body or {})
+            self._save()
+        return (200, found) if method == "PATCH" else (200, {"deleted": record_id})
+
+    def _delete_events(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
+        email = query.get("email", "").lower()
+        with self._lock:
+            events = self.data["marketing"]["events"]
+            kept = [e for e in events if e["email"].lower() != email]
+            self.calls.append(("DELETE", path, query, None))
+            self.data["marketing"]["events"] = kept
+            self._save()
+        return 200, {"deleted": len(events) - len(kept)}
+
+    def _save(self) -> None:
+        """Write the partners' data back, so the demo keeps what was erased across restarts."""
+        temporary = self.data_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.data, indent=1), encoding="utf-8")
+        temporary.replace(self.data_path)
 
     @staticmethod
     def _basic_ok(header: str) -> bool:

@@ -16,6 +16,12 @@ class ExportFormat(models.TextChoices):
     JSON = "json", "JSON"
     CSV = "csv", "CSV (zip)"
     PDF = "pdf", "PDF"
+    CERTIFICATE = "certificate", "Deletion certificate (PDF)"
+    SIGNATURE = "signature", "Signature of the deletion certificate"
+
+
+# Kept after the request's personal data is purged and after its links expire: they hold none.
+RECORD_FORMATS = (ExportFormat.CERTIFICATE, ExportFormat.SIGNATURE)
 
 
 class ExportStatus(models.TextChoices):
@@ -29,7 +35,7 @@ class Export(models.Model):
     request = models.ForeignKey(
         DataSubjectRequest, on_delete=models.CASCADE, related_name="exports"
     )
-    format = models.CharField(max_length=10, choices=ExportFormat.choices)
+    format = models.CharField(max_length=12, choices=ExportFormat.choices)
     status = models.CharField(
         max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING, db_index=True
     )
@@ -58,6 +64,10 @@ class Export(models.Model):
 
     @property
     def filename(self) -> str:
+        if self.format == ExportFormat.CERTIFICATE:
+            return f"{self.request.reference}-deletion-certificate.pdf"
+        if self.format == ExportFormat.SIGNATURE:
+            return f"{self.request.reference}-deletion-certificate.pdf.sig"
         extension = {"json": "json", "csv": "zip", "pdf": "pdf"}[self.format]
         return f"{self.request.reference}-your-data.{extension}"
 

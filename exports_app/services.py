@@ -24,7 +24,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from exports_app.content import ExportContext
-from exports_app.models import DownloadLink, Export, ExportFormat, ExportStatus, Redaction
+from exports_app.models import (
+    RECORD_FORMATS,
+    DownloadLink,
+    Export,
+    ExportFormat,
+    ExportStatus,
+    Redaction,
+)
 from exports_app.renderers import renderer_for
 from requests_app.audit import event_append
 from requests_app.errors import IllegalTransition, RuleViolation, TokenInvalid
@@ -156,14 +163,16 @@ def link_issue(*, request: DataSubjectRequest, actor: str) -> str:
     return settings.SITE_URL + reverse("download", args=[raw])
 
 
-def _send_link(*, request: DataSubjectRequest, actor: str, exports: list[Export]) -> None:
+def send_link(
+    *, request: DataSubjectRequest, actor: str, exports: list[Export], template: str = "download"
+) -> None:
     """Issue a download link and email it to the person (after commit, through the outbox)."""
     from requests_app.lifecycle import contact_email
     from requests_app.notifications import email_queue
 
     url = link_issue(request=request, actor=actor)
     email_queue(
-        template="download",
+        template=template,
         to=contact_email(request),
         request=request,
         context={
@@ -194,7 +203,7 @@ def exports_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectR
         raise IllegalTransition("These exports have already been released.")
     now = timezone.now()
     Export.objects.filter(request=request).update(released_at=now)
-    _send_link(request=request, actor=actor_label(actor), exports=exports)
+    send_link(request=request, actor=actor_label(actor), exports=exports)
     event_append(
         request=request,
         actor=actor_label(actor),
@@ -234,7 +243,13 @@ def link_reissue(*, request: DataSubjectRequest, actor: User) -> DownloadLink:
     DownloadLink.objects.filter(request=request).filter(revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
-    _send_link(request=request, actor=actor_label(actor), exports=exports)
+    erasure = request.request_type == RequestType.ERASURE
+    send_link(
+        request=request,
+        actor=actor_label(actor),
+        exports=exports,
+        template="erasure-done" if erasure else "download",
+    )
     event_append(request=request, actor=actor_label(actor), action="download_link_reissued")
     return DownloadLink.objects.filter(request=request).order_by("-created_at").first()  # type: ignore[return-value]
 
@@ -300,9 +315,11 @@ def exports_expire_files() -> int:
     live = DownloadLink.objects.filter(
         revoked_at__isnull=True, expires_at__gt=now, downloads__lt=F("max_downloads")
     )
-    expired = Export.objects.filter(
-        released_at__isnull=False, file_deleted_at__isnull=True
-    ).exclude(request__in=live.values("request"))
+    expired = (
+        Export.objects.filter(released_at__isnull=False, file_deleted_at__isnull=True)
+        .exclude(request__in=live.values("request"))
+        .exclude(format__in=RECORD_FORMATS)  # certificates are the record: Smarct keeps them
+    )
     count = 0
     for export in expired:
         if export.file_name:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from exports_app import services
+from exports_app import certificate, services
 from smarct_dsar.celery import idempotent_task
 
 log = logging.getLogger(__name__)
@@ -26,3 +26,8 @@ def build_export(self: Any, export_id: int) -> None:
 @idempotent_task()
 def expire_export_files() -> int:
     return services.exports_expire_files()
+
+
+@idempotent_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+def issue_certificate(request_id: int) -> None:
+    certificate.certificate_issue(request_id=request_id)

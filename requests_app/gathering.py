@@ -53,9 +53,11 @@ def gathering_plan(*, request: DataSubjectRequest) -> list[GatherStep]:
     """Create a step per store in the data map and queue them after commit. Idempotent."""
     from requests_app.tasks import gather_store
 
+    # A ``notify`` recipient has no API to search: it is told by email at erasure and correction.
     steps = [
-        GatherStep.objects.get_or_create(request=request, store=name)[0]
-        for name in datamap.current().stores
+        GatherStep.objects.get_or_create(request=request, store=store.name)[0]
+        for store in datamap.current().stores.values()
+        if store.kind != "notify"
     ]
     for step in steps:
         if step.status == StepStatus.PENDING:

@@ -49,6 +49,8 @@ TRANSITIONS: dict[str, Transition] = {
     "finish_gathering": Transition(frozenset({S.GATHERING}), S.IN_REVIEW),
     "approve": Transition(frozenset({S.IN_REVIEW}), S.APPROVED),
     "start_fulfilment": Transition(frozenset({S.APPROVED}), S.FULFILLING),
+    # A marketing opt-out needs no review: straight from verified to carrying it out.
+    "start_opt_out": Transition(frozenset({S.VERIFIED}), S.FULFILLING),
     "complete": Transition(frozenset({S.FULFILLING}), S.COMPLETED),
     "reject": Transition(
         frozenset({S.AWAITING_VERIFICATION, S.VERIFIED, S.GATHERING, S.IN_REVIEW, S.ON_HOLD}),
@@ -178,9 +180,10 @@ def contact_email(request: DataSubjectRequest) -> str:
 
 @transaction.atomic
 def request_mark_verified(*, request: DataSubjectRequest, actor: str) -> DataSubjectRequest:
-    """Identity (and an agent's authority) is proven: start the clock and queue gathering."""
+    """Identity (and an agent's authority) is proven: start the clock and queue gathering (or,
+    for a marketing opt-out, carrying it out)."""
     from requests_app import verification
-    from requests_app.tasks import start_gathering
+    from requests_app.tasks import fulfil_opt_out, start_gathering
 
     now = timezone.now()
     start = deadlines.clock_start(
@@ -198,7 +201,10 @@ def request_mark_verified(*, request: DataSubjectRequest, actor: str) -> DataSub
         request=request,
         context={"request": request, "status_url": status_link},
     )
-    transaction.on_commit(partial(start_gathering.delay, request.pk))
+    task = (
+        fulfil_opt_out if request.request_type == RequestType.MARKETING_OPT_OUT else start_gathering
+    )
+    transaction.on_commit(partial(task.delay, request.pk))
     return request
 
 
@@ -219,18 +225,43 @@ def request_finish_gathering(*, request: DataSubjectRequest) -> DataSubjectReque
 
 @transaction.atomic
 def request_start_fulfilment(*, request: DataSubjectRequest) -> DataSubjectRequest:
-    """Start carrying out an approved request: for access and portability, build the exports."""
+    """Start carrying out an approved request: build the exports (access, portability), erase
+    (unless a legal hold or an open access request holds it back), or apply the corrections."""
     from exports_app.services import FORMATS, exports_plan
+    from requests_app.erasure import erasure_holds, erasure_start
+    from requests_app.tasks import apply_rectification
 
+    if request.request_type == RequestType.ERASURE:
+        holds = erasure_holds(request)
+        if holds:
+            if not request.events.filter(action="erasure_waiting").exists():
+                event_append(
+                    request=_lock(request),
+                    actor="system",
+                    action="erasure_waiting",
+                    payload={"reasons": holds},
+                )
+            return request  # stays approved; the sweeper and the hold's release try again
     request = _transition(request, "start_fulfilment", actor="system")
     if request.request_type in FORMATS:
         exports_plan(request=request)
+    elif request.request_type == RequestType.ERASURE:
+        erasure_start(request=request)
+    elif request.request_type == RequestType.RECTIFICATION:
+        transaction.on_commit(partial(apply_rectification.delay, request.pk))
     return request
 
 
 @transaction.atomic
 def request_complete(*, request: DataSubjectRequest) -> DataSubjectRequest:
-    return _transition(request, "complete", actor="system")
+    """Close a fulfilled request. An erasure that waited for this access request goes ahead."""
+    from requests_app.erasure import erasures_waiting_on
+    from requests_app.tasks import start_fulfilment
+
+    request = _transition(request, "complete", actor="system")
+    for waiting in erasures_waiting_on(request):
+        transaction.on_commit(partial(start_fulfilment.delay, waiting))
+    return request
 
 
 @transaction.atomic
@@ -276,7 +307,7 @@ def request_confirm_authority(
 
 # Work that prepares a response for release. Whoever did any of it may not also approve or
 # release it (four-eyes), unless DSAR_FOUR_EYES is off for a one-person team.
-PREPARATION_ACTIONS = frozenset({"redact", "exports_rebuild", "store_retry"})
+PREPARATION_ACTIONS = frozenset({"redact", "exports_rebuild", "store_retry", "correction_decided"})
 
 
 def check_four_eyes(request: DataSubjectRequest, actor: User) -> None:
@@ -295,17 +326,16 @@ def check_four_eyes(request: DataSubjectRequest, actor: User) -> None:
 def request_approve(
     *, request: DataSubjectRequest, actor: User, reason: str = ""
 ) -> DataSubjectRequest:
-    """Approve the response. For access and portability, building the exports is queued after
-    commit; the other types' fulfilment (erasure, rectification, opt-out) is issue 6's."""
-    from exports_app.services import FORMATS
+    """Approve the response; carrying it out is queued after commit (``request_start_fulfilment``)."""
+    from requests_app.rectification import check_decided
     from requests_app.tasks import start_fulfilment
 
     check_four_eyes(request, actor)
+    check_decided(request)
     request = _transition(
         request, "approve", actor=actor_label(actor), payload={"reason": reason.strip()}
     )
-    if request.request_type in FORMATS:
-        transaction.on_commit(partial(start_fulfilment.delay, request.pk))
+    transaction.on_commit(partial(start_fulfilment.delay, request.pk))
     return request
 
 

@@ -117,6 +117,13 @@ class DataSubjectRequest(models.Model):
         return bool(self.agent_email)
 
 
+class CorrectionDecision(models.TextChoices):
+    PENDING = "pending", "Not decided yet"
+    ACCEPTED = "accepted", "Accepted"
+    EDITED = "edited", "Accepted with an edit"
+    DECLINED = "declined", "Declined"
+
+
 class Correction(models.Model):
     """One correction a person asked for: the field, what they see, what it should be."""
 
@@ -127,6 +134,17 @@ class Correction(models.Model):
     field = models.CharField(max_length=100)
     current_value = models.CharField(max_length=500, blank=True)
     corrected_value = models.CharField(max_length=500)
+    # Staff's decision (requests_app/rectification.py): which mapped field it corrects, the value
+    # to write (the person's, or an edit of it), or why it is declined; then what happened.
+    decision = models.CharField(
+        max_length=10, choices=CorrectionDecision.choices, default=CorrectionDecision.PENDING
+    )
+    target_field = models.CharField(max_length=100, blank=True)
+    final_value = models.CharField(max_length=500, blank=True)
+    decision_reason = models.TextField(blank=True)
+    decided_by = models.CharField(max_length=200, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    results = models.JSONField(default=dict)  # "store.table" → {"changed": n, "read_back": bool}
 
     class Meta:
         ordering = ["position"]
@@ -330,3 +348,105 @@ class GatherStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store} for {self.request_id}: {self.status}"
+
+
+class ErasureStep(models.Model):
+    """Erasing the person from one store, then searching it again to prove it (the re-scan).
+
+    Claimed like a ``GatherStep``. ``outcome`` adds up what each attempt changed, table by table;
+    ``rescan`` is what the last search found: records left that the plan does not retain fail
+    the step, visibly and retryably.
+    """
+
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="erasure_steps"
+    )
+    store = models.CharField(max_length=100)
+    status = models.CharField(
+        max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=255, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=1000, blank=True)
+    outcome = models.JSONField(default=dict)  # table → {"deleted", "anonymised", "retained"}
+    rescan = models.JSONField(default=dict)  # table → {"left": n, "retained": n}
+
+    class Meta:
+        ordering = ["store"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "store"], name="one_erasure_per_store")
+        ]
+
+    def __str__(self) -> str:
+        return f"erase {self.store} for {self.request_id}: {self.status}"
+
+
+class LegalHold(models.Model):
+    """Staff stop an erasure (litigation, an investigation). Erasure waits while one is active."""
+
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="legal_holds"
+    )
+    reason = models.TextField()
+    placed_by = models.CharField(max_length=200)
+    placed_at = models.DateTimeField(auto_now_add=True)
+    released_by = models.CharField(max_length=200, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["placed_at"]
+
+    def __str__(self) -> str:
+        return f"legal hold on {self.request_id}"
+
+
+class NoticePurpose(models.TextChoices):
+    ERASURE = "erasure", "Erasure"
+    RECTIFICATION = "rectification", "Rectification"
+
+
+class ProcessorNotice(models.Model):
+    """An Article 19 notice to a recipient Smarct cannot change through an API, tracked until it
+    confirms (by its link, or staff recording the reply). The request's personal data is in the
+    email only; here are the organisation and the dates."""
+
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="notices"
+    )
+    store = models.CharField(max_length=100)
+    organisation = models.CharField(max_length=200)
+    notify_email = models.EmailField(max_length=254)
+    purpose = models.CharField(max_length=15, choices=NoticePurpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    sent_at = models.DateTimeField()
+    reminders = models.PositiveSmallIntegerField(default=0)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.CharField(max_length=200, blank=True)
+    confirmation_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["sent_at", "store"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "store", "purpose"], name="one_notice_per_recipient"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} notice to {self.organisation} for {self.request_id}"
+
+
+class Suppression(models.Model):
+    """An address that must never be sent marketing again: only a keyed hash of it is kept, so
+    the list holds no addresses and still matches one re-imported from anywhere."""
+
+    email_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reference = models.CharField(max_length=20, blank=True)  # the opt-out that added it
+
+    def __str__(self) -> str:
+        return f"suppressed {self.email_hash[:12]}"

@@ -58,7 +58,15 @@ def request_detail(*, reference: str) -> DataSubjectRequest | None:
     return (
         DataSubjectRequest.objects.select_related("assignee", "extension")
         .prefetch_related(
-            "corrections", "pauses", "events", "gather_steps", "exports", "download_links"
+            "corrections",
+            "pauses",
+            "events",
+            "gather_steps",
+            "exports",
+            "download_links",
+            "erasure_steps",
+            "notices",
+            "legal_holds",
         )
         .filter(reference=reference)
         .first()

@@ -14,9 +14,18 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from requests_app import gathering, lifecycle, notifications, retention
+from requests_app import (
+    erasure,
+    gathering,
+    lifecycle,
+    notifications,
+    optout,
+    recipients,
+    rectification,
+    retention,
+)
 from requests_app.errors import IllegalTransition
-from requests_app.models import DataSubjectRequest, Status
+from requests_app.models import DataSubjectRequest, RequestType, Status
 from requests_app.stores import PermanentStoreError, TransientStoreError
 from smarct_dsar.celery import idempotent_task
 
@@ -78,6 +87,54 @@ def start_fulfilment(request_id: int) -> None:
         lifecycle.request_start_fulfilment(request=request)
 
 
+STEP_MAX_RETRIES = 5
+
+
+@idempotent_task(bind=True, max_retries=STEP_MAX_RETRIES)
+def erase_store(self: Any, step_id: int) -> Any:
+    """Erase one store and re-scan it; the same retry rules as gathering."""
+    task_id = self.request.id or f"local-erase-{step_id}"
+    try:
+        erasure.erasure_run_step(step_id=step_id, task_id=task_id)
+    except TransientStoreError as exc:
+        if self.request.retries >= STEP_MAX_RETRIES:
+            erasure.erasure_fail_step(
+                step_id=step_id, task_id=task_id, error=f"{exc} (gave up after retries)"
+            )
+            return None
+        erasure.erasure_retry_later(step_id=step_id, task_id=task_id, error=str(exc))
+        return self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries), throw=False)
+    except PermanentStoreError as exc:
+        erasure.erasure_fail_step(step_id=step_id, task_id=task_id, error=str(exc))
+    except Exception as exc:  # a bug fails the one step visibly; the request is not lost
+        log.exception("erasure step %s failed unexpectedly", step_id)
+        erasure.erasure_fail_step(
+            step_id=step_id, task_id=task_id, error=f"internal error: {type(exc).__name__}"
+        )
+    return None
+
+
+@idempotent_task(autoretry_for=(TransientStoreError,), retry_backoff=10, max_retries=8)
+def fulfil_opt_out(request_id: int) -> None:
+    """A verified opt-out, carried out without staff. A permanent store error is left for the
+    sweeper (and staff, who see it on the timeline) rather than dropped."""
+    try:
+        optout.opt_out_fulfil(request_id=request_id)
+    except PermanentStoreError as exc:
+        log.error("opt-out %s: %s", request_id, exc)
+        optout.opt_out_record_failure(request_id=request_id, error=str(exc))
+
+
+@idempotent_task()
+def apply_rectification(request_id: int) -> None:
+    rectification.rectification_apply(request_id=request_id)
+
+
+@idempotent_task()
+def remind_recipients() -> int:
+    return recipients.notices_remind()
+
+
 @idempotent_task()
 def expire_unverified_requests() -> int:
     expired = 0
@@ -97,10 +154,26 @@ def sweep_lost_work() -> None:
         send_email.delay(email_id)
     stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
     stuck = DataSubjectRequest.objects.filter(status=Status.VERIFIED, verified_at__lt=stale)
-    for request_id in stuck.values_list("pk", flat=True):
-        start_gathering.delay(request_id)
+    for request_id, kind in stuck.values_list("pk", "request_type"):
+        opt_out = kind == RequestType.MARKETING_OPT_OUT
+        (fulfil_opt_out if opt_out else start_gathering).delay(request_id)
     for step_id in gathering.steps_to_requeue():
         gather_store.delay(step_id)
+    for step_id in erasure.erasure_steps_to_requeue():
+        erase_store.delay(step_id)
+    from exports_app.tasks import issue_certificate
+
+    for request_id in erasure.erasures_to_certify():
+        issue_certificate.delay(request_id)
+    carrying_out = DataSubjectRequest.objects.filter(status=Status.FULFILLING, updated_at__lt=stale)
+    for request_id in carrying_out.filter(request_type=RequestType.MARKETING_OPT_OUT).values_list(
+        "pk", flat=True
+    ):
+        fulfil_opt_out.delay(request_id)
+    for request_id in carrying_out.filter(request_type=RequestType.RECTIFICATION).values_list(
+        "pk", flat=True
+    ):
+        apply_rectification.delay(request_id)
     approved = DataSubjectRequest.objects.filter(status=Status.APPROVED, updated_at__lt=stale)
     for request_id in approved.values_list("pk", flat=True):
         start_fulfilment.delay(request_id)

@@ -12,4 +12,5 @@ urlpatterns = [
     path("submitted/", views.submitted, name="submitted"),
     path("verify/<str:token>/", views.verify, name="verify"),
     path("status/<str:token>/", views.status_page, name="status"),
+    path("recipients/confirm/<str:token>/", views.notice_confirm, name="notice-confirm"),
 ]

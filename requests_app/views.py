@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from requests_app import forms, intake, public_status, verification
+from requests_app import forms, intake, public_status, recipients, verification
 from requests_app.errors import TokenInvalid
 from requests_app.models import TokenPurpose
 from requests_app.ratelimit import client_ip, rate_limit_hit, too_many_page
@@ -111,3 +111,31 @@ def status_page(request: HttpRequest, token: str) -> HttpResponse:
             status=404,
         )
     return render(request, "requests_app/status.html", public_status.summary(found.request))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def notice_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """A recipient confirms it acted on an Article 19 notice: GET shows what it confirms, POST
+    records it (a mail scanner following the link confirms nothing)."""
+    verdict = rate_limit_hit(
+        scope="verify-ip", identity=client_ip(request), limit=settings.DSAR_RATE_LIMIT_VERIFY_PER_IP
+    )
+    if not verdict.allowed:
+        return too_many_page(request, verdict)
+    try:
+        notice = recipients.notice_resolve(raw_token=token)
+    except TokenInvalid as exc:
+        return render(
+            request,
+            "requests_app/notice_confirm.html",
+            {"problem": exc.message},
+            status=404,
+        )
+    if request.method == "POST":
+        notice = recipients.notice_confirm(
+            notice=notice,
+            actor=f"recipient:{notice.organisation}",
+            note=request.POST.get("note", "")[:2000],
+        )
+    return render(request, "requests_app/notice_confirm.html", {"notice": notice})

@@ -48,7 +48,7 @@ def token_hash(token: str) -> str:
 
 def keyed_hash(value: str, *, purpose: str) -> str:
     """A stable, non-reversible identifier for personal data (e.g. an email in a cache key)."""
-    key = hashlib.sha256(f"{purpose}:{settings.SECRET_KEY}".encode()).digest()
+    key = hashlib.sha256(f"{purpose}:{settings.DSAR_PSEUDONYM_KEY}".encode()).digest()
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 

@@ -73,6 +73,38 @@ if not DSAR_ENCRYPTION_KEYS:
 # The audit chain's HMAC key. It defaults to SECRET_KEY; pin it before rotating SECRET_KEY, or
 # old events will no longer verify.
 DSAR_AUDIT_KEY = env_str("DSAR_AUDIT_KEY") or SECRET_KEY
+# The key behind keyed hashes that must stay stable for years: the suppression list, anonymised
+# emails, the person's identifier on deletion certificates. Pin it before rotating SECRET_KEY, or
+# suppressed addresses would no longer be recognised.
+DSAR_PSEUDONYM_KEY = env_str("DSAR_PSEUDONYM_KEY") or SECRET_KEY
+
+
+def _ed25519_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
+# Deletion certificates are signed with this Ed25519 private key (PEM). Public keys of retired
+# signing keys stay trusted through DSAR_TRUSTED_SIGNING_KEYS (PEM files, comma-separated paths).
+DSAR_SIGNING_KEY = env_str("DSAR_SIGNING_KEY")
+if not DSAR_SIGNING_KEY and DEBUG:
+    DSAR_SIGNING_KEY = _local_secret("signing_key.pem", _ed25519_key)
+DSAR_SIGNING_KEY = require(
+    "DSAR_SIGNING_KEY",
+    DSAR_SIGNING_KEY,
+    "set DSAR_SIGNING_KEY_FILE to an Ed25519 private key in PEM: openssl genpkey -algorithm ed25519",
+)
+DSAR_TRUSTED_SIGNING_KEYS = env_list("DSAR_TRUSTED_SIGNING_KEYS", [])
 
 _default_hosts = ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _default_hosts)
@@ -373,6 +405,10 @@ DSAR_DOWNLOAD_MAX = env_int("DSAR_DOWNLOAD_MAX", 5, minimum=1)
 # Four-eyes: whoever prepared a response (redacted, rebuilt, retried a store) cannot also approve
 # or release it. Switch off only for a one-person team.
 DSAR_FOUR_EYES = env_bool("DSAR_FOUR_EYES", True)
+# Article 19 notices to recipients with no API: remind every N days; overdue after M days.
+DSAR_NOTICE_REMINDER_DAYS = env_int("DSAR_NOTICE_REMINDER_DAYS", 7, minimum=1)
+DSAR_NOTICE_OVERDUE_DAYS = env_int("DSAR_NOTICE_OVERDUE_DAYS", 21, minimum=1)
+DSAR_NOTICE_CONFIRM_TTL_DAYS = env_int("DSAR_NOTICE_CONFIRM_TTL_DAYS", 90, minimum=1)
 DSAR_CONTROLLER_NAME = env_str("DSAR_CONTROLLER_NAME", "Smarct")
 DSAR_PRIVACY_CONTACT = env_str("DSAR_PRIVACY_CONTACT", "info@smarct.com")
 

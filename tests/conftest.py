@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from demo import estate
-from demo.partners import serve
+from demo.partners import PartnerSandbox, serve
 from requests_app import datamap, intake
 from requests_app.models import DataSubjectRequest
 from smarct_dsar.celery import app as celery_app
@@ -179,3 +182,58 @@ def verified(
         return dsr
 
     return _verified
+
+
+STORE_ENV = {
+    "crm": "DSAR_STORE_CRM_URL",
+    "app": "DSAR_STORE_APP_URL",
+    "billing": "DSAR_STORE_BILLING_URL",
+    "analytics": "DSAR_STORE_ANALYTICS_URL",
+    "consent": "DSAR_STORE_CONSENT_DIR",
+}
+
+
+@dataclass
+class OwnEstate:
+    """A demo estate of the test's own, for tests that change the stores (erasure, corrections,
+    opt-outs): built in a temporary folder, with its own partner sandbox."""
+
+    urls: dict[str, str]
+    sandbox: PartnerSandbox
+    base: str
+
+    def sqlite(self, store: str) -> sqlite3.Connection:
+        return sqlite3.connect(self.urls[store].removeprefix("sqlite:///"))
+
+    def table(self, store: str, table: str) -> dict[Any, tuple[Any, ...]]:
+        """Every row of a table by primary key (its first column), exactly as stored."""
+        with closing(self.sqlite(store)) as conn:
+            return {row[0]: tuple(row) for row in conn.execute(f'SELECT * FROM "{table}"')}
+
+    def snapshot(self) -> dict[str, dict[str, dict[Any, tuple[Any, ...]]]]:
+        result = {}
+        for store in ("crm", "app", "billing", "analytics"):
+            with closing(self.sqlite(store)) as conn:
+                names = [
+                    r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                ]
+            result[store] = {name: self.table(store, name) for name in names}
+        return result
+
+
+@pytest.fixture
+def own_estate(
+    tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[OwnEstate]:
+    built = estate.build(tmp_path)
+    server = serve(Path(built["partners"]), port=0)
+    base = f"http://127.0.0.1:{server.server_port}"
+    for store, variable in STORE_ENV.items():
+        monkeypatch.setenv(variable, built[store])
+    monkeypatch.setenv("DSAR_STORE_MARKETING_URL", f"{base}/marketing")
+    monkeypatch.setenv("DSAR_STORE_SUPPORT_URL", f"{base}/support")
+    settings.DSAR_DATA_MAP = str(ROOT / "demo" / "data-map.yaml")
+    datamap.current.cache_clear()
+    yield OwnEstate(urls=built, sandbox=server.get_app(), base=base)  # type: ignore[arg-type]
+    server.shutdown()
+    datamap.current.cache_clear()

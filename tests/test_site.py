@@ -72,7 +72,23 @@ def _production(tmp_path: Path) -> dict[str, str]:
         "DSAR_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "EMAIL_HOST": "smtp.smarct.example",
         "DSAR_DATA_MAP": str(ROOT / "demo" / "data-map.yaml"),
+        "DSAR_SIGNING_KEY": _ed25519_pem(),
     }
+
+
+def _ed25519_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
 
 
 @pytest.mark.parametrize(
@@ -86,6 +102,7 @@ def _production(tmp_path: Path) -> dict[str, str]:
         ("EMAIL_HOST", "EMAIL_PORT"),
         ("ALLOWED_HOSTS", "host names"),
         ("DSAR_DATA_MAP", "docs/data-map.md"),
+        ("DSAR_SIGNING_KEY", "openssl genpkey"),
     ],
 )
 def test_production_settings_fail_naming_the_variable_and_fix(

@@ -13,9 +13,12 @@ from requests_app.models import (
     ClockPause,
     Correction,
     DataSubjectRequest,
+    ErasureStep,
     Extension,
     GatherStep,
     Jurisdiction,
+    LegalHold,
+    ProcessorNotice,
     RequestEvent,
     RequestType,
 )
@@ -83,7 +86,55 @@ class EventSerializer(serializers.ModelSerializer):
 class CorrectionOutSerializer(serializers.ModelSerializer):
     class Meta:
         model = Correction
-        fields = ["position", "field", "current_value", "corrected_value"]
+        fields = [
+            "position",
+            "field",
+            "current_value",
+            "corrected_value",
+            "decision",
+            "target_field",
+            "final_value",
+            "decision_reason",
+            "decided_by",
+            "decided_at",
+            "results",
+        ]
+
+
+class ErasureStepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ErasureStep
+        fields = ["store", "status", "attempts", "error", "outcome", "rescan", "finished_at"]
+
+
+class NoticeSerializer(serializers.ModelSerializer):
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProcessorNotice
+        fields = [
+            "store",
+            "organisation",
+            "purpose",
+            "sent_at",
+            "reminders",
+            "last_reminded_at",
+            "confirmed_at",
+            "confirmed_by",
+            "confirmation_note",
+            "overdue",
+        ]
+
+    def get_overdue(self, obj: ProcessorNotice) -> bool:
+        from requests_app.recipients import is_overdue
+
+        return is_overdue(obj)
+
+
+class LegalHoldSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LegalHold
+        fields = ["reason", "placed_by", "placed_at", "released_by", "released_at"]
 
 
 class RequestSummarySerializer(serializers.ModelSerializer):
@@ -184,6 +235,9 @@ class RequestDetailSerializer(RequestSummarySerializer):
     stores = GatherStepSerializer(source="gather_steps", many=True, read_only=True)
     exports = ExportSerializer(many=True, read_only=True)
     download_links = DownloadLinkSerializer(many=True, read_only=True)
+    erasure_steps = ErasureStepSerializer(many=True, read_only=True)
+    notices = NoticeSerializer(many=True, read_only=True)
+    legal_holds = LegalHoldSerializer(many=True, read_only=True)
     extension = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
 
@@ -206,6 +260,9 @@ class RequestDetailSerializer(RequestSummarySerializer):
             "stores",
             "exports",
             "download_links",
+            "erasure_steps",
+            "notices",
+            "legal_holds",
             "allowed_actions",
             "events",
         ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from requests_app import converters
-from requests_app.api import views
+from requests_app.api import fulfilment, views
 
 __all__ = ["converters", "urlpatterns"]
 
@@ -23,6 +23,44 @@ urlpatterns = [
         "requests/<ref:reference>/confirm-authority/",
         views.RequestActionApi.as_view(action_name="confirm_authority"),
         name="api-request-confirm_authority",
+    ),
+    path(
+        "requests/<ref:reference>/erasure-plan/",
+        fulfilment.ErasurePlanApi.as_view(),
+        name="api-request-erasure-plan",
+    ),
+    path(
+        "requests/<ref:reference>/legal-hold/",
+        fulfilment.LegalHoldApi.as_view(),
+        name="api-request-legal-hold",
+    ),
+    path(
+        "requests/<ref:reference>/legal-hold/release/",
+        fulfilment.LegalHoldApi.as_view(release=True),
+        name="api-request-legal-hold-release",
+    ),
+    path(
+        "requests/<ref:reference>/erasure/<slug:store>/retry/",
+        fulfilment.ErasureRetryApi.as_view(),
+        name="api-request-erasure-retry",
+    ),
+    path(
+        "requests/<ref:reference>/notices/<slug:store>/confirm/",
+        fulfilment.NoticeConfirmApi.as_view(),
+        name="api-request-notice-confirm",
+    ),
+    path(
+        "requests/<ref:reference>/corrections/<int:position>/decide/",
+        fulfilment.CorrectionDecisionApi.as_view(),
+        name="api-request-correction-decide",
+    ),
+    path(
+        "requests/<ref:reference>/rectification/retry/",
+        fulfilment.RectificationRetryApi.as_view(),
+        name="api-request-rectification-retry",
+    ),
+    path(
+        "suppression/check/", fulfilment.SuppressionCheckApi.as_view(), name="api-suppression-check"
     ),
     *[
         path(

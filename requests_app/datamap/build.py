@@ -20,11 +20,23 @@ STORE_KEYS = {
     "tables",
     "resources",
     "files",
+    "holds",
     "auth",
     "timeout_seconds",
     "max_retries",
 }
-TABLE_KEYS = {"category", "identity", "links", "fields", "erase", "portable", "find", "primary_key"}
+TABLE_KEYS = {
+    "category",
+    "identity",
+    "links",
+    "fields",
+    "erase",
+    "portable",
+    "find",
+    "primary_key",
+    "delete",
+    "update",
+}
 FIELD_KEYS = {"category", "purpose", "legal_basis", "retention", "portable", "rectifiable", "erase"}
 ERASE_KEYS = {"action", "strategy", "value", "legal_basis", "period", "years", "from_field"}
 REGISTER_KEYS = {
@@ -37,11 +49,16 @@ REGISTER_KEYS = {
     "automated_decisions",
 }
 # The section that lists a store's record types, by kind.
-SECTION = {"sql": "tables", "http": "resources", "files": "files"}
+SECTION = {"sql": "tables", "http": "resources", "files": "files", "notify": "holds"}
 
 
 def build(raw: Any, c: _Checker, file: str) -> S.DataMap:
-    top = c.mapping(raw, (), {"version", "register", "stores"}, {"version", "register", "stores"})
+    top = c.mapping(
+        raw,
+        (),
+        {"version", "register", "stores", "marketing_opt_out"},
+        {"version", "register", "stores"},
+    )
     if top.get("version") not in (None, 1):
         c.fail(("version",), f"version {top.get('version')!r} is not supported", "write version: 1")
     register = {
@@ -57,7 +74,8 @@ def build(raw: Any, c: _Checker, file: str) -> S.DataMap:
         ).items()
     }
     _check_register_covers(stores, register, c)
-    return S.DataMap(path=file, stores=stores, register=register)
+    opt_out = _opt_out(top.get("marketing_opt_out"), ("marketing_opt_out",), stores, c)
+    return S.DataMap(path=file, stores=stores, register=register, opt_out=opt_out)
 
 
 def _register(value: Any, path: Path_, c: _Checker) -> S.RegisterEntry:
@@ -77,7 +95,12 @@ def _register(value: Any, path: Path_, c: _Checker) -> S.RegisterEntry:
 
 
 def _store(name: str, value: Any, path: Path_, c: _Checker) -> S.StoreSpec:
-    data = c.mapping(value, path, STORE_KEYS, {"kind", "organisation", "connection"})
+    needs = {"kind", "organisation"} | (
+        {"notify_email"} if isinstance(value, dict) and value.get("kind") == "notify" else set()
+    )
+    if not (isinstance(value, dict) and value.get("kind") == "notify"):
+        needs.add("connection")
+    data = c.mapping(value, path, STORE_KEYS, needs)
     kind_known = data.get("kind") in S.STORE_KINDS
     kind = c.choice(data.get("kind"), (*path, "kind"), S.STORE_KINDS, default="sql")
     section = SECTION[kind]
@@ -95,7 +118,11 @@ def _store(name: str, value: Any, path: Path_, c: _Checker) -> S.StoreSpec:
     tables_raw = c.mapping(data.get(section, {}), (*path, section), set(data.get(section) or {}))
     tables = {t: _table(t, v, kind, (*path, section, t), c) for t, v in tables_raw.items()}
     _check_links(tables, (*path, section), c)
-    connection = c.setting(data.get("connection"), (*path, "connection")) or S.Setting(env="")
+    connection = (
+        c.setting(data.get("connection"), (*path, "connection"))
+        if kind != "notify" or "connection" in data
+        else None
+    ) or S.Setting(env="")
     return S.StoreSpec(
         name=name,
         kind=kind,
@@ -128,20 +155,22 @@ def _table(name: str, value: Any, kind: str, path: Path_, c: _Checker) -> S.Tabl
     links = tuple(
         _link(item, (*path, "links", i), c) for i, item in enumerate(data.get("links") or [])
     )
-    if not identity and not links and kind != "sql":
+    if not identity and not links and kind not in {"sql", "notify"}:
         c.fail(path, "no 'identity' to match the person on", "add identity: {<column>: email}")
     fields_raw = c.mapping(data.get("fields", {}), (*path, "fields"), set(data.get("fields") or {}))
     fields = {
         f: _field(f, v, category, portable, erase, (*path, "fields", f), c)
         for f, v in fields_raw.items()
     }
+    _check_field_erasure(erase, fields, path, c)
     find = _find(data.get("find"), (*path, "find"), c) if kind == "http" else None
-    if kind == "http" and find is None:
-        c.fail(
-            path,
-            "'find' is missing",
-            "say how to fetch the records: find: {path: /v1/..., params: ...}",
-        )
+    calls = {k: _call(data.get(k), (*path, k), c) for k in ("delete", "update")}
+    if kind == "http":
+        _check_http_table(data, find, calls, erase, fields, path, c)
+    else:
+        for key in ("find", "delete", "update"):
+            if key in data:
+                c.fail((*path, key), f"'{key}' is for http resources only", f"remove '{key}'")
     return S.TableSpec(
         name=name,
         category=category,
@@ -152,7 +181,116 @@ def _table(name: str, value: Any, kind: str, path: Path_, c: _Checker) -> S.Tabl
         portable=portable,
         find=find,
         primary_key=c.text(data.get("primary_key"), (*path, "primary_key")),
+        delete_call=calls["delete"],
+        update_call=calls["update"],
     )
+
+
+def _check_field_erasure(
+    erase: S.EraseSpec, fields: dict[str, S.FieldSpec], path: Path_, c: _Checker
+) -> None:
+    """Field-level erasure only means something when the row itself stays (anonymise, retain)."""
+    if erase.action != "delete":
+        return
+    for name, spec in fields.items():
+        if spec.erase is not None and spec.erase is not erase:
+            c.fail(
+                (*path, "fields", name, "erase"),
+                "the table's rows are deleted, so this field has nothing left to anonymise",
+                "remove this 'erase', or give the table erase: {action: anonymise}",
+            )
+
+
+def _check_http_table(
+    data: dict[str, Any],
+    find: S.HttpFind | None,
+    calls: dict[str, S.HttpCall | None],
+    erase: S.EraseSpec,
+    fields: dict[str, S.FieldSpec],
+    path: Path_,
+    c: _Checker,
+) -> None:
+    if find is None:
+        c.fail(
+            path,
+            "'find' is missing",
+            "say how to fetch the records: find: {path: /v1/..., params: ...}",
+        )
+    if erase.action == "delete" and calls["delete"] is None:
+        c.fail(
+            path,
+            "erasure deletes these records, but there is no 'delete' call",
+            'add delete: {method: DELETE, path: "/v1/.../{id}"}',
+        )
+    wants_update = erase.action == "anonymise" or any(f.rectifiable for f in fields.values())
+    if wants_update and calls["update"] is None:
+        c.fail(
+            path,
+            "records here are anonymised or corrected, but there is no 'update' call",
+            'add update: {method: PATCH, path: "/v1/.../{id}"}',
+        )
+
+
+def _call(value: Any, path: Path_, c: _Checker) -> S.HttpCall | None:
+    if value is None:
+        return None
+    data = c.mapping(value, path, {"method", "path", "per", "body"}, {"method", "path"})
+    method = c.choice(
+        str(data.get("method") or "DELETE").upper(),
+        (*path, "method"),
+        S.HTTP_METHODS,
+        default="DELETE",
+    )
+    per = c.choice(data.get("per"), (*path, "per"), ("record", "subject"), default="record")
+    body = data.get("body")
+    if body is not None and not isinstance(body, dict):
+        c.fail((*path, "body"), "expected a mapping of fields", "write body: {email: '{email}'}")
+        body = None
+    return S.HttpCall(
+        method=method,
+        path=c.text(data.get("path"), (*path, "path"), required=True) or "/",
+        per=per,  # type: ignore[arg-type]
+        body=body,
+    )
+
+
+def _opt_out(
+    value: Any, path: Path_, stores: dict[str, S.StoreSpec], c: _Checker
+) -> tuple[S.OptOutAction, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        c.fail(path, "expected a list", "write - {store: ..., table: ..., set: {...}}")
+        return ()
+    actions = []
+    for i, item in enumerate(value):
+        data = c.mapping(item, (*path, i), {"store", "table", "set"}, {"store", "table", "set"})
+        store, table = str(data.get("store", "")), str(data.get("table", ""))
+        changes = data.get("set")
+        if store not in stores:
+            c.fail((*path, i, "store"), f"no store called '{store}'", "name a store listed above")
+            continue
+        if table not in stores[store].tables:
+            c.fail(
+                (*path, i, "table"),
+                f"store '{store}' lists no '{table}'",
+                f"use one of: {', '.join(stores[store].tables)}",
+            )
+            continue
+        if stores[store].kind == "notify":
+            c.fail((*path, i, "store"), "a notify store cannot be changed by Smarct", "remove it")
+            continue
+        if stores[store].kind == "http" and stores[store].tables[table].update_call is None:
+            c.fail(
+                (*path, i),
+                f"'{store}.{table}' has no 'update' call",
+                'add update: {method: PATCH, path: "/v1/.../{id}"} to the resource',
+            )
+        if not isinstance(changes, dict) or not changes:
+            c.fail((*path, i, "set"), "expected the fields to set", "write set: {marketing: false}")
+            continue
+        actions.append(S.OptOutAction(store=store, table=table, set=dict(changes)))
+    return tuple(actions)
 
 
 def _field(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 CATEGORIES = (
     "contact",
@@ -19,7 +19,8 @@ CATEGORIES = (
 )
 ERASE_ACTIONS = ("delete", "anonymise", "retain")
 ANONYMISE_STRATEGIES = ("null", "fixed", "keyed_hash", "generalise_ip", "generalise_date")
-STORE_KINDS = ("sql", "http", "files")
+STORE_KINDS = ("sql", "http", "files", "notify")
+HTTP_METHODS = ("DELETE", "POST", "PATCH", "PUT")
 ROLES = ("controller", "processor")
 
 
@@ -90,6 +91,18 @@ class HttpFind:
 
 
 @dataclass(frozen=True)
+class HttpCall:
+    """A call that changes a partner's data: ``delete`` (erasure) or ``update`` (anonymising,
+    rectification, opt-out). ``path`` and ``body`` are templates: ``{email}`` (and the other
+    subject keys) and, for ``per: record``, the fields of each record found (``{id}``)."""
+
+    method: str
+    path: str
+    per: Literal["record", "subject"] = "record"
+    body: dict[str, Any] | None = None  # None: no body for delete, the changed values for update
+
+
+@dataclass(frozen=True)
 class TableSpec:
     """A SQL table, an HTTP resource or a file: one kind of record."""
 
@@ -102,6 +115,13 @@ class TableSpec:
     portable: bool
     find: HttpFind | None = None  # http only
     primary_key: str | None = None
+    delete_call: HttpCall | None = None  # http only
+    update_call: HttpCall | None = None  # http only
+
+    def erase_spec(self, column: str) -> EraseSpec:
+        """What erasure does to ``column`` when the table is anonymised or retained."""
+        known = self.fields.get(column)
+        return known.erase if known is not None and known.erase is not None else self.erase
 
     def field_spec(self, column: str) -> FieldSpec:
         """The spec of a column; columns the map does not list inherit the table's defaults."""
@@ -150,7 +170,18 @@ class RegisterEntry:
 
 
 @dataclass(frozen=True)
+class OptOutAction:
+    """One change that records a marketing opt-out: ``set`` these fields on the person's records
+    of ``store.table`` (a consent flag, a partner's subscription status)."""
+
+    store: str
+    table: str
+    set: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class DataMap:
     path: str
     stores: dict[str, StoreSpec]
     register: dict[str, RegisterEntry]
+    opt_out: tuple[OptOutAction, ...] = ()

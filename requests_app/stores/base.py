@@ -6,8 +6,16 @@ A connector reaches one connected store, described by a ``StoreSpec`` from the d
     Yields ``Batch``es holding every record of the person the map describes, streaming: it never
     holds a whole result set in memory (a batch is at most a few thousand records). It must never
     yield another person's record.
-``erase(subject, plan)`` / ``rectify(subject, changes)``
-    Act on the store (issue 6 fills these in for each kind).
+``erase(subject)``
+    Carries out the data map's erasure rules on the person's records, in one transaction where
+    the store allows: rows deleted, fields anonymised (``stores/anonymise.py``), retained rows
+    left (with any field-level anonymising done). Returns an ``Outcome`` per table. Running it
+    again finds nothing more to do and changes nothing.
+``update(subject, table, values)``
+    Sets ``values`` on the person's records of one table (a correction, an opt-out flag);
+    returns how many records changed.
+``kept_columns(table)``
+    Columns erasure never anonymises because they hold the record together (keys, links).
 ``ping()``
     Returns when the store answers; raises otherwise.
 
@@ -25,14 +33,14 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from django.conf import settings
 
-from requests_app.datamap.spec import StoreSpec
+from requests_app.datamap.spec import EraseSpec, StoreSpec
 
 
 class StoreError(Exception):
@@ -80,20 +88,50 @@ class Batch:
                 yield dict(zip(self.columns, row, strict=True))
 
 
+@dataclass
+class Outcome:
+    """What erasure did to one table's records of the person."""
+
+    deleted: int = 0
+    anonymised: int = 0
+    retained: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"deleted": self.deleted, "anonymised": self.anonymised, "retained": self.retained}
+
+
 class Connector:
     kind: ClassVar[str]
 
     def __init__(self, store: StoreSpec) -> None:
         self.store = store
 
-    def find(self, subject: Subject) -> Iterator[Batch]:
+    def find(self, subject: Subject, only: frozenset[str] | None = None) -> Iterator[Batch]:
+        """``only``: the tables to search (all when None)."""
         raise NotImplementedError
 
-    def erase(self, subject: Subject, plan: Any) -> Any:
-        raise PermanentStoreError(f"{self.kind} stores cannot erase yet")
+    def erase(self, subject: Subject) -> dict[str, Outcome]:
+        raise NotImplementedError
 
-    def rectify(self, subject: Subject, changes: Any) -> Any:
-        raise PermanentStoreError(f"{self.kind} stores cannot rectify yet")
+    def update(self, subject: Subject, table: str, values: dict[str, Any]) -> int:
+        raise NotImplementedError
+
+    def kept_columns(self, table: str) -> set[str]:
+        spec = self.store.tables[table]
+        return {spec.primary_key or "id", *(link.column for link in spec.links)}
+
+    def anonymised_columns(self, table: str, columns: Iterable[str]) -> dict[str, EraseSpec]:
+        """Of ``columns``, those erasure anonymises in ``table``, with how."""
+        spec = self.store.tables[table]
+        if spec.erase.action == "delete":
+            return {}
+        kept = self.kept_columns(table)
+        result = {}
+        for column in columns:
+            erase = spec.erase_spec(column)
+            if column not in kept and erase.action == "anonymise":
+                result[column] = erase
+        return result
 
     def ping(self) -> None:
         raise NotImplementedError

@@ -16,10 +16,12 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
-from requests_app.datamap.spec import StoreSpec, TableSpec
+from requests_app.datamap.spec import HttpCall, StoreSpec, TableSpec
+from requests_app.stores.anonymise import anonymise
 from requests_app.stores.base import (
     Batch,
     Connector,
+    Outcome,
     PermanentStoreError,
     Subject,
     TransientStoreError,
@@ -39,6 +41,27 @@ def dotted(body: Any, path: str) -> Any:
             return None
         value = value.get(part)
     return value
+
+
+class _Quoted(dict[str, Any]):
+    """Template values for a URL path: each one percent-encoded; a missing one fails clearly."""
+
+    def __missing__(self, key: str) -> str:
+        raise PermanentStoreError(f"the call's path needs {{{key}}}, which the record lacks")
+
+    def __getitem__(self, key: str) -> str:
+        return quote(str(super().__getitem__(key)), safe="@")
+
+
+def _fill(template: Any, values: dict[str, Any]) -> Any:
+    """A body template with ``"{name}"`` strings replaced by the value itself (its JSON type kept)."""
+    if isinstance(template, dict):
+        return {k: _fill(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, values) for v in template]
+    if isinstance(template, str) and template.startswith("{") and template.endswith("}"):
+        return values.get(template[1:-1], template)
+    return template
 
 
 @register("http")
@@ -79,9 +102,11 @@ class HttpConnector(Connector):
         with self.client() as client:
             self._get(client, "/", {}, allow_not_found=True)
 
-    def find(self, subject: Subject) -> Iterator[Batch]:
+    def find(self, subject: Subject, only: frozenset[str] | None = None) -> Iterator[Batch]:
         with self.client() as client:
             for name, table in self.store.tables.items():
+                if only is not None and name not in only:
+                    continue
                 for page in self._pages(client, table, subject):
                     mine = [
                         r
@@ -140,15 +165,97 @@ class HttpConnector(Connector):
             f"{find.path}: more than {MAX_PAGES} pages; is pagination configured right?"
         )
 
+    def _mine(
+        self, client: httpx.Client, table: TableSpec, subject: Subject
+    ) -> list[dict[str, Any]]:
+        """All the person's records of one resource, fetched before anything changes them (a
+        deletion in the middle of a paginated listing would make it skip records)."""
+        return [
+            r
+            for page in self._pages(client, table, subject)
+            for r in page
+            if isinstance(r, dict) and self._is_theirs(table, r, subject)
+        ]
+
+    def erase(self, subject: Subject) -> dict[str, Outcome]:
+        outcomes: dict[str, Outcome] = {}
+        with self.client() as client:
+            for name, table in self.store.tables.items():
+                records = self._mine(client, table, subject)
+                action = table.erase.action
+                if action == "delete":
+                    assert table.delete_call is not None  # the loader insists
+                    self._call_each(client, table.delete_call, records, subject, None)
+                    outcomes[name] = Outcome(deleted=len(records))
+                    continue
+                changed = 0
+                for record in records:
+                    columns = self.anonymised_columns(name, record)
+                    if columns and table.update_call is not None:
+                        values = {c: anonymise(spec, record[c]) for c, spec in columns.items()}
+                        self._call_each(client, table.update_call, [record], subject, values)
+                        changed += 1
+                outcomes[name] = (
+                    Outcome(anonymised=changed)
+                    if action == "anonymise"
+                    else Outcome(retained=len(records), anonymised=changed)
+                )
+        return outcomes
+
+    def update(self, subject: Subject, table: str, values: dict[str, Any]) -> int:
+        spec = self.store.tables[table]
+        if spec.update_call is None:
+            raise PermanentStoreError(
+                f"store '{self.store.name}': '{table}' has no 'update' call in the data map"
+            )
+        with self.client() as client:
+            records = self._mine(client, spec, subject)
+            self._call_each(client, spec.update_call, records, subject, values)
+        return len(records)
+
+    def _call_each(
+        self,
+        client: httpx.Client,
+        call: HttpCall,
+        records: list[dict[str, Any]],
+        subject: Subject,
+        values: dict[str, Any] | None,
+    ) -> None:
+        """Make ``call`` once per record (or once for the person, if found anywhere). A 404 on a
+        delete means it is already gone: a re-run after a crash is harmless."""
+        keys = {k: subject.key(k) or "" for k in ("email", "phone", "reference")}
+        targets = records if call.per == "record" else ([{}] if records else [])
+        for record in targets:
+            fields = {**keys, **{k: v for k, v in record.items() if not isinstance(v, dict | list)}}
+            path = call.path.format_map(_Quoted(fields))
+            body: Any = (
+                _fill(call.body, {**fields, **(values or {})}) if call.body is not None else values
+            )
+            self._request(
+                client, call.method, path, {}, body, allow_not_found=call.method == "DELETE"
+            )
+
     def _get(
         self, client: httpx.Client, url: str, params: dict[str, str], *, allow_not_found: bool
+    ) -> Any:
+        return self._request(client, "GET", url, params, None, allow_not_found=allow_not_found)
+
+    def _request(
+        self,
+        client: httpx.Client,
+        method: str,
+        url: str,
+        params: dict[str, str],
+        body: Any,
+        *,
+        allow_not_found: bool,
     ) -> Any:
         for attempt in range(self.store.max_retries + 1):
             last = attempt == self.store.max_retries
             try:
                 # None, not {}: httpx replaces a URL's own query string with an empty params dict,
                 # which would drop the page number from a next link.
-                response = client.get(url, params=params or None)
+                response = client.request(method, url, params=params or None, json=body)
             except httpx.TimeoutException as exc:
                 if last:
                     raise TransientStoreError(f"store '{self.store.name}' timed out") from exc
@@ -183,6 +290,8 @@ class HttpConnector(Connector):
             raise PermanentStoreError(
                 f"store '{self.store.name}' answered {response.status_code} for {response.url.path}"
             )
+        if response.status_code == 204 or not response.content:
+            return {}
         try:
             return response.json()
         except ValueError as exc:

@@ -20,9 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from requests_app.datamap.spec import StoreSpec, TableSpec
+from requests_app.stores.anonymise import anonymise
 from requests_app.stores.base import (
     Batch,
     Connector,
+    Outcome,
     PermanentStoreError,
     Subject,
     TransientStoreError,
@@ -120,9 +122,9 @@ class SqlConnector(Connector):
             self._metadata = metadata
         return self._metadata
 
-    def find(self, subject: Subject) -> Iterator[Batch]:
+    def find(self, subject: Subject, only: frozenset[str] | None = None) -> Iterator[Batch]:
         try:
-            queries = self.plan(subject)
+            queries = [(n, q) for n, q in self.plan(subject) if only is None or n in only]
             with self.engine.connect() as conn:
                 streaming = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH)
                 for name, query in queries:
@@ -138,6 +140,79 @@ class SqlConnector(Connector):
                         yield Batch(name, columns, rows)
         except sa_exc.SQLAlchemyError as exc:
             raise _translate(exc, self.store.name) from exc
+
+    def erase(self, subject: Subject) -> dict[str, Outcome]:
+        """One transaction for the whole store. Children first: their rows are found through
+        their parents' identity, which anonymising the parents would erase."""
+        outcomes: dict[str, Outcome] = {}
+        try:
+            queries = self.plan(subject)
+            with self.engine.begin() as conn:
+                for name, query in reversed(queries):
+                    outcomes[name] = self._erase_table(conn, name, query)
+        except sa_exc.SQLAlchemyError as exc:
+            raise _translate(exc, self.store.name) from exc
+        return {name: outcomes[name] for name, _ in queries}
+
+    def _erase_table(
+        self, conn: sa.Connection, name: str, query: sa.Select[tuple[object, ...]]
+    ) -> Outcome:
+        table = self.reflect().tables[name]
+        where = query.whereclause
+        assert where is not None
+        action = self.store.tables[name].erase.action
+        if action == "delete":
+            return Outcome(deleted=conn.execute(sa.delete(table).where(where)).rowcount)
+        columns = self.anonymised_columns(name, table.c.keys())
+        keys = [c.name for c in table.primary_key.columns]
+        if columns and not keys:
+            raise PermanentStoreError(
+                f"store '{self.store.name}': table '{name}' has no primary key, so its rows "
+                "cannot be anonymised one by one. Fix: add a primary key, or erase: delete."
+            )
+        rows = conn.execute(sa.select(*[table.c[k] for k in keys + list(columns)]).where(where))
+        changes = [
+            {
+                **{f"k_{k}": row._mapping[k] for k in keys},
+                **{f"v_{c}": anonymise(spec, row._mapping[c]) for c, spec in columns.items()},
+            }
+            for row in rows
+        ]
+        if changes and columns:
+            statement = (
+                sa.update(table)
+                .where(*[table.c[k] == sa.bindparam(f"k_{k}") for k in keys])
+                .values({c: sa.bindparam(f"v_{c}") for c in columns})
+            )
+            conn.execute(statement, changes)
+        if action == "anonymise":
+            return Outcome(anonymised=len(changes))
+        return Outcome(retained=len(changes), anonymised=len(changes) if columns else 0)
+
+    def update(self, subject: Subject, table: str, values: dict[str, Any]) -> int:
+        try:
+            queries = dict(self.plan(subject))
+            if table not in queries:
+                return 0
+            target = self.reflect().tables[table]
+            unknown = set(values) - set(target.c.keys())
+            if unknown:
+                raise PermanentStoreError(
+                    f"store '{self.store.name}': table '{table}' has no column "
+                    f"{', '.join(sorted(unknown))}"
+                )
+            where = queries[table].whereclause
+            assert where is not None
+            with self.engine.begin() as conn:
+                return int(conn.execute(sa.update(target).where(where).values(values)).rowcount)
+        except sa_exc.SQLAlchemyError as exc:
+            raise _translate(exc, self.store.name) from exc
+
+    def kept_columns(self, table: str) -> set[str]:
+        reflected = self.reflect().tables[table]
+        kept = {c.name for c in reflected.primary_key.columns}
+        kept |= {fk.parent.name for fk in reflected.foreign_keys}
+        return kept | {link.column for link in self.store.tables[table].links}
 
     def plan(self, subject: Subject) -> list[tuple[str, sa.Select[tuple[object, ...]]]]:
         """One SELECT per table that can hold the person's rows, in discovery order."""

@@ -25,7 +25,10 @@ def test_demo_and_chinook_maps_load() -> None:
         "consent",
         "marketing",
         "support",
+        "payments",
     }
+    assert demo.stores["payments"].kind == "notify"
+    assert [a.store for a in demo.opt_out] == ["marketing", "consent"]
     assert demo.stores["billing"].tables["invoices"].erase.action == "retain"
     assert demo.stores["billing"].tables["invoices"].erase.years == 6
     assert demo.stores["marketing"].tables["contacts"].find.pagination.type == "cursor"  # type: ignore[union-attr]
@@ -74,7 +77,7 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
         (
             "    kind: files",
             "    kind: file",
-            "stores.consent.kind: 'file' is not one of sql, http, files. Fix: did you mean 'files'?",
+            "stores.consent.kind: 'file' is not one of sql, http, files, notify. Fix: did you mean 'files'?",
         ),
         (
             'connection: {env: DSAR_STORE_CRM_URL, default: "sqlite:///{var}/demo/crm.sqlite3"}',
@@ -93,6 +96,26 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
             "pagination: {type: next_link, next: next}",
             "pagination: {type: next_link}",
             "next_link pagination needs 'next'",
+        ),
+        (
+            '        delete: {method: DELETE, path: "/api/tickets/{id}"}\n',
+            "",
+            "support.resources.tickets: erasure deletes these records, but there is no 'delete' call",
+        ),
+        (
+            "          ip_address: {category: device}",
+            "          ip_address: {category: device, erase: {action: anonymise}}",
+            "page_views.fields.ip_address.erase: the table's rows are deleted",
+        ),
+        (
+            "{store: consent, table: consents.jsonl, set: {marketing: false}}",
+            "{store: consent, table: consent.jsonl, set: {marketing: false}}",
+            "marketing_opt_out.1.table: store 'consent' lists no 'consent.jsonl'",
+        ),
+        (
+            "    notify_email: privacy@payments.example\n",
+            "",
+            "stores.payments: 'notify_email' is missing",
         ),
     ],
 )

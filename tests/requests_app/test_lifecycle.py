@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from requests_app import lifecycle
+from requests_app import lifecycle, optout
 from requests_app.audit import chain_verify
 from requests_app.errors import IllegalTransition, RuleViolation
 from requests_app.models import DataSubjectRequest, RequestEvent, Status
@@ -35,6 +35,7 @@ def _services(staff: Any) -> dict[str, Callable[[DataSubjectRequest], DataSubjec
             request=r, actor=staff, reason="Asked by phone"
         ),
         "expire": lambda r: lifecycle.request_expire(request=r),
+        "start_opt_out": lambda r: optout.request_start_opt_out(request=r),
     }
 
 

@@ -62,6 +62,10 @@ stores:
         category: marketing
         identity: {{email: email}}
         find: {{path: /contacts, params: {{q: "{{email}}"}}, records: items, pagination: {pagination}}}
+        delete: {{method: DELETE, path: "/contacts/{{id}}"}}
+        update: {{method: PATCH, path: "/contacts/{{id}}"}}
+        fields:
+          name: {{rectifiable: true}}
 """
     connector = connector_for(map_from(tmp_path, text).stores["partner"])
     connector.sleeps = []  # type: ignore[attr-defined]

@@ -1,0 +1,176 @@
+"""The deletion certificate: a PDF (WeasyPrint) saying what erasure did in every store, what was
+kept and why, what the re-scan found and which recipients were told, signed with Ed25519
+(``smarct_dsar/signing.py``) in a detached ``.sig`` file.
+
+It names the person only by a keyed hash of their email, so it holds no personal data: Smarct
+keeps it (with its signature) after the request's personal data is purged and after the download
+link expires. It is delivered like any export: released at once (the erasure was approved under
+four-eyes before it ran) and linked from an email. Issuing it also deletes the gathered copy of the
+data that was just erased.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from weasyprint import HTML
+
+from exports_app.models import Export, ExportFormat, ExportStatus
+from exports_app.renderers.pdf import NoFetching
+from exports_app.services import send_link
+from requests_app.audit import event_append
+from requests_app.erasure import StorePlan, erasure_plan
+from requests_app.lifecycle import request_complete
+from requests_app.models import (
+    DataSubjectRequest,
+    ErasureStep,
+    GatherStep,
+    RequestType,
+    Status,
+    StepStatus,
+)
+from smarct_dsar import signing
+from smarct_dsar.crypto import EncryptedWriter, keyed_hash
+
+
+def subject_identifier(email: str) -> str:
+    """Who the certificate is about, without saying it: HMAC-SHA-256 of the email under Smarct's
+    pseudonym key. Smarct (and only Smarct) can show a given address matches it."""
+    return keyed_hash(email.strip().lower(), purpose="certificate")[:32]
+
+
+@dataclass(frozen=True)
+class StoreReport:
+    plan: StorePlan
+    step: ErasureStep | None
+
+    def tables(self) -> list[dict[str, Any]]:
+        outcome = self.step.outcome if self.step else {}
+        rescan = self.step.rescan if self.step else {}
+        rows = []
+        for table in self.plan.tables:
+            done = outcome.get(table.table, {})
+            rows.append(
+                {
+                    "plan": table,
+                    # What the stores reported, or at least what gathering found (a worker killed
+                    # after the store committed leaves the retry nothing more to report).
+                    "deleted": max(int(done.get("deleted", 0)), table.records)
+                    if table.action == "delete"
+                    else 0,
+                    "anonymised": max(int(done.get("anonymised", 0)), table.records)
+                    if table.action == "anonymise"
+                    else int(done.get("anonymised", 0)),
+                    "retained": table.records if table.action == "retain" else 0,
+                    "left": int(rescan.get(table.table, {}).get("left", 0)),
+                }
+            )
+        return rows
+
+
+def _context(request: DataSubjectRequest) -> dict[str, Any]:
+    steps = {s.store: s for s in request.erasure_steps.all()}
+    reports = [StoreReport(plan, steps.get(plan.store)) for plan in erasure_plan(request=request)]
+    approved = request.events.filter(action="approve").order_by("-seq").first()
+    return {
+        "request": request,
+        "reference": request.reference,
+        "controller": settings.DSAR_CONTROLLER_NAME,
+        "privacy_contact": settings.DSAR_PRIVACY_CONTACT,
+        "subject_id": subject_identifier(request.requester_email),
+        "approved_at": approved.at if approved else None,
+        "issued_at": timezone.now(),
+        "stores": [r for r in reports if not r.plan.by_notice],
+        "notices": list(request.notices.all()),
+        "key_id": signing.key_id(signing.signing_key().public_key()),
+        "site_url": settings.SITE_URL,
+    }
+
+
+def certificate_render(request: DataSubjectRequest) -> bytes:
+    html = render_to_string("pdf/certificate.html", _context(request))
+    document = HTML(string=html, url_fetcher=NoFetching(), base_url="about:blank")
+    return bytes(document.write_pdf(pdf_variant="pdf/a-3u"))
+
+
+def _store_file(request: DataSubjectRequest, format_: str, data: bytes) -> Export:
+    handle = io.BytesIO()
+    writer = EncryptedWriter(handle)
+    writer.write(data)
+    writer.close()
+    handle.seek(0)
+    name = default_storage.save(f"exports/{request.reference}/{format_}.enc", File(handle))
+    now = timezone.now()
+    export, _ = Export.objects.update_or_create(
+        request=request,
+        format=format_,
+        defaults={
+            "status": ExportStatus.READY,
+            "file_name": name,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "size_bytes": len(data),
+            "built_at": now,
+            "released_at": now,
+        },
+    )
+    return export
+
+
+def _forget_gathered(request: DataSubjectRequest) -> None:
+    """The gathered copy holds exactly what was erased: it goes too."""
+    for step in GatherStep.objects.filter(request=request).exclude(file_name=""):
+        default_storage.delete(step.file_name)
+    GatherStep.objects.filter(request=request).update(file_name="")
+
+
+def certificate_issue(*, request_id: int) -> bool:
+    """Build, sign, release and email the certificate, and complete the request. True when this
+    call did it; False when it was not due (not finished, or already issued)."""
+    request = DataSubjectRequest.objects.get(pk=request_id)
+    if (
+        request.request_type != RequestType.ERASURE
+        or request.status != Status.FULFILLING
+        or request.erasure_steps.exclude(status=StepStatus.DONE).exists()
+    ):
+        return False
+    pdf = certificate_render(request)
+    signature = signing.sign(pdf, reference=request.reference)
+    saved: list[str] = []
+    try:
+        with transaction.atomic():
+            locked = DataSubjectRequest.objects.select_for_update().get(pk=request.pk)
+            if locked.status != Status.FULFILLING:
+                return False
+            exports = []
+            for format_, data in (
+                (ExportFormat.CERTIFICATE, pdf),
+                (ExportFormat.SIGNATURE, signature),
+            ):
+                exports.append(_store_file(locked, format_, data))
+                saved.append(exports[-1].file_name)
+            event_append(
+                request=locked,
+                actor="system",
+                action="certificate_issued",
+                payload={
+                    "sha256": exports[0].sha256,
+                    "key_id": signing.key_id(signing.signing_key().public_key()),
+                },
+            )
+            send_link(request=locked, actor="system", exports=exports, template="erasure-done")
+            request_complete(request=locked)
+    except Exception:  # nothing committed: the files must not outlive the rows
+        for name in saved:
+            default_storage.delete(name)
+        raise
+    _forget_gathered(request)
+    return True

@@ -1,0 +1,97 @@
+"""Marketing opt-out: never refused (UK GDPR Article 21(3)), carried out without staff as soon as
+the address is verified.
+
+    verified → fulfilling: the address goes on the suppression list (a keyed hash, so it stays
+    suppressed even if it is imported again from anywhere); each change the data map lists under
+    ``marketing_opt_out`` is made (the partner's subscription, our consent record); the person is
+    emailed; the request completes.
+
+A store that fails raises a ``StoreError``: the task retries it with backoff and the sweeper
+picks up an opt-out left fulfilling. Every change is idempotent, so retrying is harmless.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from requests_app import datamap
+from requests_app.audit import event_append
+from requests_app.errors import IllegalTransition
+from requests_app.gathering import subject_of
+from requests_app.models import DataSubjectRequest, RequestType, Status, Suppression
+from requests_app.stores import connector_for
+from smarct_dsar.crypto import keyed_hash
+
+
+def email_key(email: str) -> str:
+    return keyed_hash(email.strip().lower(), purpose="suppression")
+
+
+def suppression_add(*, email: str, reference: str) -> Suppression:
+    return Suppression.objects.get_or_create(
+        email_hash=email_key(email), defaults={"reference": reference}
+    )[0]
+
+
+def suppression_lookup(email: str) -> Suppression | None:
+    return Suppression.objects.filter(email_hash=email_key(email)).first()
+
+
+@transaction.atomic
+def request_start_opt_out(*, request: DataSubjectRequest) -> DataSubjectRequest:
+    from requests_app.lifecycle import _transition
+
+    request = _transition(request, "start_opt_out", actor="system")
+    suppression_add(email=request.requester_email, reference=request.reference)
+    return request
+
+
+def opt_out_fulfil(*, request_id: int) -> bool:
+    """Carry out a verified opt-out end to end. True when this call completed it."""
+    from requests_app.lifecycle import contact_email, request_complete
+    from requests_app.notifications import email_queue
+
+    request = DataSubjectRequest.objects.get(pk=request_id)
+    if request.request_type != RequestType.MARKETING_OPT_OUT:
+        return False
+    if request.status == Status.VERIFIED:
+        with contextlib.suppress(IllegalTransition):
+            request = request_start_opt_out(request=request)
+    if request.status != Status.FULFILLING:
+        return False
+    subject = subject_of(request)
+    stores = datamap.current().stores
+    changes: list[dict[str, Any]] = []
+    for action in datamap.current().opt_out:
+        count = connector_for(stores[action.store]).update(subject, action.table, action.set)
+        changes.append({"store": action.store, "table": action.table, "records": count})
+    with transaction.atomic():
+        try:
+            request = request_complete(request=request)
+        except IllegalTransition:
+            return False
+        event_append(
+            request=request,
+            actor="system",
+            action="opted_out",
+            payload={"changes": changes, "suppressed_at": timezone.now().isoformat()},
+        )
+        email_queue(
+            template="opt-out-done",
+            to=contact_email(request),
+            request=request,
+            context={"request": request, "changes": changes, "stores": stores},
+        )
+    return True
+
+
+def opt_out_record_failure(*, request_id: int, error: str) -> None:
+    """Put a store's refusal on the timeline; the sweeper tries again (the address is already
+    suppressed, so no marketing goes out meanwhile)."""
+    request = DataSubjectRequest.objects.get(pk=request_id)
+    DataSubjectRequest.objects.filter(pk=request_id).update(updated_at=timezone.now())
+    event_append(request=request, actor="system", action="opt_out_failed", payload={"error": error})

@@ -1,0 +1,167 @@
+"""Article 19 notices: telling the recipients Smarct cannot change through an API (a ``notify``
+store in the data map) that a person's data must be erased or corrected, and tracking each
+notice until the recipient confirms.
+
+A notice carries a confirmation link (256-bit, only its SHA-256 stored; GET shows a button and
+only POST confirms, so mail scanners cannot). Unconfirmed notices are reminded every
+``DSAR_NOTICE_REMINDER_DAYS`` and flagged overdue on the dashboard after
+``DSAR_NOTICE_OVERDUE_DAYS``. Staff may also record a reply that came another way.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from requests_app import datamap
+from requests_app.audit import event_append
+from requests_app.errors import IllegalTransition, RuleViolation, TokenInvalid
+from requests_app.models import Correction, DataSubjectRequest, ProcessorNotice
+from requests_app.notifications import email_queue
+from smarct_dsar.crypto import new_token, token_hash
+
+
+def is_overdue(notice: ProcessorNotice) -> bool:
+    limit = timedelta(days=settings.DSAR_NOTICE_OVERDUE_DAYS)
+    return notice.confirmed_at is None and notice.sent_at + limit < timezone.now()
+
+
+def _context(notice: ProcessorNotice, raw: str, corrections: list[Correction]) -> dict[str, Any]:
+    store = datamap.current().stores.get(notice.store)
+    return {
+        "notice": notice,
+        "request": notice.request,
+        "tables": list(store.tables.values()) if store else [],
+        "corrections": corrections,
+        "confirm_url": settings.SITE_URL + reverse("notice-confirm", args=[raw]),
+    }
+
+
+def _new_link(notice: ProcessorNotice) -> str:
+    raw = new_token()
+    ProcessorNotice.objects.filter(pk=notice.pk).update(token_hash=token_hash(raw))
+    return raw
+
+
+def notices_send(*, request: DataSubjectRequest, purpose: str) -> list[ProcessorNotice]:
+    """Email a notice to every ``notify`` recipient once (inside the caller's transaction)."""
+    corrections = [c for c in request.corrections.all() if c.final_value]
+    sent = []
+    for store in datamap.current().stores.values():
+        if store.kind != "notify" or not store.notify_email:
+            continue
+        raw = new_token()
+        notice, created = ProcessorNotice.objects.get_or_create(
+            request=request,
+            store=store.name,
+            purpose=purpose,
+            defaults={
+                "organisation": store.organisation,
+                "notify_email": store.notify_email,
+                "token_hash": token_hash(raw),
+                "sent_at": timezone.now(),
+            },
+        )
+        if not created:
+            continue
+        email_queue(
+            template=f"notice-{purpose}",
+            to=store.notify_email,
+            request=request,
+            context=_context(notice, raw, corrections),
+        )
+        event_append(
+            request=request,
+            actor="system",
+            action="recipient_notified",
+            payload={"store": store.name, "organisation": store.organisation, "purpose": purpose},
+        )
+        sent.append(notice)
+    return sent
+
+
+def notice_resolve(*, raw_token: str) -> ProcessorNotice:
+    notice = (
+        ProcessorNotice.objects.select_related("request")
+        .filter(token_hash=token_hash(raw_token))
+        .first()
+    )
+    if notice is None:
+        raise TokenInvalid("This confirmation link is not valid.", reason="unknown")
+    if notice.sent_at + timedelta(days=settings.DSAR_NOTICE_CONFIRM_TTL_DAYS) < timezone.now():
+        raise TokenInvalid("This confirmation link has expired.", reason="expired")
+    return notice
+
+
+@transaction.atomic
+def notice_confirm(*, notice: ProcessorNotice, actor: str, note: str = "") -> ProcessorNotice:
+    """The recipient has acted. Confirming twice changes nothing."""
+    updated = ProcessorNotice.objects.filter(pk=notice.pk, confirmed_at__isnull=True).update(
+        confirmed_at=timezone.now(), confirmed_by=actor, confirmation_note=note.strip()[:2000]
+    )
+    if updated:
+        event_append(
+            request=notice.request,
+            actor=actor,
+            action="recipient_confirmed",
+            payload={"store": notice.store, "purpose": notice.purpose, "note": note.strip()},
+        )
+    notice.refresh_from_db()
+    return notice
+
+
+def notice_confirm_by_staff(
+    *, request: DataSubjectRequest, store: str, actor: User, note: str
+) -> ProcessorNotice:
+    """Record a recipient's reply that came by email or post."""
+    from requests_app.lifecycle import actor_label
+
+    notice = ProcessorNotice.objects.filter(request=request, store=store).first()
+    if notice is None:
+        raise IllegalTransition(f"No notice was sent to '{store}' for this request.")
+    if not note.strip():
+        raise RuleViolation("Say how the recipient confirmed (their reply).", field="reason")
+    return notice_confirm(notice=notice, actor=actor_label(actor), note=note)
+
+
+@transaction.atomic
+def notices_remind() -> int:
+    """Remind every unconfirmed notice whose last email is older than the reminder interval."""
+    due = timezone.now() - timedelta(days=settings.DSAR_NOTICE_REMINDER_DAYS)
+    notices = ProcessorNotice.objects.select_related("request").filter(
+        Q(last_reminded_at__lt=due) | Q(last_reminded_at__isnull=True, sent_at__lt=due),
+        confirmed_at__isnull=True,
+    )
+    count = 0
+    for notice in notices.select_for_update(of=("self",)):
+        raw = _new_link(notice)  # a fresh link: the old one may be in a deleted email
+        ProcessorNotice.objects.filter(pk=notice.pk).update(
+            reminders=notice.reminders + 1, last_reminded_at=timezone.now()
+        )
+        notice.refresh_from_db()
+        email_queue(
+            template="notice-reminder",
+            to=notice.notify_email,
+            request=notice.request,
+            context={
+                **_context(
+                    notice, raw, [c for c in notice.request.corrections.all() if c.final_value]
+                ),
+                "overdue": is_overdue(notice),
+            },
+        )
+        event_append(
+            request=notice.request,
+            actor="system",
+            action="recipient_reminded",
+            payload={"store": notice.store, "reminders": notice.reminders},
+        )
+        count += 1
+    return count

@@ -1,0 +1,203 @@
+"""Rectification: staff decide each correction, then every store holding the field is changed
+and read back.
+
+    in_review:  ``correction_decide`` — accept (which mapped field it corrects), accept with an
+                edit, or decline with a reason; approval needs every correction decided
+    fulfilling: ``rectification_apply`` writes each accepted value to every store whose map marks
+                the field rectifiable, reads it back, tells recipients with no API (Article 19),
+                emails the person what changed and what did not, and completes the request.
+
+Writing a value that is already there changes nothing, so applying twice is harmless. A store
+that fails leaves the request fulfilling with the error on the correction, for staff to retry.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from requests_app import datamap
+from requests_app.audit import event_append
+from requests_app.errors import IllegalTransition, RuleViolation
+from requests_app.gathering import subject_of
+from requests_app.models import (
+    Correction,
+    CorrectionDecision,
+    DataSubjectRequest,
+    NoticePurpose,
+    RequestType,
+    Status,
+)
+from requests_app.stores import StoreError, Subject, connector_for
+
+log = logging.getLogger(__name__)
+D = CorrectionDecision
+
+
+def rectifiable_fields() -> dict[str, list[tuple[str, str]]]:
+    """Field name → the (store, table) pairs whose map marks it rectifiable."""
+    fields: dict[str, list[tuple[str, str]]] = {}
+    for store in datamap.current().stores.values():
+        if store.kind == "notify":
+            continue
+        for table in store.tables.values():
+            for name, spec in table.fields.items():
+                if spec.rectifiable:
+                    fields.setdefault(name, []).append((store.name, table.name))
+    return fields
+
+
+@transaction.atomic
+def correction_decide(
+    *,
+    request: DataSubjectRequest,
+    position: int,
+    actor: User,
+    decision: str,
+    target_field: str = "",
+    value: str = "",
+    reason: str = "",
+) -> Correction:
+    from requests_app.lifecycle import actor_label
+
+    if request.request_type != RequestType.RECTIFICATION or request.status != Status.IN_REVIEW:
+        raise IllegalTransition("Corrections are decided while a correction request is in review.")
+    correction = request.corrections.select_for_update().filter(position=position).first()
+    if correction is None:
+        raise RuleViolation(f"This request has no correction {position}.", field="position")
+    if decision not in {D.ACCEPTED, D.EDITED, D.DECLINED}:
+        raise RuleViolation("Choose accepted, edited or declined.", field="decision")
+    if decision == D.DECLINED:
+        if not reason.strip():
+            raise RuleViolation("Say why; the person is told the reason.", field="reason")
+        target_field, final = "", ""
+    else:
+        if target_field not in rectifiable_fields():
+            known = ", ".join(sorted(rectifiable_fields())) or "none"
+            raise RuleViolation(
+                f"'{target_field}' is not a field the data map lets us correct (known: {known}).",
+                field="target_field",
+            )
+        final = correction.corrected_value if decision == D.ACCEPTED else value.strip()
+        if not final:
+            raise RuleViolation("Give the value to write.", field="value")
+    correction.decision = decision
+    correction.target_field = target_field
+    correction.final_value = final
+    correction.decision_reason = reason.strip()
+    correction.decided_by = actor_label(actor)
+    correction.decided_at = timezone.now()
+    correction.save()
+    event_append(
+        request=request,
+        actor=actor_label(actor),
+        action="correction_decided",
+        payload={
+            "position": position,
+            "decision": decision,
+            "field": target_field,
+            "value": final,
+            "reason": reason.strip(),
+        },
+    )
+    return correction
+
+
+def check_decided(request: DataSubjectRequest) -> None:
+    """Approval needs every correction decided."""
+    if (
+        request.request_type == RequestType.RECTIFICATION
+        and request.corrections.filter(decision=D.PENDING).exists()
+    ):
+        raise RuleViolation("Decide every correction (accept, edit or decline) before approval.")
+
+
+def _apply_one(subject: Subject, correction: Correction) -> tuple[dict[str, Any], Subject]:
+    """Write one accepted value everywhere it is held and read it back. Returns the results and
+    the subject to look for from now on (a corrected email is how the stores now know them)."""
+    stores = datamap.current().stores
+    field, value = correction.target_field, correction.final_value
+    after = replace(subject, **{field: value}) if field in {"email", "phone"} else subject
+    results: dict[str, Any] = {}
+    for store_name, table in rectifiable_fields().get(field, []):
+        connector = connector_for(stores[store_name])
+        where = f"{store_name}.{table}"
+        try:
+            changed = connector.update(subject, table, {field: value})
+            seen = [
+                record.get(field)
+                for batch in connector.find(after, only=frozenset({table}))
+                for record in batch.records()
+            ]
+        except StoreError as exc:
+            results[where] = {"changed": 0, "read_back": False, "error": str(exc)}
+            continue
+        # Read back through the same search as gathering: every record now holds the new value.
+        confirmed = bool(seen) and all(str(v) == value for v in seen)
+        results[where] = {"changed": changed, "held": len(seen), "read_back": confirmed}
+    return results, after
+
+
+def rectification_apply(*, request_id: int) -> bool:
+    """Apply the accepted corrections; complete the request when every store confirmed. True
+    when it completed."""
+    from requests_app.lifecycle import contact_email, request_complete
+    from requests_app.notifications import email_queue
+    from requests_app.recipients import notices_send
+
+    request = DataSubjectRequest.objects.get(pk=request_id)
+    if request.status != Status.FULFILLING or request.request_type != RequestType.RECTIFICATION:
+        return False
+    subject = subject_of(request)
+    accepted = list(request.corrections.exclude(decision=D.DECLINED).order_by("position"))
+    # An email correction goes last: the other stores still know the person by the old one.
+    accepted.sort(key=lambda c: c.target_field == "email")
+    problems = []
+    for correction in accepted:
+        results, subject = _apply_one(subject, correction)
+        Correction.objects.filter(pk=correction.pk).update(results=results)
+        problems += [
+            f"{where}: {r.get('error') or 'the new value did not read back'}"
+            for where, r in results.items()
+            if not r["read_back"] and (r.get("error") or r.get("changed"))
+        ]
+    if problems:
+        # Touching the request dates the failure: the sweeper tries again after a while.
+        DataSubjectRequest.objects.filter(pk=request.pk).update(updated_at=timezone.now())
+        event_append(
+            request=request,
+            actor="system",
+            action="rectification_failed",
+            payload={"problems": problems[:20]},
+        )
+        return False
+    with transaction.atomic():
+        try:
+            request = request_complete(request=request)
+        except IllegalTransition:
+            return False  # another run completed it
+        event_append(request=request, actor="system", action="rectified")
+        notices_send(request=request, purpose=NoticePurpose.RECTIFICATION)
+        email_queue(
+            template="rectification-done",
+            to=contact_email(request),
+            request=request,
+            context={"request": request, "corrections": list(request.corrections.all())},
+        )
+    return True
+
+
+@transaction.atomic
+def rectification_retry(*, request: DataSubjectRequest, actor: User) -> None:
+    from requests_app.lifecycle import actor_label
+    from requests_app.tasks import apply_rectification
+
+    if request.request_type != RequestType.RECTIFICATION or request.status != Status.FULFILLING:
+        raise IllegalTransition("Only a correction request being carried out can be retried.")
+    event_append(request=request, actor=actor_label(actor), action="rectification_retry")
+    transaction.on_commit(lambda: apply_rectification.delay(request.pk))
