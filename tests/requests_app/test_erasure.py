@@ -116,6 +116,12 @@ def test_erasure_removes_exactly_the_plan_and_leaves_everyone_else_byte_for_byte
 ) -> None:
     mine = _person_rows(own_estate, BOB)
     before = own_estate.snapshot()
+    cookies = Path(own_estate.urls["consent"]) / "cookie_preferences.csv"
+    consents = Path(own_estate.urls["consent"]) / "consents.jsonl"
+    cookie_lines, consent_text = (
+        cookies.read_bytes().splitlines(keepends=True),
+        consents.read_text(),
+    )
     dsr = _approve(bob_erasure, approver, django_capture_on_commit_callbacks)
     assert dsr.status == Status.COMPLETED
     after = own_estate.snapshot()
@@ -159,6 +165,13 @@ def test_erasure_removes_exactly_the_plan_and_leaves_everyone_else_byte_for_byte
         before["crm"]["customers"][customer[0]][6],
     )
     assert created_at.startswith("2024-01-01 00:00:00")
+
+    # files: Bob's cookie preferences deleted, every other line byte for byte; consent kept (PECR)
+    assert cookies.read_bytes() == b"".join(
+        line for line in cookie_lines if BOB.encode() not in line
+    )
+    assert len(cookie_lines) - len(cookies.read_bytes().splitlines()) == 2
+    assert consents.read_text() == consent_text
 
     partners = own_estate.sandbox
     calls = {(m, p) for m, p, _, _ in partners.calls}

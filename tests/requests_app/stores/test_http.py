@@ -225,3 +225,50 @@ def test_a_cursor_that_repeats_does_not_loop_forever(
     )
     assert len(found) == 2  # the first page, then the page at "same"; its repeat ends it
     assert len(httpserver.log) == 2  # asked twice, then the repeated cursor ended the loop
+
+
+def test_erasure_deletes_each_record_and_a_404_means_already_gone(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    records = [{"email": "alice@example.com", "id": 1}, {"email": "alice@example.com", "id": 2}]
+    httpserver.expect_request("/api/contacts").respond_with_data(
+        ok(records), content_type="application/json"
+    )
+    httpserver.expect_oneshot_request("/api/contacts/1", method="DELETE").respond_with_data(
+        "", status=204
+    )
+    httpserver.expect_oneshot_request("/api/contacts/2", method="DELETE").respond_with_data(
+        "gone", status=404
+    )
+    outcome = store_for(tmp_path, httpserver).erase(ALICE)
+    assert outcome["contacts"].deleted == 2
+    httpserver.check_assertions()
+
+
+def test_a_delete_answered_500_is_retried(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api/contacts").respond_with_data(
+        ok([{"email": "alice@example.com", "id": 7}]), content_type="application/json"
+    )
+    httpserver.expect_oneshot_request("/api/contacts/7", method="DELETE").respond_with_data(
+        "oops", status=500
+    )
+    httpserver.expect_oneshot_request("/api/contacts/7", method="DELETE").respond_with_data(
+        "{}", status=200, content_type="application/json"
+    )
+    connector = store_for(tmp_path, httpserver)
+    assert connector.erase(ALICE)["contacts"].deleted == 1
+    assert connector.sleeps == [0.5]
+
+
+def test_a_correction_is_sent_to_each_record(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api/contacts").respond_with_data(
+        ok([{"email": "alice@example.com", "id": "c-1"}]), content_type="application/json"
+    )
+    httpserver.expect_request(
+        "/api/contacts/c-1", method="PATCH", json={"name": "Alice Archer-Smith"}
+    ).respond_with_data("{}", content_type="application/json")
+    changed = store_for(tmp_path, httpserver).update(
+        ALICE, "contacts", {"name": "Alice Archer-Smith"}
+    )
+    assert changed == 1
+    httpserver.check_assertions()
