@@ -19,7 +19,13 @@ from requests_app.errors import TokenInvalid
 from requests_app.ratelimit import client_ip, rate_limit_hit, too_many_page
 from smarct_dsar.crypto import InvalidToken, iter_decrypted
 
-CONTENT_TYPES = {"json": "application/json", "csv": "application/zip", "pdf": "application/pdf"}
+CONTENT_TYPES = {
+    "json": "application/json",
+    "csv": "application/zip",
+    "pdf": "application/pdf",
+    "certificate": "application/pdf",
+    "signature": "application/json",
+}
 
 
 def _problem(request: HttpRequest, exc: TokenInvalid, status: int = 410) -> HttpResponse:

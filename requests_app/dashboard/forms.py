@@ -71,6 +71,23 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
         "Add a note to the request's timeline. Staff only: the person never sees it.",
         "Note added.",
     ),
+    "legal_hold": (
+        "Place a legal hold",
+        "Stop this erasure (litigation, an investigation, a regulator's request). Nothing is erased "
+        "while the hold stands, even after approval. Say why: it is kept on the timeline.",
+        "Legal hold placed: erasure waits.",
+    ),
+    "release_hold": (
+        "Release the legal hold",
+        "End the legal hold. If the erasure is approved, it starts at once.",
+        "Hold released.",
+    ),
+    "retry_rectification": (
+        "Apply the corrections again",
+        "Write the accepted corrections to the stores again (after fixing a store that failed). "
+        "Values already written are left as they are.",
+        "The corrections are being applied again.",
+    ),
     "confirm_authority": (
         "Confirm agent's authority",
         "You have seen proof that the agent may act for "
@@ -79,6 +96,8 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
     ),
 }
 REASON_REQUIRED = {
+    "legal_hold",
+    "release_hold",
     "extend",
     "hold",
     "withdraw",
@@ -198,3 +217,33 @@ class RedactForm(forms.Form):
     record_key = forms.RegexField(r"^[0-9a-f]{64}$")
     field = forms.CharField(max_length=200, required=False)
     reason = forms.CharField(max_length=2000, validators=[multi_line])
+
+
+class DecisionForm(forms.Form):
+    """Staff's decision on one correction the person asked for."""
+
+    decision = forms.ChoiceField(
+        choices=[
+            ("accepted", "Accept as asked"),
+            ("edited", "Accept with this value"),
+            ("declined", "Decline"),
+        ]
+    )
+    target_field = forms.ChoiceField(required=False, label="Field it corrects", choices=[])
+    value = forms.CharField(required=False, max_length=500, label="Value to write")
+    reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        validators=[multi_line],
+        label="Reason (told to the person)",
+    )
+
+    def __init__(self, fields: list[str], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        target = self.fields["target_field"]
+        assert isinstance(target, forms.ChoiceField)
+        target.choices = [("", "—"), *[(f, f) for f in fields]]
+
+
+class NoteForm(forms.Form):
+    reason = forms.CharField(max_length=2000, validators=[multi_line], label="Their reply")

@@ -22,6 +22,21 @@ urlpatterns = [
         name="dashboard-retry-store",
     ),
     path(
+        "requests/<ref:reference>/erasure/<slug:store>/retry/",
+        views.retry_erasure,
+        name="dashboard-retry-erasure",
+    ),
+    path(
+        "requests/<ref:reference>/notices/<slug:store>/confirm/",
+        views.confirm_notice,
+        name="dashboard-confirm-notice",
+    ),
+    path(
+        "requests/<ref:reference>/corrections/<int:position>/decide/",
+        views.decide_correction,
+        name="dashboard-decide-correction",
+    ),
+    path(
         "requests/<ref:reference>/data/<slug:store>/", views.store_data, name="dashboard-store-data"
     ),
     path(

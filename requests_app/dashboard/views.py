@@ -16,11 +16,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from requests_app import gathering, lifecycle, selectors
+from requests_app import erasure, gathering, lifecycle, recipients, rectification, selectors
 from requests_app.dashboard.access import staff_required
-from requests_app.dashboard.forms import ACTION_TEXT, ActionForm, QueueFilterForm, RedactForm
+from requests_app.dashboard.forms import (
+    ACTION_TEXT,
+    ActionForm,
+    DecisionForm,
+    NoteForm,
+    QueueFilterForm,
+    RedactForm,
+)
 from requests_app.errors import DomainError
-from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
+from requests_app.models import DataSubjectRequest, GatherStep, RequestType, Status, StepStatus
 from requests_app.permissions import APPROVER_ACTIONS, is_approver
 from smarct_dsar.crypto import InvalidToken
 
@@ -79,6 +86,13 @@ def _open_actions(dsr: DataSubjectRequest, exports: list[Any], user: Any) -> lis
             actions.append("release")
     if any(e.released_at and not e.file_deleted_at for e in exports):
         actions.append("reissue_link")
+    if dsr.request_type == RequestType.ERASURE and dsr.is_open:
+        if dsr.legal_holds.filter(released_at__isnull=True).exists():
+            actions.append("release_hold")
+        elif dsr.status != Status.FULFILLING:
+            actions.append("legal_hold")
+    if dsr.request_type == RequestType.RECTIFICATION and dsr.status == Status.FULFILLING:
+        actions.append("retry_rectification")
     actions.append("note")
     return [a for a in actions if a not in APPROVER_ACTIONS or is_approver(user)]
 
@@ -103,8 +117,28 @@ def request_page(request: HttpRequest, reference: str) -> HttpResponse:
             "corrections": dsr.corrections.all(),
             "exports": exports,
             "links": DownloadLink.objects.filter(request=dsr),
+            **_fulfilment_context(dsr),
         },
     )
+
+
+def _fulfilment_context(dsr: DataSubjectRequest) -> dict[str, Any]:
+    """What the page shows about carrying the request out: the erasure plan and its progress,
+    the recipients told, the corrections to decide."""
+    context: dict[str, Any] = {}
+    if dsr.request_type == RequestType.ERASURE:
+        if dsr.status in {Status.IN_REVIEW, Status.APPROVED, Status.ON_HOLD}:
+            context["plan"] = erasure.erasure_plan(request=dsr)
+        context["holds"] = erasure.erasure_holds(dsr) if dsr.is_open else []
+        context["erasure_steps"] = dsr.erasure_steps.all()
+    context["notices"] = [(n, recipients.is_overdue(n)) for n in dsr.notices.all()]
+    if dsr.request_type == RequestType.RECTIFICATION:
+        fields = sorted(rectification.rectifiable_fields())
+        context["decisions"] = [
+            (c, DecisionForm(fields, prefix=f"c{c.position}")) for c in dsr.corrections.all()
+        ]
+        context["can_decide"] = dsr.status == Status.IN_REVIEW
+    return context
 
 
 def _perform(action: str, dsr: DataSubjectRequest, user: User, data: dict[str, Any]) -> None:
@@ -120,6 +154,12 @@ def _perform(action: str, dsr: DataSubjectRequest, user: User, data: dict[str, A
         exports.link_reissue(request=dsr, actor=user)
     elif action == "note":
         lifecycle.request_note(request=dsr, actor=user, text=data["reason"])
+    elif action == "legal_hold":
+        erasure.legal_hold_place(request=dsr, actor=user, reason=data["reason"])
+    elif action == "release_hold":
+        erasure.legal_hold_release(request=dsr, actor=user, reason=data["reason"])
+    elif action == "retry_rectification":
+        rectification.rectification_retry(request=dsr, actor=user)
     else:
         lifecycle.request_act(action=action, request=dsr, actor=user, reason=data.get("reason", ""))
 
@@ -162,6 +202,60 @@ def retry_store(request: HttpRequest, reference: str, store: str) -> HttpRespons
         messages.success(request, f"Gathering from {store} has been queued again.")
     except DomainError as exc:
         messages.error(request, exc.message)
+    return redirect("dashboard-request", reference=reference)
+
+
+@staff_required
+@require_http_methods(["POST"])
+def retry_erasure(request: HttpRequest, reference: str, store: str) -> HttpResponse:
+    dsr = _request_or_404(reference)
+    assert isinstance(request.user, User)
+    try:
+        erasure.erasure_retry_store(request=dsr, store=store, actor=request.user)
+        messages.success(request, f"Erasure of {store} has been queued again.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("dashboard-request", reference=reference)
+
+
+@staff_required
+@require_http_methods(["POST"])
+def confirm_notice(request: HttpRequest, reference: str, store: str) -> HttpResponse:
+    """Record a recipient's reply that came by email or post."""
+    dsr = _request_or_404(reference)
+    assert isinstance(request.user, User)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Paste or summarise their reply.")
+        return redirect("dashboard-request", reference=reference)
+    try:
+        recipients.notice_confirm_by_staff(
+            request=dsr, store=store, actor=request.user, note=form.cleaned_data["reason"]
+        )
+        messages.success(request, "Their confirmation is recorded.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("dashboard-request", reference=reference)
+
+
+@staff_required
+@require_http_methods(["POST"])
+def decide_correction(request: HttpRequest, reference: str, position: int) -> HttpResponse:
+    dsr = _request_or_404(reference)
+    assert isinstance(request.user, User)
+    form = DecisionForm(
+        sorted(rectification.rectifiable_fields()), request.POST, prefix=f"c{position}"
+    )
+    if not form.is_valid():
+        messages.error(request, f"Correction {position}: choose a decision and a known field.")
+        return redirect("dashboard-request", reference=reference)
+    try:
+        rectification.correction_decide(
+            request=dsr, position=position, actor=request.user, **form.cleaned_data
+        )
+        messages.success(request, f"Correction {position} decided.")
+    except DomainError as exc:
+        messages.error(request, f"Correction {position}: {exc.message}")
     return redirect("dashboard-request", reference=reference)
 
 

@@ -39,6 +39,9 @@ def urls(reference: str) -> list[tuple[str, str, bool]]:
         ("get", f"{base}data/crm/", False),
         ("post", f"{base}data/crm/redact/", False),
         ("post", f"{base}stores/crm/retry/", False),
+        ("post", f"{base}erasure/crm/retry/", False),
+        ("post", f"{base}notices/payments/confirm/", False),
+        ("post", f"{base}corrections/1/decide/", False),
         ("get", "/staff/two-factor/", False),
         *actions,
     ]
@@ -55,6 +58,9 @@ def test_the_matrix_covers_every_dashboard_url() -> None:
         "dashboard-store-data",
         "dashboard-redact",
         "dashboard-retry-store",
+        "dashboard-retry-erasure",
+        "dashboard-confirm-notice",
+        "dashboard-decide-correction",
         "dashboard-otp-setup",
         "dashboard-action",
     }

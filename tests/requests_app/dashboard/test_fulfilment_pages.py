@@ -1,0 +1,92 @@
+"""The dashboard's erasure plan, legal hold, recipients and correction decisions, through the
+pages as staff use them (tasks run in-process; the stores are a fresh demo estate)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from requests_app.intake import CorrectionInput
+from requests_app.models import ProcessorNotice, Status
+from tests.conftest import OwnEstate
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def login(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_staff_see_the_plan_hold_it_and_a_second_approver_runs_it(
+    own_estate: OwnEstate,
+    verified: Any,
+    reviewer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    dsr = verified(request_type="erasure", name="Bob Baker", email="bob@example.com")
+    page = login(reviewer).get(f"/staff/requests/{dsr.reference}/").content.decode()
+    assert "Erasure plan (nothing has changed yet)" in page
+    assert "UK tax law (HMRC)" in page
+    assert "invoices" in page
+    assert "Article 19 notice" in page
+    assert "privacy@payments.example" in page
+
+    hold = login(reviewer).post(
+        f"/staff/requests/{dsr.reference}/legal_hold/", {"reason": "Claim 42 pending"}
+    )
+    assert hold.status_code == 302
+    page = login(reviewer).get(f"/staff/requests/{dsr.reference}/").content.decode()
+    assert "Erasure is held back" in page
+    assert "Claim 42 pending" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        login(approver).post(f"/staff/requests/{dsr.reference}/approve/", {"reason": "ok"})
+    dsr.refresh_from_db()
+    assert dsr.status == Status.APPROVED  # held
+
+    second = UserFactory(username="bea", roles=["reviewer", "approver"])
+    with django_capture_on_commit_callbacks(execute=True):
+        login(second).post(
+            f"/staff/requests/{dsr.reference}/release_hold/", {"reason": "Claim settled"}
+        )
+    dsr.refresh_from_db()
+    assert dsr.status == Status.COMPLETED
+    page = login(reviewer).get(f"/staff/requests/{dsr.reference}/").content.decode()
+    assert "Deletion certificate (PDF)" in page
+    assert "awaiting" in page  # the card processor has not confirmed yet
+    login(reviewer).post(
+        f"/staff/requests/{dsr.reference}/notices/payments/confirm/",
+        {"reason": "Their DPO replied by email on 3 Dec"},
+    )
+    assert ProcessorNotice.objects.get().confirmed_by == "staff:rita"
+
+
+def test_corrections_are_decided_on_the_page(
+    own_estate: OwnEstate, verified: Any, reviewer: Any
+) -> None:
+    dsr = verified(
+        request_type="rectification",
+        name="Dan Dawson",
+        email="dan@example.com",
+        corrections=[CorrectionInput(field="Mobile", corrected_value="07700 900099")],
+    )
+    page = login(reviewer).get(f"/staff/requests/{dsr.reference}/").content.decode()
+    assert "Record decision" in page
+    bad = login(reviewer).post(
+        f"/staff/requests/{dsr.reference}/corrections/1/decide/",
+        {"c1-decision": "accepted", "c1-target_field": ""},
+        follow=True,
+    )
+    assert "not a field the data map lets us correct" in bad.content.decode()
+    login(reviewer).post(
+        f"/staff/requests/{dsr.reference}/corrections/1/decide/",
+        {"c1-decision": "accepted", "c1-target_field": "phone"},
+    )
+    correction = dsr.corrections.get()
+    assert (correction.decision, correction.final_value) == ("accepted", "07700 900099")
