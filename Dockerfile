@@ -29,7 +29,7 @@ RUN env SECRET_KEY=build-only-placeholder-not-used-at-runtime-xxxxxxxxxxxxxxxx \
         DATABASE_URL=postgres://build@localhost/build CELERY_BROKER_URL=redis://localhost:6379/0 \
         ALLOWED_HOSTS=localhost SITE_URL=https://localhost EMAIL_HOST=localhost \
         DSAR_ENCRYPTION_KEYS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= VAR_DIR=/tmp/build \
-        DSAR_DATA_MAP=/dev/null \
+        DSAR_DATA_MAP=/dev/null DSAR_SIGNING_KEY=build-only-placeholder \
         python manage.py collectstatic --noinput \
  && mkdir -p /app/var && chown -R dsar:dsar /app/var
 

@@ -71,6 +71,7 @@ stores:
         category: contact
         identity: {{email: email}}
         find: {{path: /contacts, params: {{email: "{{email}}"}}, records: items}}
+        delete: {{method: DELETE, path: "/contacts/{{n}}"}}
 """
 
 

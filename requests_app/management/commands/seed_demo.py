@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from requests_app.permissions import APPROVER, REVIEWER
 
@@ -24,10 +24,17 @@ class Command(BaseCommand):
         "and one demo account per role, and print them."
     )
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--rebuild",
+            action="store_true",
+            help="build the demo stores afresh (after trying erasures, corrections, opt-outs)",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEMO_MODE:
             raise CommandError("seed_demo runs only in demo mode (DSAR_DEMO=true).")
-        self._estate()
+        self._estate(rebuild=options["rebuild"])
         for role in (REVIEWER, APPROVER):
             Group.objects.get_or_create(name=role)
         credentials = settings.VAR_DIR / "secrets" / "demo-staff.txt"
@@ -57,11 +64,11 @@ class Command(BaseCommand):
                 f"  {username:<10} password {known[username]:<14} roles: {', '.join(roles)}"
             )
 
-    def _estate(self) -> None:
+    def _estate(self, *, rebuild: bool) -> None:
         from demo import estate
 
         marker = Path(settings.VAR_DIR) / "demo" / f".built-{estate.SEED}"
-        if not marker.exists():
+        if rebuild or not marker.exists():
             estate.build(Path(settings.VAR_DIR))
             marker.touch()
         self.stdout.write("Demo subjects (file a request with one of these addresses):")
