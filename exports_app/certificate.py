@@ -42,6 +42,16 @@ from smarct_dsar import signing
 from smarct_dsar.crypto import EncryptedWriter, keyed_hash
 
 
+# How each anonymisation strategy reads on the certificate.
+STRATEGY_WORDS = {
+    "null": "removed",
+    "fixed": "overwritten",
+    "keyed_hash": "replaced by a keyed hash",
+    "generalise_ip": "network only",
+    "generalise_date": "year only",
+}
+
+
 def subject_identifier(email: str) -> str:
     """Who the certificate is about, without saying it: HMAC-SHA-256 of the email under Smarct's
     pseudonym key. Smarct (and only Smarct) can show a given address matches it."""
@@ -62,6 +72,10 @@ class StoreReport:
             rows.append(
                 {
                     "plan": table,
+                    "fields": ", ".join(
+                        f"{name} ({STRATEGY_WORDS.get(how, how)})"
+                        for name, how in table.anonymised_fields
+                    ),
                     # What the stores reported, or at least what gathering found (a worker killed
                     # after the store committed leaves the retry nothing more to report).
                     "deleted": max(int(done.get("deleted", 0)), table.records)

@@ -33,6 +33,17 @@ def is_overdue(notice: ProcessorNotice) -> bool:
     return notice.confirmed_at is None and notice.sent_at + limit < timezone.now()
 
 
+def overdue_notices(limit: int = 20) -> list[ProcessorNotice]:
+    """Unconfirmed notices past the overdue limit, oldest first: the queue shows them whatever
+    the request's own status (an erasure completes before every recipient has confirmed)."""
+    cutoff = timezone.now() - timedelta(days=settings.DSAR_NOTICE_OVERDUE_DAYS)
+    return list(
+        ProcessorNotice.objects.select_related("request")
+        .filter(confirmed_at__isnull=True, sent_at__lt=cutoff)
+        .order_by("sent_at")[:limit]
+    )
+
+
 def _context(notice: ProcessorNotice, raw: str, corrections: list[Correction]) -> dict[str, Any]:
     store = datamap.current().stores.get(notice.store)
     return {

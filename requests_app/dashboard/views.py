@@ -57,7 +57,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboard/queue.html",
-        {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "query": query.urlencode(),
+            "overdue_notices": recipients.overdue_notices(),
+        },
     )
 
 

@@ -261,6 +261,8 @@ def test_the_certificate_is_signed_verifies_and_fails_after_one_byte_changes(
     assert "UK tax law (HMRC)" in text
     assert "Stripe Payments UK Ltd" in text
     assert "60 records deleted" in text  # Bob's page views
+    assert "email (replaced by a keyed hash)" in text
+    assert "None held." in text  # Bob was never on the marketing list
     assert json.loads(signature)["reference"] == dsr.reference
 
     certificate = tmp_path / f"{dsr.reference}-deletion-certificate.pdf"
@@ -349,3 +351,55 @@ def test_a_recipient_confirms_the_notice_through_its_link(
     notice = ProcessorNotice.objects.get()
     assert notice.confirmed_at is not None
     assert notice.confirmation_note == "Deleted from our vault"
+
+
+def test_unconfirmed_recipients_are_reminded_then_flagged_overdue(
+    bob_erasure: Any,
+    own_estate: OwnEstate,
+    approver: Any,
+    reviewer: Any,
+    django_capture_on_commit_callbacks: Any,
+    mailoutbox: Any,
+    client: Any,
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from requests_app import recipients
+
+    dsr = _approve(bob_erasure, approver, django_capture_on_commit_callbacks)
+    assert recipients.notices_remind() == 0  # just told: nothing to remind yet
+    ProcessorNotice.objects.update(sent_at=timezone.now() - timedelta(days=8))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert recipients.notices_remind() == 1
+    assert recipients.notices_remind() == 0  # once per interval, not once per run
+    (reminder,) = [m for m in mailoutbox if m.subject.startswith("Reminder")]
+    assert reminder.to == ["privacy@payments.example"]
+    assert "reminder 1" in reminder.body
+    client.force_login(reviewer)
+    assert b"Recipients overdue" not in client.get("/staff/").content
+    ProcessorNotice.objects.update(sent_at=timezone.now() - timedelta(days=22))
+    queue = client.get("/staff/").content.decode()
+    assert "Recipients overdue" in queue
+    assert dsr.reference in queue  # though the request itself is completed
+
+
+def test_the_certificate_outlives_the_download_link_and_the_purge(
+    bob_erasure: Any, own_estate: OwnEstate, approver: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from exports_app.models import DownloadLink
+    from exports_app.services import exports_expire_files
+    from requests_app.retention import request_purge_personal_data
+
+    dsr = _approve(bob_erasure, approver, django_capture_on_commit_callbacks)
+    DownloadLink.objects.update(expires_at=timezone.now() - timedelta(days=1))
+    assert exports_expire_files() == 0
+    request_purge_personal_data(request=dsr)
+    certificate = Export.objects.get(request=dsr, format=ExportFormat.CERTIFICATE)
+    assert certificate.file_deleted_at is None
+    assert _file(certificate).startswith(b"%PDF")
