@@ -41,7 +41,6 @@ from requests_app.models import (
 from smarct_dsar import signing
 from smarct_dsar.crypto import EncryptedWriter, keyed_hash
 
-
 # How each anonymisation strategy reads on the certificate.
 STRATEGY_WORDS = {
     "null": "removed",
