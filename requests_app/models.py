@@ -450,3 +450,15 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"suppressed {self.email_hash[:12]}"
+
+
+class WorkerProbe(models.Model):
+    """A probe task's answer: proof that a worker consumes from the broker, not just that its
+    process is alive (``manage.py worker_probe``). Old rows are pruned by the next probe."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    hostname = models.CharField(max_length=255)
+    answered_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"probe {self.nonce[:8]} answered by {self.hostname}"

@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from celery import current_task, shared_task
 from django.conf import settings
 from django.utils import timezone
 
@@ -128,6 +129,14 @@ def fulfil_opt_out(request_id: int) -> None:
 @idempotent_task()
 def apply_rectification(request_id: int) -> None:
     rectification.rectification_apply(request_id=request_id)
+
+
+@shared_task(ignore_result=True)
+def probe(nonce: str) -> None:
+    """Answer a health probe (``manage.py worker_probe``)."""
+    from requests_app import health
+
+    health.probe_answer(nonce=nonce, hostname=current_task.request.hostname or "")
 
 
 @idempotent_task()

@@ -242,6 +242,9 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Each worker also consumes its own queue, so `manage.py worker_probe` can prove *this* worker
+# still takes tasks (FACTS.md: workers have stopped consuming silently after a Redis reconnect).
+CELERY_WORKER_DIRECT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 1_000_000)  # KiB
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -326,11 +329,38 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Every file (gathered data, exports, certificates) goes through the default storage: local
+# var/files/ on one machine; S3-compatible object storage when workers run on several.
+DSAR_STORAGE = env_str("DSAR_STORAGE", "filesystem")
+if DSAR_STORAGE not in {"filesystem", "s3"}:
+    raise ImproperlyConfigured(
+        f"DSAR_STORAGE={DSAR_STORAGE!r} is not known. Fix: set it to filesystem (default) or s3."
+    )
+_default_storage: dict[str, Any] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(VAR_DIR / "files")},
+}
+if DSAR_STORAGE == "s3":
+    # Credentials come the usual AWS ways (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a role).
+    # Files are already encrypted by us; the bucket must be private (no ACLs, signed URLs only).
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": require(
+                "AWS_STORAGE_BUCKET_NAME",
+                env_str("AWS_STORAGE_BUCKET_NAME"),
+                "set AWS_STORAGE_BUCKET_NAME to a private bucket for DSAR files.",
+            ),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+            "location": env_str("AWS_LOCATION", "dsar"),
+        },
+    }
 STORAGES = {
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(VAR_DIR / "files")},
-    },
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

@@ -140,3 +140,32 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
     result = _run(_production(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_production_can_keep_files_in_s3_compatible_storage(tmp_path: Path) -> None:
+    # Workers on several machines must see the same files: the storage API, never a local path.
+    env = {
+        **_production(tmp_path),
+        "DSAR_STORAGE": "s3",
+        "AWS_STORAGE_BUCKET_NAME": "dsar-files",
+        "AWS_S3_ENDPOINT_URL": "https://objects.example",
+    }
+    result = _run(
+        env,
+        "shell",
+        "-c",
+        "from django.core.files.storage import storages; s = storages['default']; "
+        "print(type(s).__name__, s.bucket_name, s.endpoint_url, s.default_acl, s.file_overwrite)",
+    )
+    assert result.stdout.split()[-5:] == [
+        "S3Storage",
+        "dsar-files",
+        "https://objects.example",
+        "None",
+        "False",
+    ], result.stdout + result.stderr
+    assert _run(env, "check", "--deploy", "--fail-level", "WARNING").returncode == 0
+    del env["AWS_STORAGE_BUCKET_NAME"]
+    missing = _run(env, "check")
+    assert missing.returncode != 0
+    assert "AWS_STORAGE_BUCKET_NAME" in missing.stderr

@@ -61,3 +61,19 @@ def test_verified_request_is_gathered_on_a_real_worker(
         "start_gathering",
         "finish_gathering",
     ]
+
+
+def test_the_worker_probe_proves_consumption_not_just_a_live_process(
+    celery_worker: Any,
+) -> None:
+    import socket
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from requests_app.health import probe_worker
+
+    assert probe_worker(hostname=f"celery@{socket.gethostname()}", timeout=30) is not None
+    # a worker that does not consume (here: one that does not exist) fails the check
+    with pytest.raises(CommandError, match="did not answer"):
+        call_command("worker_probe", "--hostname", "celery@nobody-home", "--timeout", "2")
