@@ -56,7 +56,7 @@ def probe_worker(*, hostname: str, timeout: float) -> float | None:
     WorkerProbe.objects.filter(answered_at__lt=timezone.now() - timedelta(hours=1)).delete()
     nonce = new_token()
     started = time.monotonic()
-    probe.apply_async(args=[nonce], queue=worker_direct(hostname), expires=timeout)
+    probe.apply_async(args=(nonce,), queue=worker_direct(hostname), expires=timeout)
     while time.monotonic() - started < timeout:
         if WorkerProbe.objects.filter(nonce=nonce).exists():
             return time.monotonic() - started
