@@ -393,6 +393,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "requests_app.api.schema.document_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "RequestStatusEnum": "requests_app.models.Status",
         "StoreStatusEnum": "requests_app.models.StepStatus",

@@ -21,3 +21,6 @@ urlpatterns = [
 
 if settings.DEMO_MODE:
     urlpatterns.append(path("demo/", include("smarct_dsar.demo_urls")))
+
+handler404 = "smarct_dsar.errors.not_found"
+handler500 = "smarct_dsar.errors.server_error"

@@ -53,6 +53,15 @@ class FilterSerializer(serializers.Serializer):
     search = serializers.CharField(required=False, max_length=254)
 
 
+class RequestPageSerializer(serializers.Serializer):
+    """One page of the list (``?page=N``; ``PAGE_SIZE`` rows)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = RequestSummarySerializer(many=True)
+
+
 class RequestCollectionApi(APIView):
     """``POST``: anyone files a request. ``GET``: staff list requests."""
 
@@ -93,10 +102,7 @@ class RequestCollectionApi(APIView):
         }
         return Response(IntakeOutput(body).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(
-        parameters=[FilterSerializer],
-        responses=RequestSummarySerializer(many=True),
-    )
+    @extend_schema(parameters=[FilterSerializer], responses=RequestPageSerializer)
     def get(self, request: Request) -> Response:
         params = FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
