@@ -141,3 +141,65 @@ def wait_for() -> Callable[..., Any]:
         raise AssertionError(f"timed out waiting for {what}")
 
     return _wait
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def web_server(transactional_db: Any) -> Iterator[Callable[..., str]]:
+    """Start the real WSGI app under gunicorn on 127.0.0.1, on the test database; returns its URL."""
+    processes: list[subprocess.Popen[str]] = []
+
+    def _start(workers: int = 4, **env: str) -> str:
+        import httpx
+
+        port = free_port()
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "smarct_dsar.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DATABASE_URL": database_url(),
+                "VAR_DIR": str(settings.VAR_DIR),
+                "DSAR_DATA_MAP": str(settings.DSAR_DATA_MAP),
+                **env,
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code in {200, 503}:
+                    return url
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise RuntimeError(
+            "gunicorn did not start: " + (process.stderr.read() if process.stderr else "")
+        )
+
+    yield _start
+    for process in processes:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
