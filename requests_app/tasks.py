@@ -12,7 +12,9 @@ from datetime import timedelta
 from typing import Any
 
 from celery import current_task, shared_task
+from django import db
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from requests_app import (
@@ -52,6 +54,15 @@ def start_gathering(request_id: int) -> None:
 GATHER_MAX_RETRIES = 5
 
 
+def _retry_without_database(task: Any, exc: Exception) -> Any:
+    """The database went away mid-task (a restart, a failover): nothing can be recorded now, so
+    drop the dead connection and run the task again shortly. Its claim is under the same task id,
+    so the retry takes the step straight back; the sweeper covers a retry that is lost too."""
+    log.warning("database unavailable in %s; retrying: %s", task.name, type(exc).__name__)
+    db.connections.close_all()
+    return task.retry(exc=exc, countdown=5, max_retries=None, throw=False)
+
+
 @idempotent_task(bind=True, max_retries=GATHER_MAX_RETRIES)
 def gather_store(self: Any, step_id: int) -> Any:
     """Gather one store. Transient errors retry with backoff; then, or on a permanent error, the
@@ -72,6 +83,8 @@ def gather_store(self: Any, step_id: int) -> Any:
         return self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries), throw=False)
     except PermanentStoreError as exc:
         gathering.gathering_fail_step(step_id=step_id, task_id=task_id, error=str(exc))
+    except (OperationalError, InterfaceError) as exc:
+        return _retry_without_database(self, exc)
     except Exception as exc:  # a bug must fail the one step visibly, not lose the request
         log.exception("gathering step %s failed unexpectedly", step_id)
         gathering.gathering_fail_step(
@@ -107,6 +120,8 @@ def erase_store(self: Any, step_id: int) -> Any:
         return self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries), throw=False)
     except PermanentStoreError as exc:
         erasure.erasure_fail_step(step_id=step_id, task_id=task_id, error=str(exc))
+    except (OperationalError, InterfaceError) as exc:
+        return _retry_without_database(self, exc)
     except Exception as exc:  # a bug fails the one step visibly; the request is not lost
         log.exception("erasure step %s failed unexpectedly", step_id)
         erasure.erasure_fail_step(

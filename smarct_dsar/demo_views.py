@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -79,3 +79,8 @@ def outbox_message_html(request: HttpRequest, name: str) -> HttpResponse:
     )
     response["X-Frame-Options"] = "SAMEORIGIN"
     return response
+
+
+def ping(request: HttpRequest) -> JsonResponse:
+    """The cheapest answer the stack can give: the baseline of bench/intake.py."""
+    return JsonResponse({"pong": True})

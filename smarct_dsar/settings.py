@@ -180,6 +180,9 @@ def _database(url: str) -> dict[str, Any]:
             f"DATABASE_URL is not a database URL ({exc}). "
             "Fix: e.g. DATABASE_URL=postgres://user:password@host:5432/dsar"
         ) from exc
+    # A persistent connection the database dropped (a restart, a failover) is noticed and
+    # replaced before the next request or task uses it, instead of failing that one.
+    config["CONN_HEALTH_CHECKS"] = True
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # IMMEDIATE takes the write lock when a transaction starts, so the web process and the
         # worker queue for it instead of failing with "database is locked" mid-transaction.
@@ -245,6 +248,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Each worker also consumes its own queue, so `manage.py worker_probe` can prove *this* worker
 # still takes tasks (FACTS.md: workers have stopped consuming silently after a Redis reconnect).
 CELERY_WORKER_DIRECT = True
+# Workers log through LOGGING below (with its personal-data filter), not Celery's own handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 1_000_000)  # KiB
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -450,7 +455,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "smarct_dsar.logfilter.RedactPersonalData"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -237,3 +237,25 @@ def own_estate(
     yield OwnEstate(urls=built, sandbox=server.get_app(), base=base)  # type: ignore[arg-type]
     server.shutdown()
     datamap.current.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _audit_chain_intact(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test that used the database, the audit chain verifies (what
+    ``manage.py verify_audit`` checks), unless the test broke it on purpose."""
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = "db" in request.fixturenames or (
+        marker is not None and not marker.kwargs.get("transaction")
+    )
+    if (
+        not uses_db
+        or "transactional_db" in request.fixturenames
+        or request.node.get_closest_marker("tampers_audit")
+    ):
+        yield
+        return
+    request.getfixturevalue("db")  # set up inside this fixture: still there at its teardown
+    yield
+    from requests_app.audit import chain_verify
+
+    assert list(chain_verify()) == [], "the audit chain no longer verifies"

@@ -9,7 +9,7 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 ERROR_SCHEMA = {
     "type": "object",
     "description": "`detail` says what went wrong; for bad input, each field names its "
-    "problems instead (`{\"email\": [\"Enter a valid email address.\"]}`).",
+    'problems instead (`{"email": ["Enter a valid email address."]}`).',
     "properties": {"detail": {"type": "string"}},
     "additionalProperties": True,
 }

@@ -102,7 +102,11 @@ class RequestCollectionApi(APIView):
         }
         return Response(IntakeOutput(body).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[FilterSerializer], responses=RequestPageSerializer)
+    @extend_schema(
+        operation_id="v1_requests_list",
+        parameters=[FilterSerializer],
+        responses=RequestPageSerializer,
+    )
     def get(self, request: Request) -> Response:
         params = FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)

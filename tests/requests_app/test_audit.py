@@ -29,6 +29,7 @@ def test_intact_chain_verifies(trail: Any, capsys: Any) -> None:
     assert "audit chain intact" in capsys.readouterr().out
 
 
+@pytest.mark.tampers_audit
 def test_edited_event_is_detected(trail: Any) -> None:
     event = RequestEvent.objects.get(request=trail, action="hold")
     RequestEvent.objects.filter(pk=event.pk).update(actor="staff:someone-else")
@@ -38,12 +39,14 @@ def test_edited_event_is_detected(trail: Any) -> None:
         call_command("verify_audit")
 
 
+@pytest.mark.tampers_audit
 def test_edited_payload_is_detected(trail: Any) -> None:
     event = RequestEvent.objects.get(request=trail, action="hold")
     RequestEvent.objects.filter(pk=event.pk).update(payload={"question": "something kinder"})
     assert any("payload" in b.problem for b in chain_verify())
 
 
+@pytest.mark.tampers_audit
 def test_deleted_event_is_detected(trail: Any) -> None:
     event = RequestEvent.objects.get(request=trail, action="hold")
     RequestEvent.objects.filter(pk=event.pk).delete()
@@ -51,11 +54,13 @@ def test_deleted_event_is_detected(trail: Any) -> None:
     assert any("sequence gap" in p for p in problems)
 
 
+@pytest.mark.tampers_audit
 def test_deleting_the_last_event_is_detected(trail: Any) -> None:
     RequestEvent.objects.order_by("-seq").first().delete()  # type: ignore[union-attr]
     assert any("head" in b.problem for b in chain_verify())
 
 
+@pytest.mark.tampers_audit
 def test_rehashing_without_the_key_is_detected(trail: Any) -> None:
     # An attacker who edits an event and recomputes a plain SHA-256 still fails: the chain is keyed.
     import hashlib
