@@ -40,9 +40,11 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## Every benchmark, then one table of all figures beside their baselines (bench/results/*.json).
+BENCHES := gather exports dashboard intake end_to_end
 bench: install
-	@if ls bench/*.py >/dev/null 2>&1; then for b in bench/*.py; do VAR_DIR=var/bench $(BIN)/python $$b || exit 1; done; \
-	else echo "no benchmarks yet"; fi
+	@for b in $(BENCHES); do VAR_DIR=var/bench $(BIN)/python bench/$$b.py || exit 1; done
+	@$(BIN)/python bench/summary.py
 
 ## Re-resolve the newest allowed versions and pin them.
 lock:

@@ -10,6 +10,7 @@ that paginates in the database and selects related rows stays flat as requests g
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import statistics
 import sys
@@ -96,11 +97,27 @@ def main() -> None:
         "renders (test client, SQLite); baseline = the same page with 50 requests",
     )
     print(f"{'page':<30}{'requests':>10}{'ms':>10}{'queries':>9}")
+    measured: dict[tuple[str, int], tuple[float, int]] = {}
     for rows in SIZES:
         setup(rows)
         for label, url in pages.items():
             ms, queries = measure(client, url)
+            measured[(label, rows)] = (ms, queries)
             print(f"{label:<30}{rows:>10,}{ms:>10.1f}{queries:>9}")
+    results = [
+        {
+            "page": label,
+            "requests": SIZES[-1],
+            "ms": measured[(label, SIZES[-1])][0],
+            "queries": measured[(label, SIZES[-1])][1],
+            "baseline_ms": measured[(label, SIZES[0])][0],
+            "baseline_queries": measured[(label, SIZES[0])][1],
+        }
+        for label in pages
+    ]
+    out = ROOT / "bench" / "results" / "dashboard.json"
+    out.write_text(json.dumps(results, indent=2))
+    print(f"written to {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -169,3 +169,21 @@ def test_production_can_keep_files_in_s3_compatible_storage(tmp_path: Path) -> N
     missing = _run(env, "check")
     assert missing.returncode != 0
     assert "AWS_STORAGE_BUCKET_NAME" in missing.stderr
+
+
+def test_production_sends_hsts_secure_cookies_and_a_content_security_policy(
+    tmp_path: Path,
+) -> None:
+    script = (
+        "from django.conf import settings as s; from django.test import Client; "
+        "r = Client().get('/healthz', secure=True, HTTP_HOST='dsar.smarct.example'); "
+        "print(r.status_code, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT); "
+        "print(r.headers['Strict-Transport-Security']); print(r.headers['Content-Security-Policy'])"
+    )
+    result = _run(_production(tmp_path), "shell", "-c", script)
+    lines = result.stdout.strip().splitlines()[-3:]
+    # /healthz answers 503 here (no database on this address); the headers are what we check
+    assert lines[0] in {"200 True True True", "503 True True True"}, result.stdout + result.stderr
+    assert lines[1].startswith("max-age=31536000; includeSubDomains")
+    assert "default-src 'self'" in lines[2]
+    assert "frame-ancestors 'none'" in lines[2]
