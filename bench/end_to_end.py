@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.intake import environment, free_port  # noqa: E402
+from bench.intake import POSTGRES, REDIS, environment, free_port, postgres_and_redis  # noqa: E402
 
 VAR = ROOT / "var" / "bench-e2e"
 SUBJECTS = [
@@ -39,14 +38,6 @@ SUBJECTS = [
     "bob@example.com",
     "harriet.heavy@example.com",
 ]
-POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/dsar_bench")
-REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
-
-
-def reachable(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def start(env: dict[str, str], workers: int) -> list[subprocess.Popen[bytes]]:
@@ -106,7 +97,7 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
         process.wait(timeout=60)
 
 
-def wait(check: Any, what: str, timeout: float = 300) -> None:
+def wait(check: Any, what: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -132,6 +123,9 @@ def one_subject(email: str, url: str, token: str, mail: Path) -> dict[str, float
     assert httpx.post(f"{url}/api/v1/requests/verify/", json={"token": raw}).status_code == 200
 
     def status() -> str:
+        failed = dsr.gather_steps.filter(status="failed").values_list("store", "error")
+        if failed:
+            raise RuntimeError(f"{email}: a store failed: {list(failed)}")
         return str(DataSubjectRequest.objects.filter(pk=dsr.pk).values_list("status", flat=True)[0])
 
     wait(lambda: status() == Status.IN_REVIEW, "gathering")
@@ -178,6 +172,7 @@ def run(label: str, database: str, broker: str, cache: str, workers: int) -> dic
     env.update(
         {
             "DSAR_DATA_MAP": str(ROOT / "demo" / "data-map.yaml"),
+            "VAR_DIR": str(VAR),
             "EMAIL_HOST": "",  # demo mode: emails go to the outbox folder, where we watch for them
             "BENCH_PORT": str(free_port()),
         }
@@ -191,6 +186,7 @@ def run(label: str, database: str, broker: str, cache: str, workers: int) -> dic
     shutil.rmtree(VAR / "files", ignore_errors=True)
     prepare(env)
     os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "smarct_dsar.settings"
     import django
 
     django.setup()
@@ -208,6 +204,7 @@ def run(label: str, database: str, broker: str, cache: str, workers: int) -> dic
     processes = start(env, workers)
     try:
         url = f"http://127.0.0.1:{env['BENCH_PORT']}"
+        one_subject("warm.up@example.net", url, token, VAR / "mail")  # workers warm, not timed
         rows = {email: one_subject(email, url, token, VAR / "mail") for email in SUBJECTS}
     finally:
         stop(processes)
@@ -223,14 +220,7 @@ def main() -> None:
 
     estate.build(VAR)
     setups = [("SQLite, file broker", f"sqlite:///{VAR / 'db.sqlite3'}", "filesystem://", "", 1)]
-    if reachable(5432) and reachable(6379):
-        admin = POSTGRES.rsplit("/", 1)[0] + "/postgres"
-        name = POSTGRES.rsplit("/", 1)[1]
-        query = f"SELECT 1 FROM pg_database WHERE datname='{name}'"  # noqa: S608 (our own setting)
-        found = subprocess.run(["psql", admin, "-tAc", query], capture_output=True, text=True)
-        exists = found.stdout.strip()
-        if not exists:
-            subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], check=True)
+    if postgres_and_redis():
         for workers in (1, 2):
             setups.append(("PostgreSQL + Redis", POSTGRES, f"{REDIS}/2", f"{REDIS}/3", workers))
     results = []

@@ -3,7 +3,8 @@ server answering a trivial view (the framework's ceiling on this machine).
 
 2,000 requests from 16 concurrent clients (keep-alive), each a new person, after a warm-up; the
 server runs with DEBUG off, 4 sync workers, on SQLite (and on PostgreSQL + Redis when
-``BENCH_POSTGRES_URL`` / ``BENCH_REDIS_URL`` are set, as ``.ci`` machines have). Prints requests
+``PostgreSQL and Redis answer on 127.0.0.1, as on these machines; ``BENCH_POSTGRES_URL`` and
+``BENCH_REDIS_URL`` point elsewhere). Prints requests
 per second and p50 / p99 latency, and writes ``bench/results/intake.json``.
 
     make bench          # or: .venv/bin/python bench/intake.py
@@ -31,6 +32,28 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var" / "bench-intake"
 REQUESTS, CLIENTS, WARMUP = 2000, 16, 100
+
+
+POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/dsar_bench")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+
+
+def reachable(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def postgres_and_redis() -> bool:
+    """Whether PostgreSQL and Redis answer on 127.0.0.1; creates the benchmark database."""
+    if not (reachable(5432) and reachable(6379)):
+        return False
+    admin, name = POSTGRES.rsplit("/", 1)[0] + "/postgres", POSTGRES.rsplit("/", 1)[1]
+    query = f"SELECT 1 FROM pg_database WHERE datname='{name}'"  # noqa: S608 (our own setting)
+    found = subprocess.run(["psql", admin, "-tAc", query], capture_output=True, text=True)
+    if not found.stdout.strip():
+        subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], check=True)
+    return True
 
 
 def free_port() -> int:
@@ -168,11 +191,8 @@ def main() -> None:
     shutil.rmtree(VAR, ignore_errors=True)
     VAR.mkdir(parents=True)
     setups = [("SQLite, file broker", f"sqlite:///{VAR / 'db.sqlite3'}", "filesystem://", "")]
-    if os.environ.get("BENCH_POSTGRES_URL") and os.environ.get("BENCH_REDIS_URL"):
-        redis = os.environ["BENCH_REDIS_URL"].rstrip("/")
-        setups.append(
-            ("PostgreSQL + Redis", os.environ["BENCH_POSTGRES_URL"], f"{redis}/0", f"{redis}/1")
-        )
+    if postgres_and_redis():
+        setups.append(("PostgreSQL + Redis", POSTGRES, f"{REDIS}/2", f"{REDIS}/3"))
     print(
         f"Intake benchmark: {REQUESTS:,} requests from {CLIENTS} clients, gunicorn with 4 workers"
     )

@@ -46,7 +46,7 @@ def rows() -> list[dict[str, str]]:
                 f"verification → download email, {email} ({r['setup']}, {r['workers']} worker(s))",
                 f"{s['seconds']:.2f} s (gather {s['gathering']:.2f}, exports {s['exports']:.2f})",
                 f"no data: {base:.2f} s",
-                f"+{s['seconds'] - base:.2f} s",
+                f"{s['seconds'] - base:+.2f} s",
             )
     for r in _load("gather") or []:
         ours, base = r["ours"], r["baseline"]

@@ -183,7 +183,7 @@ def erasure_holds(request: DataSubjectRequest) -> list[str]:
     if request.requester_email:
         open_access = (
             DataSubjectRequest.objects.filter(
-                requester_email__iexact=request.requester_email,
+                requester_email__lower=request.requester_email.lower(),
                 request_type__in=ACCESS_TYPES,
                 status__in=[
                     Status.VERIFIED,
@@ -259,7 +259,7 @@ def erasures_waiting_on(request: DataSubjectRequest) -> list[int]:
         return []
     return list(
         DataSubjectRequest.objects.filter(
-            requester_email__iexact=request.requester_email,
+            requester_email__lower=request.requester_email.lower(),
             request_type=RequestType.ERASURE,
             status=Status.APPROVED,
         ).values_list("pk", flat=True)

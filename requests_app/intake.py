@@ -147,7 +147,7 @@ def _open_duplicate(data: Submission) -> DataSubjectRequest | None:
     since = timezone.now() - timedelta(days=settings.DSAR_DUPLICATE_WINDOW_DAYS)
     return (
         DataSubjectRequest.objects.filter(
-            requester_email__iexact=data.email,
+            requester_email__lower=data.email.lower(),
             request_type=data.request_type,
             status__in=OPEN_STATUSES,
             received_at__gte=since,

@@ -9,6 +9,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
+
+# ``field__lower=value``: compare lower-cased, so the functional index below can be used (an
+# ``iexact`` lookup cannot use an index on PostgreSQL or SQLite).
+models.CharField.register_lookup(Lower)
 
 
 class RequestType(models.TextChoices):
@@ -98,7 +103,11 @@ class DataSubjectRequest(models.Model):
 
     class Meta:
         ordering = ["due_on", "received_at"]
-        indexes = [models.Index(fields=["requester_email", "request_type", "status"])]
+        indexes = [
+            # The duplicate check and the legal-hold check look people up by address, case
+            # insensitively (``requester_email__lower``): an index on the lower-cased address.
+            models.Index(Lower("requester_email"), "request_type", name="dsr_email_lower_type"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in Status]), name="dsr_status_known"

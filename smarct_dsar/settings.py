@@ -234,6 +234,9 @@ if CELERY_BROKER_URL == "filesystem://":
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # The folder is polled; kombu's default of once a second added about a second to every
+        # step of a request (10 s to gather the demo estate; bench/end_to_end.py).
+        "polling_interval": float(env_str("CELERY_BROKER_POLLING_INTERVAL", "0.1")),
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Longer than the longest task or countdown, or Redis re-delivers work still in progress.
