@@ -1,20 +1,31 @@
 """Purging personal data from request records that are no longer needed.
 
 The request row, its reference, type, dates and audit chain stay (they are the record that the
-request was handled); the person's name, contact details, free text, corrections and the
-personal data inside event payloads go.
+request was handled); the person's name, contact details, free text, corrections, the personal
+data inside event payloads, the gathered files, the export files and the redactions go. Deletion
+certificates stay: they name no one. Closed requests are purged ``DSAR_RECORD_RETENTION_MONTHS``
+after closing (the privacy policy's 24 months), by a daily beat task.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import calendar
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from requests_app.audit import event_append, event_purge_payloads
-from requests_app.models import ClockPause, DataSubjectRequest, OutgoingEmail, Status
+from requests_app.models import (
+    CLOSED_STATUSES,
+    ClockPause,
+    DataSubjectRequest,
+    GatherStep,
+    OutgoingEmail,
+    Status,
+)
 
 PURGED = "[purged]"
 
@@ -36,6 +47,7 @@ def request_purge_personal_data(*, request: DataSubjectRequest) -> DataSubjectRe
     )
     request.corrections.all().delete()
     request.tokens.all().delete()
+    _delete_files(request)
     ClockPause.objects.filter(request=request).update(question=PURGED)
     OutgoingEmail.objects.filter(request=request).update(
         to_encrypted=b"", subject_encrypted=b"", text_encrypted=b"", html_encrypted=b""
@@ -44,6 +56,48 @@ def request_purge_personal_data(*, request: DataSubjectRequest) -> DataSubjectRe
     event_append(request=request, actor="system", action="personal_data_purged")
     request.refresh_from_db()
     return request
+
+
+def _delete_files(request: DataSubjectRequest) -> None:
+    """Gathered data and exports go; certificates and their signatures (no personal data) stay."""
+    from exports_app.models import RECORD_FORMATS, Export
+
+    for step in GatherStep.objects.filter(request=request).exclude(file_name=""):
+        default_storage.delete(step.file_name)
+    GatherStep.objects.filter(request=request).update(file_name="")
+    personal = Export.objects.filter(request=request).exclude(format__in=RECORD_FORMATS)
+    for export in personal.exclude(file_name=""):
+        default_storage.delete(export.file_name)
+    personal.filter(file_deleted_at__isnull=True).update(file_deleted_at=timezone.now())
+    request.download_links.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    request.redactions.all().delete()
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same day ``months`` calendar months earlier (the month's last day if it is shorter)."""
+    years, month = divmod(moment.month - 1 - months, 12)
+    year = moment.year + years
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def purge_expired() -> int:
+    """Purge every closed request past the retention period; how many were purged."""
+    purged = 0
+    for request_id in requests_to_purge():
+        request_purge_personal_data(request=DataSubjectRequest.objects.get(pk=request_id))
+        purged += 1
+    return purged
+
+
+def requests_to_purge() -> list[int]:
+    """Closed requests whose record has been kept as long as the privacy policy says."""
+    cutoff = months_before(timezone.now(), settings.DSAR_RECORD_RETENTION_MONTHS)
+    return list(
+        DataSubjectRequest.objects.filter(
+            status__in=CLOSED_STATUSES, closed_at__lt=cutoff, personal_data_purged_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
 
 
 def requests_to_expire() -> list[int]:

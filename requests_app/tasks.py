@@ -172,6 +172,12 @@ def expire_unverified_requests() -> int:
 
 
 @idempotent_task()
+def purge_expired_requests() -> int:
+    """Closed requests past the retention period lose their personal data (daily)."""
+    return retention.purge_expired()
+
+
+@idempotent_task()
 def sweep_lost_work() -> None:
     """Re-queue what a lost message or a dead worker left behind. The database is the truth."""
     for email_id in notifications.emails_to_resend():

@@ -42,6 +42,10 @@ app.conf.beat_schedule = {
         "task": "exports_app.tasks.expire_export_files",
         "schedule": crontab(minute=23),
     },
+    "purge-expired-requests": {
+        "task": "requests_app.tasks.purge_expired_requests",
+        "schedule": crontab(minute=53, hour=3),
+    },
     "remind-recipients": {
         "task": "requests_app.tasks.remind_recipients",
         "schedule": crontab(minute=41, hour=9),

@@ -403,3 +403,45 @@ def test_the_certificate_outlives_the_download_link_and_the_purge(
     certificate = Export.objects.get(request=dsr, format=ExportFormat.CERTIFICATE)
     assert certificate.file_deleted_at is None
     assert _file(certificate).startswith(b"%PDF")
+
+
+def test_closed_requests_are_purged_after_24_months_and_keep_only_the_certificate(
+    bob_erasure: Any, own_estate: OwnEstate, approver: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from requests_app import retention
+
+    dsr = _approve(bob_erasure, approver, django_capture_on_commit_callbacks)
+    assert tasks.purge_expired_requests() == 0  # closed today: kept
+    type(dsr).objects.filter(pk=dsr.pk).update(closed_at=timezone.now() - timedelta(days=735))
+    assert tasks.purge_expired_requests() == 1
+    dsr.refresh_from_db()
+    assert dsr.personal_data_purged_at is not None
+    assert dsr.requester_email == ""
+    certificate = Export.objects.get(request=dsr, format=ExportFormat.CERTIFICATE)
+    assert default_storage.exists(certificate.file_name)
+    assert tasks.purge_expired_requests() == 0  # once
+    assert retention.months_before(timezone.datetime(2026, 3, 31), 1).day == 28
+
+
+def test_purge_deletes_an_access_requests_gathered_data_and_exports(
+    demo_map: Any, verified: Any, approver: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.core.files.storage import default_storage
+
+    from requests_app.retention import request_purge_personal_data
+
+    dsr = verified(name="Alice Archer", email="alice@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.request_act(action="approve", request=dsr, actor=approver)
+    files = [s.file_name for s in dsr.gather_steps.all() if s.file_name]
+    files += [e.file_name for e in Export.objects.filter(request=dsr)]
+    assert files
+    assert all(default_storage.exists(f) for f in files)
+    request_purge_personal_data(request=dsr)
+    assert not any(default_storage.exists(f) for f in files)
+    assert not Export.objects.filter(request=dsr, file_deleted_at__isnull=True).exists()
