@@ -295,3 +295,9 @@ def test_no_personal_data_reaches_the_logs_of_a_whole_request(
         token,
     ):
         assert secret not in logged, secret
+    # and the audit trail of the whole request verifies, as manage.py verify_audit reports it
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    assert "audit chain intact" in out.getvalue()
