@@ -97,7 +97,9 @@ def prepare(env: dict[str, str]) -> None:
     if env["DATABASE_URL"].startswith("sqlite"):
         Path(env["DATABASE_URL"].removeprefix("sqlite:///")).unlink(missing_ok=True)
     else:
-        reset = "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
+        reset = (
+            "SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
+        )
         subprocess.run(["psql", env["DATABASE_URL"], "-qc", reset], check=True)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
 
