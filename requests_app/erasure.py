@@ -25,7 +25,6 @@ from functools import partial
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from requests_app import datamap
@@ -42,6 +41,7 @@ from requests_app.models import (
     Status,
     StepStatus,
 )
+from requests_app.steps import step_fail, step_retry_later, steps_to_requeue
 from requests_app.stores import StoreError, Subject, connector_for
 from requests_app.stores.anonymise import looks_anonymised
 from requests_app.stores.base import Connector
@@ -364,25 +364,13 @@ def erasure_run_step(*, step_id: int, task_id: str) -> bool:
 
 
 def erasure_retry_later(*, step_id: int, task_id: str, error: str) -> None:
-    ErasureStep.objects.filter(pk=step_id, status=StepStatus.RUNNING, claimed_by=task_id).update(
-        status=StepStatus.PENDING, error=f"retrying: {error}"[:1000]
-    )
+    step_retry_later(ErasureStep, step_id=step_id, task_id=task_id, error=error)
 
 
 def erasure_fail_step(*, step_id: int, task_id: str, error: str) -> None:
-    updated = ErasureStep.objects.filter(
-        Q(claimed_by=task_id) | Q(claimed_by=""),
-        pk=step_id,
-        status__in=[StepStatus.RUNNING, StepStatus.PENDING],
-    ).update(status=StepStatus.FAILED, error=error[:1000], finished_at=timezone.now())
-    if updated:
-        step = ErasureStep.objects.select_related("request").get(pk=step_id)
-        event_append(
-            request=step.request,
-            actor="system",
-            action="store_erasure_failed",
-            payload={"store": step.store, "error": error[:300]},
-        )
+    step_fail(
+        ErasureStep, step_id=step_id, task_id=task_id, error=error, action="store_erasure_failed"
+    )
 
 
 @transaction.atomic
@@ -422,16 +410,7 @@ def erasure_maybe_finish(*, request_id: int) -> None:
 
 
 def erasure_steps_to_requeue() -> list[int]:
-    stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
-    lost = Q(status=StepStatus.PENDING) & (
-        Q(claimed_at__lt=stale) | Q(claimed_at__isnull=True, created_at__lt=stale)
-    )
-    dead = Q(status=StepStatus.RUNNING, claimed_at__lt=stale)
-    return list(
-        ErasureStep.objects.filter(lost | dead, request__status=Status.FULFILLING).values_list(
-            "pk", flat=True
-        )
-    )
+    return steps_to_requeue(ErasureStep, request_status=Status.FULFILLING)
 
 
 def erasures_to_certify() -> list[int]:

@@ -18,7 +18,6 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from functools import partial
 from typing import IO, Any
 
@@ -28,13 +27,14 @@ from django.contrib.auth.models import User
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from requests_app import datamap
 from requests_app.audit import event_append
 from requests_app.errors import IllegalTransition, RuleViolation
 from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
+from requests_app.steps import step_fail, step_retry_later
+from requests_app.steps import steps_to_requeue as steps_to_requeue_of
 from requests_app.stores import Batch, Subject, connector_for
 from requests_app.stores.base import json_default
 from smarct_dsar.claims import claim, finish_with_file
@@ -156,25 +156,11 @@ def gathering_run_step(*, step_id: int, task_id: str) -> bool:
 
 
 def gathering_retry_later(*, step_id: int, task_id: str, error: str) -> None:
-    GatherStep.objects.filter(pk=step_id, status=StepStatus.RUNNING, claimed_by=task_id).update(
-        status=StepStatus.PENDING, error=f"retrying: {error}"[:1000]
-    )
+    step_retry_later(GatherStep, step_id=step_id, task_id=task_id, error=error)
 
 
 def gathering_fail_step(*, step_id: int, task_id: str, error: str) -> None:
-    updated = GatherStep.objects.filter(
-        Q(claimed_by=task_id) | Q(claimed_by=""),
-        pk=step_id,
-        status__in=[StepStatus.RUNNING, StepStatus.PENDING],
-    ).update(status=StepStatus.FAILED, error=error[:1000], finished_at=timezone.now())
-    if updated:
-        step = GatherStep.objects.select_related("request").get(pk=step_id)
-        event_append(
-            request=step.request,
-            actor="system",
-            action="store_failed",
-            payload={"store": step.store, "error": error[:300]},
-        )
+    step_fail(GatherStep, step_id=step_id, task_id=task_id, error=error, action="store_failed")
 
 
 def gathering_maybe_finish(*, request_id: int) -> None:
@@ -216,17 +202,7 @@ def gathering_retry_store(*, request: DataSubjectRequest, store: str, actor: Use
 
 
 def steps_to_requeue() -> list[int]:
-    """Steps whose message was lost (pending too long) or whose worker died (running too long)."""
-    stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
-    lost = Q(status=StepStatus.PENDING) & (
-        Q(claimed_at__lt=stale) | Q(claimed_at__isnull=True, created_at__lt=stale)
-    )
-    dead = Q(status=StepStatus.RUNNING, claimed_at__lt=stale)
-    return list(
-        GatherStep.objects.filter(lost | dead, request__status=Status.GATHERING).values_list(
-            "pk", flat=True
-        )
-    )
+    return steps_to_requeue_of(GatherStep, request_status=Status.GATHERING)
 
 
 def gathered_batches(step: GatherStep) -> Iterator[Batch]:

@@ -323,16 +323,14 @@ class StepStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class GatherStep(models.Model):
-    """Gathering one store for one request: its status, its encrypted file and what it found.
+class StoreStep(models.Model):
+    """One store's share of a request's work (gathering it, erasing from it), claimed by one
+    Celery task at a time (``smarct_dsar/claims.py``; shared services in ``requests_app/steps.py``).
 
     ``claimed_by`` is the Celery task id that holds the step, so a message re-delivered after its
     worker died can take the step straight back, while a stale claim is re-queued by the sweeper.
     """
 
-    request = models.ForeignKey(
-        DataSubjectRequest, on_delete=models.CASCADE, related_name="gather_steps"
-    )
     store = models.CharField(max_length=100)
     status = models.CharField(
         max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING, db_index=True
@@ -343,6 +341,17 @@ class GatherStep(models.Model):
     claimed_by = models.CharField(max_length=255, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class GatherStep(StoreStep):
+    """Gathering one store for one request: its status, its encrypted file and what it found."""
+
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="gather_steps"
+    )
     file_name = models.CharField(max_length=500, blank=True)
     file_sha256 = models.CharField(max_length=64, blank=True)
     record_count = models.PositiveBigIntegerField(default=0)
@@ -359,7 +368,7 @@ class GatherStep(models.Model):
         return f"{self.store} for {self.request_id}: {self.status}"
 
 
-class ErasureStep(models.Model):
+class ErasureStep(StoreStep):
     """Erasing the person from one store, then searching it again to prove it (the re-scan).
 
     Claimed like a ``GatherStep``. ``outcome`` adds up what each attempt changed, table by table;
@@ -370,16 +379,6 @@ class ErasureStep(models.Model):
     request = models.ForeignKey(
         DataSubjectRequest, on_delete=models.CASCADE, related_name="erasure_steps"
     )
-    store = models.CharField(max_length=100)
-    status = models.CharField(
-        max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING, db_index=True
-    )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=255, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.CharField(max_length=1000, blank=True)
     outcome = models.JSONField(default=dict)  # table → {"deleted", "anonymised", "retained"}
     rescan = models.JSONField(default=dict)  # table → {"left": n, "retained": n}
 
