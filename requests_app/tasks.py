@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -51,7 +52,8 @@ def start_gathering(request_id: int) -> None:
         log.info("request %s moved on before gathering started", request_id)
 
 
-GATHER_MAX_RETRIES = 5
+# Gathering and erasure steps share their retry rules (``_run_store_step``).
+STEP_MAX_RETRIES = 5
 
 
 def _retry_without_database(task: Any, exc: Exception) -> Any:
@@ -63,33 +65,60 @@ def _retry_without_database(task: Any, exc: Exception) -> Any:
     return task.retry(exc=exc, countdown=5, max_retries=None, throw=False)
 
 
-@idempotent_task(bind=True, max_retries=GATHER_MAX_RETRIES)
-def gather_store(self: Any, step_id: int) -> Any:
-    """Gather one store. Transient errors retry with backoff; then, or on a permanent error, the
-    step is marked failed (visible, and retryable by staff) and the other stores carry on."""
-    task_id = self.request.id or f"local-{step_id}"
+def _run_store_step(
+    task: Any,
+    step_id: int,
+    *,
+    run: Callable[..., bool],
+    retry_later: Callable[..., None],
+    fail: Callable[..., None],
+) -> Any:
+    """Run one store's step. Transient errors retry with backoff; then, or on a permanent error,
+    the step is marked failed (visible, and retryable by staff) and the other stores carry on."""
+    task_id = task.request.id or f"local-{task.name}-{step_id}"
     try:
-        gathering.gathering_run_step(step_id=step_id, task_id=task_id)
+        run(step_id=step_id, task_id=task_id)
     except TransientStoreError as exc:
-        if self.request.retries >= GATHER_MAX_RETRIES:
-            gathering.gathering_fail_step(
-                step_id=step_id, task_id=task_id, error=f"{exc} (gave up after retries)"
-            )
+        if task.request.retries >= STEP_MAX_RETRIES:
+            fail(step_id=step_id, task_id=task_id, error=f"{exc} (gave up after retries)")
             return None
-        gathering.gathering_retry_later(step_id=step_id, task_id=task_id, error=str(exc))
+        retry_later(step_id=step_id, task_id=task_id, error=str(exc))
         # throw=False: the retry is queued and this run ends normally (acknowledged, as with a
         # raised Retry), so one store's retry never aborts work queued beside it. Returning the
         # Retry is what makes Celery's eager mode (the tests) run it too.
-        return self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries), throw=False)
+        return task.retry(exc=exc, countdown=min(600, 10 * 2**task.request.retries), throw=False)
     except PermanentStoreError as exc:
-        gathering.gathering_fail_step(step_id=step_id, task_id=task_id, error=str(exc))
+        fail(step_id=step_id, task_id=task_id, error=str(exc))
     except (OperationalError, InterfaceError) as exc:
-        return _retry_without_database(self, exc)
+        return _retry_without_database(task, exc)
     except Exception as exc:  # a bug must fail the one step visibly, not lose the request
-        log.exception("gathering step %s failed unexpectedly", step_id)
-        gathering.gathering_fail_step(
-            step_id=step_id, task_id=task_id, error=f"internal error: {type(exc).__name__}"
-        )
+        log.exception("%s: step %s failed unexpectedly", task.name, step_id)
+        fail(step_id=step_id, task_id=task_id, error=f"internal error: {type(exc).__name__}")
+    return None
+
+
+@idempotent_task(bind=True, max_retries=STEP_MAX_RETRIES)
+def gather_store(self: Any, step_id: int) -> Any:
+    """Gather one store into its encrypted file."""
+    return _run_store_step(
+        self,
+        step_id,
+        run=gathering.gathering_run_step,
+        retry_later=gathering.gathering_retry_later,
+        fail=gathering.gathering_fail_step,
+    )
+
+
+@idempotent_task(bind=True, max_retries=STEP_MAX_RETRIES)
+def erase_store(self: Any, step_id: int) -> Any:
+    """Erase one store and re-scan it."""
+    return _run_store_step(
+        self,
+        step_id,
+        run=erasure.erasure_run_step,
+        retry_later=erasure.erasure_retry_later,
+        fail=erasure.erasure_fail_step,
+    )
 
 
 @idempotent_task()
@@ -99,35 +128,6 @@ def start_fulfilment(request_id: int) -> None:
         return  # already under way: a re-delivered message
     with contextlib.suppress(IllegalTransition):
         lifecycle.request_start_fulfilment(request=request)
-
-
-STEP_MAX_RETRIES = 5
-
-
-@idempotent_task(bind=True, max_retries=STEP_MAX_RETRIES)
-def erase_store(self: Any, step_id: int) -> Any:
-    """Erase one store and re-scan it; the same retry rules as gathering."""
-    task_id = self.request.id or f"local-erase-{step_id}"
-    try:
-        erasure.erasure_run_step(step_id=step_id, task_id=task_id)
-    except TransientStoreError as exc:
-        if self.request.retries >= STEP_MAX_RETRIES:
-            erasure.erasure_fail_step(
-                step_id=step_id, task_id=task_id, error=f"{exc} (gave up after retries)"
-            )
-            return None
-        erasure.erasure_retry_later(step_id=step_id, task_id=task_id, error=str(exc))
-        return self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries), throw=False)
-    except PermanentStoreError as exc:
-        erasure.erasure_fail_step(step_id=step_id, task_id=task_id, error=str(exc))
-    except (OperationalError, InterfaceError) as exc:
-        return _retry_without_database(self, exc)
-    except Exception as exc:  # a bug fails the one step visibly; the request is not lost
-        log.exception("erasure step %s failed unexpectedly", step_id)
-        erasure.erasure_fail_step(
-            step_id=step_id, task_id=task_id, error=f"internal error: {type(exc).__name__}"
-        )
-    return None
 
 
 @idempotent_task(autoretry_for=(TransientStoreError,), retry_backoff=10, max_retries=8)

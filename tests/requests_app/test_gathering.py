@@ -85,9 +85,9 @@ def test_a_store_that_is_down_fails_visibly_while_the_others_finish(
     assert steps["marketing"].status == StepStatus.FAILED
     assert "unreachable" in steps["marketing"].error
     assert "gave up" in steps["marketing"].error
-    assert steps["marketing"].attempts == tasks.GATHER_MAX_RETRIES + 1
+    assert steps["marketing"].attempts == tasks.STEP_MAX_RETRIES + 1
     # within each attempt the connector backed off 0.5 s, 1 s, 2 s before giving the task its error
-    assert slept == [0.5, 1.0, 2.0] * (tasks.GATHER_MAX_RETRIES + 1)
+    assert slept == [0.5, 1.0, 2.0] * (tasks.STEP_MAX_RETRIES + 1)
     assert all(s.status == StepStatus.DONE for n, s in steps.items() if n != "marketing")
     dsr.refresh_from_db()
     assert dsr.status == Status.GATHERING
