@@ -28,7 +28,7 @@ from exports_app.models import Export, ExportFormat, ExportStatus
 from exports_app.renderers.pdf import NoFetching
 from exports_app.services import send_link
 from requests_app.audit import event_append
-from requests_app.erasure import StorePlan, erasure_plan
+from requests_app.erasure import StorePlan, TablePlan, erasure_plan, plan_from_json
 from requests_app.lifecycle import request_complete
 from requests_app.models import (
     DataSubjectRequest,
@@ -68,6 +68,12 @@ class StoreReport:
         rows = []
         for table in self.plan.tables:
             done = outcome.get(table.table, {})
+
+            # What the store reported, or at least what the approved plan counted (a worker
+            # killed after the store committed leaves the retry nothing more to report).
+            def count(key: str, table: TablePlan = table, done: dict[str, Any] = done) -> int:
+                return max(int(done.get(key, 0)), int(getattr(table, key)))
+
             rows.append(
                 {
                     "plan": table,
@@ -75,15 +81,11 @@ class StoreReport:
                         f"{name} ({STRATEGY_WORDS.get(how, how)})"
                         for name, how in table.anonymised_fields
                     ),
-                    # What the stores reported, or at least what gathering found (a worker killed
-                    # after the store committed leaves the retry nothing more to report).
-                    "deleted": max(int(done.get("deleted", 0)), table.records)
-                    if table.action == "delete"
-                    else 0,
-                    "anonymised": max(int(done.get("anonymised", 0)), table.records)
-                    if table.action == "anonymise"
-                    else int(done.get("anonymised", 0)),
-                    "retained": table.records if table.action == "retain" else 0,
+                    "deleted": count("deleted"),
+                    "expired": count("expired"),
+                    "anonymised": count("anonymised"),
+                    "retained": count("retained"),
+                    "shared": count("shared"),
                     "left": int(rescan.get(table.table, {}).get("left", 0)),
                 }
             )
@@ -92,15 +94,17 @@ class StoreReport:
 
 def _context(request: DataSubjectRequest) -> dict[str, Any]:
     steps = {s.store: s for s in request.erasure_steps.all()}
-    reports = [StoreReport(plan, steps.get(plan.store)) for plan in erasure_plan(request=request)]
-    approved = request.events.filter(action="approve").order_by("-seq").first()
+    approved = (request.erasure_plan or {}).get("stores")
+    plans = plan_from_json(approved) if approved else erasure_plan(request=request)
+    reports = [StoreReport(plan, steps.get(plan.store)) for plan in plans]
+    approval = request.events.filter(action="approve").order_by("-seq").first()
     return {
         "request": request,
         "reference": request.reference,
         "controller": settings.DSAR_CONTROLLER_NAME,
         "privacy_contact": settings.DSAR_PRIVACY_CONTACT,
         "subject_id": subject_identifier(request.requester_email),
-        "approved_at": approved.at if approved else None,
+        "approved_at": approval.at if approval else None,
         "issued_at": timezone.now(),
         "stores": [r for r in reports if not r.plan.by_notice],
         "notices": list(request.notices.all()),

@@ -14,13 +14,14 @@ erasure run twice finds nothing more to change.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import hashlib
+import json
 import logging
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -29,13 +30,13 @@ from django.utils import timezone
 
 from requests_app import datamap
 from requests_app.audit import event_append
+from requests_app.datamap.periods import period_end
 from requests_app.datamap.spec import StoreSpec, TableSpec
 from requests_app.errors import IllegalTransition, RuleViolation
-from requests_app.gathering import gathered_records, subject_of
+from requests_app.gathering import subject_of
 from requests_app.models import (
     DataSubjectRequest,
     ErasureStep,
-    GatherStep,
     LegalHold,
     RequestType,
     Status,
@@ -43,8 +44,8 @@ from requests_app.models import (
 )
 from requests_app.steps import step_fail, step_retry_later, steps_to_requeue
 from requests_app.stores import StoreError, Subject, connector_for
-from requests_app.stores.anonymise import looks_anonymised
-from requests_app.stores.base import Connector
+from requests_app.stores.base import Connector, Outcome
+from requests_app.stores.checks import check_store
 from smarct_dsar.claims import claim
 
 log = logging.getLogger(__name__)
@@ -58,14 +59,23 @@ ACCESS_TYPES = (RequestType.ACCESS, RequestType.PORTABILITY)
 
 @dataclass(frozen=True)
 class TablePlan:
+    """What erasure does to one table, counted on the store itself (a dry run) from the same
+    conditions the erasure runs: ``records`` is every row of the person's found there."""
+
     table: str
     category: str
     action: str  # delete | anonymise | retain | notify
-    records: int  # the person's records found when gathering
+    records: int
     anonymised_fields: tuple[tuple[str, str], ...] = ()  # (field, strategy)
     legal_basis: str = ""
     period: str = ""
     until: dt.date | None = None
+    deleted: int = 0
+    anonymised: int = 0
+    retained: int = 0
+    expired: int = 0  # of the deleted: retained rows whose period has ended
+    shared: int = 0  # left as they are: other people's records point at them
+    path: str = ""  # how its rows are the person's (SQL)
 
 
 @dataclass(frozen=True)
@@ -77,98 +87,195 @@ class StorePlan:
     role: str
     notify_email: str | None
     tables: tuple[TablePlan, ...] = field(default_factory=tuple)
+    problems: tuple[str, ...] = ()  # each blocks approval
 
     @property
     def by_notice(self) -> bool:
         return self.kind == "notify"
 
     def count(self, action: str) -> int:
-        return sum(t.records for t in self.tables if t.action == action)
+        return sum(
+            getattr(t, {"delete": "deleted", "anonymise": "anonymised"}.get(action, "retained"))
+            for t in self.tables
+        )
 
 
-def _columns(step: GatherStep | None, table: str) -> list[str]:
-    """The columns of the person's records of ``table``, as gathered."""
-    if step is None or not step.file_name or not step.table_counts.get(table):
-        return []
-    for name, record in gathered_records(step):
-        if name == table:
-            return list(record)
-    return []
-
-
-def _latest(step: GatherStep | None, table: str, column: str) -> dt.date | None:
-    """The latest date in ``column`` of the person's gathered records (for retention periods)."""
-    if step is None or not step.file_name or not step.table_counts.get(table):
+def _until(
+    spec: TableSpec, latest: dt.date | None, received: dt.date | None, owner: TablePlan | None
+) -> dt.date | None:
+    erase = spec.erase
+    if erase.action != "retain":
         return None
-    latest: dt.date | None = None
-    for name, record in gathered_records(step):
-        if name != table or not record.get(column):
-            continue
-        with contextlib.suppress(ValueError):
-            value = dt.date.fromisoformat(str(record[column])[:10])
-            latest = value if latest is None or value > latest else latest
-    return latest
-
-
-def _add_years(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
+    if erase.with_owner:
+        return owner.until if owner is not None else None
+    if erase.from_relationship_end and received is not None and erase.years is not None:
+        return period_end(erase, received)
+    if latest is not None and erase.years is not None:
+        return period_end(erase, latest)
+    return None
 
 
 def _table_plan(
-    store: StoreSpec, spec: TableSpec, step: GatherStep | None, connector: Connector | None
+    spec: TableSpec,
+    outcome: Outcome,
+    connector: Connector,
+    subject: Subject,
+    owners: dict[str, str],
+    done: dict[str, TablePlan],
 ) -> TablePlan:
-    records = int((step.table_counts if step else {}).get(spec.name, 0))
-    if store.kind == "notify":
-        return TablePlan(spec.name, spec.category, "notify", 0)
     anonymised: tuple[tuple[str, str], ...] = ()
-    columns = _columns(step, spec.name) or list(spec.fields)
-    if connector is not None and spec.erase.action != "delete":
-        try:
-            how = connector.anonymised_columns(spec.name, columns)
-        except StoreError:  # the store is down: say what the map says, without its keys
-            how = {
-                c: spec.erase_spec(c) for c in columns if spec.erase_spec(c).action == "anonymise"
-            }
+    if spec.erase.action != "delete":
+        columns = connector.columns(spec.name) or list(spec.fields)
+        how = connector.anonymised_columns(spec.name, columns)
         anonymised = tuple((c, e.strategy or "null") for c, e in how.items())
-    until = None
-    if spec.erase.action == "retain" and spec.erase.years is not None and spec.erase.from_field:
-        latest = _latest(step, spec.name, spec.erase.from_field)
-        until = _add_years(latest, spec.erase.years) if latest else None
+    latest = (
+        connector.latest(subject, spec.name, spec.erase.from_field)
+        if spec.erase.action == "retain" and spec.erase.from_field
+        else None
+    )
+    owner = done.get(owners.get(spec.name, ""))
     return TablePlan(
         table=spec.name,
         category=spec.category,
         action=spec.erase.action,
-        records=records,
+        records=outcome.deleted
+        + outcome.retained
+        + outcome.shared
+        + (outcome.anonymised if spec.erase.action == "anonymise" else 0),
         anonymised_fields=anonymised,
         legal_basis=spec.erase.legal_basis or "",
         period=spec.erase.period or "",
-        until=until,
+        until=_until(spec, latest, subject.received, owner),
+        deleted=outcome.deleted,
+        anonymised=outcome.anonymised,
+        retained=outcome.retained,
+        expired=outcome.expired,
+        shared=outcome.shared,
+        path=connector.ownership_path(spec.name),
     )
 
 
-def erasure_plan(*, request: DataSubjectRequest) -> list[StorePlan]:
-    """What erasure will do in each store, from the data map and what gathering found."""
-    steps = {s.store: s for s in request.gather_steps.all()}
-    plans = []
-    for store in datamap.current().stores.values():
-        step = steps.get(store.name)
-        connector = connector_for(store) if store.kind != "notify" else None
-        tables = tuple(_table_plan(store, spec, step, connector) for spec in store.tables.values())
-        plans.append(
-            StorePlan(
-                store=store.name,
-                organisation=store.organisation,
-                description=store.description,
-                kind=store.kind,
-                role=store.role,
-                notify_email=store.notify_email,
-                tables=tables,
+def store_plan(store: StoreSpec, subject: Subject) -> StorePlan:
+    """One store's part of the plan, checked against the live store first: a problem (the map
+    and the schema disagree, the store cannot be reached) is listed and blocks approval."""
+    plan = StorePlan(
+        store=store.name,
+        organisation=store.organisation,
+        description=store.description,
+        kind=store.kind,
+        role=store.role,
+        notify_email=store.notify_email,
+    )
+    if store.kind == "notify":
+        tables = tuple(TablePlan(t.name, t.category, "notify", 0) for t in store.tables.values())
+        return replace(plan, tables=tables)
+    problems = tuple(str(p) for p in check_store(datamap.current().path, store, cheap=True))
+    if problems:
+        return replace(plan, problems=problems)
+    connector = connector_for(store)
+    try:
+        outcomes = connector.preview(subject)
+        owners = connector.owners()
+        done: dict[str, TablePlan] = {}
+        for name in connector.plan_order():
+            done[name] = _table_plan(
+                store.tables[name], outcomes.get(name, Outcome()), connector, subject, owners, done
             )
+    except StoreError as exc:
+        return replace(plan, problems=(f"{store.name} cannot be checked now: {exc}",))
+    return replace(plan, tables=tuple(done[name] for name in store.tables if name in done))
+
+
+def erasure_plan(*, request: DataSubjectRequest) -> list[StorePlan]:
+    """What erasure will do in each store, counted on the stores themselves (nothing changes)."""
+    subject = subject_of(request)
+    return [store_plan(store, subject) for store in datamap.current().stores.values()]
+
+
+def plan_problems(plan: list[StorePlan]) -> list[str]:
+    return [problem for store in plan for problem in store.problems]
+
+
+def plan_rules(plan: list[StorePlan]) -> dict[str, Any]:
+    """The part of a plan the approver decides on: per store and table the action, how each
+    field is anonymised, what is retained, why and for how long, and how rows are found. Not the
+    counts, which move as the person's data does."""
+    return {
+        store.store: {
+            table.table: {
+                "action": table.action,
+                "anonymised_fields": [list(pair) for pair in table.anonymised_fields],
+                "legal_basis": table.legal_basis,
+                "period": table.period,
+                "path": table.path,
+                "rule": _rule(store.store, table.table),
+            }
+            for table in store.tables
+        }
+        for store in plan
+    }
+
+
+def _rule(store: str, table: str) -> dict[str, Any]:
+    spec = datamap.current().stores[store].tables[table]
+    erase = spec.erase
+    fields = {
+        name: [f.erase.action, f.erase.strategy, f.erase.value]
+        for name, f in sorted(spec.fields.items())
+        if f.erase is not None and f.erase != erase
+    }
+    return {
+        "strategy": erase.strategy,
+        "value": erase.value,
+        "years": erase.years,
+        "from_field": erase.from_field,
+        "year_end": list(erase.year_end) if erase.year_end else None,
+        "from_relationship_end": erase.from_relationship_end,
+        "with_owner": erase.with_owner,
+        "fields": fields,
+    }
+
+
+def plan_digest(rules: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(rules, sort_keys=True).encode()).hexdigest()
+
+
+def plan_as_json(plan: list[StorePlan]) -> list[dict[str, Any]]:
+    return json.loads(json.dumps([asdict(p) for p in plan], default=str))
+
+
+def plan_from_json(data: list[dict[str, Any]]) -> list[StorePlan]:
+    def table(t: dict[str, Any]) -> TablePlan:
+        until = dt.date.fromisoformat(t["until"]) if t.get("until") else None
+        fields_ = tuple(tuple(pair) for pair in t.get("anonymised_fields", ()))
+        return TablePlan(**{**t, "until": until, "anonymised_fields": fields_})
+
+    return [
+        StorePlan(
+            **{
+                **s,
+                "tables": tuple(table(t) for t in s["tables"]),
+                "problems": tuple(s.get("problems", ())),
+            }
         )
-    return plans
+        for s in data
+    ]
+
+
+def plan_changes(approved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """In words, where the current map's plan differs from the approved one."""
+    changes = []
+    for store in sorted(set(approved) | set(current)):
+        before, after = approved.get(store), current.get(store)
+        if before is None or after is None:
+            changes.append(f"{store}: {'added to' if before is None else 'removed from'} the map")
+            continue
+        for table in sorted(set(before) | set(after)):
+            if before.get(table) != after.get(table):
+                old, new = before.get(table) or {}, after.get(table) or {}
+                keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+                changes.append(f"{store}.{table}: {', '.join(keys)} changed")
+    return changes
 
 
 # --- Legal holds -------------------------------------------------------------------------------
@@ -283,6 +390,11 @@ def erasure_start(*, request: DataSubjectRequest) -> list[ErasureStep]:
         if s.kind != "notify"
     ]
     for step in steps:
+        if step.status == StepStatus.FAILED:  # failed before a new approval: run it again
+            ErasureStep.objects.filter(pk=step.pk, status=StepStatus.FAILED).update(
+                status=StepStatus.PENDING, error="", claimed_by="", claimed_at=None
+            )
+            step.status = StepStatus.PENDING
         if step.status == StepStatus.PENDING:
             transaction.on_commit(partial(erase_store.delay, step.pk))
     notices_send(request=request, purpose=NoticePurpose.ERASURE)
@@ -298,33 +410,62 @@ def _claim(step_id: int, task_id: str) -> ErasureStep | None:
     return ErasureStep.objects.select_related("request").get(pk=step_id)
 
 
-def rescan(connector: Connector, store: StoreSpec, subject: Subject) -> dict[str, dict[str, int]]:
-    """Search the store again: per table, records left that erasure should have removed or
-    anonymised, and records retained as the plan says."""
-    left: Counter[str] = Counter()
-    retained: Counter[str] = Counter()
-    for batch in connector.find(subject):
-        spec = store.tables[batch.table]
-        for record in batch.records():
-            if spec.erase.action == "delete":
-                left[batch.table] += 1
-                continue
-            columns = connector.anonymised_columns(batch.table, record)
-            if any(not looks_anonymised(e, record.get(c)) for c, e in columns.items()):
-                left[batch.table] += 1
-            elif spec.erase.action == "retain":
-                retained[batch.table] += 1
-    return {name: {"left": left[name], "retained": retained[name]} for name in store.tables}
+def erasure_plan_fix(*, request: DataSubjectRequest) -> dict[str, Any]:
+    """The plan as approved: computed now, refused while it has a problem (the map and a store's
+    schema disagree, a store cannot be checked), and kept with its digest. Erasure later runs
+    only while the map still gives this plan."""
+    plan = erasure_plan(request=request)
+    problems = plan_problems(plan)
+    if problems:
+        raise RuleViolation(
+            "This erasure cannot be approved until its plan has no problems: "
+            + " | ".join(problems)
+        )
+    rules = plan_rules(plan)
+    return {"rules": rules, "digest": plan_digest(rules), "stores": plan_as_json(plan)}
+
+
+def erasure_plan_drift(
+    *, request: DataSubjectRequest, stores: list[StoreSpec] | None = None
+) -> list[str]:
+    """How the map's plan now differs from the approved one (for ``stores``, or all); empty when
+    it is the same. A plan that cannot be computed differs by its problems."""
+    approved = request.erasure_plan or {}
+    if "rules" not in approved:
+        return []  # approved before plans were fixed: nothing to compare with
+    subject = subject_of(request)
+    targets = stores if stores is not None else list(datamap.current().stores.values())
+    plan = [store_plan(store, subject) for store in targets]
+    problems = plan_problems(plan)
+    if problems:
+        return problems
+    current = plan_rules(plan)
+    before = {name: approved["rules"].get(name) for name in current}
+    if stores is None:
+        before = approved["rules"]
+    return plan_changes(before, current)
 
 
 def erasure_run_step(*, step_id: int, task_id: str) -> bool:
-    """Erase one store, then re-scan it. False when the step was not ours to run."""
+    """Erase one store, then re-scan it. False when the step was not ours to run. The step runs
+    only the approved plan: if the map now gives another, nothing changes and the request goes
+    back for a new approval."""
     step = _claim(step_id, task_id)
     if step is None:
         return False
     store = datamap.current().stores.get(step.store)
     if store is None:
         raise RuleViolation(f"store '{step.store}' is no longer in the data map")
+    drift = erasure_plan_drift(request=step.request, stores=[store])
+    if drift:
+        error = (
+            "the plan for this store is no longer the approved one ("
+            + "; ".join(drift)
+            + "): nothing was changed; an approver must approve the new plan"
+        )
+        erasure_fail_step(step_id=step.pk, task_id=task_id, error=error)
+        erasure_replan(request=step.request, changes=drift)
+        return True
     connector = connector_for(store)
     subject = subject_of(step.request)
     outcomes = connector.erase(subject)
@@ -335,7 +476,7 @@ def erasure_run_step(*, step_id: int, task_id: str) -> bool:
         }
         for table, outcome in outcomes.items()
     }
-    found = rescan(connector, store, subject)
+    found = connector.leftovers(subject)
     leftovers = {t: r["left"] for t, r in found.items() if r["left"]}
     # Keep what this attempt did even if the re-scan fails it: a retry adds to it.
     ErasureStep.objects.filter(pk=step.pk, claimed_by=task_id).update(outcome=total, rescan=found)
@@ -361,6 +502,14 @@ def erasure_run_step(*, step_id: int, task_id: str) -> bool:
     )
     erasure_maybe_finish(request_id=step.request_id)
     return True
+
+
+@transaction.atomic
+def erasure_replan(*, request: DataSubjectRequest, changes: list[str]) -> None:
+    """The map no longer gives the approved plan: back to review, for a new approval."""
+    from requests_app.lifecycle import request_replan
+
+    request_replan(request=request, changes=changes)
 
 
 def erasure_retry_later(*, step_id: int, task_id: str, error: str) -> None:

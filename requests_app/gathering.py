@@ -44,8 +44,12 @@ log = logging.getLogger(__name__)
 
 
 def subject_of(request: DataSubjectRequest) -> Subject:
+    """Who the stores are searched for: only what the person proved. The verified email; never
+    the phone number typed into the form, which anyone could have typed."""
     return Subject(
-        email=request.requester_email, phone=request.requester_phone, reference=request.reference
+        email=request.requester_email,
+        reference=request.reference,
+        received=timezone.localtime(request.received_at).date() if request.received_at else None,
     )
 
 

@@ -48,6 +48,8 @@ TRANSITIONS: dict[str, Transition] = {
     "start_gathering": Transition(frozenset({S.VERIFIED}), S.GATHERING),
     "finish_gathering": Transition(frozenset({S.GATHERING}), S.IN_REVIEW),
     "approve": Transition(frozenset({S.IN_REVIEW}), S.APPROVED),
+    # The data map changed after approval so that the erasure plan differs: approve again.
+    "replan": Transition(frozenset({S.APPROVED, S.FULFILLING}), S.IN_REVIEW),
     "start_fulfilment": Transition(frozenset({S.APPROVED}), S.FULFILLING),
     # A marketing opt-out needs no review: straight from verified to carrying it out.
     "start_opt_out": Transition(frozenset({S.VERIFIED}), S.FULFILLING),
@@ -228,10 +230,13 @@ def request_start_fulfilment(*, request: DataSubjectRequest) -> DataSubjectReque
     """Start carrying out an approved request: build the exports (access, portability), erase
     (unless a legal hold or an open access request holds it back), or apply the corrections."""
     from exports_app.services import FORMATS, exports_plan
-    from requests_app.erasure import erasure_holds, erasure_start
+    from requests_app.erasure import erasure_holds, erasure_plan_drift, erasure_start
     from requests_app.tasks import apply_rectification
 
     if request.request_type == RequestType.ERASURE:
+        drift = erasure_plan_drift(request=request)
+        if drift:
+            return request_replan(request=request, changes=drift)
         holds = erasure_holds(request)
         if holds:
             if not request.events.filter(action="erasure_waiting").exists():
@@ -332,11 +337,23 @@ def request_approve(
 
     check_four_eyes(request, actor)
     check_decided(request)
-    request = _transition(
-        request, "approve", actor=actor_label(actor), payload={"reason": reason.strip()}
-    )
+    payload: dict[str, Any] = {"reason": reason.strip()}
+    changes: dict[str, Any] = {}
+    if request.request_type == RequestType.ERASURE:
+        from requests_app.erasure import erasure_plan_fix
+
+        changes["erasure_plan"] = erasure_plan_fix(request=request)
+        payload["plan_digest"] = changes["erasure_plan"]["digest"]
+    request = _transition(request, "approve", actor=actor_label(actor), payload=payload, **changes)
     transaction.on_commit(partial(start_fulfilment.delay, request.pk))
     return request
+
+
+@transaction.atomic
+def request_replan(*, request: DataSubjectRequest, changes: list[str]) -> DataSubjectRequest:
+    """The approved erasure plan is no longer what the data map gives: back to review, with what
+    changed, so an approver sees and approves the new plan."""
+    return _transition(request, "replan", actor="system", payload={"changes": changes})
 
 
 @transaction.atomic

@@ -98,6 +98,8 @@ class DataSubjectRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_requests",
     )
+    # The erasure plan as approved (rules, their digest, and the counts shown): what runs.
+    erasure_plan = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

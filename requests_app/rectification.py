@@ -122,7 +122,8 @@ def _apply_one(subject: Subject, correction: Correction) -> tuple[dict[str, Any]
     the subject to look for from now on (a corrected email is how the stores now know them)."""
     stores = datamap.current().stores
     field, value = correction.target_field, correction.final_value
-    after = replace(subject, **{field: value}) if field in {"email", "phone"} else subject
+    # Only the email identifies the person in the stores: a corrected one is how they know them now.
+    after = replace(subject, email=value) if field == "email" else subject
     results: dict[str, Any] = {}
     for store_name, table in rectifiable_fields().get(field, []):
         connector = connector_for(stores[store_name])

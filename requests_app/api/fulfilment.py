@@ -36,6 +36,14 @@ class TablePlanSerializer(serializers.Serializer):
     legal_basis = serializers.CharField()
     period = serializers.CharField()
     until = serializers.DateField(allow_null=True)
+    deleted = serializers.IntegerField()
+    anonymised = serializers.IntegerField()
+    retained = serializers.IntegerField()
+    expired = serializers.IntegerField(help_text="Of the deleted: retained rows past their period")
+    shared = serializers.IntegerField(
+        help_text="Left unchanged: other people's or the business's records refer to them"
+    )
+    path = serializers.CharField(help_text="How the table's rows belong to the person")
 
 
 class StorePlanSerializer(serializers.Serializer):
@@ -46,6 +54,9 @@ class StorePlanSerializer(serializers.Serializer):
     role = serializers.CharField()
     notify_email = serializers.CharField(allow_null=True)
     tables = TablePlanSerializer(many=True)
+    problems = serializers.ListField(
+        child=serializers.CharField(), help_text="Each blocks approval until fixed"
+    )
 
 
 class ErasurePlanSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@ on the checker rather than stopping at the first."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from requests_app.datamap import spec as S
@@ -36,9 +37,25 @@ TABLE_KEYS = {
     "primary_key",
     "delete",
     "update",
+    "owner",
+    "ignore",
 }
 FIELD_KEYS = {"category", "purpose", "legal_basis", "retention", "portable", "rectifiable", "erase"}
-ERASE_KEYS = {"action", "strategy", "value", "legal_basis", "period", "years", "from_field"}
+ERASE_KEYS = {
+    "action",
+    "strategy",
+    "value",
+    "legal_basis",
+    "period",
+    "years",
+    "from_field",
+    "from",
+    "year_end",
+    "with_owner",
+}
+# Keys that identify a person only once they have proved them: the verified email. A phone number
+# typed into the form is never proved, so it may not be used to find anyone's data.
+IDENTITY_KEYS = ("email",)
 REGISTER_KEYS = {
     "purposes",
     "legal_basis",
@@ -137,6 +154,7 @@ def _store(name: str, value: Any, path: Path_, c: _Checker) -> S.StoreSpec:
             data.get("timeout_seconds"), (*path, "timeout_seconds"), 15.0, minimum=0.1
         ),
         max_retries=int(c.number(data.get("max_retries"), (*path, "max_retries"), 3)),
+        line=c.lines.get(path),
     )
 
 
@@ -150,8 +168,16 @@ def _table(name: str, value: Any, kind: str, path: Path_, c: _Checker) -> S.Tabl
     )
     identity = {str(col): str(key) for col, key in identity_raw.items()}
     for col, key in identity.items():
-        if key not in {"email", "phone", "reference"}:
-            c.fail((*path, "identity", col), f"'{key}' is not a subject key", "use email or phone")
+        if key == "phone":
+            c.fail(
+                (*path, "identity", col),
+                "a phone number is never verified, so it cannot identify the person (anyone could "
+                "type someone else's number)",
+                f"match on the verified email instead: identity: {{<email column>: email}}; keep "
+                f"'{col}' as an ordinary field",
+            )
+        elif key not in IDENTITY_KEYS:
+            c.fail((*path, "identity", col), f"'{key}' is not a subject key", "use email")
     links = tuple(
         _link(item, (*path, "links", i), c) for i, item in enumerate(data.get("links") or [])
     )
@@ -171,6 +197,17 @@ def _table(name: str, value: Any, kind: str, path: Path_, c: _Checker) -> S.Tabl
         for key in ("find", "delete", "update"):
             if key in data:
                 c.fail((*path, key), f"'{key}' is for http resources only", f"remove '{key}'")
+    if kind != "sql":
+        for key in ("owner", "ignore"):
+            if key in data:
+                c.fail((*path, key), f"'{key}' is for sql tables only", f"remove '{key}'")
+    owner = _owner(data.get("owner"), (*path, "owner"), c)
+    if owner is not None and identity:
+        c.fail(
+            (*path, "owner"),
+            "a table with an 'identity' is found by it; 'owner' would be a second way in",
+            "keep one: the identity, or the owner",
+        )
     return S.TableSpec(
         name=name,
         category=category,
@@ -183,7 +220,37 @@ def _table(name: str, value: Any, kind: str, path: Path_, c: _Checker) -> S.Tabl
         primary_key=c.text(data.get("primary_key"), (*path, "primary_key")),
         delete_call=calls["delete"],
         update_call=calls["update"],
+        owner=owner,
+        ignore=c.strings(data.get("ignore"), (*path, "ignore")),
+        line=c.lines.get(path),
     )
+
+
+def _owner(value: Any, path: Path_, c: _Checker) -> S.OwnerSpec | None:
+    if value is None:
+        return None
+    data = c.mapping(value, path, {"via", "referenced_by"})
+    via = c.text(data.get("via"), (*path, "via"))
+    referenced = c.text(data.get("referenced_by"), (*path, "referenced_by"))
+    if (via is None) == (referenced is None):
+        c.fail(
+            path,
+            "say either 'via' (this table's link column) or 'referenced_by' (<table>.<column> "
+            "of the person's rows that point here), exactly one",
+            "write owner: {via: customer_id} or owner: {referenced_by: customer.address_id}",
+        )
+        return None
+    if referenced is not None:
+        table, _, column = referenced.partition(".")
+        if not table or not column:
+            c.fail(
+                (*path, "referenced_by"),
+                f"'{referenced}' should be <table>.<column>",
+                "write e.g. referenced_by: customer.address_id",
+            )
+            return None
+        return S.OwnerSpec(referenced_by=(table, column))
+    return S.OwnerSpec(via=via)
 
 
 def _check_field_erasure(
@@ -341,13 +408,14 @@ def _erase(value: Any, path: Path_, c: _Checker) -> S.EraseSpec | None:
                     "of the financial year)",
                 )
     years = data.get("years")
-    if years is not None and (not isinstance(years, int) or years < 0):
+    if years is not None and (not isinstance(years, int) or isinstance(years, bool) or years < 0):
         c.fail(
             (*path, "years"),
             f"expected a whole number of years, found {years!r}",
             "write e.g. years: 6",
         )
         years = None
+    start = _retention_start(data, years, action, path, c)
     return S.EraseSpec(
         action=action,
         strategy=str(strategy) if strategy else None,
@@ -356,7 +424,51 @@ def _erase(value: Any, path: Path_, c: _Checker) -> S.EraseSpec | None:
         period=c.text(data.get("period"), (*path, "period")),
         years=years,
         from_field=c.text(data.get("from_field"), (*path, "from_field")),
+        year_end=_year_end(data.get("year_end"), (*path, "year_end"), c),
+        from_relationship_end=start == "relationship_end",
+        with_owner=c.boolean(data.get("with_owner"), (*path, "with_owner"), False),
     )
+
+
+def _retention_start(
+    data: dict[str, Any], years: int | None, action: str, path: Path_, c: _Checker
+) -> str | None:
+    """Where a retention period starts: a date field, the end of the relationship, or the owner
+    row's period. Exactly one, and only for retained data."""
+    start = data.get("from")
+    if start is not None and start != "relationship_end":
+        c.fail((*path, "from"), f"'{start}' is not a start", "write from: relationship_end")
+    starts = [k for k in ("from_field", "from", "with_owner") if data.get(k)]
+    timed = starts or years is not None or "year_end" in data
+    if timed and action != "retain":
+        c.fail(path, "only retained data has a period", "remove years/from_field/from/year_end")
+    elif len(starts) > 1:
+        c.fail(path, f"{' and '.join(starts)} both say when the period starts", "keep one")
+    elif years is not None and not starts:
+        c.fail(
+            path,
+            f"'years: {years}' after what?",
+            'add from_field: <date column> (with year_end: "03-31" for a financial year), '
+            "or from: relationship_end",
+        )
+    elif starts and starts[0] != "with_owner" and years is None:
+        c.fail(path, "the period has a start but no length", "add years: <n>")
+    elif "year_end" in data and "from_field" not in starts:
+        c.fail(path, "year_end rounds a date field up", "add from_field: <date column>")
+    return str(start) if start else None
+
+
+def _year_end(value: Any, path: Path_, c: _Checker) -> tuple[int, int] | None:
+    """'03-31' → (3, 31): the last day of the financial year."""
+    if value is None:
+        return None
+    month, _, day = str(value).partition("-")
+    try:
+        parsed = dt.date(2001, int(month), int(day))  # a year with no 29 February
+    except ValueError:
+        c.fail(path, f"'{value}' is not a month and day", 'write it as "MM-DD", e.g. "03-31"')
+        return None
+    return (parsed.month, parsed.day)
 
 
 def _link(value: Any, path: Path_, c: _Checker) -> S.LinkSpec:
@@ -370,6 +482,13 @@ def _link(value: Any, path: Path_, c: _Checker) -> S.LinkSpec:
 
 def _check_links(tables: dict[str, S.TableSpec], path: Path_, c: _Checker) -> None:
     for name, table in tables.items():
+        owner = table.owner.referenced_by if table.owner else None
+        if owner is not None and owner[0] not in tables:
+            c.fail(
+                (*path, name, "owner", "referenced_by"),
+                f"'{owner[0]}' is not a table of this store",
+                f"name a table listed here: {', '.join(sorted(tables))}",
+            )
         for i, link in enumerate(table.links):
             if link.to_table and link.to_table not in tables:
                 c.fail(

@@ -41,6 +41,12 @@ class Setting:
 
 @dataclass(frozen=True)
 class EraseSpec:
+    """What erasure does to a table or a field. For ``retain``, the period runs ``years`` after
+    a start: the row's ``from_field`` (a date), rounded up to the end of the financial year when
+    ``year_end`` ("03-31") is given; or the end of the relationship (``from_relationship_end``:
+    the day the erasure request was received); or the owner row's own period (``with_owner``).
+    A retained row whose period has ended is deleted like any other (``retention.py``)."""
+
     action: str  # one of ERASE_ACTIONS (checked by the loader)
     strategy: str | None = None  # for anonymise
     value: str | None = None  # for anonymise/fixed
@@ -48,8 +54,19 @@ class EraseSpec:
     period: str | None = (
         None  # for retain, in words ("6 years after the end of the financial year")
     )
-    years: int | None = None  # for retain: how many years after ``from_field``
+    years: int | None = None  # for retain: how many years after the start
     from_field: str | None = None
+    year_end: tuple[int, int] | None = None  # (month, day) the financial year ends on
+    from_relationship_end: bool = False
+    with_owner: bool = False
+
+    @property
+    def expires(self) -> bool:
+        """Whether retained rows can come to the end of their period (and then be erased)."""
+        return self.action == "retain" and (
+            (self.years is not None and (self.from_field is not None or self.from_relationship_end))
+            or self.with_owner
+        )
 
 
 @dataclass(frozen=True)
@@ -103,6 +120,17 @@ class HttpCall:
 
 
 @dataclass(frozen=True)
+class OwnerSpec:
+    """How a table's rows belong to the person, when the schema offers more than one way (or the
+    way runs backwards). ``via``: this table's column that links to its owner row (a foreign key
+    or a declared link). ``referenced_by``: (table, column) of the person's rows that point at
+    this table's rows (a shared ``address`` table, owned through ``customer.address_id``)."""
+
+    via: str | None = None
+    referenced_by: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class TableSpec:
     """A SQL table, an HTTP resource or a file: one kind of record."""
 
@@ -117,6 +145,9 @@ class TableSpec:
     primary_key: str | None = None
     delete_call: HttpCall | None = None  # http only
     update_call: HttpCall | None = None  # http only
+    owner: OwnerSpec | None = None  # sql only
+    ignore: tuple[str, ...] = ()  # sql only: link columns never followed (they lead to others)
+    line: int | None = None  # where the table is in the map file, for messages
 
     def erase_spec(self, column: str) -> EraseSpec:
         """What erasure does to ``column`` when the table is anonymised or retained."""
@@ -153,6 +184,7 @@ class StoreSpec:
     auth: Auth = field(default_factory=Auth)
     timeout_seconds: float = 15.0
     max_retries: int = 3
+    line: int | None = None  # where the store is in the map file, for messages
 
 
 @dataclass(frozen=True)

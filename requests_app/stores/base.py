@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 
 from requests_app.datamap.spec import EraseSpec, StoreSpec
+from requests_app.stores.anonymise import looks_anonymised
 
 
 class StoreError(Exception):
@@ -60,8 +61,8 @@ class Subject:
     """Who we are looking for: the keys a data map's ``identity`` may match on."""
 
     email: str
-    phone: str = ""
     reference: str = ""
+    received: dt.date | None = None  # when the request arrived (a relationship's end)
 
     def key(self, name: str) -> str | None:
         value = getattr(self, name, "")
@@ -90,14 +91,24 @@ class Batch:
 
 @dataclass
 class Outcome:
-    """What erasure did to one table's records of the person."""
+    """What erasure does to one table's records of the person. ``expired``: of the deleted, rows
+    kept by law until their retention period ended. ``shared``: rows the map would change but
+    that other people's (or the business's) records point at, so they are left as they are."""
 
     deleted: int = 0
     anonymised: int = 0
     retained: int = 0
+    expired: int = 0
+    shared: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {"deleted": self.deleted, "anonymised": self.anonymised, "retained": self.retained}
+        return {
+            "deleted": self.deleted,
+            "anonymised": self.anonymised,
+            "retained": self.retained,
+            "expired": self.expired,
+            "shared": self.shared,
+        }
 
 
 class Connector:
@@ -115,6 +126,69 @@ class Connector:
 
     def update(self, subject: Subject, table: str, values: dict[str, Any]) -> int:
         raise NotImplementedError
+
+    def preview(self, subject: Subject) -> dict[str, Outcome]:
+        """What ``erase`` would do to each table, without changing anything: the person's
+        records as found now, by the table's action."""
+        counts: dict[str, Outcome] = {name: Outcome() for name in self.store.tables}
+        for batch in self.find(subject):
+            spec = self.store.tables[batch.table]
+            n = len(batch.rows)
+            outcome = counts[batch.table]
+            if spec.erase.action == "delete":
+                outcome.deleted += n
+            elif spec.erase.action == "anonymise":
+                outcome.anonymised += n
+            else:
+                outcome.retained += n
+                if any(self.anonymised_columns(batch.table, r) for r in batch.records()):
+                    outcome.anonymised += n
+        return counts
+
+    def columns(self, table: str) -> list[str]:
+        """The table's columns, where the store can say (a schema); else the fields the map lists."""
+        spec = self.store.tables[table]
+        return [*spec.identity, *(f for f in spec.fields if f not in spec.identity)]
+
+    def latest(self, subject: Subject, table: str, column: str) -> dt.date | None:
+        """The latest date in ``column`` of the person's records of ``table`` (retention)."""
+        latest: dt.date | None = None
+        for batch in self.find(subject, only=frozenset({table})):
+            for record in batch.records():
+                day = as_date(record.get(column))
+                if day is not None and (latest is None or day > latest):
+                    latest = day
+        return latest
+
+    def owners(self) -> dict[str, str]:
+        """Each table's owner table, where rows belong to the person through another table."""
+        return {}
+
+    def plan_order(self) -> list[str]:
+        """The tables in an order where each comes after its owner."""
+        return list(self.store.tables)
+
+    def ownership_path(self, table: str) -> str:
+        """How the table's rows are the person's, in words (SQL stores)."""
+        return ""
+
+    def leftovers(self, subject: Subject) -> dict[str, dict[str, int]]:
+        """The re-scan after erasing: per table, records left that erasure should have removed or
+        anonymised, and records retained as the plan says."""
+        left: dict[str, int] = dict.fromkeys(self.store.tables, 0)
+        retained: dict[str, int] = dict.fromkeys(self.store.tables, 0)
+        for batch in self.find(subject):
+            spec = self.store.tables[batch.table]
+            for record in batch.records():
+                if spec.erase.action == "delete":
+                    left[batch.table] += 1
+                    continue
+                columns = self.anonymised_columns(batch.table, record)
+                if any(not looks_anonymised(e, record.get(c)) for c, e in columns.items()):
+                    left[batch.table] += 1
+                elif spec.erase.action == "retain":
+                    retained[batch.table] += 1
+        return {t: {"left": left[t], "retained": retained[t]} for t in self.store.tables}
 
     def kept_columns(self, table: str) -> set[str]:
         spec = self.store.tables[table]
@@ -163,6 +237,18 @@ def register(kind: str) -> Callable[[type[Connector]], type[Connector]]:
 
 def connector_for(store: StoreSpec) -> Connector:
     return CONNECTORS[store.kind](store)
+
+
+def as_date(value: Any) -> dt.date | None:
+    """A date from a stored value (a date, a datetime, or ISO text); None if it is not one."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def json_default(value: Any) -> Any:

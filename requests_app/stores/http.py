@@ -324,11 +324,26 @@ class HttpConnector(Connector):
     def _backoff(attempt: int) -> float:
         return float(min(8.0, 0.5 * 2**attempt))
 
-    @staticmethod
-    def _is_theirs(table: TableSpec, record: dict[str, Any], subject: Subject) -> bool:
+    def _is_theirs(self, table: TableSpec, record: dict[str, Any], subject: Subject) -> bool:
+        """A record is the person's only when an identity field is present and names them: a
+        partner that ignores our filter, or answers with records lacking the field, must not hand
+        us (or have us delete) other people's data. Fail closed, visibly."""
+        checked = False
         for field, key in table.identity.items():
             expected = subject.key(key)
-            if expected is not None and field in record:
-                value = str(record[field] or "")
-                return value.lower() == expected.lower() if key == "email" else value == expected
-        return True
+            if expected is None:
+                continue
+            if field not in record:
+                continue
+            checked = True
+            value = str(record[field] or "")
+            if (value.lower() == expected.lower()) if key == "email" else (value == expected):
+                return True
+        if not checked:
+            raise PermanentStoreError(
+                f"store '{self.store.name}': {table.name}: a record came back without its identity "
+                f"field ({', '.join(table.identity)}), so it cannot be told to be the person's; "
+                "nothing from this store is used. Fix: have the partner include the field, or "
+                "correct 'identity' in the data map"
+            )
+        return False

@@ -1,62 +1,48 @@
-"""SQL stores through SQLAlchemy Core: SQLite, PostgreSQL, MySQL — any database with a driver.
+"""SQL stores through SQLAlchemy Core: SQLite, PostgreSQL, MySQL/MariaDB — any database with a
+driver.
 
-Finding a person: tables with ``identity`` columns are the roots (``lower(email) = :email``).
-From there the connector follows links *to* the rows found — foreign keys discovered by
-reflection, plus links the map declares (for databases without constraints) — as nested
-subqueries, so no list of keys is ever held in Python. It never follows a link the other way
-(a customer's ``support_rep_id`` leads to an employee: another person). Results stream with a
-server-side cursor. Every query is built by SQLAlchemy with bound parameters.
+Finding a person: tables with ``identity`` columns are the roots (``lower(email) = :email``, the
+verified address). Every other table's rows are the person's through its **one** ownership path
+(``stores/ownership.py``): a foreign key or declared link to its owner table, or, for a shared
+table, the person's own row pointing at it. A link that merely touches one of the person's rows
+is never followed (another customer's payment for the person's rental is not the person's).
+Each table is one parameterised ``SELECT`` with nested subqueries, streamed with a server-side
+cursor; no list of keys is held in Python.
+
+Erasing: ``stores/sqlrows.py`` says, in SQL, which of the person's rows are deleted, anonymised,
+retained or left alone because other people's records point at them; ``preview`` counts them
+(the plan staff approve) and ``erase`` changes exactly those, children first, in one transaction,
+refusing to commit if what changed differs from what it counted.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
-from collections import deque
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from requests_app.datamap.spec import StoreSpec, TableSpec
-from requests_app.stores.anonymise import anonymise
+from requests_app.datamap.spec import StoreSpec
+from requests_app.stores.anonymise import anonymise, looks_anonymised
 from requests_app.stores.base import (
     Batch,
     Connector,
     Outcome,
     PermanentStoreError,
     Subject,
-    TransientStoreError,
+    as_date,
     register,
 )
+from requests_app.stores.sqlrows import Rows
+from requests_app.stores.sqlschema import SqlSchema, engine_for, read, translate
 
 STREAM_BATCH = 2000
 # Dialects whose driver cursor we read directly: plain tuples cost 60% less than SQLAlchemy rows
 # (bench/gather.py). SQLite's cursor is lazy; PostgreSQL gets a named (server-side) cursor.
 DRIVER_CURSOR = {"sqlite", "postgresql"}
-
-
-@lru_cache(maxsize=32)
-def _engine(url: str) -> sa.Engine:
-    try:
-        return sa.create_engine(url, pool_pre_ping=True)
-    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ValueError) as exc:
-        raise PermanentStoreError(
-            f"the connection URL is not usable ({type(exc).__name__})"
-        ) from exc
-
-
-def _translate(exc: Exception, store: str) -> Exception:
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
-        return TransientStoreError(
-            f"store '{store}' is unreachable: {type(exc.orig if hasattr(exc, 'orig') else exc).__name__}"
-        )
-    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
-        return TransientStoreError(f"store '{store}': the connection dropped")
-    return PermanentStoreError(
-        f"store '{store}': {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-    )
 
 
 def _stream(conn: sa.Connection, query: sa.Select[tuple[object, ...]]) -> Iterator[list[Any]]:
@@ -95,41 +81,53 @@ def _untyped(query: sa.Select[tuple[object, ...]]) -> sa.Select[Any]:
 class SqlConnector(Connector):
     def __init__(self, store: StoreSpec) -> None:
         super().__init__(store)
-        self._metadata: sa.MetaData | None = None
+        self._schema: SqlSchema | None = None
 
     @property
     def engine(self) -> sa.Engine:
-        return _engine(self.setting(self.store.connection, "the connection URL"))
+        return engine_for(self.setting(self.store.connection, "the connection URL"))
 
     def ping(self) -> None:
         try:
             with self.engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
         except sa_exc.SQLAlchemyError as exc:
-            raise _translate(exc, self.store.name) from exc
+            raise translate(exc, self.store) from exc
 
-    def reflect(self) -> sa.MetaData:
-        if self._metadata is None:
-            metadata = sa.MetaData()
-            try:
-                metadata.reflect(bind=self.engine, only=list(self.store.tables))
-            except sa_exc.InvalidRequestError as exc:
-                raise PermanentStoreError(
-                    f"store '{self.store.name}': {str(exc).splitlines()[0]}"
-                ) from exc
-            except sa_exc.SQLAlchemyError as exc:
-                raise _translate(exc, self.store.name) from exc
-            self._metadata = metadata
-        return self._metadata
+    def schema(self) -> SqlSchema:
+        """The live schema held against the map (read once per connector)."""
+        if self._schema is None:
+            self._schema = read(self.store, self.engine)
+        return self._schema
+
+    def _rows(self, subject: Subject, conn: sa.Connection) -> Rows:
+        schema = self.schema()
+        return Rows(
+            schema,
+            self.store,
+            subject,
+            conn=conn,
+            engine=self.engine,
+            anonymises=lambda name: bool(
+                self.anonymised_columns(name, schema.tables[name].c.keys())
+            ),
+        )
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        """SQLAlchemy's errors, and the driver's own (raised by a driver cursor read directly)."""
+        dbapi = self.engine.dialect.loaded_dbapi
+        return (sa_exc.SQLAlchemyError, dbapi.Error)
 
     def find(self, subject: Subject, only: frozenset[str] | None = None) -> Iterator[Batch]:
         try:
-            queries = [(n, q) for n, q in self.plan(subject) if only is None or n in only]
+            rows = Rows(self.schema(), self.store, subject)
+            names = [n for n in rows.order if only is None or n in only]
             with self.engine.connect() as conn:
                 streaming = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH)
-                for name, query in queries:
+                for name in names:
+                    query = rows.select(name)
                     columns = tuple(query.selected_columns.keys())
-                    for rows in (
+                    for part in (
                         _stream(conn, query)
                         if conn.dialect.name in DRIVER_CURSOR
                         else (
@@ -137,152 +135,151 @@ class SqlConnector(Connector):
                             for part in streaming.execute(_untyped(query)).partitions()
                         )
                     ):
-                        yield Batch(name, columns, rows)
-        except sa_exc.SQLAlchemyError as exc:
-            raise _translate(exc, self.store.name) from exc
+                        yield Batch(name, columns, part)
+        except self._errors() as exc:
+            raise translate(exc, self.store) from exc
+
+    def preview(self, subject: Subject) -> dict[str, Outcome]:
+        """What ``erase`` would do to each table, counted without changing anything."""
+        try:
+            with self.engine.connect() as conn:
+                rows = self._rows(subject, conn)
+                return {name: rows.count(conn, name) for name in rows.order}
+        except self._errors() as exc:
+            raise translate(exc, self.store) from exc
 
     def erase(self, subject: Subject) -> dict[str, Outcome]:
-        """One transaction for the whole store. Children first: their rows are found through
-        their parents' identity, which anonymising the parents would erase."""
-        outcomes: dict[str, Outcome] = {}
+        """One transaction for the whole store, children first. What changes is counted first;
+        if a statement changes a different number of rows, nothing is committed."""
         try:
-            queries = self.plan(subject)
             with self.engine.begin() as conn:
-                for name, query in reversed(queries):
-                    outcomes[name] = self._erase_table(conn, name, query)
-        except sa_exc.SQLAlchemyError as exc:
-            raise _translate(exc, self.store.name) from exc
-        return {name: outcomes[name] for name, _ in queries}
+                rows = self._rows(subject, conn)
+                planned = {name: rows.count(conn, name) for name in rows.order}
+                for name in rows.children_first():
+                    self._erase_table(conn, rows, name, planned[name])
+        except self._errors() as exc:
+            raise translate(exc, self.store) from exc
+        return planned
 
-    def _erase_table(
-        self, conn: sa.Connection, name: str, query: sa.Select[tuple[object, ...]]
-    ) -> Outcome:
-        table = self.reflect().tables[name]
-        where = query.whereclause
-        assert where is not None
-        action = self.store.tables[name].erase.action
-        if action == "delete":
-            return Outcome(deleted=conn.execute(sa.delete(table).where(where)).rowcount)
+    def _erase_table(self, conn: sa.Connection, rows: Rows, name: str, planned: Outcome) -> None:
+        table = rows.table(name)
+        deleted = conn.execute(sa.delete(table).where(rows.deleting(name))).rowcount
         columns = self.anonymised_columns(name, table.c.keys())
+        anonymised = self._anonymise(conn, rows, name, columns) if columns else 0
+        expected = planned.anonymised if columns else 0
+        if deleted != planned.deleted or anonymised != expected:
+            raise PermanentStoreError(
+                f"store '{self.store.name}': {name}: the plan counted {planned.deleted} to delete "
+                f"and {expected} to anonymise, but {deleted} and {anonymised} would change; "
+                "nothing was committed. Fix: look for writes to the store during erasure, and retry"
+            )
+
+    def _anonymise(
+        self, conn: sa.Connection, rows: Rows, name: str, columns: dict[str, Any]
+    ) -> int:
+        table = rows.table(name)
         keys = [c.name for c in table.primary_key.columns]
-        if columns and not keys:
+        if not keys:
             raise PermanentStoreError(
                 f"store '{self.store.name}': table '{name}' has no primary key, so its rows "
                 "cannot be anonymised one by one. Fix: add a primary key, or erase: delete."
             )
-        rows = conn.execute(sa.select(*[table.c[k] for k in keys + list(columns)]).where(where))
+        found = conn.execute(
+            sa.select(*[table.c[k] for k in keys + list(columns)]).where(rows.anonymising(name))
+        )
         changes = [
             {
                 **{f"k_{k}": row._mapping[k] for k in keys},
                 **{f"v_{c}": anonymise(spec, row._mapping[c]) for c, spec in columns.items()},
             }
-            for row in rows
+            for row in found
         ]
-        if changes and columns:
+        if changes:
             statement = (
                 sa.update(table)
                 .where(*[table.c[k] == sa.bindparam(f"k_{k}") for k in keys])
                 .values({c: sa.bindparam(f"v_{c}") for c in columns})
             )
             conn.execute(statement, changes)
-        if action == "anonymise":
-            return Outcome(anonymised=len(changes))
-        return Outcome(retained=len(changes), anonymised=len(changes) if columns else 0)
+        return len(changes)
+
+    def leftovers(self, subject: Subject) -> dict[str, dict[str, int]]:
+        """The re-scan: per table, the person's rows erasure would still delete, or whose
+        anonymised fields are not anonymised, and the rows kept as planned."""
+        try:
+            with self.engine.connect() as conn:
+                rows = self._rows(subject, conn)
+                result = {}
+                for name in rows.order:
+                    counted = rows.count(conn, name)
+                    left = counted.deleted + self._not_anonymised(conn, rows, name)
+                    result[name] = {"left": left, "retained": counted.retained + counted.shared}
+                return {
+                    name: result.get(name, {"left": 0, "retained": 0}) for name in self.store.tables
+                }
+        except self._errors() as exc:
+            raise translate(exc, self.store) from exc
+
+    def _not_anonymised(self, conn: sa.Connection, rows: Rows, name: str) -> int:
+        table = rows.table(name)
+        columns = self.anonymised_columns(name, table.c.keys())
+        if not columns:
+            return 0
+        found = conn.execute(
+            sa.select(*[table.c[c] for c in columns]).where(rows.anonymising(name))
+        )
+        return sum(
+            1
+            for row in found
+            if any(not looks_anonymised(spec, row._mapping[c]) for c, spec in columns.items())
+        )
 
     def update(self, subject: Subject, table: str, values: dict[str, Any]) -> int:
+        """Corrections and opt-outs: only the person's own rows (never a shared row that other
+        people's records point at)."""
         try:
-            queries = dict(self.plan(subject))
-            if table not in queries:
-                return 0
-            target = self.reflect().tables[table]
-            unknown = set(values) - set(target.c.keys())
-            if unknown:
-                raise PermanentStoreError(
-                    f"store '{self.store.name}': table '{table}' has no column "
-                    f"{', '.join(sorted(unknown))}"
-                )
-            where = queries[table].whereclause
-            assert where is not None
             with self.engine.begin() as conn:
-                return int(conn.execute(sa.update(target).where(where).values(values)).rowcount)
-        except sa_exc.SQLAlchemyError as exc:
-            raise _translate(exc, self.store.name) from exc
+                rows = self._rows(subject, conn)
+                if table not in rows.order:
+                    return 0
+                target = rows.table(table)
+                unknown = set(values) - set(target.c.keys())
+                if unknown:
+                    raise PermanentStoreError(
+                        f"store '{self.store.name}': table '{table}' has no column "
+                        f"{', '.join(sorted(unknown))}"
+                    )
+                statement = sa.update(target).where(rows.changeable(table)).values(values)
+                return int(conn.execute(statement).rowcount)
+        except self._errors() as exc:
+            raise translate(exc, self.store) from exc
+
+    def columns(self, table: str) -> list[str]:
+        return list(self.schema().tables[table].c.keys())
+
+    def latest(self, subject: Subject, table: str, column: str) -> dt.date | None:
+        """The latest ``column`` of the person's rows that erasure keeps."""
+        try:
+            with self.engine.connect() as conn:
+                rows = self._rows(subject, conn)
+                target = rows.table(table).c[column]
+                query = sa.select(sa.func.max(target)).where(rows.owned(table), rows.kept(table))
+                return as_date(conn.execute(query).scalar())
+        except self._errors() as exc:
+            raise translate(exc, self.store) from exc
+
+    def owners(self) -> dict[str, str]:
+        owners = self.schema().ownership.owners
+        return {name: o.owner_table for name, o in owners.items() if o.owner_table}
+
+    def plan_order(self) -> list[str]:
+        return self.schema().ownership.order()
+
+    def ownership_path(self, table: str) -> str:
+        return self.schema().ownership.describe(table)
 
     def kept_columns(self, table: str) -> set[str]:
-        reflected = self.reflect().tables[table]
+        reflected = self.schema().tables[table]
         kept = {c.name for c in reflected.primary_key.columns}
         kept |= {fk.parent.name for fk in reflected.foreign_keys}
         return kept | {link.column for link in self.store.tables[table].links}
-
-    def plan(self, subject: Subject) -> list[tuple[str, sa.Select[tuple[object, ...]]]]:
-        """One SELECT per table that can hold the person's rows, in discovery order."""
-        metadata = self.reflect()
-        tables = {name: metadata.tables[name] for name in self.store.tables}
-        edges = self.links(metadata)
-        order = self._reachable(subject, edges)
-        conditions: dict[str, sa.ColumnElement[bool]] = {}
-        for name in order:
-            clauses = self._identity_clauses(self.store.tables[name], tables[name], subject)
-            for child_col, parent, parent_col in edges.get(name, []):
-                if parent in conditions and parent != name:
-                    parent_rows = sa.select(tables[parent].c[parent_col]).where(conditions[parent])
-                    clauses.append(tables[name].c[child_col].in_(parent_rows.scalar_subquery()))
-            if clauses:
-                conditions[name] = sa.or_(*clauses)
-        return [
-            (name, sa.select(tables[name]).where(conditions[name]))
-            for name in order
-            if name in conditions
-        ]
-
-    def links(self, metadata: sa.MetaData) -> dict[str, list[tuple[str, str, str]]]:
-        """child table → [(child column, parent table, parent column)], reflected and declared."""
-        edges: dict[str, list[tuple[str, str, str]]] = {}
-        for name in self.store.tables:
-            table = metadata.tables[name]
-            for fk in table.foreign_keys:
-                parent = fk.column.table.name
-                if parent in self.store.tables:
-                    edges.setdefault(name, []).append((fk.parent.name, parent, fk.column.name))
-            for link in self.store.tables[name].links:
-                edge = (link.column, link.to_table, link.to_column)
-                if edge not in edges.get(name, []):
-                    edges.setdefault(name, []).append(edge)
-        return edges
-
-    def _reachable(
-        self, subject: Subject, edges: dict[str, list[tuple[str, str, str]]]
-    ) -> list[str]:
-        roots = [
-            n
-            for n, t in self.store.tables.items()
-            if any(subject.key(k) for k in t.identity.values())
-        ]
-        children: dict[str, list[str]] = {}
-        for child, links in edges.items():
-            for _, parent, _ in links:
-                children.setdefault(parent, []).append(child)
-        order, queue = list(roots), deque(roots)
-        while queue:
-            for child in children.get(queue.popleft(), []):
-                if child not in order:
-                    order.append(child)
-                    queue.append(child)
-        return order
-
-    @staticmethod
-    def _identity_clauses(
-        spec: TableSpec, table: sa.Table, subject: Subject
-    ) -> list[sa.ColumnElement[bool]]:
-        clauses: list[sa.ColumnElement[bool]] = []
-        for column, key in spec.identity.items():
-            value = subject.key(key)
-            if value is None:
-                continue
-            if column not in table.c:
-                raise PermanentStoreError(f"table '{table.name}' has no identity column '{column}'")
-            if key == "email":
-                clauses.append(sa.func.lower(table.c[column]) == value.lower())
-            else:
-                clauses.append(table.c[column] == value)
-        return clauses

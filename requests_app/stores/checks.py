@@ -1,0 +1,291 @@
+"""The live-schema check: every store held against its data map (``manage.py check_stores``, the
+erasure plan before approval, and the worker at start-up).
+
+Beyond what the connectors need to work at all (``sqlschema.inspect_store``), it checks what
+erasure needs to succeed: each anonymise strategy fits its column, and the delete / retain /
+anonymise choices are possible under the foreign keys. Every problem names the store, the table,
+the path in the map and its line, what the schema says, and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from requests_app.datamap.spec import DataMap, EraseSpec, StoreSpec, TableSpec
+from requests_app.stores.base import Connector, StoreError, Subject, connector_for
+from requests_app.stores.ownership import Link
+from requests_app.stores.sqlschema import LiveProblem, SqlSchema, engine_for, inspect_store
+
+HASH_LENGTH = len("anon:") + 24
+PROBE = Subject(email="check-stores@invalid.example")
+SECTION = {"sql": "tables", "http": "resources", "files": "files", "notify": "holds"}
+
+
+@dataclass(frozen=True)
+class StoreProblem:
+    file: str
+    line: int | None
+    path: str
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.problem}. Fix: {self.fix}"
+
+
+def check_map(data_map: DataMap, only: list[str] | None = None) -> list[StoreProblem]:
+    problems: list[StoreProblem] = []
+    for store in data_map.stores.values():
+        if only and store.name not in only:
+            continue
+        problems += check_store(data_map.path, store)
+    return problems
+
+
+def check_store(file: str, store: StoreSpec, *, cheap: bool = False) -> list[StoreProblem]:
+    """Everything wrong between ``store``'s map and the store as it is. ``cheap``: no calls to
+    partners (the worker's start-up check)."""
+    try:
+        if store.kind == "sql":
+            found = _check_sql(store)
+        elif store.kind == "files":
+            found = _check_files(connector_for(store))
+        elif store.kind == "http" and not cheap:
+            found = _check_http(connector_for(store))
+        else:
+            found = []
+    except StoreError as exc:
+        found = [LiveProblem(None, "connection", str(exc), "see the message")]
+    return [_locate(file, store, p) for p in found]
+
+
+def _locate(file: str, store: StoreSpec, problem: LiveProblem) -> StoreProblem:
+    path = f"stores.{store.name}"
+    line = store.line
+    if problem.table is not None:
+        path += f".{SECTION[store.kind]}.{problem.table}"
+        spec = store.tables.get(problem.table)
+        line = spec.line if spec is not None and spec.line else line
+    if problem.key:
+        path += f".{problem.key}"
+    return StoreProblem(file, line, path, problem.problem, problem.fix)
+
+
+# --- SQL ---------------------------------------------------------------------------------------
+
+
+def _check_sql(store: StoreSpec) -> list[LiveProblem]:
+    connector = connector_for(store)
+    engine = engine_for(connector.setting(store.connection, "the connection URL"))
+    schema, problems = inspect_store(store, engine)
+    if schema is None:
+        return problems
+    problems += _strategy_problems(connector, store, schema)
+    if not problems:  # the feasibility of erasure needs every table's owner
+        problems += _key_problems(store, schema)
+    return problems
+
+
+def _strategy_problems(
+    connector: Connector, store: StoreSpec, schema: SqlSchema
+) -> list[LiveProblem]:
+    connector._schema = schema  # type: ignore[attr-defined]  # the schema just read
+    problems = []
+    for name, spec in store.tables.items():
+        table = schema.tables[name]
+        columns = connector.anonymised_columns(name, table.c.keys())
+        for column, erase in columns.items():
+            problem = _misfit(erase, table.c[column])
+            if problem is not None:
+                key = f"fields.{column}.erase" if column in spec.fields else "erase"
+                problems.append(LiveProblem(name, key, f"{column}: {problem[0]}", problem[1]))
+    return problems
+
+
+def _misfit(erase: EraseSpec, column: sa.Column[Any]) -> tuple[str, str] | None:
+    """Why ``erase``'s strategy cannot be written to ``column``, and the fix; None if it can."""
+    kind = column.type
+    strategy = erase.strategy or "null"
+    text = isinstance(kind, sa.String)
+    length = getattr(kind, "length", None) if text else None
+    if strategy == "null" and not column.nullable:
+        return (
+            "anonymised to NULL, but the column is NOT NULL",
+            'use strategy: fixed with a value the column takes (value: "[erased]"), or keyed_hash',
+        )
+    if strategy == "fixed":
+        return _fixed_misfit(erase.value or "", kind, length)
+    if strategy == "keyed_hash":
+        if not text:
+            return (f"keyed_hash writes text, but the column is {kind}", 'use "null" or fixed')
+        if length is not None and length < HASH_LENGTH:
+            return (
+                f"keyed_hash writes {HASH_LENGTH} characters, but the column holds {length}",
+                "use fixed with a shorter value, or null",
+            )
+    if strategy == "generalise_ip" and not text:
+        return (f"generalise_ip writes text, but the column is {kind}", 'use "null"')
+    if strategy == "generalise_date" and not isinstance(kind, sa.Date | sa.DateTime | sa.String):
+        return (f"generalise_date needs a date, but the column is {kind}", 'use "null"')
+    return None
+
+
+def _fixed_misfit(value: str, kind: Any, length: int | None) -> tuple[str, str] | None:
+    parsers: list[tuple[type[Any], Any]] = [
+        (sa.Boolean, lambda v: {"true": True, "false": False, "1": True, "0": False}[v.lower()]),
+        (sa.Integer, int),
+        (sa.Numeric, decimal.Decimal),
+        (sa.Float, float),
+        (sa.DateTime, dt.datetime.fromisoformat),
+        (sa.Date, dt.date.fromisoformat),
+    ]
+    for kind_class, parse in parsers:
+        if isinstance(kind, kind_class):
+            try:
+                parse(value)
+            except (ValueError, KeyError, decimal.InvalidOperation):
+                return (
+                    f"the fixed value {value!r} is text, but the column is {kind}",
+                    'give a value the column takes, or use "null" if it may be empty',
+                )
+            return None
+    if length is not None and len(value) > length:
+        return (
+            f"the fixed value has {len(value)} characters, but the column holds {length}",
+            "shorten the value",
+        )
+    return None
+
+
+def _kept(spec: TableSpec) -> bool:
+    """Rows that stay (at least for a while) after erasure."""
+    return spec.erase.action in {"anonymise", "retain"}
+
+
+def _goes(spec: TableSpec) -> bool:
+    """Rows that erasure deletes, now or when their retention period ends."""
+    return spec.erase.action == "delete" or spec.erase.expires
+
+
+def _key_problems(store: StoreSpec, schema: SqlSchema) -> list[LiveProblem]:
+    """Delete, retain and anonymise choices the foreign keys do not allow: a row that is deleted
+    while a row that stays points at it (the database refuses, or cascades into kept data)."""
+    problems = []
+    owned = schema.ownership.owners
+    for link in schema.links:
+        if link.child not in owned or link.parent not in owned:
+            continue
+        child, parent = store.tables[link.child], store.tables[link.parent]
+        if not (_goes(parent) and _kept(child)):
+            continue
+        if _expires_with(child, link, schema) or (
+            child.erase.expires and parent.erase.action != "delete"
+        ):
+            continue
+        problems.append(_blocked(link, child, parent))
+    problems += _cycles(store, schema)
+    return problems
+
+
+def _expires_with(child: TableSpec, link: Link, schema: SqlSchema) -> bool:
+    owner = schema.ownership.owners[child.name]
+    return child.erase.with_owner and owner.how == "via" and owner.link == link
+
+
+def _blocked(link: Link, child: TableSpec, parent: TableSpec) -> LiveProblem:
+    keeps = "retained" if child.erase.action == "retain" else "anonymised (kept)"
+    rule = (
+        "not null" if not link.nullable else f"on delete {(link.ondelete or 'no action').lower()}"
+    )
+    when = "deleted" if parent.erase.action == "delete" else "deleted when their period ends"
+    fix = (
+        f"keep {parent.name} too (erase: {{action: retain, …}} or anonymise), or delete "
+        f"{child.name}"
+    )
+    if parent.erase.action == "retain":
+        fix = (
+            f"give {child.name} erase.with_owner: true, so its rows go with their {parent.name} row"
+        )
+    return LiveProblem(
+        parent.name,
+        "erase",
+        f"{parent.name} rows are {when}, but {child.name} rows, which are {keeps}, point at them "
+        f"through {link} ({'a declared link' if link.declared else rule}): the database would "
+        f"refuse, or take the kept rows with them",
+        fix,
+    )
+
+
+def _cycles(store: StoreSpec, schema: SqlSchema) -> list[LiveProblem]:
+    """Deleted tables that point at each other through NOT NULL keys: no order deletes both."""
+    deleted = {n for n in schema.ownership.owners if _goes(store.tables[n])}
+    strict = [lk for lk in schema.links if lk.child in deleted and lk.parent in deleted]
+    strict = [lk for lk in strict if not lk.nullable and not lk.declared]
+    problems = []
+    for link in strict:
+        back = [lk for lk in strict if lk.child == link.parent and lk.parent == link.child]
+        if back and link.child < link.parent:
+            problems.append(
+                LiveProblem(
+                    link.child,
+                    "erase",
+                    f"{link.child} and {link.parent} are both deleted, but point at each other "
+                    f"through NOT NULL keys ({link}; {back[0]}), so neither can go first",
+                    "anonymise or retain one of them",
+                )
+            )
+    return problems
+
+
+# --- files and HTTP --------------------------------------------------------------------------
+
+
+def _check_files(connector: Any) -> list[LiveProblem]:
+    directory = connector.directory()
+    problems = []
+    for name, spec in connector.store.tables.items():
+        path = Path(directory) / name
+        if not path.is_file():
+            problems.append(
+                LiveProblem(name, "", f"{path} does not exist", "create it, or fix the name")
+            )
+            continue
+        first = next(iter(connector._read(path)), None)
+        if first is None:
+            continue
+        for column in [*spec.identity, *spec.fields]:
+            if column not in first:
+                problems.append(
+                    LiveProblem(
+                        name,
+                        f"fields.{column}" if column in spec.fields else "identity",
+                        f"'{column}' is not a column of {name}",
+                        _close(column, list(first)),
+                    )
+                )
+    return problems
+
+
+def _close(name: str, options: list[str]) -> str:
+    from requests_app.stores.sqlschema import did_you_mean
+
+    return did_you_mean(name, options)
+
+
+def _check_http(connector: Connector) -> list[LiveProblem]:
+    """Each resource answers its find call (for an address nobody has)."""
+    problems = []
+    for name in connector.store.tables:
+        try:
+            for _ in connector.find(PROBE, only=frozenset({name})):
+                pass
+        except StoreError as exc:
+            problems.append(LiveProblem(name, "find", str(exc), "check the path, auth and records"))
+    return problems
