@@ -169,7 +169,7 @@ def store_plan(store: StoreSpec, subject: Subject) -> StorePlan:
     if store.kind == "notify":
         tables = tuple(TablePlan(t.name, t.category, "notify", 0) for t in store.tables.values())
         return replace(plan, tables=tables)
-    problems = tuple(str(p) for p in check_store(datamap.current().path, store, cheap=True))
+    problems = tuple(str(p) for p in check_store(datamap.current(), store, cheap=True))
     if problems:
         return replace(plan, problems=problems)
     connector = connector_for(store)

@@ -154,7 +154,6 @@ def _store(name: str, value: Any, path: Path_, c: _Checker) -> S.StoreSpec:
             data.get("timeout_seconds"), (*path, "timeout_seconds"), 15.0, minimum=0.1
         ),
         max_retries=int(c.number(data.get("max_retries"), (*path, "max_retries"), 3)),
-        line=c.lines.get(path),
     )
 
 
@@ -222,7 +221,6 @@ def _table(name: str, value: Any, kind: str, path: Path_, c: _Checker) -> S.Tabl
         update_call=calls["update"],
         owner=owner,
         ignore=c.strings(data.get("ignore"), (*path, "ignore")),
-        line=c.lines.get(path),
     )
 
 

@@ -4,7 +4,7 @@ inside the file, what is wrong and how to fix it; the first problem does not hid
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -201,4 +201,5 @@ def load(path: str | Path) -> S.DataMap:
     data_map = build(raw, checker, file)
     if checker.problems:
         raise DataMapInvalid(checker.problems)
-    return data_map
+    dotted = {".".join(str(p) for p in path): line for path, line in lines.items()}
+    return replace(data_map, lines=dotted)

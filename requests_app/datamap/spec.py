@@ -147,7 +147,6 @@ class TableSpec:
     update_call: HttpCall | None = None  # http only
     owner: OwnerSpec | None = None  # sql only
     ignore: tuple[str, ...] = ()  # sql only: link columns never followed (they lead to others)
-    line: int | None = None  # where the table is in the map file, for messages
 
     def erase_spec(self, column: str) -> EraseSpec:
         """What erasure does to ``column`` when the table is anonymised or retained."""
@@ -184,7 +183,6 @@ class StoreSpec:
     auth: Auth = field(default_factory=Auth)
     timeout_seconds: float = 15.0
     max_retries: int = 3
-    line: int | None = None  # where the store is in the map file, for messages
 
 
 @dataclass(frozen=True)
@@ -217,3 +215,13 @@ class DataMap:
     stores: dict[str, StoreSpec]
     register: dict[str, RegisterEntry]
     opt_out: tuple[OptOutAction, ...] = ()
+    lines: dict[str, int] = field(default_factory=dict)  # dotted path in the file → its line
+
+    def line_of(self, path: str) -> int | None:
+        """The line of ``path``, or of the nearest enclosing key the file has."""
+        parts = path.split(".")
+        for end in range(len(parts), 0, -1):
+            line = self.lines.get(".".join(parts[:end]))
+            if line is not None:
+                return line
+        return None

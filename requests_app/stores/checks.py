@@ -9,8 +9,6 @@ the path in the map and its line, what the schema says, and the fix.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,11 +43,11 @@ def check_map(data_map: DataMap, only: list[str] | None = None) -> list[StorePro
     for store in data_map.stores.values():
         if only and store.name not in only:
             continue
-        problems += check_store(data_map.path, store)
+        problems += check_store(data_map, store)
     return problems
 
 
-def check_store(file: str, store: StoreSpec, *, cheap: bool = False) -> list[StoreProblem]:
+def check_store(data_map: DataMap, store: StoreSpec, *, cheap: bool = False) -> list[StoreProblem]:
     """Everything wrong between ``store``'s map and the store as it is. ``cheap``: no calls to
     partners (the worker's start-up check)."""
     try:
@@ -63,19 +61,16 @@ def check_store(file: str, store: StoreSpec, *, cheap: bool = False) -> list[Sto
             found = []
     except StoreError as exc:
         found = [LiveProblem(None, "connection", str(exc), "see the message")]
-    return [_locate(file, store, p) for p in found]
+    return [_locate(data_map, store, p) for p in found]
 
 
-def _locate(file: str, store: StoreSpec, problem: LiveProblem) -> StoreProblem:
+def _locate(data_map: DataMap, store: StoreSpec, problem: LiveProblem) -> StoreProblem:
     path = f"stores.{store.name}"
-    line = store.line
     if problem.table is not None:
         path += f".{SECTION[store.kind]}.{problem.table}"
-        spec = store.tables.get(problem.table)
-        line = spec.line if spec is not None and spec.line else line
     if problem.key:
         path += f".{problem.key}"
-    return StoreProblem(file, line, path, problem.problem, problem.fix)
+    return StoreProblem(data_map.path, data_map.line_of(path), path, problem.problem, problem.fix)
 
 
 # --- SQL ---------------------------------------------------------------------------------------
@@ -138,24 +133,11 @@ def _misfit(erase: EraseSpec, column: sa.Column[Any]) -> tuple[str, str] | None:
 
 
 def _fixed_misfit(value: str, kind: Any, length: int | None) -> tuple[str, str] | None:
-    parsers: list[tuple[type[Any], Any]] = [
-        (sa.Boolean, lambda v: {"true": True, "false": False, "1": True, "0": False}[v.lower()]),
-        (sa.Integer, int),
-        (sa.Numeric, decimal.Decimal),
-        (sa.Float, float),
-        (sa.DateTime, dt.datetime.fromisoformat),
-        (sa.Date, dt.date.fromisoformat),
-    ]
-    for kind_class, parse in parsers:
-        if isinstance(kind, kind_class):
-            try:
-                parse(value)
-            except (ValueError, KeyError, decimal.InvalidOperation):
-                return (
-                    f"the fixed value {value!r} is text, but the column is {kind}",
-                    'give a value the column takes, or use "null" if it may be empty',
-                )
-            return None
+    if not isinstance(kind, sa.String):
+        return (
+            f"the fixed value {value!r} is text, but the column is {kind}",
+            'use "null" if the column may be empty, generalise_date for a date, or retain it',
+        )
     if length is not None and len(value) > length:
         return (
             f"the fixed value has {len(value)} characters, but the column holds {length}",
