@@ -43,7 +43,13 @@ from requests_app.models import (
     StepStatus,
 )
 from requests_app.steps import step_fail, step_retry_later, steps_to_requeue
-from requests_app.stores import StoreError, Subject, connector_for
+from requests_app.stores import (
+    PermanentStoreError,
+    StoreError,
+    Subject,
+    TransientStoreError,
+    connector_for,
+)
 from requests_app.stores.base import Connector, Outcome
 from requests_app.stores.checks import check_store
 from smarct_dsar.claims import claim
@@ -88,6 +94,7 @@ class StorePlan:
     notify_email: str | None
     tables: tuple[TablePlan, ...] = field(default_factory=tuple)
     problems: tuple[str, ...] = ()  # each blocks approval
+    unreachable: bool = False  # the only problem: the store cannot be reached just now
 
     @property
     def by_notice(self) -> bool:
@@ -169,11 +176,13 @@ def store_plan(store: StoreSpec, subject: Subject) -> StorePlan:
     if store.kind == "notify":
         tables = tuple(TablePlan(t.name, t.category, "notify", 0) for t in store.tables.values())
         return replace(plan, tables=tables)
-    problems = tuple(str(p) for p in check_store(datamap.current(), store, cheap=True))
-    if problems:
-        return replace(plan, problems=problems)
     connector = connector_for(store)
     try:
+        problems = tuple(
+            str(p) for p in check_store(datamap.current(), store, cheap=True, raise_transient=True)
+        )
+        if problems:
+            return replace(plan, problems=problems)
         outcomes = connector.preview(subject)
         owners = connector.owners()
         done: dict[str, TablePlan] = {}
@@ -182,7 +191,11 @@ def store_plan(store: StoreSpec, subject: Subject) -> StorePlan:
                 store.tables[name], outcomes.get(name, Outcome()), connector, subject, owners, done
             )
     except StoreError as exc:
-        return replace(plan, problems=(f"{store.name} cannot be checked now: {exc}",))
+        return replace(
+            plan,
+            problems=(f"{store.name} cannot be checked now: {exc}",),
+            unreachable=isinstance(exc, TransientStoreError),
+        )
     return replace(plan, tables=tuple(done[name] for name in store.tables if name in done))
 
 
@@ -425,25 +438,36 @@ def erasure_plan_fix(*, request: DataSubjectRequest) -> dict[str, Any]:
     return {"rules": rules, "digest": plan_digest(rules), "stores": plan_as_json(plan)}
 
 
-def erasure_plan_drift(
-    *, request: DataSubjectRequest, stores: list[StoreSpec] | None = None
-) -> list[str]:
-    """How the map's plan now differs from the approved one (for ``stores``, or all); empty when
-    it is the same. A plan that cannot be computed differs by its problems."""
+def erasure_plan_drift(*, request: DataSubjectRequest, stores: list[StoreSpec]) -> list[str]:
+    """How the map's plan for ``stores`` now differs from the approved one; empty when it is the
+    same. A store whose plan cannot be computed raises: its step fails (or retries) visibly."""
     approved = request.erasure_plan or {}
     if "rules" not in approved:
         return []  # approved before plans were fixed: nothing to compare with
-    subject = subject_of(request)
-    targets = stores if stores is not None else list(datamap.current().stores.values())
-    plan = [store_plan(store, subject) for store in targets]
-    problems = plan_problems(plan)
-    if problems:
-        return problems
+    plan = [store_plan(store, subject_of(request)) for store in stores]
+    for store in plan:
+        if store.problems:
+            error = TransientStoreError if store.unreachable else PermanentStoreError
+            raise error("; ".join(store.problems))
     current = plan_rules(plan)
-    before = {name: approved["rules"].get(name) for name in current}
-    if stores is None:
-        before = approved["rules"]
-    return plan_changes(before, current)
+    return plan_changes({name: approved["rules"].get(name) for name in current}, current)
+
+
+def erasure_map_drift(*, request: DataSubjectRequest) -> list[str]:
+    """Before erasure starts: whether the map still gives the approved plan, store by store. A
+    store that cannot be checked now is left to its own step, which checks again."""
+    approved = (request.erasure_plan or {}).get("rules")
+    if approved is None:
+        return []
+    changes = [
+        f"{name}: removed from the map" for name in approved if name not in datamap.current().stores
+    ]
+    for store in datamap.current().stores.values():
+        try:
+            changes += erasure_plan_drift(request=request, stores=[store])
+        except StoreError:
+            continue
+    return changes
 
 
 def erasure_run_step(*, step_id: int, task_id: str) -> bool:
@@ -528,6 +552,7 @@ def erasure_retry_store(*, request: DataSubjectRequest, store: str, actor: User)
     from requests_app.lifecycle import actor_label
     from requests_app.tasks import erase_store
 
+    request = DataSubjectRequest.objects.select_for_update().get(pk=request.pk)
     step = ErasureStep.objects.filter(request=request, store=store).first()
     if step is None:
         raise RuleViolation(f"This request has no erasure step for '{store}'.", field="store")

@@ -230,11 +230,11 @@ def request_start_fulfilment(*, request: DataSubjectRequest) -> DataSubjectReque
     """Start carrying out an approved request: build the exports (access, portability), erase
     (unless a legal hold or an open access request holds it back), or apply the corrections."""
     from exports_app.services import FORMATS, exports_plan
-    from requests_app.erasure import erasure_holds, erasure_plan_drift, erasure_start
+    from requests_app.erasure import erasure_holds, erasure_map_drift, erasure_start
     from requests_app.tasks import apply_rectification
 
     if request.request_type == RequestType.ERASURE:
-        drift = erasure_plan_drift(request=request)
+        drift = erasure_map_drift(request=request)
         if drift:
             return request_replan(request=request, changes=drift)
         holds = erasure_holds(request)

@@ -16,7 +16,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from requests_app.datamap.spec import DataMap, EraseSpec, StoreSpec, TableSpec
-from requests_app.stores.base import Connector, StoreError, Subject, connector_for
+from requests_app.stores.base import (
+    Connector,
+    StoreError,
+    Subject,
+    TransientStoreError,
+    connector_for,
+)
 from requests_app.stores.ownership import Link
 from requests_app.stores.sqlschema import LiveProblem, SqlSchema, engine_for, inspect_store
 
@@ -47,9 +53,12 @@ def check_map(data_map: DataMap, only: list[str] | None = None) -> list[StorePro
     return problems
 
 
-def check_store(data_map: DataMap, store: StoreSpec, *, cheap: bool = False) -> list[StoreProblem]:
+def check_store(
+    data_map: DataMap, store: StoreSpec, *, cheap: bool = False, raise_transient: bool = False
+) -> list[StoreProblem]:
     """Everything wrong between ``store``'s map and the store as it is. ``cheap``: no calls to
-    partners (the worker's start-up check)."""
+    partners (the worker's start-up check). ``raise_transient``: a store that cannot be reached
+    just now raises ``TransientStoreError`` instead of being reported as a problem."""
     try:
         if store.kind == "sql":
             found = _check_sql(store)
@@ -60,6 +69,8 @@ def check_store(data_map: DataMap, store: StoreSpec, *, cheap: bool = False) -> 
         else:
             found = []
     except StoreError as exc:
+        if raise_transient and isinstance(exc, TransientStoreError):
+            raise
         found = [LiveProblem(None, "connection", str(exc), "see the message")]
     return [_locate(data_map, store, p) for p in found]
 

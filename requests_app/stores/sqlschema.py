@@ -73,7 +73,7 @@ def translate(exc: BaseException, store: StoreSpec) -> StoreError:
     kind = type(orig).__name__
     transient = (
         isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError)
-        or kind in {"OperationalError", "InterfaceError"}
+        or any(c.__name__ in {"OperationalError", "InterfaceError"} for c in type(orig).__mro__)
         or (isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated)
     )
     if transient:

@@ -211,3 +211,32 @@ def test_discover_store_proposes_a_section(capsys: Any) -> None:
     assert "# link discovered from a foreign key: CustomerId → Customer.CustomerId" in out
     assert "Phone: {category: contact}" in out
     assert "      Genre:\n        category: TODO" in out  # a genre's name is not a person
+
+
+def test_a_phone_number_cannot_identify_anyone(tmp_path: Path) -> None:
+    # typed into the form, never verified: anyone could get the data of whoever has that number
+    text = (
+        (ROOT / "demo" / "data-map.yaml")
+        .read_text()
+        .replace(
+            "identity: {email: email}\n        erase: delete\n        fields:\n          email: {category: contact, rectifiable: true}",
+            "identity: {email: email, phone: phone}\n        erase: delete\n        fields:\n          email: {category: contact, rectifiable: true}",
+        )
+    )
+    path = tmp_path / "map.yaml"
+    path.write_text(text)
+    with pytest.raises(datamap.DataMapInvalid) as caught:
+        datamap.load(path)
+    (problem,) = caught.value.problems
+    assert problem.path == "stores.app.tables.accounts.identity.phone"
+    assert "never verified" in problem.problem
+
+
+def test_the_stores_are_searched_only_by_what_the_person_proved(verified: Any) -> None:
+    from requests_app.gathering import subject_of
+
+    dsr = verified(email="ann@example.com", phone="07700 900123")
+    subject = subject_of(dsr)
+    assert subject.email == "ann@example.com"
+    assert not hasattr(subject, "phone")
+    assert subject.key("phone") is None

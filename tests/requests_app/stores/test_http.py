@@ -272,3 +272,30 @@ def test_a_correction_is_sent_to_each_record(tmp_path: Path, httpserver: HTTPSer
     )
     assert changed == 1
     httpserver.check_assertions()
+
+
+def test_records_without_the_identity_field_fail_closed(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    # A partner that ignores our filter and answers with records lacking the identity field:
+    # keeping them would gather (and on erasure delete) other people's data.
+    people = [{"id": i, "name": f"Person {i}"} for i in range(5)]
+    httpserver.expect_request("/api/contacts").respond_with_data(ok(people))
+    connector = store_for(tmp_path, httpserver)
+    with pytest.raises(PermanentStoreError, match="without its identity field"):
+        gather(connector, ALICE)
+    with pytest.raises(PermanentStoreError, match="without its identity field"):
+        connector.erase(ALICE)
+    deletes = [r for r, _ in httpserver.log if r.method == "DELETE"]
+    assert deletes == []
+
+
+def test_records_naming_someone_else_are_dropped(tmp_path: Path, httpserver: HTTPServer) -> None:
+    records = [
+        {"id": 1, "email": "ALICE@example.com"},
+        {"id": 2, "email": "mallory@example.com"},
+        {"id": 3, "email": None},
+    ]
+    httpserver.expect_request("/api/contacts").respond_with_data(ok(records))
+    found = gather(store_for(tmp_path, httpserver), ALICE)
+    assert [r["id"] for _, r in found] == [1]
