@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, shared_task
 from celery.schedules import crontab
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smarct_dsar.settings")
 
@@ -34,6 +35,27 @@ def _check_data_map(**kwargs: Any) -> None:
     except datamap.DataMapInvalid as exc:
         print(exc, file=sys.stderr, flush=True)
         raise SystemExit(1) from exc
+
+
+@worker_ready.connect
+def _check_stores(**kwargs: Any) -> None:
+    """The cheap part of ``manage.py check_stores`` (databases and files, no partner calls), in
+    the background so the worker starts consuming at once: a map that no longer fits a store's
+    schema is in the worker's log before the first request fails on it."""
+    threading.Thread(target=_log_store_problems, name="check-stores", daemon=True).start()
+
+
+def _log_store_problems() -> None:
+    import logging
+
+    from requests_app import datamap
+    from requests_app.stores.checks import check_store
+
+    log = logging.getLogger("requests_app.stores")
+    data_map = datamap.current()
+    for store in data_map.stores.values():
+        for problem in check_store(data_map, store, cheap=True):
+            log.error("data map does not fit store %s: %s", store.name, problem)
 
 
 app.conf.beat_schedule = {

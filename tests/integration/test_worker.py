@@ -77,3 +77,20 @@ def test_the_worker_probe_proves_consumption_not_just_a_live_process(
     # a worker that does not consume (here: one that does not exist) fails the check
     with pytest.raises(CommandError, match="did not answer"):
         call_command("worker_probe", "--hostname", "celery@nobody-home", "--timeout", "2")
+
+
+def test_a_worker_reports_a_map_that_no_longer_fits_its_store_at_start_up(
+    start_worker: Any, wait_for: Any, tmp_path: Path
+) -> None:
+    # the Chinook map with a misspelt field: the loader cannot know, the live schema does
+    chinook = Path(settings.BASE_DIR).parent / "shared" / "datasets" / "chinook.sqlite"
+    text = (Path(settings.BASE_DIR) / "demo" / "chinook-data-map.yaml").read_text()
+    broken = tmp_path / "map.yaml"
+    broken.write_text(text.replace("Phone: {rectifiable: true}", "Phnoe: {rectifiable: true}"))
+    worker = start_worker(DSAR_DATA_MAP=str(broken), DSAR_STORE_CHINOOK_URL=f"sqlite:///{chinook}")
+    line = wait_for(
+        lambda: next((x for x in worker.lines if "does not fit store chinook" in x), None),
+        what="the start-up check's report",
+    )
+    assert "fields.Phnoe" in line
+    assert "did you mean 'Phone'?" in line

@@ -208,7 +208,7 @@ def test_discover_store_proposes_a_section(capsys: Any) -> None:
     out = capsys.readouterr().out
     assert "      Customer:" in out
     assert "identity: {Email: email}" in out
-    assert "# link discovered from a foreign key: CustomerId → Customer.CustomerId" in out
+    assert "# link discovered from a foreign key: Invoice.CustomerId → Customer.CustomerId" in out
     assert "Phone: {category: contact}" in out
     assert "      Genre:\n        category: TODO" in out  # a genre's name is not a person
 

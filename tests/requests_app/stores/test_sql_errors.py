@@ -4,7 +4,6 @@ the variable, the fix); what may pass is transient and retried. Against real ser
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -76,20 +75,23 @@ def test_a_connection_lost_while_rows_stream_is_transient(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_analytics: str
 ) -> None:
     store = _analytics(tmp_path, monkeypatch, postgres_analytics)
-    batches = connector_for(store).find(Subject(email="harriet.heavy@example.com"))
     admin = sa.create_engine(postgres_analytics, isolation_level="AUTOCOMMIT")
-    killed = threading.Event()
-    with pytest.raises(TransientStoreError, match="retried") as caught:
-        for batch in batches:
-            if batch.table == "page_views" and not killed.is_set():
-                with admin.connect() as conn:
+    killed = []
+
+    def read_and_cut_the_connection() -> None:
+        for batch in connector_for(store).find(Subject(email="harriet.heavy@example.com")):
+            if batch.table == "page_views" and not killed:
+                with admin.connect() as conn:  # the server drops our reader mid-stream
                     conn.execute(
                         sa.text(
                             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                         )
                     )
-                killed.set()
+                killed.append(batch)
+
+    with pytest.raises(TransientStoreError, match="retried") as caught:
+        read_and_cut_the_connection()
     admin.dispose()
-    assert killed.is_set()
+    assert killed
     assert "store 'analytics'" in str(caught.value)
