@@ -28,7 +28,7 @@ from exports_app.models import Export, ExportFormat, ExportStatus
 from exports_app.renderers.pdf import NoFetching
 from exports_app.services import send_link
 from requests_app.audit import event_append
-from requests_app.erasure import StorePlan, TablePlan, erasure_plan, plan_from_json
+from requests_app.erasure_plans import StorePlan, TablePlan, erasure_plan, plan_from_json
 from requests_app.lifecycle import request_complete
 from requests_app.models import (
     DataSubjectRequest,

@@ -230,7 +230,8 @@ def request_start_fulfilment(*, request: DataSubjectRequest) -> DataSubjectReque
     """Start carrying out an approved request: build the exports (access, portability), erase
     (unless a legal hold or an open access request holds it back), or apply the corrections."""
     from exports_app.services import FORMATS, exports_plan
-    from requests_app.erasure import erasure_holds, erasure_map_drift, erasure_start
+    from requests_app.erasure import erasure_holds, erasure_start
+    from requests_app.erasure_plans import erasure_map_drift
     from requests_app.tasks import apply_rectification
 
     if request.request_type == RequestType.ERASURE:
@@ -340,7 +341,7 @@ def request_approve(
     payload: dict[str, Any] = {"reason": reason.strip()}
     changes: dict[str, Any] = {}
     if request.request_type == RequestType.ERASURE:
-        from requests_app.erasure import erasure_plan_fix
+        from requests_app.erasure_plans import erasure_plan_fix
 
         changes["erasure_plan"] = erasure_plan_fix(request=request)
         payload["plan_digest"] = changes["erasure_plan"]["digest"]

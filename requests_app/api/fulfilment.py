@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from requests_app import erasure, optout, recipients, rectification
+from requests_app import erasure, erasure_plans, optout, recipients, rectification
 from requests_app.api.serializers import RequestDetailSerializer
 from requests_app.api.views import ReasonInput, get_request_or_404, staff_user
 from requests_app.models import CorrectionDecision
@@ -72,7 +72,7 @@ class ErasurePlanApi(APIView):
     @extend_schema(responses=ErasurePlanSerializer)
     def get(self, request: Request, reference: str) -> Response:
         dsr = get_request_or_404(reference)
-        plan = [asdict(p) for p in erasure.erasure_plan(request=dsr)]
+        plan = [asdict(p) for p in erasure_plans.erasure_plan(request=dsr)]
         data = {"reference": dsr.reference, "holds": erasure.erasure_holds(dsr), "stores": plan}
         return Response(ErasurePlanSerializer(data).data)
 

@@ -16,7 +16,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from requests_app import erasure, gathering, lifecycle, recipients, rectification, selectors
+from requests_app import (
+    erasure,
+    erasure_plans,
+    gathering,
+    lifecycle,
+    recipients,
+    rectification,
+    selectors,
+)
 from requests_app.dashboard.access import staff_required
 from requests_app.dashboard.forms import (
     ACTION_TEXT,
@@ -134,7 +142,7 @@ def _fulfilment_context(dsr: DataSubjectRequest) -> dict[str, Any]:
     context: dict[str, Any] = {}
     if dsr.request_type == RequestType.ERASURE:
         if dsr.status in {Status.IN_REVIEW, Status.APPROVED, Status.ON_HOLD}:
-            context["plan"] = erasure.erasure_plan(request=dsr)
+            context["plan"] = erasure_plans.erasure_plan(request=dsr)
         context["holds"] = erasure.erasure_holds(dsr) if dsr.is_open else []
         context["erasure_steps"] = dsr.erasure_steps.all()
     context["notices"] = [(n, recipients.is_overdue(n)) for n in dsr.notices.all()]

@@ -102,7 +102,7 @@ def _check_sql(store: StoreSpec) -> list[LiveProblem]:
 def _strategy_problems(
     connector: Connector, store: StoreSpec, schema: SqlSchema
 ) -> list[LiveProblem]:
-    connector._schema = schema  # type: ignore[attr-defined]  # the schema just read
+    connector.use_schema(schema)  # type: ignore[attr-defined]
     problems = []
     for name, spec in store.tables.items():
         table = schema.tables[name]

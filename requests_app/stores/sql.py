@@ -94,6 +94,10 @@ class SqlConnector(Connector):
         except sa_exc.SQLAlchemyError as exc:
             raise translate(exc, self.store) from exc
 
+    def use_schema(self, schema: SqlSchema) -> None:
+        """Work from a schema already read (``checks.py`` reads it without raising)."""
+        self._schema = schema
+
     def schema(self) -> SqlSchema:
         """The live schema held against the map (read once per connector)."""
         if self._schema is None:

@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 from pypdf import PdfReader
 
 from exports_app.models import Export, ExportFormat
-from requests_app import erasure, lifecycle, tasks
+from requests_app import erasure, erasure_plans, lifecycle, tasks
 from requests_app.errors import RuleViolation
 from requests_app.models import ErasureStep, ProcessorNotice, Status, StepStatus
 from smarct_dsar.crypto import iter_decrypted
@@ -84,7 +84,7 @@ def test_the_plan_shows_what_happens_in_every_store_before_anything_changes(
     bob_erasure: Any, own_estate: OwnEstate
 ) -> None:
     before = own_estate.snapshot()
-    plan = {p.store: p for p in erasure.erasure_plan(request=bob_erasure)}
+    plan = {p.store: p for p in erasure_plans.erasure_plan(request=bob_erasure)}
     billing = {t.table: t for t in plan["billing"].tables}
     assert billing["invoices"].action == "retain"
     assert billing["invoices"].records == 8

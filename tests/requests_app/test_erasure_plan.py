@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from exports_app.certificate import StoreReport
-from requests_app import datamap, erasure, lifecycle
+from requests_app import datamap, erasure, erasure_plans, lifecycle
 from requests_app.errors import RuleViolation
 from requests_app.models import ErasureStep, Status, StepStatus
 from tests.conftest import ROOT, OwnEstate
@@ -128,7 +128,7 @@ def test_plan_erasure_and_certificate_counts_agree(
         lifecycle.request_act(action="approve", request=bob_erasure, actor=approver, reason="ok")
     bob_erasure.refresh_from_db()
     assert bob_erasure.status == Status.COMPLETED
-    approved = erasure.plan_from_json(bob_erasure.erasure_plan["stores"])
+    approved = erasure_plans.plan_from_json(bob_erasure.erasure_plan["stores"])
     steps = {s.store: s for s in bob_erasure.erasure_steps.all()}
     compared = 0
     for store in approved:

@@ -36,6 +36,7 @@ def _services(staff: Any) -> dict[str, Callable[[DataSubjectRequest], DataSubjec
         ),
         "expire": lambda r: lifecycle.request_expire(request=r),
         "start_opt_out": lambda r: optout.request_start_opt_out(request=r),
+        "replan": lambda r: lifecycle.request_replan(request=r, changes=["crm.customers: action"]),
     }
 
 
