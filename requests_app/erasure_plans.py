@@ -161,7 +161,30 @@ def store_plan(store: StoreSpec, subject: Subject) -> StorePlan:
             problems=(f"{store.name} cannot be checked now: {exc}",),
             unreachable=isinstance(exc, TransientStoreError),
         )
-    return replace(plan, tables=tuple(done[name] for name in store.tables if name in done))
+    tables = tuple(done[name] for name in store.tables if name in done)
+    return replace(plan, tables=tables, problems=_still_found(tables, owners))
+
+
+def _still_found(tables: tuple[TablePlan, ...], owners: dict[str, str]) -> tuple[str, ...]:
+    """Rows the map erases but that other records point at stay as they are. Where the person
+    can still be found through them (their root row is kept too), erasure would leave them:
+    a problem to fix before approval, not a surprise after."""
+    plans = {t.table: t for t in tables}
+    problems = []
+    for table in tables:
+        if not table.shared or table.action == "retain":
+            continue
+        root = table.table
+        while root in owners:
+            root = owners[root]
+        if root == table.table or plans[root].action == "retain" or plans[root].shared:
+            problems.append(
+                f"{table.table}: {table.shared} of the person's rows cannot be erased, because "
+                f"other records point at them, and the person can still be found through "
+                f"{root}. Fix: add the tables that point at {table.table} to the map (their "
+                f"rows go first), or anonymise {table.table} instead of deleting it"
+            )
+    return tuple(problems)
 
 
 def erasure_plan(*, request: DataSubjectRequest) -> list[StorePlan]:

@@ -24,7 +24,13 @@ from requests_app.stores.base import (
     connector_for,
 )
 from requests_app.stores.ownership import Link
-from requests_app.stores.sqlschema import LiveProblem, SqlSchema, engine_for, inspect_store
+from requests_app.stores.sqlschema import (
+    LiveProblem,
+    SqlSchema,
+    engine_for,
+    inspect_store,
+    unique_columns,
+)
 
 HASH_LENGTH = len("anon:") + 24
 PROBE = Subject(email="check-stores@invalid.example")
@@ -93,14 +99,15 @@ def _check_sql(store: StoreSpec) -> list[LiveProblem]:
     schema, problems = inspect_store(store, engine)
     if schema is None:
         return problems
-    problems += _strategy_problems(connector, store, schema)
-    if not problems:  # the feasibility of erasure needs every table's owner
+    unowned = bool(problems)
+    problems += _strategy_problems(connector, store, schema, engine)
+    if not unowned:  # the feasibility of erasure needs every table's owner
         problems += _key_problems(store, schema)
     return problems
 
 
 def _strategy_problems(
-    connector: Connector, store: StoreSpec, schema: SqlSchema
+    connector: Connector, store: StoreSpec, schema: SqlSchema, engine: sa.Engine
 ) -> list[LiveProblem]:
     connector.use_schema(schema)  # type: ignore[attr-defined]
     problems = []
@@ -108,16 +115,22 @@ def _strategy_problems(
         table = schema.tables[name]
         columns = connector.anonymised_columns(name, table.c.keys())
         for column, erase in columns.items():
-            problem = _misfit(erase, table.c[column])
+            problem = _misfit(erase, table.c[column], column in unique_columns(table, engine))
             if problem is not None:
                 key = f"fields.{column}.erase" if column in spec.fields else "erase"
                 problems.append(LiveProblem(name, key, f"{column}: {problem[0]}", problem[1]))
     return problems
 
 
-def _misfit(erase: EraseSpec, column: sa.Column[Any]) -> tuple[str, str] | None:
+def _misfit(erase: EraseSpec, column: sa.Column[Any], unique: bool) -> tuple[str, str] | None:
     """Why ``erase``'s strategy cannot be written to ``column``, and the fix; None if it can."""
     kind = column.type
+    if unique and (erase.strategy or "null") == "fixed":
+        return (
+            "a fixed value into a UNIQUE column: the second person erased would collide with "
+            "the first, and their erasure fail",
+            'use keyed_hash (distinct per person), or "null" if the column may be empty',
+        )
     strategy = erase.strategy or "null"
     text = isinstance(kind, sa.String)
     length = getattr(kind, "length", None) if text else None

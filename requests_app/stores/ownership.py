@@ -36,6 +36,7 @@ class Link:
     declared: bool = False
     nullable: bool = True
     ondelete: str | None = None
+    schema: str | None = None  # the child's schema (database, on MySQL) when not the store's own
 
     def __str__(self) -> str:
         return (

@@ -167,7 +167,9 @@ class SqlConnector(Connector):
 
     def _erase_table(self, conn: sa.Connection, rows: Rows, name: str, planned: Outcome) -> None:
         table = rows.table(name)
-        deleted = conn.execute(sa.delete(table).where(rows.deleting(name))).rowcount
+        deleted = conn.execute(
+            rows.only(name, sa.delete(table).where(rows.deleting(name)))
+        ).rowcount
         columns = self.anonymised_columns(name, table.c.keys())
         anonymised = self._anonymise(conn, rows, name, columns) if columns else 0
         expected = planned.anonymised if columns else 0
@@ -189,7 +191,12 @@ class SqlConnector(Connector):
                 "cannot be anonymised one by one. Fix: add a primary key, or erase: delete."
             )
         found = conn.execute(
-            sa.select(*[table.c[k] for k in keys + list(columns)]).where(rows.anonymising(name))
+            rows.only(
+                name,
+                sa.select(*[table.c[k] for k in keys + list(columns)]).where(
+                    rows.anonymising(name)
+                ),
+            )
         )
         changes = [
             {
@@ -204,7 +211,7 @@ class SqlConnector(Connector):
                 .where(*[table.c[k] == sa.bindparam(f"k_{k}") for k in keys])
                 .values({c: sa.bindparam(f"v_{c}") for c in columns})
             )
-            conn.execute(statement, changes)
+            conn.execute(rows.only(name, statement), changes)
         return len(changes)
 
     def leftovers(self, subject: Subject) -> dict[str, dict[str, int]]:
@@ -217,7 +224,15 @@ class SqlConnector(Connector):
                 for name in rows.order:
                     counted = rows.count(conn, name)
                     left = counted.deleted + self._not_anonymised(conn, rows, name)
-                    result[name] = {"left": left, "retained": counted.retained + counted.shared}
+                    if self.store.tables[name].erase.action != "retain":
+                        # still found through the person's identity, yet not erased: other
+                        # records point at these rows, so they could be neither deleted nor
+                        # anonymised; the person is still there
+                        left += counted.shared
+                    kept = counted.retained
+                    if self.store.tables[name].erase.action == "retain":
+                        kept += counted.shared
+                    result[name] = {"left": left, "retained": kept}
                 return {
                     name: result.get(name, {"left": 0, "retained": 0}) for name in self.store.tables
                 }
@@ -230,7 +245,7 @@ class SqlConnector(Connector):
         if not columns:
             return 0
         found = conn.execute(
-            sa.select(*[table.c[c] for c in columns]).where(rows.anonymising(name))
+            rows.only(name, sa.select(*[table.c[c] for c in columns]).where(rows.anonymising(name)))
         )
         return sum(
             1
@@ -253,7 +268,9 @@ class SqlConnector(Connector):
                         f"store '{self.store.name}': table '{table}' has no column "
                         f"{', '.join(sorted(unknown))}"
                     )
-                statement = sa.update(target).where(rows.changeable(table)).values(values)
+                statement = rows.only(
+                    table, sa.update(target).where(rows.changeable(table)).values(values)
+                )
                 return int(conn.execute(statement).rowcount)
         except self._errors() as exc:
             raise translate(exc, self.store) from exc
@@ -267,7 +284,12 @@ class SqlConnector(Connector):
             with self.engine.connect() as conn:
                 rows = self._rows(subject, conn)
                 target = rows.table(table).c[column]
-                query = sa.select(sa.func.max(target)).where(rows.owned(table), rows.kept(table))
+                query = rows.only(
+                    table,
+                    sa.select(sa.func.max(target))
+                    .select_from(rows.table(table))
+                    .where(rows.owned(table), rows.kept(table)),
+                )
                 return as_date(conn.execute(query).scalar())
         except self._errors() as exc:
             raise translate(exc, self.store) from exc

@@ -19,11 +19,13 @@ the same set whatever it is nested in.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from django.utils import timezone
+from sqlalchemy.dialects import mysql
 
 from requests_app.datamap.periods import first_kept, period_end
 from requests_app.datamap.spec import StoreSpec
@@ -69,6 +71,7 @@ class Rows:
         self.today = timezone.localdate()
         self._captured: dict[str, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]] = {}
         self._memo: dict[tuple[str, str], Condition] = {}
+        self._deciding: set[str] = set()
         if conn is not None:
             self._capture(conn)
 
@@ -76,7 +79,16 @@ class Rows:
         return self.schema.tables[name]
 
     def select(self, name: str) -> sa.Select[Any]:
-        return sa.select(self.table(name)).where(self.owned(name))
+        return self.only(name, sa.select(self.table(name)).where(self.owned(name)))
+
+    def only(self, name: str, statement: Any) -> Any:
+        """``statement`` reading or changing ``name``'s own rows, not those of a mapped table
+        that inherits it (PostgreSQL ``ONLY``), which is read and changed on its own."""
+        if name not in self.schema.only:
+            return statement
+        if isinstance(statement, sa.Select):
+            return statement.with_hint(self.table(name), "ONLY", "postgresql")
+        return statement.with_hint("ONLY", dialect_name="postgresql")
 
     # --- ownership ------------------------------------------------------------------------
 
@@ -110,7 +122,9 @@ class Rows:
             if value is None:
                 continue
             if key == "email":
-                clauses.append(sa.func.lower(table.c[column]) == value.lower())
+                if not _PLAUSIBLE_EMAIL.match(value):
+                    continue  # an empty or blank "address" must match nobody
+                clauses.append(_same_email(table.c[column], value, self.schema.dialect))
             else:
                 clauses.append(table.c[column] == value)
         return sa.or_(*clauses) if clauses else sa.false()
@@ -143,7 +157,7 @@ class Rows:
         clauses = []
         for link in self._referencing(name):
             other, match = self._pointing(name, link)
-            if link.child in self.schema.ownership.owners and link.child != name:
+            if self._mapped(link) and link.child != name:
                 match = sa.and_(match, _not(self.owned(link.child)))
             clauses.append(~sa.exists(sa.select(sa.literal(1)).select_from(other).where(match)))
         return sa.and_(sa.true(), *clauses)
@@ -170,8 +184,11 @@ class Rows:
             if owner.how != "via" or owner.link is None:
                 return sa.false()
             parent = self.table(owner.link.parent)
+            # the owner row goes only if nothing but its own such rows points at it
             rows = sa.select(*[parent.c[c] for c in owner.link.parent_columns]).where(
-                self.owned(owner.link.parent), _true(self.expired(owner.link.parent))
+                self.owned(owner.link.parent),
+                _true(self.expired(owner.link.parent)),
+                self._unreferenced(owner.link.parent, besides=self._followers(owner.link.parent)),
             )
             table = self.table(name)
             return _in([table.c[c] for c in owner.link.columns], rows.correlate(None))
@@ -181,6 +198,16 @@ class Rows:
         assert spec.from_field is not None
         column = self.table(name).c[spec.from_field]
         return column < _typed(column, first_kept(spec, self.today))
+
+    def _followers(self, name: str) -> frozenset[str]:
+        """Tables whose rows are kept as long as their ``name`` owner row (``with_owner``)."""
+        return frozenset(
+            child
+            for child, owner in self.schema.ownership.owners.items()
+            if owner.how == "via"
+            and owner.owner_table == name
+            and self.store.tables[child].erase.with_owner
+        )
 
     # --- what erasure does ----------------------------------------------------------------
 
@@ -197,14 +224,22 @@ class Rows:
             return sa.false()
         return sa.and_(wanted, self.exclusive(name), self._unreferenced(name))
 
-    def _unreferenced(self, name: str) -> Condition:
-        """No row that stays behind points at this row (rows deleted with it do not count)."""
+    def _unreferenced(self, name: str, *, besides: frozenset[str] = frozenset()) -> Condition:
+        """No row that stays behind points at this row: rows deleted with it do not count, nor
+        rows of the tables ``besides`` (children that go with it). In a cycle of foreign keys a
+        table already being decided counts as staying (it may: the safe reading)."""
         clauses = []
-        for link in self._referencing(name):
-            other, match = self._pointing(name, link)
-            if link.child in self.schema.ownership.owners and link.child != name:
-                match = sa.and_(match, _not(self.deleting(link.child)))
-            clauses.append(~sa.exists(sa.select(sa.literal(1)).select_from(other).where(match)))
+        self._deciding.add(name)
+        try:
+            for link in self._referencing(name):
+                if self._mapped(link) and link.child in besides:
+                    continue
+                other, match = self._pointing(name, link)
+                if self._mapped(link) and link.child != name and link.child not in self._deciding:
+                    match = sa.and_(match, _not(self.deleting(link.child)))
+                clauses.append(~sa.exists(sa.select(sa.literal(1)).select_from(other).where(match)))
+        finally:
+            self._deciding.discard(name)
         return sa.and_(sa.true(), *clauses)
 
     def anonymising(self, name: str) -> Condition:
@@ -225,7 +260,11 @@ class Rows:
         deleting, expired = _true(self.deleting(name)), _true(self.expired(name))
         anonymising = _true(self.anonymising(name))
         kept = _not(self.deleting(name))
-        shared = sa.and_(kept, _not(self.anonymising(name))) if action != "retain" else sa.false()
+        if action == "retain":  # past its period, but other records still point at it
+            shared: Condition = sa.and_(kept, expired)
+            kept = sa.and_(kept, _not(self.expired(name)))
+        else:
+            shared = sa.and_(kept, _not(self.anonymising(name)))
 
         def total(condition: Condition) -> Any:
             return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
@@ -237,6 +276,7 @@ class Rows:
             total(kept) if action == "retain" else sa.literal(0),
             total(shared),
         ).where(self.owned(name))
+        query = self.only(name, query.select_from(self.table(name)))
         deleted, gone, anonymised, retained, left = (int(v) for v in conn.execute(query).one())
         return Outcome(
             deleted=deleted,
@@ -273,12 +313,12 @@ class Rows:
         """The referencing table (an alias when it is ``name`` itself) and the match with the
         row of ``name`` being considered."""
         table = self.table(name)
-        if link.child == name:
+        if link.child == name and link.schema is None:
             other: Any = table.alias()
-        elif link.child in self.schema.tables:
+        elif self._mapped(link):
             other = self.schema.tables[link.child]
         else:
-            other = sa.table(link.child, *[sa.column(c) for c in link.columns])
+            other = sa.table(link.child, *[sa.column(c) for c in link.columns], schema=link.schema)
         match = sa.and_(
             *[
                 other.c[c] == table.c[p]
@@ -287,10 +327,32 @@ class Rows:
         )
         return other, match
 
+    def _mapped(self, link: Link) -> bool:
+        """Whether the link's child is one of the store's mapped (and owned) tables."""
+        return link.schema is None and link.child in self.schema.ownership.owners
+
     def _cached(self, kind: str, name: str, build: Callable[[str], Condition]) -> Condition:
         if (kind, name) not in self._memo:
             self._memo[(kind, name)] = build(name)
         return self._memo[(kind, name)]
+
+
+_PLAUSIBLE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def _same_email(column: sa.ColumnElement[Any], value: str, dialect: str) -> Condition:
+    """The column holds this address, letter case aside, and nothing else does. A database's own
+    comparison may be kinder: MySQL/MariaDB's default collations ignore accents and trailing
+    spaces ('bób@' and 'bob@ ' would match 'bob@'), and PostgreSQL's lower() folds look-alike
+    letters (the Kelvin sign to 'k'); those would hand one person another's data."""
+    wanted = value.lower()
+    same: Condition = sa.func.lower(column) == wanted
+    if dialect == "mysql":
+        binary = mysql.VARBINARY(length=None)
+        same = sa.cast(sa.func.lower(column), binary) == sa.cast(sa.literal(wanted), binary)
+    if dialect in {"mysql", "postgresql"}:  # a look-alike letter folds to the same, not as long
+        return sa.and_(same, sa.func.octet_length(column) == len(wanted.encode()))
+    return same
 
 
 def _typed(column: sa.ColumnElement[Any], day: dt.date) -> Any:

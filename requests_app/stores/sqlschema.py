@@ -113,8 +113,10 @@ class SqlSchema:
     tables: dict[str, sa.Table]
     links: list[Link]  # between mapped tables: foreign keys, then declared links
     ownership: Ownership
+    dialect: str = ""
     all_tables: list[str] = field(default_factory=list)
     folded: dict[str, str] = field(default_factory=dict)  # child table → the parent it is part of
+    only: set[str] = field(default_factory=set)  # parents read without their mapped children
     _referencing: dict[str, list[Link]] | None = None
 
     def referencing(self, engine: sa.Engine, table: str) -> list[Link]:
@@ -167,15 +169,46 @@ def inspect_store(
     except sa_exc.SQLAlchemyError as exc:
         raise translate(exc, store) from exc
     tables = {name: metadata.tables[name] for name in store.tables}
-    problems = column_problems(store, tables)
+    problems = column_problems(store, tables, engine)
     links = mapped_links(store, tables)
     ownership = resolve(store, links)
     problems += [LiveProblem(p.table, "owner", p.problem, p.fix) for p in ownership.problems]
-    return SqlSchema(tables, links, ownership, names, folded), problems
+    problems += _inherited_columns(engine, store, tables, folded)
+    only = {p for c, p in folded.items() if c in store.tables and p in store.tables}
+    schema = SqlSchema(tables, links, ownership, engine.dialect.name, names, folded, only)
+    return schema, problems
+
+
+def _inherited_columns(
+    engine: sa.Engine, store: StoreSpec, tables: dict[str, sa.Table], folded: dict[str, str]
+) -> list[LiveProblem]:
+    """A PostgreSQL table inheriting a mapped one, with columns of its own, must be mapped itself:
+    read through its parent, its rows come without those columns (never gathered, never erased).
+    Mapped, it is read on its own and its parent without it (``FROM ONLY``)."""
+    problems = []
+    inspector = sa.inspect(engine)
+    for child, parent in folded.items():
+        if parent not in tables or child in store.tables:
+            continue
+        extra = [
+            c["name"] for c in inspector.get_columns(child) if c["name"] not in tables[parent].c
+        ]
+        if extra:
+            problems.append(
+                LiveProblem(
+                    parent,
+                    "",
+                    f"{child} inherits {parent} and adds {', '.join(extra)}: read through "
+                    f"{parent}, its rows would come without them, never gathered or erased",
+                    f"map {child} as a table of its own (owned like {parent}); {parent} is then "
+                    "read without it",
+                )
+            )
+    return problems
 
 
 def _missing_table(table: str, names: list[str], folded: dict[str, str]) -> LiveProblem:
-    if table in folded:
+    if table in folded and table not in names:
         return LiveProblem(
             table,
             "",
@@ -206,7 +239,9 @@ def did_you_mean(name: str, options: list[str]) -> str:
     return f"did you mean '{close[0]}'?" if close else f"its columns: {', '.join(options)}"
 
 
-def column_problems(store: StoreSpec, tables: dict[str, sa.Table]) -> list[LiveProblem]:
+def column_problems(
+    store: StoreSpec, tables: dict[str, sa.Table], engine: sa.Engine
+) -> list[LiveProblem]:
     """Columns the map names that the table does not have (identity, fields, links, owner,
     ignore, retention dates): each would otherwise fail a request half-way, or be silently
     ignored for ever (a misspelt field keeps its erase rule from ever applying)."""
@@ -242,6 +277,10 @@ def column_problems(store: StoreSpec, tables: dict[str, sa.Table]) -> list[LiveP
                         did_you_mean(link.to_column, list(target.c.keys())),
                     )
                 )
+            elif target is not None and link.column in tables[name].c:
+                problems += _link_problems(
+                    name, tables[name].c[link.column], target, link.to_column, engine
+                )
         if spec.owner is not None and spec.owner.referenced_by:
             child, column = spec.owner.referenced_by
             if child in tables and column not in tables[child].c:
@@ -253,6 +292,63 @@ def column_problems(store: StoreSpec, tables: dict[str, sa.Table]) -> list[LiveP
                         did_you_mean(column, list(tables[child].c.keys())),
                     )
                 )
+    return problems
+
+
+def unique_columns(table: sa.Table, engine: sa.Engine) -> set[str]:
+    """Columns that on their own identify one row: a one-column primary key, unique constraint
+    or unique index. (SQLite's reflection misses a column's own UNIQUE: its index list has it.)"""
+    sets = [{c.name for c in table.primary_key.columns}]
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            for index in conn.exec_driver_sql(f'PRAGMA index_list("{table.name}")').all():
+                if index[2]:  # unique
+                    info = conn.exec_driver_sql(f'PRAGMA index_info("{index[1]}")').all()
+                    sets.append({str(row[2]) for row in info})
+    sets += [
+        {c.name for c in constraint.columns}
+        for constraint in table.constraints
+        if isinstance(constraint, sa.UniqueConstraint)
+    ]
+    sets += [{c.name for c in index.columns} for index in table.indexes if index.unique]
+    return {next(iter(s)) for s in sets if len(s) == 1}
+
+
+def _python_type(column: sa.ColumnElement[Any]) -> type | None:
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return None
+
+
+def _link_problems(
+    name: str, column: sa.ColumnElement[Any], target: sa.Table, to_column: str, engine: sa.Engine
+) -> list[LiveProblem]:
+    """A declared link must point at one row (a key), with values of the same kind: a link to a
+    column many rows share (a household) would make each of them the person's."""
+    problems = []
+    keys = unique_columns(target, engine)
+    if to_column not in keys:
+        problems.append(
+            LiveProblem(
+                name,
+                "links",
+                f"'{target.name}.{to_column}' is not a primary key or unique, so a value there "
+                "names many rows, and all of them would be taken for the person's",
+                f"link to a key of {target.name} ({', '.join(sorted(keys)) or 'it has none'})",
+            )
+        )
+    mine, theirs = _python_type(column), _python_type(target.c[to_column])
+    if mine is not None and theirs is not None and mine is not theirs:
+        problems.append(
+            LiveProblem(
+                name,
+                "links",
+                f"{name}.{column.name} holds {column.type} but {target.name}.{to_column} holds "
+                f"{target.c[to_column].type}: the database cannot compare them",
+                "link columns of the same type",
+            )
+        )
     return problems
 
 
@@ -287,25 +383,107 @@ def mapped_links(store: StoreSpec, tables: dict[str, sa.Table]) -> list[Link]:
 
 
 def _referencing(engine: sa.Engine, schema: SqlSchema) -> dict[str, list[Link]]:
+    """Foreign keys from anywhere the database can see (every schema on PostgreSQL, every
+    database on MySQL/MariaDB) to the mapped tables, and the declared links."""
     result: dict[str, list[Link]] = {}
-    inspector = sa.inspect(engine)
-    foreign_keys: dict[Any, list[Any]] = inspector.get_multi_foreign_keys()
-    for (_, child), keys in foreign_keys.items():
-        if child in schema.folded:
-            continue  # a partition repeats its parent's keys; the parent is checked
-        for fk in keys:
-            parent = fk["referred_table"]
-            if parent in schema.tables:
-                result.setdefault(parent, []).append(
-                    Link(
-                        child=child,
-                        columns=tuple(fk["constrained_columns"]),
-                        parent=parent,
-                        parent_columns=tuple(fk["referred_columns"]),
-                        ondelete=str((fk.get("options") or {}).get("ondelete") or "NO ACTION"),
-                    )
-                )
+    reader = {"postgresql": _pg_referencing, "mysql": _mysql_referencing}.get(engine.dialect.name)
+    links = reader(engine, list(schema.tables)) if reader else _inspected_referencing(engine)
+    for link in links:
+        if link.parent in schema.tables and (
+            link.schema is not None or link.child not in schema.folded
+        ):
+            result.setdefault(link.parent, []).append(link)
     for link in schema.links:
         if link.declared:
             result.setdefault(link.parent, []).append(link)
     return result
+
+
+def _inspected_referencing(engine: sa.Engine) -> list[Link]:
+    foreign_keys: dict[Any, list[Any]] = sa.inspect(engine).get_multi_foreign_keys()
+    return [
+        Link(
+            child=child,
+            columns=tuple(fk["constrained_columns"]),
+            parent=fk["referred_table"],
+            parent_columns=tuple(fk["referred_columns"]),
+            ondelete=str((fk.get("options") or {}).get("ondelete") or "NO ACTION"),
+        )
+        for (_, child), keys in foreign_keys.items()
+        for fk in keys
+    ]
+
+
+_PG_REFERENCING = sa.text(
+    """
+    SELECT cn.nspname, c.relname,
+           ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(n, o)
+                 JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.o),
+           p.relname,
+           ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(n, o)
+                 JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.o),
+           k.confdeltype, cn.nspname = current_schema()
+    FROM pg_constraint k
+    JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
+    JOIN pg_class p ON p.oid = k.confrelid JOIN pg_namespace pn ON pn.oid = p.relnamespace
+    WHERE k.contype = 'f' AND pn.nspname = current_schema() AND p.relname = ANY(:tables)
+    """
+)
+_PG_ON_DELETE = {
+    "a": "NO ACTION",
+    "r": "RESTRICT",
+    "c": "CASCADE",
+    "n": "SET NULL",
+    "d": "SET DEFAULT",
+}
+
+
+def _pg_referencing(engine: sa.Engine, tables: list[str]) -> list[Link]:
+    with engine.connect() as conn:
+        rows: list[Any] = list(conn.execute(_PG_REFERENCING, {"tables": tables}))
+    return [
+        Link(
+            child=str(child),
+            columns=tuple(columns),
+            parent=str(parent),
+            parent_columns=tuple(parent_columns),
+            ondelete=_PG_ON_DELETE.get(str(rule), "NO ACTION"),
+            schema=None if same else str(schema),
+        )
+        for schema, child, columns, parent, parent_columns, rule, same in rows
+    ]
+
+
+_MYSQL_REFERENCING = sa.text(
+    """
+    SELECT k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME,
+           k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.DELETE_RULE,
+           k.TABLE_SCHEMA = DATABASE()
+    FROM information_schema.KEY_COLUMN_USAGE k
+    JOIN information_schema.REFERENTIAL_CONSTRAINTS r
+      ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
+     AND r.TABLE_NAME = k.TABLE_NAME
+    WHERE k.REFERENCED_TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IN :tables
+    ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION
+    """
+).bindparams(sa.bindparam("tables", expanding=True))
+
+
+def _mysql_referencing(engine: sa.Engine, tables: list[str]) -> list[Link]:
+    grouped: dict[tuple[str, str, str], list[Any]] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(_MYSQL_REFERENCING, {"tables": tables}):
+            grouped.setdefault((str(row[0]), str(row[1]), str(row[2])), []).append(row)
+    links = []
+    for (schema, child, _), rows in grouped.items():
+        links.append(
+            Link(
+                child=child,
+                columns=tuple(str(r[3]) for r in rows),
+                parent=str(rows[0][4]),
+                parent_columns=tuple(str(r[5]) for r in rows),
+                ondelete=str(rows[0][6]),
+                schema=None if rows[0][7] else schema,
+            )
+        )
+    return links

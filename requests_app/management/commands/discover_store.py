@@ -185,9 +185,12 @@ def _ownership(name: str, roots: set[str], links: list[Link], reach: dict[str, i
     if name in roots:
         return []
     candidates = sorted(
-        (reach[lk.parent], lk)
-        for lk in links
-        if lk.child == name and lk.parent in reach and lk.parent != name
+        (
+            (reach[lk.parent], lk)
+            for lk in links
+            if lk.child == name and lk.parent in reach and lk.parent != name
+        ),
+        key=lambda pair: (pair[0], str(pair[1])),  # two links to one table: by name, not by Link
     )
     out = [f"        # link discovered from a foreign key: {lk}" for _, lk in candidates]
     if len(candidates) > 1:
