@@ -9,12 +9,12 @@ the path in the map and its line, what the schema says, and the fix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from requests_app.datamap.loader import Problem
 from requests_app.datamap.spec import DataMap, EraseSpec, StoreSpec, TableSpec
 from requests_app.stores.base import (
     Connector,
@@ -37,17 +37,8 @@ PROBE = Subject(email="check-stores@invalid.example")
 SECTION = {"sql": "tables", "http": "resources", "files": "files", "notify": "holds"}
 
 
-@dataclass(frozen=True)
-class StoreProblem:
-    file: str
-    line: int | None
-    path: str
-    problem: str
-    fix: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path}: {self.problem}. Fix: {self.fix}"
+# A problem with the store is reported like a problem with the file: where, what, the fix.
+StoreProblem = Problem
 
 
 def check_map(data_map: DataMap, only: list[str] | None = None) -> list[StoreProblem]:

@@ -115,22 +115,20 @@ def test_only_the_exact_address_matches_whatever_the_database_collation(
     assert found(" ") == set()
 
 
-CASCADE_FROM_ELSEWHERE = {
-    "postgres": (
-        "CREATE SCHEMA crm",
-        "CREATE TABLE crm.customer (id int PRIMARY KEY, email text)",
-        "CREATE TABLE public.gift (id int PRIMARY KEY, "
-        "customer_id int REFERENCES crm.customer(id) ON DELETE CASCADE, giver text)",
-        "INSERT INTO crm.customer VALUES (1, 'alice@example.com'), (2, 'bob@example.com')",
-        "INSERT INTO public.gift VALUES (1, 1, 'carol')",
-    ),
-}
+CASCADE_FROM_ANOTHER_SCHEMA = (
+    "CREATE SCHEMA crm",
+    "CREATE TABLE crm.customer (id int PRIMARY KEY, email text)",
+    "CREATE TABLE public.gift (id int PRIMARY KEY, "
+    "customer_id int REFERENCES crm.customer(id) ON DELETE CASCADE, giver text)",
+    "INSERT INTO crm.customer VALUES (1, 'alice@example.com'), (2, 'bob@example.com')",
+    "INSERT INTO public.gift VALUES (1, 1, 'carol')",
+)
 
 
 def test_a_cascade_from_another_schema_never_deletes_another_persons_row(
     scratch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = scratch("postgres", *CASCADE_FROM_ELSEWHERE["postgres"])
+    url = scratch("postgres", *CASCADE_FROM_ANOTHER_SCHEMA)
     in_crm = f"{url}?options=-csearch_path%3Dcrm"
     store = _map(
         tmp_path,
