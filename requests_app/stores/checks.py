@@ -33,6 +33,7 @@ from requests_app.stores.sqlschema import (
 )
 
 HASH_LENGTH = len("anon:") + 24
+ISO_DATE = "____-__-__%"  # a LIKE pattern: a date written YYYY-MM-DD, perhaps with a time
 PROBE = Subject(email="check-stores@invalid.example")
 SECTION = {"sql": "tables", "http": "resources", "files": "files", "notify": "holds"}
 
@@ -92,6 +93,7 @@ def _check_sql(store: StoreSpec) -> list[LiveProblem]:
         return problems
     unowned = bool(problems)
     problems += _strategy_problems(connector, store, schema, engine)
+    problems += _date_problems(engine, store, schema)
     if not unowned:  # the feasibility of erasure needs every table's owner
         problems += _key_problems(store, schema)
     return problems
@@ -105,12 +107,92 @@ def _strategy_problems(
     for name, spec in store.tables.items():
         table = schema.tables[name]
         columns = connector.anonymised_columns(name, table.c.keys())
+        unique = unique_columns(table, engine)
         for column, erase in columns.items():
-            problem = _misfit(erase, table.c[column], column in unique_columns(table, engine))
+            problem = _misfit(erase, table.c[column], column in unique)
+            if problem is None and erase.strategy == "keyed_hash" and column in unique:
+                problem = _case_twins(engine, table, column)
             if problem is not None:
                 key = f"fields.{column}.erase" if column in spec.fields else "erase"
                 problems.append(LiveProblem(name, key, f"{column}: {problem[0]}", problem[1]))
+        problems += _anonymise_problems(spec, table, columns)
     return problems
+
+
+def _date_problems(engine: sa.Engine, store: StoreSpec, schema: SqlSchema) -> list[LiveProblem]:
+    """A retention period counted from a text column needs its dates written YYYY-MM-DD: text
+    compares letter by letter, and 01/02/2024 would sort before 2019 (and be erased as old)."""
+    problems = []
+    for name, spec in store.tables.items():
+        field = spec.erase.from_field
+        if not field or field not in schema.tables[name].c:
+            continue
+        column = schema.tables[name].c[field]
+        if isinstance(column.type, sa.Date | sa.DateTime):
+            continue
+        query = sa.select(sa.func.count()).where(
+            column.is_not(None), sa.not_(sa.cast(column, sa.String).like(ISO_DATE))
+        )
+        with engine.connect() as conn:
+            odd = int(conn.execute(query).scalar() or 0)
+        if odd:
+            problems.append(
+                LiveProblem(
+                    name,
+                    "erase.from_field",
+                    f"{field} is text, and {odd} value(s) are not dates written YYYY-MM-DD: "
+                    "their retention cannot be counted (they are kept, never erased as expired)",
+                    f"store {field} as a date, or write its values YYYY-MM-DD",
+                )
+            )
+    return problems
+
+
+def _anonymise_problems(
+    spec: TableSpec, table: sa.Table, columns: dict[str, EraseSpec]
+) -> list[LiveProblem]:
+    """An anonymised row must stop naming the person, and be changeable one by one."""
+    if spec.erase.action != "anonymise":
+        return []
+    problems = [
+        LiveProblem(
+            spec.name,
+            f"fields.{column}" if column in spec.fields else "identity",
+            f"{column} identifies the person but stays as it is (it is a key or link, or "
+            "retained), so anonymised rows would still be theirs",
+            f"anonymise {column} (keyed_hash), or delete the table's rows",
+        )
+        for column in spec.identity
+        if column not in columns
+    ]
+    if columns and not table.primary_key.columns:
+        problems.append(
+            LiveProblem(
+                spec.name,
+                "erase",
+                f"{spec.name} has no primary key, so its rows cannot be anonymised one by one",
+                "add a primary key, or erase: delete",
+            )
+        )
+    return problems
+
+
+def _case_twins(engine: sa.Engine, table: sa.Table, column: str) -> tuple[str, str] | None:
+    """keyed_hash folds letter case: values differing only by case in a UNIQUE column would
+    become the same hash, and the erasure fail on the constraint."""
+    folded = sa.func.lower(table.c[column])
+    query = sa.select(sa.func.count()).select_from(
+        sa.select(folded).group_by(folded).having(sa.func.count() > 1).subquery()
+    )
+    with engine.connect() as conn:
+        twins = int(conn.execute(query).scalar() or 0)
+    if not twins:
+        return None
+    return (
+        f"keyed_hash folds letter case, and {twins} value(s) of this UNIQUE column differ only "
+        "by case: they would hash alike and the erasure fail",
+        'use "null" if the column may be empty, or merge the duplicates',
+    )
 
 
 def _misfit(erase: EraseSpec, column: sa.Column[Any], unique: bool) -> tuple[str, str] | None:

@@ -122,6 +122,17 @@ class _Resolver:
             and link.parent in self.tables
             and not set(link.columns) & set(self.tables[link.child].ignore)
         ]
+        # A link a shared table is owned backwards through is that table's way to the person,
+        # never a way to the person for the table it starts from.
+        backwards = {
+            (spec.owner.referenced_by, name)
+            for name, spec in self.tables.items()
+            if spec.owner is not None and spec.owner.referenced_by is not None
+        }
+        self.backward = [
+            lk for lk in self.links if ((lk.child, lk.columns[0]), lk.parent) in backwards
+        ]
+        self.links = [lk for lk in self.links if lk not in self.backward]
         self.result = Ownership()
         self.failed: set[str] = set()
 
@@ -131,7 +142,31 @@ class _Resolver:
                 self.result.owners[name] = Owner(name, "identity")
         for name in self.tables:
             self._owner(name, ())
+        for name, spec in self.tables.items():
+            if spec.identity:
+                self._second_way(name)
         return self.result
+
+    def _second_way(self, table: str) -> None:
+        """A table with an identity that also links to a table of the person's: two ways in that
+        may disagree (a profile whose contact email is Alice's, on Bob's account). The map says
+        which one names the row's owner."""
+        for link in self.links:
+            if link.child != table:
+                continue
+            if self._reaches_root(link.parent, (table,)):
+                column = link.columns[0]
+                self.result.problems.append(
+                    OwnershipProblem(
+                        table,
+                        f"{table} is found by its identity, and also links to {link.parent} "
+                        f"({link}), which is found by its own: the two may name different "
+                        "people",
+                        f"if {column} leads to someone else (staff, another account), write "
+                        f"ignore: [{column}] under {table}; if it names the row's owner, remove "
+                        f"the identity and write owner: {{via: {column}}}",
+                    )
+                )
 
     def _fail(self, table: str, problem: str, fix: str) -> None:
         self.failed.add(table)
@@ -182,7 +217,7 @@ class _Resolver:
         link = next(
             (
                 lk
-                for lk in self.links
+                for lk in self.backward
                 if lk.child == child and lk.parent == table and lk.columns == (column,)
             ),
             None,

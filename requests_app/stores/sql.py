@@ -124,7 +124,7 @@ class SqlConnector(Connector):
 
     def find(self, subject: Subject, only: frozenset[str] | None = None) -> Iterator[Batch]:
         try:
-            rows = Rows(self.schema(), self.store, subject)
+            rows = Rows(self.schema(), self.store, subject, engine=self.engine)
             names = [n for n in rows.order if only is None or n in only]
             with self.engine.connect() as conn:
                 streaming = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH)
@@ -167,9 +167,7 @@ class SqlConnector(Connector):
 
     def _erase_table(self, conn: sa.Connection, rows: Rows, name: str, planned: Outcome) -> None:
         table = rows.table(name)
-        deleted = conn.execute(
-            rows.only(name, sa.delete(table).where(rows.deleting(name)))
-        ).rowcount
+        deleted = self._delete(conn, rows, name)
         columns = self.anonymised_columns(name, table.c.keys())
         anonymised = self._anonymise(conn, rows, name, columns) if columns else 0
         expected = planned.anonymised if columns else 0
@@ -179,6 +177,21 @@ class SqlConnector(Connector):
                 f"and {expected} to anonymise, but {deleted} and {anonymised} would change; "
                 "nothing was committed. Fix: look for writes to the store during erasure, and retry"
             )
+
+    def _delete(self, conn: sa.Connection, rows: Rows, name: str) -> int:
+        """Delete the rows erasure deletes: one statement, or for rows that point at each other
+        (a thread), leaves first, a round at a time."""
+        table = rows.table(name)
+        thread = rows.threads.get(name)
+        if thread is None:
+            statement = sa.delete(table).where(rows.deleting(name))
+            return int(conn.execute(rows.only(name, statement)).rowcount)
+        keys = [c.name for c in table.primary_key.columns]
+        deleted = 0
+        for round_ in thread.leaves_first():
+            statement = sa.delete(table).where(rows.in_columns(name, keys, round_))
+            deleted += int(conn.execute(rows.only(name, statement)).rowcount)
+        return deleted
 
     def _anonymise(
         self, conn: sa.Connection, rows: Rows, name: str, columns: dict[str, Any]
@@ -223,12 +236,15 @@ class SqlConnector(Connector):
                 result = {}
                 for name in rows.order:
                     counted = rows.count(conn, name)
+                    action = self.store.tables[name].erase.action
                     left = counted.deleted + self._not_anonymised(conn, rows, name)
-                    if self.store.tables[name].erase.action != "retain":
+                    if action != "retain":
                         # still found through the person's identity, yet not erased: other
                         # records point at these rows, so they could be neither deleted nor
                         # anonymised; the person is still there
                         left += counted.shared
+                    if action == "anonymise" and self.store.tables[name].identity:
+                        left += counted.anonymised  # anonymised, yet still found by identity
                     kept = counted.retained
                     if self.store.tables[name].erase.action == "retain":
                         kept += counted.shared

@@ -26,14 +26,27 @@ from typing import Any
 import sqlalchemy as sa
 from django.utils import timezone
 from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import postgresql as pg
 
 from requests_app.datamap.periods import first_kept, period_end
 from requests_app.datamap.spec import StoreSpec
-from requests_app.stores.base import Outcome, Subject
+from requests_app.stores.base import Outcome, PermanentStoreError, Subject
 from requests_app.stores.ownership import Link
 from requests_app.stores.sqlschema import SqlSchema
+from requests_app.stores.threads import Key, Thread
 
 Condition = sa.ColumnElement[bool]
+SQLITE_MAX_VALUES = 30_000  # SQLite takes 32,766 bound values in one statement
+
+
+def _same(one: Link | None, other: Link) -> bool:
+    """The same link, however it was found (reflected, read from the catalogue, declared)."""
+    return one is not None and (one.child, one.columns, one.parent, one.parent_columns) == (
+        other.child,
+        other.columns,
+        other.parent,
+        other.parent_columns,
+    )
 
 
 def _true(condition: Condition) -> Condition:
@@ -72,6 +85,12 @@ class Rows:
         self._captured: dict[str, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]] = {}
         self._memo: dict[tuple[str, str], Condition] = {}
         self._deciding: set[str] = set()
+        self.threads: dict[str, Thread] = {}
+        self._self_linked = {
+            name
+            for name in self.order
+            if self._self_links(name) and self.table(name).primary_key.columns
+        }
         if conn is not None:
             self._capture(conn)
 
@@ -104,8 +123,10 @@ class Rows:
         assert link is not None
         if owner.how == "via":
             parent = self.table(link.parent)
+            # under a shared row (a household's address), nothing is the person's: a note on it
+            # may be anyone's who lives there
             rows = sa.select(*[parent.c[c] for c in link.parent_columns]).where(
-                self.owned(link.parent)
+                self.owned(link.parent), self.exclusive(link.parent)
             )
             return _in([table.c[c] for c in link.columns], rows.correlate(None))
         if name in self._captured:
@@ -130,9 +151,22 @@ class Rows:
         return sa.or_(*clauses) if clauses else sa.false()
 
     def _in_values(self, name: str, link: Link, values: list[tuple[Any, ...]]) -> Condition:
-        columns = [self.table(name).c[c] for c in link.parent_columns]
+        return self.in_columns(name, list(link.parent_columns), values)
+
+    def in_columns(self, name: str, names: list[str], values: list[tuple[Any, ...]]) -> Condition:
+        columns = [self.table(name).c[c] for c in names]
         if not values:
             return sa.false()
+        if len(columns) == 1 and self.schema.dialect == "postgresql":
+            # one array parameter: a list of bound values stops at 65,535
+            array = sa.bindparam(None, [v[0] for v in values], type_=pg.ARRAY(columns[0].type))
+            return columns[0] == sa.func.any(array)
+        if len(values) > SQLITE_MAX_VALUES and self.schema.dialect == "sqlite":
+            raise PermanentStoreError(
+                f"store '{self.store.name}': {name}: {len(values)} of the person's rows are owned "
+                f"backwards, more than SQLite takes in one query ({SQLITE_MAX_VALUES}). Fix: own "
+                "them through a link from the table (owner: {via: …})"
+            )
         if len(columns) == 1:
             return columns[0].in_([v[0] for v in values])
         return sa.tuple_(*columns).in_(values)
@@ -150,12 +184,52 @@ class Rows:
             owned = [tuple(r) for r in conn.execute(sa.select(*key).where(self.owned(name)))]
             alone = sa.select(*key).where(self.owned(name), self._nobody_else(name))
             self._captured[name] = (owned, [tuple(r) for r in conn.execute(alone)])
-            self._memo.pop(("owned", name), None)
+            self._memo.clear()  # conditions built so far read the rows before they change
+        for name in self.children_first():
+            if name in self._self_linked:
+                self.threads[name] = self._thread(conn, name)
+                self._memo.clear()
+
+    def _self_links(self, name: str) -> list[Link]:
+        return [lk for lk in self._referencing(name) if lk.child == name and lk.schema is None]
+
+    def _thread(self, conn: sa.Connection, name: str) -> Thread:
+        """Which of the person's rows of a self-referencing table may go (``threads.py``)."""
+        table, links = self.table(name), self._self_links(name)
+        keys = [c.name for c in table.primary_key.columns]
+        addressed = [*keys, *(c for lk in links for c in (*lk.parent_columns, *lk.columns))]
+        addresses: dict[Key, list[Key]] = {}
+        points: dict[Key, list[Key | None]] = {}
+        for row in conn.execute(
+            sa.select(*[table.c[c] for c in addressed]).where(self._deleting(name))
+        ):
+            values, key = row._mapping, tuple(row[: len(keys)])
+            addresses[key], points[key] = [], []
+            for lk in links:
+                addresses[key].append(tuple(values[c] for c in lk.parent_columns))
+                cite = tuple(values[c] for c in lk.columns)
+                points[key].append(None if None in cite else cite)
+        thread = Thread(addresses, points)
+        cited: list[tuple[int, Key]] = []
+        for i, lk in enumerate(links):
+            cands = sa.select(*[table.c[c] for c in lk.parent_columns]).where(self._deleting(name))
+            citing = sa.select(*[table.c[c] for c in (*keys, *lk.columns)]).where(
+                _in([table.c[c] for c in lk.columns], cands.correlate(None))
+            )
+            for row in conn.execute(citing):
+                if tuple(row[: len(keys)]) not in addresses:  # a row that stays cites it
+                    cited.append((i, tuple(row[len(keys) :])))
+        thread.block(cited)
+        return thread
 
     def _nobody_else(self, name: str) -> Condition:
-        """No row outside the person's own points at this row."""
+        """No row outside the person's own points at this row. Rows owned through it (a note on
+        an address) are its attachments, not other people's."""
         clauses = []
         for link in self._referencing(name):
+            owner = self.schema.ownership.owners.get(link.child)
+            if self._mapped(link) and owner is not None and _same(owner.link, link):
+                continue
             other, match = self._pointing(name, link)
             if self._mapped(link) and link.child != name:
                 match = sa.and_(match, _not(self.owned(link.child)))
@@ -197,7 +271,11 @@ class Rows:
             return sa.true() if period_end(spec, received) < self.today else sa.false()
         assert spec.from_field is not None
         column = self.table(name).c[spec.from_field]
-        return column < _typed(column, first_kept(spec, self.today))
+        before = column < _typed(column, first_kept(spec, self.today))
+        if isinstance(column.type, sa.Date | sa.DateTime):
+            return before
+        # text sorts like a date only when written YYYY-MM-DD; any other row is kept
+        return sa.and_(sa.cast(column, sa.String).like("____-__-__%"), before)
 
     def _followers(self, name: str) -> frozenset[str]:
         """Tables whose rows are kept as long as their ``name`` owner row (``with_owner``)."""
@@ -215,6 +293,9 @@ class Rows:
         return self._cached("deleting", name, self._deleting)
 
     def _deleting(self, name: str) -> Condition:
+        if name in self.threads:
+            keys = [c.name for c in self.table(name).primary_key.columns]
+            return self.in_columns(name, keys, self.threads[name].keys)
         spec = self.store.tables[name].erase
         if spec.action == "delete":
             wanted = self.owned(name)
@@ -234,6 +315,8 @@ class Rows:
             for link in self._referencing(name):
                 if self._mapped(link) and link.child in besides:
                     continue
+                if link.child == name and link.schema is None and name in self._self_linked:
+                    continue  # rows of its own table: decided as a thread (threads.py)
                 other, match = self._pointing(name, link)
                 if self._mapped(link) and link.child != name and link.child not in self._deciding:
                     match = sa.and_(match, _not(self.deleting(link.child)))
@@ -341,18 +424,24 @@ _PLAUSIBLE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
 def _same_email(column: sa.ColumnElement[Any], value: str, dialect: str) -> Condition:
-    """The column holds this address, letter case aside, and nothing else does. A database's own
-    comparison may be kinder: MySQL/MariaDB's default collations ignore accents and trailing
-    spaces ('bób@' and 'bob@ ' would match 'bob@'), and PostgreSQL's lower() folds look-alike
-    letters (the Kelvin sign to 'k'); those would hand one person another's data."""
-    wanted = value.lower()
-    same: Condition = sa.func.lower(column) == wanted
+    """The column holds this address, letter case aside, and nothing else does. Both sides are
+    folded by the same SQL function and compared byte for byte: a database's own comparison may
+    be kinder than that (MySQL/MariaDB's default collations ignore accents and trailing spaces;
+    a PostgreSQL ICU collation can call 'roß' and 'ross' equal), and Python's folding differs from
+    the database's ('Å' is folded by one and not by the other), either of which would hand one
+    person another's data or miss their own."""
+    if dialect == "postgresql":
+
+        def folded(x: Any) -> Any:
+            return sa.func.lower(sa.cast(x, sa.Text).collate("C"))
+
+        return folded(column) == folded(sa.literal(value))  # "C" folds ASCII only: no look-alikes
     if dialect == "mysql":
         binary = mysql.VARBINARY(length=None)
-        same = sa.cast(sa.func.lower(column), binary) == sa.cast(sa.literal(wanted), binary)
-    if dialect in {"mysql", "postgresql"}:  # a look-alike letter folds to the same, not as long
-        return sa.and_(same, sa.func.octet_length(column) == len(wanted.encode()))
-    return same
+        same = sa.cast(sa.func.lower(column), binary) == sa.cast(sa.func.lower(value), binary)
+        # MySQL's lower() folds the Kelvin sign to "k": a look-alike folds to the same, not as long
+        return sa.and_(same, sa.func.octet_length(column) == len(value.encode()))
+    return sa.func.lower(column) == sa.func.lower(value)
 
 
 def _typed(column: sa.ColumnElement[Any], day: dt.date) -> Any:

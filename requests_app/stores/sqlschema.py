@@ -159,9 +159,11 @@ def inspect_store(
 ) -> tuple[SqlSchema | None, list[LiveProblem]]:
     """The live schema, and every way the map disagrees with it that stops the connector."""
     try:
-        names = sa.inspect(engine).get_table_names()
+        inspector = sa.inspect(engine)
+        names = inspector.get_table_names()
         folded = _folded(engine)
-        missing = [_missing_table(t, names, folded) for t in store.tables if t not in names]
+        views = set(inspector.get_view_names())
+        missing = [_missing_table(t, names, folded, views) for t in store.tables if t not in names]
         if missing:
             return None, missing
         metadata = sa.MetaData()
@@ -207,7 +209,16 @@ def _inherited_columns(
     return problems
 
 
-def _missing_table(table: str, names: list[str], folded: dict[str, str]) -> LiveProblem:
+def _missing_table(
+    table: str, names: list[str], folded: dict[str, str], views: set[str]
+) -> LiveProblem:
+    if table in views:
+        return LiveProblem(
+            table,
+            "",
+            f"'{table}' is a view: it can be read but not erased, and its rows have no keys",
+            "map the tables the view reads from instead",
+        )
     if table in folded and table not in names:
         return LiveProblem(
             table,
