@@ -154,6 +154,9 @@ class _Resolver:
         for link in self.links:
             if link.child != table:
                 continue
+            parent = self.result.owners.get(link.parent)
+            if parent is not None and parent.how == "referenced_by":
+                continue  # a shared row it points at (its address): not a second owner
             if self._reaches_root(link.parent, (table,)):
                 column = link.columns[0]
                 self.result.problems.append(
@@ -282,19 +285,21 @@ class _Resolver:
         paths = []
         for link in candidates:
             parent = self._owner(link.parent, stack)
-            rest = describe_path([*self._path_from(parent)], self.result.owners) if parent else "…"
-            paths.append((0 if parent is None else len(self._path_from(parent)), str(link), rest))
+            steps = self._path_from(parent)
+            rest = describe_path(steps, self.result.owners) if parent else "…"
+            paths.append((len(steps) if parent else 1 << 20, link.columns[0], str(link), rest))
         paths.sort()
         listed = "; ".join(
-            f"({i}) {link}, then {rest}" for i, (_, link, rest) in enumerate(paths, 1)
+            f"({i}) {link}, then {rest}" for i, (_, _, link, rest) in enumerate(paths, 1)
         )
-        best = paths[0][1].split(" → ")[0].split(".", 1)[1]
+        shortest = [column for length, column, _, _ in paths if length == paths[0][0]]
+        choice = shortest[0] if len(shortest) == 1 else " or ".join(shortest)
         self._fail(
             table,
             f"{table} has {len(paths)} ownership paths to the person: {listed}. A row reached "
             "one way may belong to someone else the other way",
             f"choose the link that names the row's owner; under {table} write: "
-            f"owner: {{via: {best}}}  (and ignore: [<column>] for a link to another person, "
+            f"owner: {{via: {choice}}}  (and ignore: [<column>] for a link to another person, "
             "such as staff)",
         )
 

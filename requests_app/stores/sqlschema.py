@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -164,12 +164,13 @@ def inspect_store(
         folded = _folded(engine)
         views = set(inspector.get_view_names())
         missing = [_missing_table(t, names, folded, views) for t in store.tables if t not in names]
-        if missing:
-            return None, missing
         metadata = sa.MetaData()
-        metadata.reflect(bind=engine, only=list(store.tables))
+        metadata.reflect(bind=engine, only=[t for t in store.tables if t in names])
     except sa_exc.SQLAlchemyError as exc:
         raise translate(exc, store) from exc
+    if missing:  # report the rest too; ownership needs every table, so it waits
+        present = replace(store, tables={n: s for n, s in store.tables.items() if n in names})
+        return None, missing + column_problems(present, dict(metadata.tables), engine)
     tables = {name: metadata.tables[name] for name in store.tables}
     problems = column_problems(store, tables, engine)
     links = mapped_links(store, tables)

@@ -358,3 +358,16 @@ def test_each_broken_map_is_refused_with_its_fix(
     problems = _problems(rental_map, rental_sqlite, lambda t: t.replace(find, replace))
     assert any(expected.lower() in p.lower() for p in problems), problems
     assert all("Fix:" in p and "rental-map.yaml:" in p for p in problems)
+
+
+def test_a_missing_table_does_not_hide_the_other_problems(
+    rental_sqlite: str, rental_map: Any
+) -> None:
+    def edit(text: str) -> str:
+        text = text.replace("      customer_note:\n", "      customer_notes:\n")
+        return text.replace("postcode: {rectifiable: true}", "post_code: {rectifiable: true}")
+
+    problems = _problems(rental_map, rental_sqlite, edit)
+    assert len(problems) == 2
+    assert "did you mean 'customer_note'?" in problems[0]
+    assert "did you mean 'postcode'?" in problems[1]
