@@ -301,8 +301,18 @@ def test_a_cycle_of_foreign_keys_is_decided_safely(
             '          handle: {erase: {action: anonymise, strategy: fixed, value: "gone"}}\n',
             "a fixed value into a UNIQUE column",
         ),
+        (
+            (
+                "CREATE TABLE visitors (id int PRIMARY KEY, email text)",
+                "CREATE TABLE page_views (id int PRIMARY KEY, visitor_id int, url text)",
+            ),
+            "      visitors: {category: contact, identity: {email: email}, erase: delete}\n"
+            "      page_views: {category: contact, erase: delete, "
+            "links: [{column: visitr_id, to: visitors.id}]}\n",
+            "'visitr_id' is not a column of page_views. Fix: did you mean 'visitor_id'?",
+        ),
     ],
-    ids=["link-to-a-non-key", "link-of-another-type", "fixed-into-unique"],
+    ids=["link-to-a-non-key", "link-of-another-type", "fixed-into-unique", "misspelt-link"],
 )
 def test_maps_that_would_misbehave_are_refused(
     scratch: Any,
