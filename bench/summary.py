@@ -57,6 +57,15 @@ def rows() -> list[dict[str, str]]:
             f"driver fetchall: {base['rows'] / base['seconds']:,.0f} rows/s, {base['peak_mb']:.0f} MB",
             f"{r['ratio']:.2f}x",
         )
+    for r in _load("erase") or []:
+        ours, base = r["ours"], r["baseline"]
+        add(
+            "erase",
+            f"one store step, {r['rows']:,} rows ({r['database']}): plan, erase, re-scan",
+            f"{ours['seconds']:.2f} s",
+            f"two plain DELETEs: {base['seconds']:.2f} s",
+            f"{r['ratio']:.1f}x",
+        )
     exports = _load("exports") or []
     naive = {r["rows"]: r for r in exports if r["renderer"] == "naive pdf"}
     for r in exports:
