@@ -28,7 +28,8 @@ os.environ.setdefault("VAR_DIR", str(ROOT / "var" / "bench"))
 
 ROWS = 100_000
 _spec = importlib.util.spec_from_file_location("bench_gather", ROOT / "bench" / "gather.py")
-assert _spec is not None and _spec.loader is not None
+assert _spec is not None
+assert _spec.loader is not None
 gather: Any = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(gather)
 
