@@ -56,9 +56,11 @@ def run_baseline(url: str) -> dict[str, float]:
     engine = sa.create_engine(url)
     started = time.perf_counter()
     with engine.begin() as conn:
-        visitor = "SELECT id FROM visitors WHERE lower(email) = lower(:email)"
         views = conn.execute(
-            sa.text(f"DELETE FROM page_views WHERE visitor_id IN ({visitor})"),
+            sa.text(
+                "DELETE FROM page_views WHERE visitor_id IN "
+                "(SELECT id FROM visitors WHERE lower(email) = lower(:email))"
+            ),
             {"email": gather.EMAIL},
         ).rowcount
         people = conn.execute(
