@@ -15,6 +15,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"staff{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@smarct.example")
     password = factory.LazyFunction(lambda: make_password("correct horse battery staple"))
 
     @factory.post_generation

@@ -4,18 +4,25 @@ log-in once one is set up. Failed codes are rate-limited like failed passwords."
 from __future__ import annotations
 
 from base64 import b32encode
+from urllib.parse import urlencode
 
 import django_otp
+import qrcode
+import qrcode.image.svg
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from requests_app.dashboard.access import staff_role_required
+from requests_app.dashboard.access import staff_required, staff_role_required
 from requests_app.ratelimit import rate_limit_hit, rate_limit_peek, too_many_page
+from requests_app.twofactor import two_factor_enrol, two_factor_remove
+
+BACKUP_CODES_KEY = "dsar_backup_codes"
 
 
 class TokenForm(forms.Form):
@@ -24,6 +31,15 @@ class TokenForm(forms.Form):
         label="6-digit code from your authenticator app",
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
         error_messages={"invalid": "Enter the 6 digits your app shows."},
+    )
+
+
+class VerifyForm(forms.Form):
+    token = forms.RegexField(
+        r"^\s*([0-9]{6}|[A-Za-z2-7]{8})\s*$",
+        label="6-digit code from your authenticator app, or a backup code",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+        error_messages={"invalid": "Enter the 6 digits your app shows, or one backup code."},
     )
 
 
@@ -50,9 +66,9 @@ def verify(request: HttpRequest) -> HttpResponse:
     locked = rate_limit_peek(scope="otp-user", identity=identity, **_limits())
     if not locked.allowed:
         return too_many_page(request, locked)
-    form = TokenForm(request.POST or None)
+    form = VerifyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = django_otp.match_token(request.user, form.cleaned_data["token"].strip())
+        device = django_otp.match_token(request.user, form.cleaned_data["token"].strip().lower())
         if device is not None:
             django_otp.login(request, device)
             return redirect(_safe_next(request))
@@ -66,27 +82,67 @@ def verify(request: HttpRequest) -> HttpResponse:
     )
 
 
+class SetupForm(TokenForm):
+    password = forms.CharField(
+        label="Your password, again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class PasswordForm(forms.Form):
+    password = forms.CharField(
+        label="Your password, again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+def _verified_first(request: HttpRequest) -> HttpResponse | None:
+    """Staff who already have a device change their devices only from a session that passed
+    it: a stolen password alone must not add (or remove) a second factor."""
+    has_device = any(django_otp.devices_for_user(request.user, confirmed=True))
+    if has_device and not request.user.is_verified():  # type: ignore[union-attr]
+        return redirect(f"{reverse('dashboard-otp-verify')}?{urlencode({'next': request.path})}")
+    return None
+
+
+def _qr_svg(url: str) -> str:
+    """The app's set-up link as an inline SVG QR code (no image file, nothing fetched)."""
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage)
+    return str(image.to_string(encoding="unicode"))
+
+
 @staff_role_required
 def setup(request: HttpRequest) -> HttpResponse:
-    """Add an authenticator app: show its secret, and confirm it with a first code."""
+    """Add an authenticator app: show its secret (and QR code), confirm it with a first code and
+    the password again; rate-limited like log-in. Backup codes are shown once afterwards."""
+    blocked = _verified_first(request)
+    if blocked is not None:
+        return blocked
+    identity = request.user.get_username()
+    locked = rate_limit_peek(scope="otp-setup", identity=identity, **_limits())
+    if not locked.allowed:
+        return too_many_page(request, locked)
     device = TOTPDevice.objects.filter(
         user=request.user, confirmed=False
     ).first() or TOTPDevice.objects.create(
         user=request.user, name="Authenticator app", confirmed=False
     )
-    form = TokenForm(request.POST or None)
+    form = SetupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["token"].strip()):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            django_otp.login(request, device)
-            messages.success(
-                request, "Two-factor authentication is on: log-ins will ask for a code."
+        if not request.user.check_password(form.cleaned_data["password"]):
+            form.add_error("password", "That password is not right.")
+        elif not device.verify_token(form.cleaned_data["token"].strip()):
+            form.add_error(
+                "token", "That code does not match. Check the app shows Smarct DSAR, and try again."
             )
-            return redirect("dashboard-queue")
-        form.add_error(
-            "token", "That code does not match. Check the app shows Smarct DSAR, and try again."
-        )
+        else:
+            codes = two_factor_enrol(user=request.user, device=device)  # type: ignore[arg-type]
+            django_otp.login(request, device)
+            request.session[BACKUP_CODES_KEY] = codes
+            return redirect("dashboard-otp-backup-codes")
+        rate_limit_hit(scope="otp-setup", identity=identity, **_limits())
     secret = b32encode(device.bin_key).decode()
     return render(
         request,
@@ -95,7 +151,37 @@ def setup(request: HttpRequest) -> HttpResponse:
             "form": form,
             "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
             "config_url": device.config_url,
+            "qr": _qr_svg(device.config_url),
             "has_device": TOTPDevice.objects.filter(user=request.user, confirmed=True).exists(),
         },
         status=400 if form.errors else 200,
+    )
+
+
+@staff_required
+def backup_codes(request: HttpRequest) -> HttpResponse:
+    """The backup codes just issued, shown once."""
+    codes = request.session.pop(BACKUP_CODES_KEY, None)
+    if not codes:
+        return redirect("dashboard-queue")
+    messages.success(request, "Two-factor authentication is on: log-ins will ask for a code.")
+    return render(request, "dashboard/otp_backup_codes.html", {"codes": codes})
+
+
+@staff_role_required
+def remove(request: HttpRequest) -> HttpResponse:
+    """Turn two-factor off: every app and backup code, from a verified session, with the
+    password again."""
+    blocked = _verified_first(request)
+    if blocked is not None:
+        return blocked
+    form = PasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if request.user.check_password(form.cleaned_data["password"]):
+            two_factor_remove(user=request.user)  # type: ignore[arg-type]
+            messages.success(request, "Two-factor authentication is off for your account.")
+            return redirect("dashboard-queue")
+        form.add_error("password", "That password is not right.")
+    return render(
+        request, "dashboard/otp_remove.html", {"form": form}, status=400 if form.errors else 200
     )

@@ -95,6 +95,8 @@ MATRIX: dict[str, tuple[str, str, str]] = {
 }
 DASHBOARD = {  # covered by tests/requests_app/dashboard/test_dashboard.py's matrix
     "dashboard-otp-setup",
+    "dashboard-otp-remove",
+    "dashboard-otp-backup-codes",
     "dashboard-queue",
     "dashboard-overview",
     "dashboard-request",

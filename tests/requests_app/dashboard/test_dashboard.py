@@ -43,6 +43,7 @@ def urls(reference: str) -> list[tuple[str, str, bool]]:
         ("post", f"{base}notices/payments/confirm/", False),
         ("post", f"{base}corrections/1/decide/", False),
         ("get", "/staff/two-factor/", False),
+        ("get", "/staff/two-factor/remove/", False),
         *actions,
     ]
 
@@ -62,6 +63,8 @@ def test_the_matrix_covers_every_dashboard_url() -> None:
         "dashboard-confirm-notice",
         "dashboard-decide-correction",
         "dashboard-otp-setup",
+        "dashboard-otp-remove",
+        "dashboard-otp-backup-codes",  # shown once after set-up: its own test (test_two_factor)
         "dashboard-action",
     }
     assert {p.name for p in urlpatterns} - open_to_all == covered
