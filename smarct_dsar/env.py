@@ -63,9 +63,11 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
+    """Comma-separated values; like every reader of a possible secret, from ``<NAME>_FILE`` too
+    (one value per line or comma-separated)."""
+    if os.environ.get(name) is None and not os.environ.get(f"{name}_FILE"):
         return default
+    raw = env_str(name).replace("\n", ",")
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
