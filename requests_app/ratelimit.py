@@ -50,6 +50,16 @@ def rate_limit_hit(*, scope: str, identity: str, limit: int, window: int | None 
     return Verdict(allowed=count <= limit, retry_after=retry_after)
 
 
+def rate_limit_undo(*, scope: str, identity: str, window: int | None = None) -> None:
+    """Give back one hit (an attempt counted first that turned out to succeed)."""
+    key, _ = _key(scope, identity, window or settings.DSAR_RATE_LIMIT_WINDOW_SECONDS)
+    try:
+        if int(cache.get(key, 0)) > 0:
+            cache.decr(key)
+    except ValueError:  # expired meanwhile: nothing to give back
+        pass
+
+
 def client_ip(request: HttpRequest) -> str:
     """The client's address, trusting only as many X-Forwarded-For hops as we have proxies."""
     proxies = settings.DSAR_TRUSTED_PROXY_COUNT

@@ -1,5 +1,6 @@
-"""Staff log-in. Failed attempts are counted per client IP and per username (atomic counters, as
-for the public form); past the limit, further attempts are refused until the window ends."""
+"""Staff log-in. Attempts are counted per client IP and per username (atomic counters, as for the
+public form) before the password is checked, and a successful one is given back; past the limit,
+further attempts are refused until the window ends."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 
-from requests_app.ratelimit import client_ip, rate_limit_hit, rate_limit_peek, too_many_page
+from requests_app.ratelimit import client_ip, rate_limit_hit, rate_limit_undo, too_many_page
 
 
 class StaffLoginView(auth_views.LoginView):
@@ -25,12 +26,16 @@ class StaffLoginView(auth_views.LoginView):
             "limit": settings.DSAR_LOGIN_FAILURES_ALLOWED,
             "window": settings.DSAR_LOGIN_LOCKOUT_SECONDS,
         }
-        for scope, identity in who:
-            verdict = rate_limit_peek(scope=scope, identity=identity, **limits)
-            if not verdict.allowed:
-                return too_many_page(request, verdict)
+        # Counted before the password is checked, atomically: parallel guesses cannot all slip
+        # in between a check and a count. A log-in that succeeds gives its attempt back.
+        verdicts = [
+            rate_limit_hit(scope=scope, identity=identity, **limits) for scope, identity in who
+        ]
+        refused = next((v for v in verdicts if not v.allowed), None)
+        if refused is not None:
+            return too_many_page(request, refused)
         response = super().post(request, *args, **kwargs)
-        if response.status_code != 302:  # the form came back: a failed attempt
+        if response.status_code == 302:
             for scope, identity in who:
-                rate_limit_hit(scope=scope, identity=identity, **limits)
+                rate_limit_undo(scope=scope, identity=identity, window=limits["window"])
         return response

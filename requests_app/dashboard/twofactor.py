@@ -19,7 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from requests_app.dashboard.access import staff_required, staff_role_required
-from requests_app.ratelimit import rate_limit_hit, rate_limit_peek, too_many_page
+from requests_app.ratelimit import rate_limit_hit, rate_limit_peek, rate_limit_undo, too_many_page
 from requests_app.twofactor import two_factor_enrol, two_factor_remove
 
 BACKUP_CODES_KEY = "dsar_backup_codes"
@@ -68,11 +68,15 @@ def verify(request: HttpRequest) -> HttpResponse:
         return too_many_page(request, locked)
     form = VerifyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # counted before the code is checked, as for passwords; a right code gives it back
+        counted = rate_limit_hit(scope="otp-user", identity=identity, **_limits())
+        if not counted.allowed:
+            return too_many_page(request, counted)
         device = django_otp.match_token(request.user, form.cleaned_data["token"].strip().lower())
         if device is not None:
+            rate_limit_undo(scope="otp-user", identity=identity, window=_limits()["window"])
             django_otp.login(request, device)
             return redirect(_safe_next(request))
-        rate_limit_hit(scope="otp-user", identity=identity, **_limits())
         form.add_error("token", "That code is not right, or has expired. Try the current one.")
     return render(
         request,

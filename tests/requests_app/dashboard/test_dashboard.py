@@ -213,6 +213,36 @@ def test_failed_logins_are_rate_limited(reviewer: Any, settings: Any) -> None:
     )
 
 
+def test_a_login_attempt_is_counted_before_the_password_is_checked(
+    reviewer: Any, settings: Any
+) -> None:
+    # parallel wrong passwords all passed the check before any was counted (8 instead of 5 on
+    # gunicorn): the attempt must be counted atomically first
+    from tests.support import backends
+
+    settings.AUTHENTICATION_BACKENDS = [
+        "tests.support.backends.CountObserver",
+        "django.contrib.auth.backends.ModelBackend",
+    ]
+    backends.SEEN.clear()
+    client = Client()
+    for _ in range(2):
+        client.post("/staff/login/", {"username": "rita", "password": "wrong"})
+    assert backends.SEEN == [1, 2]
+    ok = client.post(
+        "/staff/login/", {"username": "rita", "password": "correct horse battery staple"}
+    )
+    assert ok.status_code == 302
+    assert backends.SEEN == [1, 2, 3]
+    # a successful log-in gives its own attempt back: staff who log in often are not locked out
+    from django.core.cache import cache
+
+    from requests_app.ratelimit import _key
+
+    key, _ = _key("login-user", "rita", settings.DSAR_LOGIN_LOCKOUT_SECONDS)
+    assert cache.get(key) == 2
+
+
 def test_login_then_queue(reviewer: Any) -> None:
     client = Client()
     response = client.post(
