@@ -120,7 +120,7 @@ if urlsplit(SITE_URL).scheme not in {"http", "https"}:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "smarct_dsar.admin_site.StaffAdminConfig",  # the admin behind the staff log-in and 2FA
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -293,6 +293,9 @@ LOGIN_REDIRECT_URL = "/staff/"
 LOGOUT_REDIRECT_URL = "/staff/login/"
 # Staff may enable TOTP two-factor; production can require it of everyone.
 DSAR_REQUIRE_2FA = env_bool("DSAR_REQUIRE_2FA", False)
+# The Django admin (read-only views for operators) is mounted in the demo and development only,
+# unless a deployment asks for it; when mounted it sits behind the staff log-in and 2FA.
+DSAR_ADMIN_ENABLED = env_bool("DSAR_ADMIN_ENABLED", DEBUG)
 OTP_TOTP_ISSUER = "Smarct DSAR"
 DSAR_LOGIN_FAILURES_ALLOWED = env_int("DSAR_LOGIN_FAILURES_ALLOWED", 5, minimum=1)
 DSAR_LOGIN_LOCKOUT_SECONDS = env_int("DSAR_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)

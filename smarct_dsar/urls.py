@@ -16,8 +16,10 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("staff/", include("requests_app.dashboard.urls")),
     path("healthz", healthz, name="healthz"),
-    path("admin/", admin.site.urls),
 ]
+
+if settings.DSAR_ADMIN_ENABLED:
+    urlpatterns.append(path("admin/", admin.site.urls))
 
 if settings.DEMO_MODE:
     urlpatterns.append(path("demo/", include("smarct_dsar.demo_urls")))
