@@ -197,8 +197,10 @@ def erasure_run_step(*, step_id: int, task_id: str) -> bool:
             + "; ".join(drift)
             + "): nothing was changed; an approver must approve the new plan"
         )
+        from requests_app.lifecycle import request_replan
+
         erasure_fail_step(step_id=step.pk, task_id=task_id, error=error)
-        erasure_replan(request=step.request, changes=drift)
+        request_replan(request=step.request, changes=drift)
         return True
     connector = connector_for(store)
     subject = subject_of(step.request)
@@ -236,14 +238,6 @@ def erasure_run_step(*, step_id: int, task_id: str) -> bool:
     )
     erasure_maybe_finish(request_id=step.request_id)
     return True
-
-
-@transaction.atomic
-def erasure_replan(*, request: DataSubjectRequest, changes: list[str]) -> None:
-    """The map no longer gives the approved plan: back to review, for a new approval."""
-    from requests_app.lifecycle import request_replan
-
-    request_replan(request=request, changes=changes)
 
 
 def erasure_retry_later(*, step_id: int, task_id: str, error: str) -> None:

@@ -89,12 +89,13 @@ def _until(
 
 def _table_plan(
     spec: TableSpec,
-    outcome: Outcome,
+    outcome: Outcome | None,
     connector: Connector,
     subject: Subject,
     owners: dict[str, str],
     done: dict[str, TablePlan],
 ) -> TablePlan:
+    """``outcome`` None: the rules only, without counting anything (the drift check)."""
     anonymised: tuple[tuple[str, str], ...] = ()
     if spec.erase.action != "delete":
         columns = connector.columns(spec.name) or list(spec.fields)
@@ -102,9 +103,10 @@ def _table_plan(
         anonymised = tuple((c, e.strategy or "null") for c, e in how.items())
     latest = (
         connector.latest(subject, spec.name, spec.erase.from_field)
-        if spec.erase.action == "retain" and spec.erase.from_field
+        if outcome is not None and spec.erase.action == "retain" and spec.erase.from_field
         else None
     )
+    outcome = outcome or Outcome()
     owner = done.get(owners.get(spec.name, ""))
     return TablePlan(
         table=spec.name,
@@ -127,9 +129,10 @@ def _table_plan(
     )
 
 
-def store_plan(store: StoreSpec, subject: Subject) -> StorePlan:
+def store_plan(store: StoreSpec, subject: Subject, *, counted: bool = True) -> StorePlan:
     """One store's part of the plan, checked against the live store first: a problem (the map
-    and the schema disagree, the store cannot be reached) is listed and blocks approval."""
+    and the schema disagree, the store cannot be reached) is listed and blocks approval.
+    ``counted`` False: the rules alone, nothing counted (what the drift check compares)."""
     plan = StorePlan(
         store=store.name,
         organisation=store.organisation,
@@ -143,18 +146,17 @@ def store_plan(store: StoreSpec, subject: Subject) -> StorePlan:
         return replace(plan, tables=tables)
     connector = connector_for(store)
     try:
-        problems = tuple(
-            str(p) for p in check_store(datamap.current(), store, cheap=True, raise_transient=True)
+        checked = check_store(
+            datamap.current(), store, cheap=True, raise_transient=True, connector=connector
         )
-        if problems:
-            return replace(plan, problems=problems)
-        outcomes = connector.preview(subject)
+        if checked:
+            return replace(plan, problems=tuple(str(p) for p in checked))
+        outcomes = connector.preview(subject) if counted else None
         owners = connector.owners()
         done: dict[str, TablePlan] = {}
         for name in connector.plan_order():
-            done[name] = _table_plan(
-                store.tables[name], outcomes.get(name, Outcome()), connector, subject, owners, done
-            )
+            outcome = outcomes.get(name, Outcome()) if outcomes is not None else None
+            done[name] = _table_plan(store.tables[name], outcome, connector, subject, owners, done)
     except StoreError as exc:
         return replace(
             plan,
@@ -162,7 +164,7 @@ def store_plan(store: StoreSpec, subject: Subject) -> StorePlan:
             unreachable=isinstance(exc, TransientStoreError),
         )
     tables = tuple(done[name] for name in store.tables if name in done)
-    return replace(plan, tables=tables, problems=_still_found(tables, owners))
+    return replace(plan, tables=tables, problems=_still_found(tables, owners) if counted else ())
 
 
 def _still_found(tables: tuple[TablePlan, ...], owners: dict[str, str]) -> tuple[str, ...]:
@@ -300,7 +302,7 @@ def erasure_plan_drift(*, request: DataSubjectRequest, stores: list[StoreSpec]) 
     approved = request.erasure_plan or {}
     if "rules" not in approved:
         return []  # approved before plans were fixed: nothing to compare with
-    plan = [store_plan(store, subject_of(request)) for store in stores]
+    plan = [store_plan(store, subject_of(request), counted=False) for store in stores]
     for store in plan:
         if store.problems:
             error = TransientStoreError if store.unreachable else PermanentStoreError

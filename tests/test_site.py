@@ -232,3 +232,19 @@ def test_every_secret_can_come_from_a_file(
     result = _run(env, "shell", "-c", f"from django.conf import settings; print({shown})")
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "mounted"), [({}, "False"), ({"DSAR_ADMIN_ENABLED": "true"}, "True")]
+)
+def test_production_mounts_the_admin_only_when_asked(
+    tmp_path: Path, extra: dict[str, str], mounted: str
+) -> None:
+    script = (
+        "from django.conf import settings; from django.urls import resolve, Resolver404\n"
+        "try:\n    resolve('/admin/'); found = True\nexcept Resolver404:\n    found = False\n"
+        "print(settings.DSAR_ADMIN_ENABLED, found)"
+    )
+    result = _run({**_production(tmp_path), **extra}, "shell", "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == [mounted, mounted]

@@ -52,18 +52,26 @@ def check_map(data_map: DataMap, only: list[str] | None = None) -> list[StorePro
 
 
 def check_store(
-    data_map: DataMap, store: StoreSpec, *, cheap: bool = False, raise_transient: bool = False
+    data_map: DataMap,
+    store: StoreSpec,
+    *,
+    cheap: bool = False,
+    raise_transient: bool = False,
+    connector: Connector | None = None,
 ) -> list[StoreProblem]:
     """Everything wrong between ``store``'s map and the store as it is. ``cheap``: no calls to
-    partners (the worker's start-up check). ``raise_transient``: a store that cannot be reached
-    just now raises ``TransientStoreError`` instead of being reported as a problem."""
+    partners and no scans of whole tables (the plan on each page view, the worker's start-up).
+    ``raise_transient``: a store that cannot be reached just now raises ``TransientStoreError``
+    instead of being reported as a problem. ``connector``: one to reuse (it keeps the schema
+    read here)."""
+    connector = connector or connector_for(store)
     try:
         if store.kind == "sql":
-            found = _check_sql(store)
+            found = _check_sql(store, connector, cheap=cheap)
         elif store.kind == "files":
-            found = _check_files(connector_for(store))
+            found = _check_files(connector)
         elif store.kind == "http" and not cheap:
-            found = _check_http(connector_for(store))
+            found = _check_http(connector)
         else:
             found = []
     except StoreError as exc:
@@ -85,22 +93,22 @@ def _locate(data_map: DataMap, store: StoreSpec, problem: LiveProblem) -> StoreP
 # --- SQL ---------------------------------------------------------------------------------------
 
 
-def _check_sql(store: StoreSpec) -> list[LiveProblem]:
-    connector = connector_for(store)
+def _check_sql(store: StoreSpec, connector: Connector, *, cheap: bool) -> list[LiveProblem]:
     engine = engine_for(connector.setting(store.connection, "the connection URL"))
     schema, problems = inspect_store(store, engine)
     if schema is None:
         return problems
     unowned = bool(problems)
-    problems += _strategy_problems(connector, store, schema, engine)
-    problems += _date_problems(engine, store, schema)
+    problems += _strategy_problems(connector, store, schema, engine, cheap=cheap)
+    if not cheap:  # whole-table scans; at run time such rows are kept (dates) or fail (twins)
+        problems += _date_problems(engine, store, schema)
     if not unowned:  # the feasibility of erasure needs every table's owner
         problems += _key_problems(store, schema)
     return problems
 
 
 def _strategy_problems(
-    connector: Connector, store: StoreSpec, schema: SqlSchema, engine: sa.Engine
+    connector: Connector, store: StoreSpec, schema: SqlSchema, engine: sa.Engine, *, cheap: bool
 ) -> list[LiveProblem]:
     connector.use_schema(schema)  # type: ignore[attr-defined]
     problems = []
@@ -110,7 +118,12 @@ def _strategy_problems(
         unique = unique_columns(table, engine)
         for column, erase in columns.items():
             problem = _misfit(erase, table.c[column], column in unique)
-            if problem is None and erase.strategy == "keyed_hash" and column in unique:
+            if (
+                problem is None
+                and not cheap
+                and erase.strategy == "keyed_hash"
+                and column in unique
+            ):
                 problem = _case_twins(engine, table, column)
             if problem is not None:
                 key = f"fields.{column}.erase" if column in spec.fields else "erase"

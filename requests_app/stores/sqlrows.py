@@ -435,7 +435,11 @@ def _same_email(column: sa.ColumnElement[Any], value: str, dialect: str) -> Cond
         def folded(x: Any) -> Any:
             return sa.func.lower(sa.cast(x, sa.Text).collate("C"))
 
-        return folded(column) == folded(sa.literal(value))  # "C" folds ASCII only: no look-alikes
+        # the column's own lower() can use an index on lower(email); the "C" one is exact
+        return sa.and_(
+            sa.func.lower(column) == sa.func.lower(value),
+            folded(column) == folded(sa.literal(value)),  # "C" folds ASCII only: no look-alikes
+        )
     if dialect == "mysql":
         binary = mysql.VARBINARY(length=None)
         same = sa.cast(sa.func.lower(column), binary) == sa.cast(sa.func.lower(value), binary)

@@ -161,7 +161,7 @@ def inspect_store(
     try:
         inspector = sa.inspect(engine)
         names = inspector.get_table_names()
-        folded = _folded(engine)
+        folded = folded_tables(engine)
         views = set(inspector.get_view_names())
         missing = [_missing_table(t, names, folded, views) for t in store.tables if t not in names]
         metadata = sa.MetaData()
@@ -232,7 +232,7 @@ def _missing_table(
     return LiveProblem(table, "", "no such table in the database", hint)
 
 
-def _folded(engine: sa.Engine) -> dict[str, str]:
+def folded_tables(engine: sa.Engine) -> dict[str, str]:
     """PostgreSQL partitions and inheritance children, each to its parent: querying the parent
     includes their rows, so they are never mapped (or proposed) on their own."""
     if engine.dialect.name != "postgresql":

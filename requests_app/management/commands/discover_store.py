@@ -22,7 +22,7 @@ from requests_app.datamap.spec import EraseSpec, StoreSpec, TableSpec
 from requests_app.stores import connector_for
 from requests_app.stores.base import StoreError
 from requests_app.stores.ownership import Link
-from requests_app.stores.sqlschema import _folded, mapped_links
+from requests_app.stores.sqlschema import folded_tables, mapped_links
 
 # Column names that look personal, with the category to propose. First match wins.
 GUESSES = [
@@ -66,7 +66,7 @@ class Command(BaseCommand):
             with warnings.catch_warnings():  # unknown column types (tsvector, …) are no concern
                 warnings.simplefilter("ignore", sa_exc.SAWarning)
                 metadata.reflect(bind=engine)
-                folded = _folded(engine)
+                folded = folded_tables(engine)
         except sa_exc.SQLAlchemyError as exc:
             raise CommandError(f"cannot reflect the store: {type(exc).__name__}") from exc
         self.stdout.write(render(name, metadata, folded))

@@ -41,10 +41,8 @@ def superuser(db: Any) -> Any:
     return user
 
 
-def test_production_does_not_mount_the_admin_unless_asked(admin_mounted: Any) -> None:
-    from smarct_dsar import settings as production_defaults
-
-    assert production_defaults.env_bool("DSAR_ADMIN_ENABLED", False) is False
+def test_unmounted_the_admin_is_not_found(admin_mounted: Any) -> None:
+    # production's default (tests/test_site.py checks the setting under production settings)
     admin_mounted(False)
     assert Client().get("/admin/").status_code == 404
     assert Client().get("/admin/login/").status_code == 404

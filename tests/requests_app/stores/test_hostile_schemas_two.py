@@ -12,9 +12,9 @@ import pytest
 
 from requests_app.stores import Subject, connector_for
 from requests_app.stores.checks import check_map
-from tests.requests_app.stores.test_hostile_schemas import _map, _rows, dialect, scratch
+from tests.requests_app.stores.conftest import scratch_map as _map
+from tests.requests_app.stores.conftest import table_rows as _rows
 
-__all__ = ["dialect", "scratch"]  # fixtures used here
 ALICE = Subject(email="alice@example.com")
 
 
