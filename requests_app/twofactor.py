@@ -42,7 +42,8 @@ def two_factor_enrol(*, user: User, device: TOTPDevice) -> list[str]:
     """Confirm an authenticator app and issue fresh single-use backup codes (returned once, to
     show once; any earlier ones stop working)."""
     device.confirmed = True
-    device.save(update_fields=["confirmed"])
+    device.save()
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()  # no pending secret lingers
     StaticDevice.objects.filter(user=user).delete()
     backup = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
     codes = [StaticToken.random_token() for _ in range(BACKUP_CODES)]

@@ -17,12 +17,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
 
 from requests_app.dashboard.access import staff_required, staff_role_required
 from requests_app.ratelimit import rate_limit_hit, rate_limit_peek, rate_limit_undo, too_many_page
 from requests_app.twofactor import two_factor_enrol, two_factor_remove
 
 BACKUP_CODES_KEY = "dsar_backup_codes"
+PENDING_KEY = "dsar_pending_totp_key"
 
 
 class TokenForm(forms.Form):
@@ -117,6 +119,25 @@ def _qr_svg(url: str) -> str:
     return str(image.to_string(encoding="unicode"))
 
 
+def _pending(request: HttpRequest) -> TOTPDevice:
+    """The authenticator this session is setting up, not yet saved: its secret lives in this
+    session alone, so another session (one that stole the password) never sees it."""
+    key = request.session.get(PENDING_KEY) or random_hex(20)
+    request.session[PENDING_KEY] = key
+    return TOTPDevice(user=request.user, name="Authenticator app", key=key, confirmed=False)
+
+
+def _attempt(request: HttpRequest, scope: str) -> HttpResponse | None:
+    """Count an attempt before checking it (parallel guesses cannot slip in between); past the
+    limit, the refusal page."""
+    counted = rate_limit_hit(scope=scope, identity=request.user.get_username(), **_limits())
+    return None if counted.allowed else too_many_page(request, counted)
+
+
+def _succeeded(request: HttpRequest, scope: str) -> None:
+    rate_limit_undo(scope=scope, identity=request.user.get_username(), window=_limits()["window"])
+
+
 @staff_role_required
 def setup(request: HttpRequest) -> HttpResponse:
     """Add an authenticator app: show its secret (and QR code), confirm it with a first code and
@@ -124,29 +145,30 @@ def setup(request: HttpRequest) -> HttpResponse:
     blocked = _verified_first(request)
     if blocked is not None:
         return blocked
-    identity = request.user.get_username()
-    locked = rate_limit_peek(scope="otp-setup", identity=identity, **_limits())
+    locked = rate_limit_peek(scope="otp-setup", identity=request.user.get_username(), **_limits())
     if not locked.allowed:
         return too_many_page(request, locked)
-    device = TOTPDevice.objects.filter(
-        user=request.user, confirmed=False
-    ).first() or TOTPDevice.objects.create(
-        user=request.user, name="Authenticator app", confirmed=False
-    )
+    device = _pending(request)
     form = SetupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        refused = _attempt(request, "otp-setup")
+        if refused is not None:
+            return refused
         if not request.user.check_password(form.cleaned_data["password"]):
             form.add_error("password", "That password is not right.")
         elif not device.verify_token(form.cleaned_data["token"].strip()):
+            if device.pk:  # django-otp saves a failed attempt's throttle: no pending row stays
+                device.delete()
             form.add_error(
                 "token", "That code does not match. Check the app shows Smarct DSAR, and try again."
             )
         else:
+            _succeeded(request, "otp-setup")
             codes = two_factor_enrol(user=request.user, device=device)  # type: ignore[arg-type]
             django_otp.login(request, device)
+            request.session.pop(PENDING_KEY, None)
             request.session[BACKUP_CODES_KEY] = codes
             return redirect("dashboard-otp-backup-codes")
-        rate_limit_hit(scope="otp-setup", identity=identity, **_limits())
     secret = b32encode(device.bin_key).decode()
     return render(
         request,
@@ -181,7 +203,11 @@ def remove(request: HttpRequest) -> HttpResponse:
         return blocked
     form = PasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        refused = _attempt(request, "otp-remove")
+        if refused is not None:
+            return refused
         if request.user.check_password(form.cleaned_data["password"]):
+            _succeeded(request, "otp-remove")
             two_factor_remove(user=request.user)  # type: ignore[arg-type]
             messages.success(request, "Two-factor authentication is off for your account.")
             return redirect("dashboard-queue")

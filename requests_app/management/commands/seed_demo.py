@@ -51,6 +51,7 @@ class Command(BaseCommand):
                 defaults={"first_name": full_name.split()[0], "last_name": full_name.split()[1]},
             )
             user.set_password(password)
+            user.email = f"{username}@smarct.example"  # told of two-factor changes (demo outbox)
             user.is_staff = False  # privacy roles only: the Django admin is for operators
             user.save()
             user.groups.set(Group.objects.filter(name__in=roles))

@@ -93,3 +93,4 @@ def test_demo_staff_are_not_admin_users(db: Any, settings: Any, tmp_path: Any) -
     staff = get_user_model().objects.filter(username__in=["reviewer", "approver"])
     assert staff.count() == 2
     assert not any(user.is_staff or user.is_superuser for user in staff)
+    assert all(user.email for user in staff)  # so two-factor changes reach them

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 import time
 from typing import Any
 
@@ -29,15 +31,25 @@ def logged_in(username: str) -> Client:
     return client
 
 
+def pending(client: Client) -> TOTPDevice:
+    """The authenticator the set-up page offers this session, read off the page as a person
+    would (its secret lives in the session, not yet in the database)."""
+    page = client.get("/staff/two-factor/").content.decode()
+    assert "add an account by entering this key" in page
+    found = re.search(r'class="secret"><code>([A-Z2-7 ]+)</code>', page)
+    assert found is not None
+    return TOTPDevice(key=base64.b32decode(found.group(1).replace(" ", "")).hex())
+
+
 @pytest.fixture
 def rita_with_app(reviewer: Any) -> TOTPDevice:
     client = logged_in("rita")
-    assert b"add an account by entering this key" in client.get("/staff/two-factor/").content
-    device = TOTPDevice.objects.get(user=reviewer)
-    response = client.post("/staff/two-factor/", {"token": code(device), "password": PASSWORD})
+    offered = pending(client)
+    response = client.post("/staff/two-factor/", {"token": code(offered), "password": PASSWORD})
     assert response.status_code == 302
-    device.refresh_from_db()
+    device = TOTPDevice.objects.get(user=reviewer)
     assert device.confirmed
+    assert device.key == offered.key
     return device
 
 
@@ -122,22 +134,19 @@ def test_a_password_only_session_cannot_enrol_another_authenticator(
 
 def test_the_first_authenticator_needs_the_password_again(reviewer: Any) -> None:
     client = logged_in("rita")
-    client.get("/staff/two-factor/")
-    device = TOTPDevice.objects.get(user=reviewer)
+    device = pending(client)
     without = client.post("/staff/two-factor/", {"token": code(device)})
     assert without.status_code == 400
     wrong = client.post("/staff/two-factor/", {"token": code(device), "password": "guess"})
     assert wrong.status_code == 400
     assert b"password is not right" in wrong.content
-    device.refresh_from_db()
-    assert not device.confirmed
+    assert not TOTPDevice.objects.filter(user=reviewer).exists()  # nothing set up
 
 
 def test_setup_codes_are_rate_limited(reviewer: Any, settings: Any) -> None:
     settings.DSAR_LOGIN_FAILURES_ALLOWED = 2
     client = logged_in("rita")
-    client.get("/staff/two-factor/")
-    device = TOTPDevice.objects.get(user=reviewer)
+    device = pending(client)
     wrong = {"token": _other(device), "password": PASSWORD}
     codes = [client.post("/staff/two-factor/", wrong).status_code for _ in range(3)]
     assert codes == [400, 400, 429]
@@ -153,9 +162,8 @@ def test_adding_an_authenticator_is_emailed_audited_and_gives_backup_codes(
     from requests_app.models import RequestEvent
 
     client = logged_in("rita")
-    page = client.get("/staff/two-factor/")
-    assert b"<svg" in page.content  # a QR code to scan
-    device = TOTPDevice.objects.get(user=reviewer)
+    assert b"<svg" in client.get("/staff/two-factor/").content  # a QR code to scan
+    device = pending(client)
     with django_capture_on_commit_callbacks(execute=True):
         done = client.post("/staff/two-factor/", {"token": code(device), "password": PASSWORD})
     assert done.status_code == 302
@@ -207,3 +215,30 @@ def test_the_backup_codes_page_is_for_staff_only(outsider: Any) -> None:
     client = Client()
     client.force_login(outsider)
     assert client.get("/staff/two-factor/backup-codes/").status_code == 403
+
+
+def test_a_set_up_started_by_staff_is_never_shown_to_another_session(reviewer: Any) -> None:
+    # the outsider's finding: the pending secret lived on a shared unconfirmed device, so a
+    # password-only session saw the same secret and, once the owner confirmed it, logged in
+    victim, attacker = logged_in("rita"), logged_in("rita")
+    victims, attackers = pending(victim), pending(attacker)
+    assert victims.key != attackers.key
+    assert pending(victim).key == victims.key  # stable for its own session until confirmed
+    confirmed = victim.post("/staff/two-factor/", {"token": code(victims), "password": PASSWORD})
+    assert confirmed.status_code == 302
+    assert TOTPDevice.objects.filter(user=reviewer).count() == 1  # no stray pending devices
+    again = logged_in("rita")
+    assert again.post("/staff/login/verify/", {"token": code(attackers)}).status_code == 400
+
+
+def test_removal_password_attempts_are_rate_limited(
+    rita_with_app: TOTPDevice, settings: Any
+) -> None:
+    settings.DSAR_LOGIN_FAILURES_ALLOWED = 2
+    time.sleep(1.1)
+    owner = logged_in("rita")
+    assert owner.post("/staff/login/verify/", {"token": code(rita_with_app, 1)}).status_code == 302
+    codes = [
+        owner.post("/staff/two-factor/remove/", {"password": "guess"}).status_code for _ in range(3)
+    ]
+    assert codes == [400, 400, 429]
