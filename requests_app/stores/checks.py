@@ -64,6 +64,8 @@ def check_store(
     ``raise_transient``: a store that cannot be reached just now raises ``TransientStoreError``
     instead of being reported as a problem. ``connector``: one to reuse (it keeps the schema
     read here)."""
+    if store.kind == "notify":
+        return []  # a recipient told by email: nothing to connect to
     connector = connector or connector_for(store)
     try:
         if store.kind == "sql":

@@ -53,3 +53,15 @@ def test_chinook_by_url_alone(tmp_path: Path) -> None:
     assert "identity: {Email: email}" in _section(text, "Customer")
     assert "identity: {Email" not in _section(text, "Employee").replace("give it identity", "")
     assert "referenced_by" not in _section(text, "Employee")
+
+
+def test_check_stores_passes_on_the_demo_map_with_every_kind_of_store(demo_map: object) -> None:
+    out = io.StringIO()
+    call_command("check_stores", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert {
+        "crm (sql): OK",
+        "consent (files): OK",
+        "marketing (http): OK",
+        "payments (notify): OK",
+    } <= set(lines)
