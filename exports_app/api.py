@@ -15,10 +15,9 @@ from exports_app import services
 from exports_app.models import DownloadLink, Export
 from exports_app.views import CONTENT_TYPES, stream_export
 from requests_app.api.serializers import RequestDetailSerializer
-from requests_app.api.views import get_request_or_404, staff_user
+from requests_app.api.views import detail_response, get_request_or_404, staff_may, staff_user
 from requests_app.audit import event_append
-from requests_app.lifecycle import actor_label
-from requests_app.permissions import IsApprover, IsPrivacyStaff
+from requests_app.permissions import actor_label
 
 
 class PreviewExportApi(APIView):
@@ -48,39 +47,45 @@ class PreviewExportApi(APIView):
 
 
 class RebuildExportsApi(APIView):
+    permission_classes = staff_may("rebuild")
+
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
         services.exports_rebuild(request=get_request_or_404(reference), actor=staff_user(request))
-        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
+        return detail_response(request, reference)
 
 
 class ReleaseApi(APIView):
     """Release the exports: immutable from now on; the person is emailed a download link."""
 
-    permission_classes = [IsPrivacyStaff, IsApprover]
+    permission_classes = staff_may("release")
 
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
         services.exports_release(request=get_request_or_404(reference), actor=staff_user(request))
-        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
+        return detail_response(request, reference)
 
 
 class ReissueLinkApi(APIView):
+    permission_classes = staff_may("reissue_link")
+
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
         services.link_reissue(request=get_request_or_404(reference), actor=staff_user(request))
-        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
+        return detail_response(request, reference)
 
 
 class RevokeLinkApi(APIView):
+    permission_classes = staff_may("revoke_link")
+
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str, link_id: int) -> Response:
         dsr = get_request_or_404(reference)
         link = DownloadLink.objects.filter(pk=link_id, request=dsr).first()
         if link is None:
             raise Http404
-        services.link_revoke(link=link, actor=staff_user(request))
-        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
+        services.link_revoke(request=dsr, link=link, actor=staff_user(request))
+        return detail_response(request, reference)
 
 
 class RedactionInput(serializers.Serializer):
@@ -94,6 +99,8 @@ class RedactionInput(serializers.Serializer):
 class RedactApi(APIView):
     """Withhold a record, or one field of it, from release, with a reason (on the event trail)."""
 
+    permission_classes = staff_may("redact")
+
     @extend_schema(request=RedactionInput, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
         form = RedactionInput(data=request.data)
@@ -101,4 +108,4 @@ class RedactApi(APIView):
         services.redaction_add(
             request=get_request_or_404(reference), actor=staff_user(request), **form.validated_data
         )
-        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
+        return detail_response(request, reference)

@@ -35,7 +35,9 @@ from exports_app.models import (
 from exports_app.renderers import renderer_for
 from requests_app.audit import event_append
 from requests_app.errors import IllegalTransition, RuleViolation, TokenInvalid
-from requests_app.models import DataSubjectRequest, RequestType, Status
+from requests_app.locking import staff_action
+from requests_app.models import DataSubjectRequest, RequestType
+from requests_app.permissions import actor_label
 from smarct_dsar.claims import claim, finish_with_file
 from smarct_dsar.crypto import EncryptedWriter, Writable, new_token, token_hash
 
@@ -131,15 +133,10 @@ def export_fail(*, export_id: int, task_id: str, error: str) -> None:
     )
 
 
-@transaction.atomic
+@staff_action("rebuild")
 def exports_rebuild(*, request: DataSubjectRequest, actor: User) -> list[Export]:
     """Build again before release (after a redaction, or a failure). Released exports never change."""
-    from requests_app.lifecycle import actor_label
-
-    if (
-        request.status != Status.FULFILLING
-        or Export.objects.filter(request=request).filter(released_at__isnull=False).exists()
-    ):
+    if Export.objects.filter(request=request).filter(released_at__isnull=False).exists():
         raise IllegalTransition(
             "Only unreleased exports of a request being fulfilled can be rebuilt."
         )
@@ -185,20 +182,19 @@ def send_link(
     )
 
 
-@transaction.atomic
+@staff_action("release")
 def exports_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
-    """Release the built exports: they become immutable, the person is emailed a link, and the
-    request is complete."""
-    from requests_app.lifecycle import actor_label, check_four_eyes, request_complete
+    """Release the built exports (an approver who did not prepare them): they become immutable,
+    the person is emailed a link, and the request is complete."""
+    from requests_app.lifecycle import request_complete
 
-    check_four_eyes(request, actor)
-    exports = list(Export.objects.select_for_update().filter(request=request))
-    if request.status != Status.FULFILLING or not exports:
+    exports = list(Export.objects.filter(request=request))
+    if not exports:
         raise IllegalTransition(
             "Only a request being fulfilled, with its exports built, can be released."
         )
     if any(e.status != ExportStatus.READY for e in exports):
-        raise RuleViolation("Every export must be built (and previewed) before release.")
+        raise IllegalTransition("Every export must be built (and previewed) before release.")
     if any(e.released_at for e in exports):
         raise IllegalTransition("These exports have already been released.")
     now = timezone.now()
@@ -213,26 +209,24 @@ def exports_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectR
     return request_complete(request=request)
 
 
-@transaction.atomic
-def link_revoke(*, link: DownloadLink, actor: User) -> None:
-    from requests_app.lifecycle import actor_label
-
+@staff_action("revoke_link")
+def link_revoke(*, request: DataSubjectRequest, link: DownloadLink, actor: User) -> None:
+    if link.request_id != request.pk:
+        raise RuleViolation("That link belongs to another request.", field="link")
     DownloadLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
     event_append(
-        request=link.request,
+        request=request,
         actor=actor_label(actor),
         action="download_link_revoked",
         payload={"link": link.pk},
     )
 
 
-@transaction.atomic
+@staff_action("reissue_link")
 def link_reissue(*, request: DataSubjectRequest, actor: User) -> DownloadLink:
     """Revoke every live link and email a new one (a lost email, an expired link)."""
-    from requests_app.lifecycle import actor_label
-
     exports = list(
         Export.objects.filter(request=request).filter(
             released_at__isnull=False, file_deleted_at__isnull=True
@@ -341,7 +335,7 @@ def exports_to_requeue() -> list[int]:
     )
 
 
-@transaction.atomic
+@staff_action("redact")
 def redaction_add(
     *,
     request: DataSubjectRequest,
@@ -353,8 +347,6 @@ def redaction_add(
     reason: str,
 ) -> Redaction:
     """Withhold a record (``field`` empty) or one field of it from release, with a reason."""
-    from requests_app.lifecycle import actor_label
-
     if not reason.strip():
         raise RuleViolation(
             "Say why this is withheld; the person is told the reason.", field="reason"

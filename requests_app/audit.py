@@ -59,7 +59,12 @@ def event_append(
     to_status: str = "",
     payload: dict[str, Any] | None = None,
 ) -> RequestEvent:
-    """Append one event to the chain. Call inside the transaction that makes the change."""
+    """Append one event to the chain. Call inside the transaction that makes the change.
+
+    The request's row is locked before the head (a no-op when the service already holds it), so
+    every transaction takes the two in the same order and none can deadlock another."""
+    if request is not None:
+        list(DataSubjectRequest.objects.select_for_update().filter(pk=request.pk).values("pk"))
     head, _ = AuditHead.objects.select_for_update().get_or_create(
         id=1, defaults={"seq": 0, "hash": GENESIS}
     )

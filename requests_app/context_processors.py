@@ -11,4 +11,5 @@ def site(request: HttpRequest) -> dict[str, Any]:
         "controller": settings.DSAR_CONTROLLER_NAME,
         "privacy_contact": settings.DSAR_PRIVACY_CONTACT,
         "demo_mode": settings.DEMO_MODE,
+        "single_person_mode": settings.DSAR_SINGLE_PERSON_MODE,
     }

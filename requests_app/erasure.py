@@ -28,6 +28,7 @@ from requests_app.audit import event_append
 from requests_app.erasure_plans import erasure_plan_drift
 from requests_app.errors import IllegalTransition, RuleViolation
 from requests_app.gathering import subject_of
+from requests_app.locking import staff_action
 from requests_app.models import (
     DataSubjectRequest,
     ErasureStep,
@@ -36,6 +37,7 @@ from requests_app.models import (
     Status,
     StepStatus,
 )
+from requests_app.permissions import actor_label
 from requests_app.steps import step_fail, step_retry_later, steps_to_requeue
 from requests_app.stores import (
     connector_for,
@@ -82,14 +84,10 @@ def erasure_holds(request: DataSubjectRequest) -> list[str]:
     return reasons
 
 
-@transaction.atomic
+@staff_action("legal_hold")
 def legal_hold_place(*, request: DataSubjectRequest, actor: User, reason: str) -> LegalHold:
-    from requests_app.lifecycle import actor_label
-
-    if request.request_type != RequestType.ERASURE or not request.is_open:
-        raise IllegalTransition("Legal holds are for open erasure requests.")
-    if request.status == Status.FULFILLING:
-        raise IllegalTransition("Erasure is already under way; it cannot be held now.")
+    """Stop the erasure until the hold is released. Refused once erasure is under way: the
+    request's row is locked, so fulfilment either saw this hold or had already started."""
     if not reason.strip():
         raise RuleViolation("Say why erasure must wait.", field="reason")
     hold = LegalHold.objects.create(
@@ -104,11 +102,10 @@ def legal_hold_place(*, request: DataSubjectRequest, actor: User, reason: str) -
     return hold
 
 
-@transaction.atomic
+@staff_action("release_hold")
 def legal_hold_release(*, request: DataSubjectRequest, actor: User, reason: str) -> int:
-    """Release every active hold; erasure starts at once if it was approved and nothing else
-    holds it."""
-    from requests_app.lifecycle import actor_label
+    """Release every active hold (an approver, with a reason); erasure starts at once if it was
+    approved and nothing else holds it."""
     from requests_app.tasks import start_fulfilment
 
     if not reason.strip():
@@ -250,17 +247,15 @@ def erasure_fail_step(*, step_id: int, task_id: str, error: str) -> None:
     )
 
 
-@transaction.atomic
+@staff_action("retry_erasure")
 def erasure_retry_store(*, request: DataSubjectRequest, store: str, actor: User) -> ErasureStep:
     """Staff run a failed store's erasure (and re-scan) again, after fixing the cause."""
-    from requests_app.lifecycle import actor_label
     from requests_app.tasks import erase_store
 
-    request = DataSubjectRequest.objects.select_for_update().get(pk=request.pk)
     step = ErasureStep.objects.filter(request=request, store=store).first()
     if step is None:
         raise RuleViolation(f"This request has no erasure step for '{store}'.", field="store")
-    if request.status != Status.FULFILLING or step.status != StepStatus.FAILED:
+    if step.status != StepStatus.FAILED:
         raise IllegalTransition("Only a failed store of an erasure under way can be retried.")
     ErasureStep.objects.filter(pk=step.pk, status=StepStatus.FAILED).update(
         status=StepStatus.PENDING, error="", claimed_by="", claimed_at=None

@@ -16,6 +16,14 @@ class IllegalTransition(DomainError):
     """The request's current status does not allow this action."""
 
 
+class NotPermitted(DomainError):
+    """This person may not take this action (their role, or the two-person rule)."""
+
+
+class Busy(IllegalTransition):
+    """Someone else changed the request at the same moment, twice running: try again."""
+
+
 class RuleViolation(DomainError):
     """The action is allowed in this status but breaks a rule (a missing reason, a deadline)."""
 

@@ -32,7 +32,9 @@ from django.utils import timezone
 from requests_app import datamap
 from requests_app.audit import event_append
 from requests_app.errors import IllegalTransition, RuleViolation
+from requests_app.locking import staff_action
 from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
+from requests_app.permissions import actor_label
 from requests_app.steps import step_fail, step_retry_later
 from requests_app.steps import steps_to_requeue as steps_to_requeue_of
 from requests_app.stores import Batch, Subject, connector_for
@@ -181,16 +183,15 @@ def gathering_maybe_finish(*, request_id: int) -> None:
         request_finish_gathering(request=request)
 
 
-@transaction.atomic
+@staff_action("retry_store")
 def gathering_retry_store(*, request: DataSubjectRequest, store: str, actor: User) -> GatherStep:
     """Staff retry one failed store; the others keep what they gathered."""
-    from requests_app.lifecycle import actor_label
     from requests_app.tasks import gather_store
 
     step = GatherStep.objects.filter(request=request, store=store).first()
     if step is None:
         raise RuleViolation(f"This request has no store called '{store}'.", field="store")
-    if request.status != Status.GATHERING or step.status != StepStatus.FAILED:
+    if step.status != StepStatus.FAILED:
         raise IllegalTransition(
             "Only a failed store of a request that is gathering can be retried."
         )

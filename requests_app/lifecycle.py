@@ -3,9 +3,15 @@
     awaiting_verification → verified → gathering → in_review → approved → fulfilling → completed
     with rejected, withdrawn, on_hold (clarification; the clock pauses) and expired.
 
-Every service locks the request row, checks the current status against ``TRANSITIONS``,
-refuses an illegal move with ``IllegalTransition``, makes the change and appends an event to
-the audit chain, all in one transaction. Emails and tasks are queued for after commit.
+Every service runs with the request row locked first (``locking.py``); a staff action is also
+checked against the one table of who may do what (``actions.py``). ``_transition`` checks the
+current status against ``TRANSITIONS``, refuses an illegal move with ``IllegalTransition``, makes
+the change and appends an event to the audit chain, all in one transaction. Emails and tasks are
+queued for after commit.
+
+The two-person rule: ``in_review`` → *submit* (one member of staff) → ``ready_for_approval`` →
+*approve* (another). The approve event records what was approved (``approval_snapshot``) and
+fulfilment carries out that snapshot only.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from django.utils import timezone
 from requests_app import deadlines
 from requests_app.audit import event_append
 from requests_app.errors import IllegalTransition, RuleViolation
+from requests_app.locking import lock, request_locked, staff_action
 from requests_app.models import (
     OPEN_STATUSES,
     ClockPause,
@@ -33,6 +40,7 @@ from requests_app.models import (
     Status,
 )
 from requests_app.notifications import email_queue
+from requests_app.permissions import actor_label
 
 S = Status
 
@@ -47,7 +55,10 @@ TRANSITIONS: dict[str, Transition] = {
     "verify": Transition(frozenset({S.AWAITING_VERIFICATION}), S.VERIFIED),
     "start_gathering": Transition(frozenset({S.VERIFIED}), S.GATHERING),
     "finish_gathering": Transition(frozenset({S.GATHERING}), S.IN_REVIEW),
-    "approve": Transition(frozenset({S.IN_REVIEW}), S.APPROVED),
+    "submit": Transition(frozenset({S.IN_REVIEW}), S.READY_FOR_APPROVAL),
+    "send_back": Transition(frozenset({S.READY_FOR_APPROVAL}), S.IN_REVIEW),
+    # From in review only in single-person mode (``actions.refusal``).
+    "approve": Transition(frozenset({S.IN_REVIEW, S.READY_FOR_APPROVAL}), S.APPROVED),
     # The data map changed after approval so that the erasure plan differs: approve again.
     "replan": Transition(frozenset({S.APPROVED, S.FULFILLING}), S.IN_REVIEW),
     "start_fulfilment": Transition(frozenset({S.APPROVED}), S.FULFILLING),
@@ -55,7 +66,16 @@ TRANSITIONS: dict[str, Transition] = {
     "start_opt_out": Transition(frozenset({S.VERIFIED}), S.FULFILLING),
     "complete": Transition(frozenset({S.FULFILLING}), S.COMPLETED),
     "reject": Transition(
-        frozenset({S.AWAITING_VERIFICATION, S.VERIFIED, S.GATHERING, S.IN_REVIEW, S.ON_HOLD}),
+        frozenset(
+            {
+                S.AWAITING_VERIFICATION,
+                S.VERIFIED,
+                S.GATHERING,
+                S.IN_REVIEW,
+                S.READY_FOR_APPROVAL,
+                S.ON_HOLD,
+            }
+        ),
         S.REJECTED,
     ),
     "hold": Transition(frozenset({S.VERIFIED, S.GATHERING, S.IN_REVIEW}), S.ON_HOLD),
@@ -65,47 +85,7 @@ TRANSITIONS: dict[str, Transition] = {
 }
 CLOSING = frozenset({S.COMPLETED, S.REJECTED, S.WITHDRAWN, S.EXPIRED})
 
-# What staff may do from the dashboard and API (the rest are the system's own moves).
-STAFF_ACTIONS = (
-    "approve",
-    "reject",
-    "extend",
-    "hold",
-    "resume",
-    "withdraw",
-    "assign",
-    "confirm_authority",
-)
-
-
-def actor_label(user: User | None) -> str:
-    return f"staff:{user.get_username()}" if user is not None else "system"
-
-
-def allowed_actions(request: DataSubjectRequest) -> list[str]:
-    """The staff actions the request's current status allows, for the API and the dashboard."""
-    actions = [
-        a for a in STAFF_ACTIONS if a in TRANSITIONS and request.status in TRANSITIONS[a].sources
-    ]
-    if request.request_type == RequestType.MARKETING_OPT_OUT and "reject" in actions:
-        actions.remove("reject")
-    if request.is_open:
-        actions.append("assign")
-    if request.status in {S.VERIFIED, S.GATHERING, S.IN_REVIEW} and not hasattr(
-        request, "extension"
-    ):
-        actions.append("extend")
-    if (
-        request.status == S.AWAITING_VERIFICATION
-        and request.has_agent
-        and request.authority_confirmed_at is None
-    ):
-        actions.append("confirm_authority")
-    return [a for a in STAFF_ACTIONS if a in actions]
-
-
-def _lock(request: DataSubjectRequest) -> DataSubjectRequest:
-    return DataSubjectRequest.objects.select_for_update().get(pk=request.pk)
+_lock = lock
 
 
 def _transition(
@@ -180,7 +160,7 @@ def contact_email(request: DataSubjectRequest) -> str:
 # --- Verification and the system's own moves -------------------------------------------------
 
 
-@transaction.atomic
+@request_locked
 def request_mark_verified(*, request: DataSubjectRequest, actor: str) -> DataSubjectRequest:
     """Identity (and an agent's authority) is proven: start the clock and queue gathering (or,
     for a marketing opt-out, carrying it out)."""
@@ -210,7 +190,7 @@ def request_mark_verified(*, request: DataSubjectRequest, actor: str) -> DataSub
     return request
 
 
-@transaction.atomic
+@request_locked
 def request_start_gathering(*, request: DataSubjectRequest) -> DataSubjectRequest:
     """Move to gathering and queue one step per connected store."""
     from requests_app.gathering import gathering_plan
@@ -220,29 +200,35 @@ def request_start_gathering(*, request: DataSubjectRequest) -> DataSubjectReques
     return request
 
 
-@transaction.atomic
+@request_locked
 def request_finish_gathering(*, request: DataSubjectRequest) -> DataSubjectRequest:
     return _transition(request, "finish_gathering", actor="system")
 
 
-@transaction.atomic
+@request_locked
 def request_start_fulfilment(*, request: DataSubjectRequest) -> DataSubjectRequest:
     """Start carrying out an approved request: build the exports (access, portability), erase
-    (unless a legal hold or an open access request holds it back), or apply the corrections."""
+    (unless a legal hold or an open access request holds it back), or apply the corrections.
+    Holds and the plan are read with the row locked: a hold placed a moment before is seen, and
+    one placed a moment after is refused (the request is then fulfilling)."""
     from exports_app.services import FORMATS, exports_plan
     from requests_app.erasure import erasure_holds, erasure_start
     from requests_app.erasure_plans import erasure_map_drift
     from requests_app.tasks import apply_rectification
 
+    if request.status != S.APPROVED:
+        raise IllegalTransition(
+            f"Cannot start fulfilment of a request that is {Status(request.status).label.lower()}."
+        )
     if request.request_type == RequestType.ERASURE:
-        drift = erasure_map_drift(request=request)
+        drift = erasure_map_drift(request=request) or _plan_not_approved(request)
         if drift:
             return request_replan(request=request, changes=drift)
         holds = erasure_holds(request)
         if holds:
             if not request.events.filter(action="erasure_waiting").exists():
                 event_append(
-                    request=_lock(request),
+                    request=request,
                     actor="system",
                     action="erasure_waiting",
                     payload={"reasons": holds},
@@ -258,7 +244,16 @@ def request_start_fulfilment(*, request: DataSubjectRequest) -> DataSubjectReque
     return request
 
 
-@transaction.atomic
+def _plan_not_approved(request: DataSubjectRequest) -> list[str]:
+    """The stored plan is not the one the approve event recorded (changed in the database)."""
+    approved = approved_snapshot(request) or {}
+    stored = (request.erasure_plan or {}).get("digest")
+    if stored is None or stored != approved.get("plan_digest"):
+        return ["the stored erasure plan is not the one that was approved"]
+    return []
+
+
+@request_locked
 def request_complete(*, request: DataSubjectRequest) -> DataSubjectRequest:
     """Close a fulfilled request. An erasure that waited for this access request goes ahead."""
     from requests_app.erasure import erasures_waiting_on
@@ -270,7 +265,7 @@ def request_complete(*, request: DataSubjectRequest) -> DataSubjectRequest:
     return request
 
 
-@transaction.atomic
+@request_locked
 def request_expire(*, request: DataSubjectRequest) -> DataSubjectRequest:
     """Never verified in time: close it and purge the personal data it holds."""
     from requests_app.retention import request_purge_personal_data
@@ -280,10 +275,24 @@ def request_expire(*, request: DataSubjectRequest) -> DataSubjectRequest:
     return request
 
 
-# --- Staff actions -------------------------------------------------------------------------------
+@request_locked
+def request_replan(*, request: DataSubjectRequest, changes: list[str]) -> DataSubjectRequest:
+    """The approved erasure plan is no longer what the data map gives: back to review, with what
+    changed, so it is submitted and approved again."""
+    return _transition(
+        request,
+        "replan",
+        actor="system",
+        payload={"changes": changes},
+        submitted_by=None,
+        submitted_at=None,
+    )
 
 
-@transaction.atomic
+# --- Staff actions (who may: ``actions.ACTIONS``) -------------------------------------------------
+
+
+@staff_action("confirm_authority")
 def request_confirm_authority(
     *, request: DataSubjectRequest, actor: User, reason: str = ""
 ) -> DataSubjectRequest:
@@ -291,78 +300,124 @@ def request_confirm_authority(
 
     Once the email is verified too, the clock starts.
     """
-    locked = _lock(request)
-    if locked.status != S.AWAITING_VERIFICATION or not locked.has_agent:
+    if not request.has_agent:
         raise IllegalTransition(
             "Only a request filed by an agent and awaiting verification needs this."
         )
-    if locked.authority_confirmed_at is not None:
+    if request.authority_confirmed_at is not None:
         raise IllegalTransition("The agent's authority is already confirmed.")
-    locked.authority_confirmed_at = timezone.now()
-    locked.save(update_fields=["authority_confirmed_at", "updated_at"])
+    request.authority_confirmed_at = timezone.now()
+    request.save(update_fields=["authority_confirmed_at", "updated_at"])
     event_append(
-        request=locked,
+        request=request,
         actor=actor_label(actor),
         action="authority_confirmed",
         payload={"reason": reason.strip()},
     )
-    if locked.email_verified_at is not None:
-        return request_mark_verified(request=locked, actor=actor_label(actor))
-    return locked
+    if request.email_verified_at is not None:
+        return request_mark_verified(request=request, actor=actor_label(actor))
+    return request
 
 
-# Work that prepares a response for release. Whoever did any of it may not also approve or
-# release it (four-eyes), unless DSAR_FOUR_EYES is off for a one-person team.
-PREPARATION_ACTIONS = frozenset({"redact", "exports_rebuild", "store_retry", "correction_decided"})
+def approval_snapshot(request: DataSubjectRequest) -> dict[str, Any]:
+    """What an approver approves, as data: the corrections as decided, what is withheld, and the
+    erasure plan's digest. Recorded on the approve event; fulfilment carries out this only."""
+    from exports_app.models import Redaction
+
+    snapshot: dict[str, Any] = {"type": request.request_type}
+    if request.request_type == RequestType.RECTIFICATION:
+        snapshot["corrections"] = [
+            {
+                "position": c.position,
+                "decision": c.decision,
+                "field": c.target_field,
+                "value": c.final_value,
+            }
+            for c in request.corrections.order_by("position")
+        ]
+    redactions = Redaction.objects.filter(request=request).order_by("pk")
+    snapshot["redactions"] = [
+        [r.store, r.table, r.record_key, r.field, r.reason] for r in redactions
+    ]
+    if request.erasure_plan is not None:
+        snapshot["plan_digest"] = request.erasure_plan["digest"]
+    return snapshot
 
 
-def check_four_eyes(request: DataSubjectRequest, actor: User) -> None:
-    """The audit trail says who prepared the request; they cannot also approve its release."""
-    if not settings.DSAR_FOUR_EYES:
-        return
-    label = actor_label(actor)
-    if request.events.filter(action__in=PREPARATION_ACTIONS, actor=label).exists():
-        raise RuleViolation(
-            "Four-eyes: you prepared this request (redactions, rebuilds or retries), so another "
-            "approver must approve and release it."
-        )
+def approved_snapshot(request: DataSubjectRequest) -> dict[str, Any] | None:
+    """The snapshot on the request's latest approve event (None if never approved)."""
+    event = request.events.filter(action="approve").order_by("-seq").first()
+    if event is None:
+        return None
+    approved = event.payload.get("approved")
+    return approved if isinstance(approved, dict) else None
 
 
-@transaction.atomic
+@staff_action("submit")
+def request_submit(
+    *, request: DataSubjectRequest, actor: User, reason: str = ""
+) -> DataSubjectRequest:
+    """The response is prepared: submit it for approval by another member of staff. Refused
+    while it could not be approved (a correction undecided, an erasure plan with a problem)."""
+    from requests_app.rectification import check_decided
+
+    check_decided(request)
+    if request.request_type == RequestType.ERASURE:
+        from requests_app.erasure_plans import erasure_plan_fix
+
+        erasure_plan_fix(request=request)
+    return _transition(
+        request,
+        "submit",
+        actor=actor_label(actor),
+        payload={"reason": reason.strip()},
+        submitted_by=actor,
+        submitted_at=timezone.now(),
+    )
+
+
+@staff_action("send_back")
+def request_send_back(
+    *, request: DataSubjectRequest, actor: User, reason: str
+) -> DataSubjectRequest:
+    """Not ready: back to review with what needs changing (the submitter or an approver)."""
+    reason = _require_reason(reason)
+    return _transition(
+        request,
+        "send_back",
+        actor=actor_label(actor),
+        payload={"reason": reason},
+        submitted_by=None,
+        submitted_at=None,
+    )
+
+
+@staff_action("approve")
 def request_approve(
     *, request: DataSubjectRequest, actor: User, reason: str = ""
 ) -> DataSubjectRequest:
-    """Approve the response; carrying it out is queued after commit (``request_start_fulfilment``)."""
+    """Approve the response as it stands now (the snapshot goes on the approve event); carrying
+    it out is queued after commit (``request_start_fulfilment``)."""
     from requests_app.rectification import check_decided
     from requests_app.tasks import start_fulfilment
 
-    check_four_eyes(request, actor)
     check_decided(request)
-    payload: dict[str, Any] = {"reason": reason.strip()}
     changes: dict[str, Any] = {}
     if request.request_type == RequestType.ERASURE:
         from requests_app.erasure_plans import erasure_plan_fix
 
-        changes["erasure_plan"] = erasure_plan_fix(request=request)
-        payload["plan_digest"] = changes["erasure_plan"]["digest"]
+        request.erasure_plan = changes["erasure_plan"] = erasure_plan_fix(request=request)
+    snapshot = approval_snapshot(request)
+    payload = {"reason": reason.strip(), "approved": snapshot}
     request = _transition(request, "approve", actor=actor_label(actor), payload=payload, **changes)
     transaction.on_commit(partial(start_fulfilment.delay, request.pk))
     return request
 
 
-@transaction.atomic
-def request_replan(*, request: DataSubjectRequest, changes: list[str]) -> DataSubjectRequest:
-    """The approved erasure plan is no longer what the data map gives: back to review, with what
-    changed, so an approver sees and approves the new plan."""
-    return _transition(request, "replan", actor="system", payload={"changes": changes})
-
-
-@transaction.atomic
+@staff_action("reject")
 def request_reject(*, request: DataSubjectRequest, actor: User, reason: str) -> DataSubjectRequest:
     """Refuse (manifestly unfounded or excessive, identity not confirmed) with a reason."""
     reason = _require_reason(reason)
-    if request.request_type == RequestType.MARKETING_OPT_OUT:
-        raise RuleViolation("A marketing opt-out can never be refused (UK GDPR Article 21(3)).")
     request = _transition(request, "reject", actor=actor_label(actor), payload={"reason": reason})
     email_queue(
         template="rejection",
@@ -373,63 +428,59 @@ def request_reject(*, request: DataSubjectRequest, actor: User, reason: str) -> 
     return request
 
 
-@transaction.atomic
+@staff_action("extend")
 def request_extend(*, request: DataSubjectRequest, actor: User, reason: str) -> DataSubjectRequest:
     """The one extension the law allows, before the deadline, with reasons told to the person."""
     reason = _require_reason(reason)
-    locked = _lock(request)
-    if locked.status not in {S.VERIFIED, S.GATHERING, S.IN_REVIEW} or locked.due_on is None:
-        raise IllegalTransition(
-            f"Cannot extend a request that is {Status(locked.status).label.lower()}."
-        )
+    if request.due_on is None:
+        raise IllegalTransition("This request has no deadline to extend yet.")
     try:
         deadlines.check_extension_allowed(
-            already_extended=Extension.objects.filter(request=locked).exists(),
-            current_due=locked.due_on,
+            already_extended=Extension.objects.filter(request=request).exists(),
+            current_due=request.due_on,
             today=today(),
         )
     except deadlines.DeadlineError as exc:
         raise RuleViolation(str(exc)) from exc
-    previous = locked.due_on
+    previous = request.due_on
     Extension.objects.create(
-        request=locked,
+        request=request,
         granted_at=timezone.now(),
         reason=reason,
         previous_due_on=previous,
         granted_by=actor,
     )
-    locked.due_on = compute_due(locked, extended=True)
-    locked.save(update_fields=["due_on", "updated_at"])
+    request.due_on = compute_due(request, extended=True)
+    request.save(update_fields=["due_on", "updated_at"])
     event_append(
-        request=locked,
+        request=request,
         actor=actor_label(actor),
         action="extend",
         payload={
             "reason": reason,
             "previous_due_on": previous.isoformat(),
-            "due_on": locked.due_on.isoformat() if locked.due_on else None,
+            "due_on": request.due_on.isoformat() if request.due_on else None,
         },
     )
     email_queue(
         template="extension",
-        to=contact_email(locked),
-        request=locked,
-        context={"request": locked, "reason": reason, "previous_due_on": previous},
+        to=contact_email(request),
+        request=request,
+        context={"request": request, "reason": reason, "previous_due_on": previous},
     )
-    return locked
+    return request
 
 
-@transaction.atomic
+@staff_action("hold")
 def request_hold(*, request: DataSubjectRequest, actor: User, question: str) -> DataSubjectRequest:
     """Ask the person for clarification: the clock pauses until they answer."""
     question = _require_reason(question)
-    held_from = _lock(request).status
     request = _transition(
         request,
         "hold",
         actor=actor_label(actor),
         payload={"question": question},
-        held_from_status=held_from,
+        held_from_status=request.status,
     )
     ClockPause.objects.create(
         request=request, started_on=today(), question=question, created_by=actor
@@ -443,7 +494,7 @@ def request_hold(*, request: DataSubjectRequest, actor: User, question: str) -> 
     return request
 
 
-@transaction.atomic
+@staff_action("resume")
 def request_resume(
     *, request: DataSubjectRequest, actor: User, reason: str = ""
 ) -> DataSubjectRequest:
@@ -461,38 +512,45 @@ def request_resume(
     return request
 
 
-@transaction.atomic
+@staff_action("withdraw")
 def request_withdraw(
-    *, request: DataSubjectRequest, actor: User | None, reason: str
+    *, request: DataSubjectRequest, actor: User, reason: str
 ) -> DataSubjectRequest:
+    """Close the request as withdrawn (an approver, with a reason). The person is emailed: if
+    they did not ask for it, they learn of it and can ask again."""
     reason = _require_reason(reason)
     request = _transition(request, "withdraw", actor=actor_label(actor), payload={"reason": reason})
     request.pauses.filter(ended_on__isnull=True).update(ended_on=today())
+    email_queue(
+        template="withdrawn",
+        to=contact_email(request),
+        request=request,
+        context={"request": request, "reason": reason},
+    )
     return request
 
 
-@transaction.atomic
+@staff_action("assign")
 def request_assign(
     *, request: DataSubjectRequest, actor: User, assignee: User | None
 ) -> DataSubjectRequest:
-    locked = _lock(request)
-    if not locked.is_open:
-        raise IllegalTransition("A closed request cannot be assigned.")
-    locked.assignee = assignee
-    locked.save(update_fields=["assignee", "updated_at"])
+    request.assignee = assignee
+    request.save(update_fields=["assignee", "updated_at"])
     event_append(
-        request=locked,
+        request=request,
         actor=actor_label(actor),
         action="assign",
         payload={"assignee": assignee.get_username() if assignee else None},
     )
-    return locked
+    return request
 
 
-# The staff actions that take a reason (for hold, the question to the person), by name: one
-# table for the API and the dashboard.
+# The staff actions that take a reason (for hold, the question to the person), by name, for the
+# API and the dashboard. Who may take each is ``actions.ACTIONS``.
 REASONED_ACTIONS: dict[str, Callable[..., DataSubjectRequest]] = {
     "approve": request_approve,
+    "submit": request_submit,
+    "send_back": request_send_back,
     "reject": request_reject,
     "extend": request_extend,
     "resume": request_resume,
@@ -511,7 +569,7 @@ def request_act(
     return REASONED_ACTIONS[action](request=request, actor=actor, reason=reason)
 
 
-@transaction.atomic
+@staff_action("note")
 def request_note(*, request: DataSubjectRequest, actor: User, text: str) -> None:
     """An internal note on the timeline (staff only; purged with the request's personal data)."""
     event_append(

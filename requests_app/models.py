@@ -34,6 +34,8 @@ class Status(models.TextChoices):
     VERIFIED = "verified", "Verified"
     GATHERING = "gathering", "Gathering data"
     IN_REVIEW = "in_review", "In review"
+    # Submitted by one member of staff; approved by another (the two-person rule).
+    READY_FOR_APPROVAL = "ready_for_approval", "Ready for approval"
     APPROVED = "approved", "Approved"
     FULFILLING = "fulfilling", "Fulfilling"
     COMPLETED = "completed", "Completed"
@@ -49,6 +51,7 @@ OPEN_STATUSES = frozenset(
         Status.VERIFIED,
         Status.GATHERING,
         Status.IN_REVIEW,
+        Status.READY_FOR_APPROVAL,
         Status.APPROVED,
         Status.FULFILLING,
         Status.ON_HOLD,
@@ -98,6 +101,15 @@ class DataSubjectRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_requests",
     )
+    # Who submitted the prepared response for approval, and when (cleared when sent back).
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
     # The erasure plan as approved (rules, their digest, and the counts shown): what runs.
     erasure_plan = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,7 +1,5 @@
-"""Staff roles, as two groups.
-
-``reviewer`` works requests; ``approver`` may also approve and reject.
-"""
+"""Staff roles, as two groups: ``reviewer`` works requests; ``approver`` may also decide them.
+Which role each action needs is the table in ``actions.py``."""
 
 from __future__ import annotations
 
@@ -14,7 +12,11 @@ from rest_framework.request import Request
 REVIEWER = "reviewer"
 APPROVER = "approver"
 ROLES = (REVIEWER, APPROVER)
-APPROVER_ACTIONS = frozenset({"approve", "reject", "release"})
+
+
+def actor_label(user: Any) -> str:
+    """How a member of staff (or the system, ``None``) is named on the audit trail."""
+    return f"staff:{user.get_username()}" if user is not None else "system"
 
 
 def _groups(user: Any) -> set[str]:
@@ -44,13 +46,6 @@ class IsPrivacyStaff(BasePermission):
         if isinstance(request.successful_authenticator, SessionAuthentication):
             return needs_second_factor(request.user) is None
         return True
-
-
-class IsApprover(BasePermission):
-    message = "Only an approver may take this action."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return is_approver(request.user)
 
 
 def needs_second_factor(user: Any) -> str | None:

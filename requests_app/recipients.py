@@ -23,8 +23,10 @@ from django.utils import timezone
 from requests_app import datamap
 from requests_app.audit import event_append
 from requests_app.errors import IllegalTransition, RuleViolation, TokenInvalid
+from requests_app.locking import staff_action
 from requests_app.models import Correction, DataSubjectRequest, ProcessorNotice
 from requests_app.notifications import email_queue
+from requests_app.permissions import actor_label
 from smarct_dsar.crypto import new_token, token_hash
 
 
@@ -128,12 +130,11 @@ def notice_confirm(*, notice: ProcessorNotice, actor: str, note: str = "") -> Pr
     return notice
 
 
+@staff_action("confirm_notice")
 def notice_confirm_by_staff(
     *, request: DataSubjectRequest, store: str, actor: User, note: str
 ) -> ProcessorNotice:
     """Record a recipient's reply that came by email or post."""
-    from requests_app.lifecycle import actor_label
-
     notice = ProcessorNotice.objects.filter(request=request, store=store).first()
     if notice is None:
         raise IllegalTransition(f"No notice was sent to '{store}' for this request.")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -25,6 +26,7 @@ from requests_app import datamap
 from requests_app.audit import event_append
 from requests_app.errors import IllegalTransition, RuleViolation
 from requests_app.gathering import subject_of
+from requests_app.locking import staff_action
 from requests_app.models import (
     Correction,
     CorrectionDecision,
@@ -33,6 +35,7 @@ from requests_app.models import (
     RequestType,
     Status,
 )
+from requests_app.permissions import actor_label
 from requests_app.stores import StoreError, Subject, connector_for
 
 log = logging.getLogger(__name__)
@@ -52,7 +55,7 @@ def rectifiable_fields() -> dict[str, list[tuple[str, str]]]:
     return fields
 
 
-@transaction.atomic
+@staff_action("decide_correction")
 def correction_decide(
     *,
     request: DataSubjectRequest,
@@ -63,10 +66,6 @@ def correction_decide(
     value: str = "",
     reason: str = "",
 ) -> Correction:
-    from requests_app.lifecycle import actor_label
-
-    if request.request_type != RequestType.RECTIFICATION or request.status != Status.IN_REVIEW:
-        raise IllegalTransition("Corrections are decided while a correction request is in review.")
     correction = request.corrections.select_for_update().filter(position=position).first()
     if correction is None:
         raise RuleViolation(f"This request has no correction {position}.", field="position")
@@ -117,11 +116,10 @@ def check_decided(request: DataSubjectRequest) -> None:
         raise RuleViolation("Decide every correction (accept, edit or decline) before approval.")
 
 
-def _apply_one(subject: Subject, correction: Correction) -> tuple[dict[str, Any], Subject]:
+def _apply_one(subject: Subject, field: str, value: str) -> tuple[dict[str, Any], Subject]:
     """Write one accepted value everywhere it is held and read it back. Returns the results and
     the subject to look for from now on (a corrected email is how the stores now know them)."""
     stores = datamap.current().stores
-    field, value = correction.target_field, correction.final_value
     # Only the email identifies the person in the stores: a corrected one is how they know them now.
     after = replace(subject, email=value) if field == "email" else subject
     results: dict[str, Any] = {}
@@ -147,7 +145,7 @@ def _apply_one(subject: Subject, correction: Correction) -> tuple[dict[str, Any]
 def rectification_apply(*, request_id: int) -> bool:
     """Apply the accepted corrections; complete the request when every store confirmed. True
     when it completed."""
-    from requests_app.lifecycle import contact_email, request_complete
+    from requests_app.lifecycle import approved_snapshot, contact_email, request_complete
     from requests_app.notifications import email_queue
     from requests_app.recipients import notices_send
 
@@ -155,13 +153,23 @@ def rectification_apply(*, request_id: int) -> bool:
     if request.status != Status.FULFILLING or request.request_type != RequestType.RECTIFICATION:
         return False
     subject = subject_of(request)
-    accepted = list(request.corrections.exclude(decision=D.DECLINED).order_by("position"))
+    # What was approved, from the approve event: never a decision changed since.
+    approved = (approved_snapshot(request) or {}).get("corrections")
+    if approved is None:
+        event_append(
+            request=request,
+            actor="system",
+            action="rectification_failed",
+            payload={"problems": ["no approved corrections are recorded: nothing was written"]},
+        )
+        return False
+    accepted = [c for c in approved if c["decision"] != D.DECLINED]
     # An email correction goes last: the other stores still know the person by the old one.
-    accepted.sort(key=lambda c: c.target_field == "email")
+    accepted.sort(key=lambda c: c["field"] == "email")
     problems = []
     for correction in accepted:
-        results, subject = _apply_one(subject, correction)
-        Correction.objects.filter(pk=correction.pk).update(results=results)
+        results, subject = _apply_one(subject, correction["field"], correction["value"])
+        request.corrections.filter(position=correction["position"]).update(results=results)
         problems += [
             f"{where}: {r.get('error') or 'the new value did not read back'}"
             for where, r in results.items()
@@ -193,12 +201,9 @@ def rectification_apply(*, request_id: int) -> bool:
     return True
 
 
-@transaction.atomic
+@staff_action("retry_rectification")
 def rectification_retry(*, request: DataSubjectRequest, actor: User) -> None:
-    from requests_app.lifecycle import actor_label
     from requests_app.tasks import apply_rectification
 
-    if request.request_type != RequestType.RECTIFICATION or request.status != Status.FULFILLING:
-        raise IllegalTransition("Only a correction request being carried out can be retried.")
     event_append(request=request, actor=actor_label(actor), action="rectification_retry")
-    transaction.on_commit(lambda: apply_rectification.delay(request.pk))
+    transaction.on_commit(partial(apply_rectification.delay, request.pk))

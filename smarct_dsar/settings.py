@@ -448,9 +448,10 @@ DSAR_PDF_MAX_ROWS = env_int("DSAR_PDF_MAX_ROWS", 200, minimum=1)
 DSAR_PDF_PREVIEW_ROWS = env_int("DSAR_PDF_PREVIEW_ROWS", 25, minimum=1)
 DSAR_DOWNLOAD_TTL_DAYS = env_int("DSAR_DOWNLOAD_TTL_DAYS", 7, minimum=1)
 DSAR_DOWNLOAD_MAX = env_int("DSAR_DOWNLOAD_MAX", 5, minimum=1)
-# Four-eyes: whoever prepared a response (redacted, rebuilt, retried a store) cannot also approve
-# or release it. Switch off only for a one-person team.
-DSAR_FOUR_EYES = env_bool("DSAR_FOUR_EYES", True)
+# The two-person rule: a response is submitted for approval by one member of staff and approved
+# (and its files released) by another who did not prepare it. Single-person mode switches it off
+# for a team of one; every staff page then says so.
+DSAR_SINGLE_PERSON_MODE = env_bool("DSAR_SINGLE_PERSON_MODE", False)
 # Article 19 notices to recipients with no API: remind every N days; overdue after M days.
 DSAR_NOTICE_REMINDER_DAYS = env_int("DSAR_NOTICE_REMINDER_DAYS", 7, minimum=1)
 DSAR_NOTICE_OVERDUE_DAYS = env_int("DSAR_NOTICE_OVERDUE_DAYS", 21, minimum=1)

@@ -116,6 +116,14 @@ def approver(db: Any) -> Any:
 
 
 @pytest.fixture
+def ready(db: Any) -> Callable[[DataSubjectRequest], DataSubjectRequest]:
+    """Submit a request in review for approval, as Sam (so any approver but Sam may approve)."""
+    from tests.support.workflow import submit_for_approval
+
+    return submit_for_approval
+
+
+@pytest.fixture
 def outsider(db: Any) -> Any:
     """Logged in, but holds no privacy role."""
     return UserFactory(username="olly", roles=[])

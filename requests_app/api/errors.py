@@ -8,12 +8,14 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from requests_app.errors import DomainError, IllegalTransition, TokenInvalid
+from requests_app.errors import DomainError, IllegalTransition, NotPermitted, TokenInvalid
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, IllegalTransition):
         return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, NotPermitted):
+        return Response({"detail": exc.message}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, TokenInvalid):
         return Response(
             {"token": [exc.message], "reason": exc.reason}, status=status.HTTP_400_BAD_REQUEST

@@ -17,12 +17,14 @@ from rest_framework.views import APIView
 
 from requests_app import erasure, erasure_plans, optout, recipients, rectification
 from requests_app.api.serializers import RequestDetailSerializer
-from requests_app.api.views import ReasonInput, get_request_or_404, staff_user
+from requests_app.api.views import (
+    ReasonInput,
+    detail_response,
+    get_request_or_404,
+    staff_may,
+    staff_user,
+)
 from requests_app.models import CorrectionDecision
-
-
-def _detail(reference: str) -> Response:
-    return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
 
 
 class TablePlanSerializer(serializers.Serializer):
@@ -82,6 +84,9 @@ class LegalHoldApi(APIView):
 
     release = False
 
+    def get_permissions(self) -> list[Any]:
+        return [p() for p in staff_may("release_hold" if self.release else "legal_hold")]
+
     @extend_schema(request=ReasonInput, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
         form = ReasonInput(data=request.data)
@@ -89,21 +94,25 @@ class LegalHoldApi(APIView):
         dsr = get_request_or_404(reference)
         service = erasure.legal_hold_release if self.release else erasure.legal_hold_place
         service(request=dsr, actor=staff_user(request), reason=form.validated_data["reason"])
-        return _detail(reference)
+        return detail_response(request, reference)
 
 
 class ErasureRetryApi(APIView):
     """``POST …/erasure/<store>/retry/``: erase (and re-scan) one failed store again."""
 
+    permission_classes = staff_may("retry_erasure")
+
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str, store: str) -> Response:
         dsr = get_request_or_404(reference)
         erasure.erasure_retry_store(request=dsr, store=store, actor=staff_user(request))
-        return _detail(reference)
+        return detail_response(request, reference)
 
 
 class NoticeConfirmApi(APIView):
     """``POST …/notices/<store>/confirm/``: record a recipient's reply that came another way."""
+
+    permission_classes = staff_may("confirm_notice")
 
     @extend_schema(request=ReasonInput, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str, store: str) -> Response:
@@ -113,7 +122,7 @@ class NoticeConfirmApi(APIView):
         recipients.notice_confirm_by_staff(
             request=dsr, store=store, actor=staff_user(request), note=form.validated_data["reason"]
         )
-        return _detail(reference)
+        return detail_response(request, reference)
 
 
 class DecisionInput(serializers.Serializer):
@@ -134,6 +143,8 @@ class DecisionInput(serializers.Serializer):
 class CorrectionDecisionApi(APIView):
     """``POST …/corrections/<position>/decide/``: accept, accept with an edit, or decline."""
 
+    permission_classes = staff_may("decide_correction")
+
     @extend_schema(request=DecisionInput, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str, position: int) -> Response:
         form = DecisionInput(data=request.data)
@@ -142,17 +153,19 @@ class CorrectionDecisionApi(APIView):
         rectification.correction_decide(
             request=dsr, position=position, actor=staff_user(request), **form.validated_data
         )
-        return _detail(reference)
+        return detail_response(request, reference)
 
 
 class RectificationRetryApi(APIView):
     """``POST …/rectification/retry/``: apply the accepted corrections again after a failure."""
 
+    permission_classes = staff_may("retry_rectification")
+
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
         dsr = get_request_or_404(reference)
         rectification.rectification_retry(request=dsr, actor=staff_user(request))
-        return _detail(reference)
+        return detail_response(request, reference)
 
 
 class SuppressionCheckApi(APIView):

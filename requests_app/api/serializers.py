@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from exports_app.models import DownloadLink, Export
-from requests_app import intake, lifecycle, selectors
+from requests_app import actions, intake, selectors
 from requests_app.models import (
     ClockPause,
     Correction,
@@ -240,6 +240,9 @@ class RequestDetailSerializer(RequestSummarySerializer):
     legal_holds = LegalHoldSerializer(many=True, read_only=True)
     extension = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
+    submitted_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta(RequestSummarySerializer.Meta):
         fields = [
@@ -263,6 +266,8 @@ class RequestDetailSerializer(RequestSummarySerializer):
             "erasure_steps",
             "notices",
             "legal_holds",
+            "submitted_by",
+            "submitted_at",
             "allowed_actions",
             "events",
         ]
@@ -272,4 +277,6 @@ class RequestDetailSerializer(RequestSummarySerializer):
         return dict(ExtensionSerializer(extension).data) if extension else None
 
     def get_allowed_actions(self, obj: DataSubjectRequest) -> list[str]:
-        return lifecycle.allowed_actions(obj)
+        """What the caller may do now (``actions.ACTIONS``: role, status, two-person rule)."""
+        caller = self.context.get("request")
+        return actions.available(obj, caller.user) if caller is not None else []

@@ -7,7 +7,7 @@ from requests_app.api import fulfilment, views
 
 __all__ = ["converters", "urlpatterns"]
 
-ACTIONS = ["approve", "reject", "extend", "hold", "resume", "withdraw"]
+ACTIONS = ["submit", "approve", "reject", "extend", "hold", "resume", "withdraw"]
 
 urlpatterns = [
     path("requests/", views.RequestCollectionApi.as_view(), name="api-requests"),
@@ -18,6 +18,11 @@ urlpatterns = [
         "requests/<ref:reference>/stores/<slug:store>/retry/",
         views.RetryStoreApi.as_view(),
         name="api-request-store-retry",
+    ),
+    path(
+        "requests/<ref:reference>/send-back/",
+        views.RequestActionApi.as_view(action_name="send_back"),
+        name="api-request-send_back",
     ),
     path(
         "requests/<ref:reference>/confirm-authority/",

@@ -20,13 +20,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from requests_app import gathering, intake, lifecycle, selectors, verification
+from requests_app.actions import has_role
 from requests_app.api.serializers import (
     IntakeSerializer,
     RequestDetailSerializer,
     RequestSummarySerializer,
 )
 from requests_app.models import DataSubjectRequest, RequestType, Status
-from requests_app.permissions import APPROVER_ACTIONS, IsApprover, IsPrivacyStaff, is_privacy_staff
+from requests_app.permissions import IsPrivacyStaff, is_privacy_staff
 from requests_app.ratelimit import Verdict, client_ip, rate_limit_hit
 
 
@@ -152,6 +153,20 @@ class VerifyApi(APIView):
         return Response(self.VerifyOutput(dsr).data)
 
 
+def staff_may(action: str) -> list[type[BasePermission]]:
+    """The permission classes of an endpoint that takes the staff action ``action``: privacy
+    staff whose role the table (``actions.ACTIONS``) allows. The service checks the rest (the
+    status, the two-person rule) on the locked request."""
+
+    class HasRole(BasePermission):
+        message = "Your role does not allow this action."
+
+        def has_permission(self, request: Request, view: Any) -> bool:
+            return has_role(request.user, action)
+
+    return [IsPrivacyStaff, HasRole]
+
+
 def staff_user(request: Request) -> User:
     """The authenticated staff member (the permission classes have already checked)."""
     assert isinstance(request.user, User)
@@ -165,10 +180,16 @@ def get_request_or_404(reference: str) -> DataSubjectRequest:
     return dsr
 
 
+def detail_response(request: Request, reference: str) -> Response:
+    """The request's detail as this member of staff sees it (``allowed_actions`` are theirs)."""
+    dsr = get_request_or_404(reference)
+    return Response(RequestDetailSerializer(dsr, context={"request": request}).data)
+
+
 class RequestDetailApi(APIView):
     @extend_schema(responses=RequestDetailSerializer)
     def get(self, request: Request, reference: str) -> Response:
-        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
+        return detail_response(request, reference)
 
 
 class ReasonInput(serializers.Serializer):
@@ -181,9 +202,7 @@ class RequestActionApi(APIView):
     action_name = ""
 
     def get_permissions(self) -> list[BasePermission]:
-        if self.action_name in APPROVER_ACTIONS:
-            return [IsPrivacyStaff(), IsApprover()]
-        return [IsPrivacyStaff()]
+        return [permission() for permission in staff_may(self.action_name)]
 
     @extend_schema(request=ReasonInput, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
@@ -196,10 +215,12 @@ class RequestActionApi(APIView):
             actor=staff_user(request),
             reason=form.validated_data["reason"],
         )
-        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
+        return detail_response(request, reference)
 
 
 class AssignApi(APIView):
+    permission_classes = staff_may("assign")
+
     class AssignInput(serializers.Serializer):
         assignee = serializers.CharField(max_length=150, allow_null=True)
 
@@ -217,14 +238,16 @@ class AssignApi(APIView):
                 )
         dsr = get_request_or_404(reference)
         lifecycle.request_assign(request=dsr, actor=staff_user(request), assignee=assignee)
-        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
+        return detail_response(request, reference)
 
 
 class RetryStoreApi(APIView):
     """``POST /api/v1/requests/<reference>/stores/<store>/retry/``: gather one failed store again."""
 
+    permission_classes = staff_may("retry_store")
+
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str, store: str) -> Response:
         dsr = get_request_or_404(reference)
         gathering.gathering_retry_store(request=dsr, store=store, actor=staff_user(request))
-        return Response(RequestDetailSerializer(get_request_or_404(reference)).data)
+        return detail_response(request, reference)

@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.models import User
 
+from requests_app.actions import ACTIONS
 from requests_app.intake import multi_line
 from requests_app.models import RequestType, Status
 from requests_app.permissions import ROLES
@@ -15,10 +16,23 @@ from requests_app.selectors import RequestFilters
 
 # action → (button label, what it will do: shown before confirming, message after)
 ACTION_TEXT: dict[str, tuple[str, str, str]] = {
+    "submit": (
+        "Submit for approval",
+        "The response is prepared: another member of staff, an approver, checks and approves "
+        "it (the two-person rule). You will not be able to approve it or release its files "
+        "yourself.",
+        "Submitted: it is ready for another approver.",
+    ),
+    "send_back": (
+        "Send back for changes",
+        "Return the response to review. Say what needs changing; it is kept on the timeline.",
+        "Sent back to review.",
+    ),
     "approve": (
         "Approve",
-        "Approve the response. For access and portability the files are then built for "
-        "you to preview before they are released.",
+        "Approve the response as it stands now; what you approve is recorded and only that is "
+        "carried out. For access and portability the files are then built to preview before "
+        "they are released.",
         "Approved.",
     ),
     "reject": (
@@ -44,7 +58,12 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
         "the days it was paused.",
         "Resumed.",
     ),
-    "withdraw": ("Withdraw", "Close the request as withdrawn by the person.", "Withdrawn."),
+    "withdraw": (
+        "Withdraw",
+        "Close the request as withdrawn. The person is emailed your reason, so that if they did "
+        "not ask for this they can say so.",
+        "Withdrawn; the person has been emailed.",
+    ),
     "assign": (
         "Assign",
         "Make a member of the privacy team responsible for this request.",
@@ -95,14 +114,6 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
         "Authority confirmed.",
     ),
 }
-REASON_REQUIRED = {
-    "legal_hold",
-    "release_hold",
-    "extend",
-    "hold",
-    "withdraw",
-    "note",
-}  # and reject: a template or a reason (see clean)
 REJECTION_TEMPLATES = [
     ("", "Write your own reason"),
     (
@@ -199,7 +210,8 @@ class ActionForm(forms.Form):
                 self.fields["reason"].label = "Your question to the person"
             if action == "note":
                 self.fields["reason"].label = "Note"
-            self.fields["reason"].required = action in REASON_REQUIRED
+            # A rejection's reason may come from a template instead (see ``clean``).
+            self.fields["reason"].required = ACTIONS[action].reason and action != "reject"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

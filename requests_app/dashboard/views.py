@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from requests_app import (
+    actions,
     erasure,
     erasure_plans,
     gathering,
@@ -36,7 +37,6 @@ from requests_app.dashboard.forms import (
 )
 from requests_app.errors import DomainError
 from requests_app.models import DataSubjectRequest, GatherStep, RequestType, Status, StepStatus
-from requests_app.permissions import APPROVER_ACTIONS, is_approver
 from smarct_dsar.crypto import InvalidToken
 
 
@@ -89,28 +89,6 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/overview.html", {"o": figures(timezone.localdate())})
 
 
-def _open_actions(dsr: DataSubjectRequest, exports: list[Any], user: Any) -> list[str]:
-    """The lifecycle's actions, plus those on the files for the person, less what the role forbids."""
-    from exports_app.models import ExportStatus
-
-    actions = lifecycle.allowed_actions(dsr)
-    if dsr.status == Status.FULFILLING and exports and not any(e.released_at for e in exports):
-        actions.append("rebuild")
-        if all(e.status == ExportStatus.READY for e in exports):
-            actions.append("release")
-    if any(e.released_at and not e.file_deleted_at for e in exports):
-        actions.append("reissue_link")
-    if dsr.request_type == RequestType.ERASURE and dsr.is_open:
-        if dsr.legal_holds.filter(released_at__isnull=True).exists():
-            actions.append("release_hold")
-        elif dsr.status != Status.FULFILLING:
-            actions.append("legal_hold")
-    if dsr.request_type == RequestType.RECTIFICATION and dsr.status == Status.FULFILLING:
-        actions.append("retry_rectification")
-    actions.append("note")
-    return [a for a in actions if a not in APPROVER_ACTIONS or is_approver(user)]
-
-
 @staff_required
 def request_page(request: HttpRequest, reference: str) -> HttpResponse:
     from exports_app.models import DownloadLink, Export
@@ -123,7 +101,7 @@ def request_page(request: HttpRequest, reference: str) -> HttpResponse:
         {
             "dsr": dsr,
             "days_left": selectors.days_left(dsr),
-            "actions": [(a, ACTION_TEXT[a][0]) for a in _open_actions(dsr, exports, request.user)],
+            "actions": [(a, ACTION_TEXT[a][0]) for a in actions.available(dsr, request.user)],
             "events": dsr.events.all(),
             "steps": dsr.gather_steps.all(),
             "pauses": dsr.pauses.all(),
@@ -184,8 +162,8 @@ def request_action(request: HttpRequest, reference: str, action: str) -> HttpRes
     """GET: say what the action will do and ask for what it needs. POST: do it."""
     if action not in ACTION_TEXT:
         raise Http404
-    if action in APPROVER_ACTIONS and not is_approver(request.user):
-        raise PermissionDenied("Only an approver may take this action.")
+    if not actions.has_role(request.user, action):
+        raise PermissionDenied("Your role does not allow this action.")
     dsr = _request_or_404(reference)
     form = ActionForm(action, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

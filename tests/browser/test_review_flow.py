@@ -25,7 +25,7 @@ def log_in(page: Any, base: str, username: str) -> None:
     page.wait_for_url(f"{base}/staff/")
 
 
-def test_redact_refused_by_four_eyes_then_approved(
+def test_redact_submit_refused_by_the_two_person_rule_then_approved(
     page: Any, live_server: Any, demo_map: Any, verified: Any
 ) -> None:
     base = live_server.url
@@ -55,12 +55,18 @@ def test_redact_refused_by_four_eyes_then_approved(
     first.get_by_role("button", name="Withhold").click()
     assert page.get_by_text("will be withheld from every export").is_visible()
 
-    # and, having prepared it, cannot approve it herself
+    # submits it for approval, and the page says who did and when
+    page.goto(f"{base}/staff/requests/{bob.reference}/")
+    page.get_by_role("link", name="Submit for approval").click()
+    page.get_by_role("button", name="Submit for approval").click()
+    assert page.get_by_text("Ready for approval: submitted by").is_visible()
+    # and, having prepared it, is not offered approval, nor may she force it
+    assert page.get_by_role("link", name="Approve").count() == 0
     page.goto(f"{base}/staff/requests/{bob.reference}/approve/")
     page.get_by_role("button", name="Approve").click()
-    assert page.get_by_text("Four-eyes").is_visible()
+    assert page.get_by_text("Two-person rule").is_visible()
     bob.refresh_from_db()
-    assert bob.status == Status.IN_REVIEW
+    assert bob.status == Status.READY_FOR_APPROVAL
 
     # a second approver approves
     page.context.clear_cookies()

@@ -26,11 +26,13 @@ def open_zip(data: bytes) -> zipfile.ZipFile:
 
 @pytest.fixture
 def approve(
-    approver: Any, django_capture_on_commit_callbacks: Any
+    approver: Any, ready: Any, django_capture_on_commit_callbacks: Any
 ) -> Callable[[DataSubjectRequest], DataSubjectRequest]:
-    """Approve a gathered request; the exports are built (tasks run in-process)."""
+    """Submit (the reviewer) and approve (the approver) a gathered request; the exports are
+    built (tasks run in-process)."""
 
     def _approve(dsr: DataSubjectRequest) -> DataSubjectRequest:
+        ready(dsr)
         with django_capture_on_commit_callbacks(execute=True):
             lifecycle.request_approve(request=dsr, actor=approver)
         dsr.refresh_from_db()

@@ -14,7 +14,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from exports_app.models import Export
-from requests_app import datamap, lifecycle, tasks, verification
+from requests_app import datamap, tasks, verification
 from requests_app.models import (
     DataSubjectRequest,
     ErasureStep,
@@ -23,6 +23,7 @@ from requests_app.models import (
     StepStatus,
 )
 from tests.conftest import OwnEstate
+from tests.support.workflow import submit_and_approve
 
 pytestmark = pytest.mark.integration
 
@@ -103,7 +104,7 @@ def test_a_worker_killed_mid_erasure_and_the_request_still_completes(
     others_before = {
         k: v for k, v in own_estate.table("app", "accounts").items() if v[1] != "bob@example.com"
     }
-    lifecycle.request_act(action="approve", request=dsr, actor=approver, reason="ok")
+    submit_and_approve(dsr, approver, reason="ok")
     slow = wait_for(
         lambda: ErasureStep.objects.filter(
             request=dsr, store="slow_partner", status=StepStatus.RUNNING

@@ -22,6 +22,7 @@ def test_an_access_request_is_fulfilled_by_a_real_worker(
     wait_for: Any,
     api: Any,
     approver_api: Any,
+    reviewer_api: Any,
     client: Any,
     settings: Any,
 ) -> None:
@@ -32,6 +33,8 @@ def test_an_access_request_is_fulfilled_by_a_real_worker(
         timeout=90,
         what="gathering",
     )
+    submitted = reviewer_api.post(f"/api/v1/requests/{dsr.reference}/submit/", {}, format="json")
+    assert submitted.json()["status"] == "ready_for_approval"
     assert (
         approver_api.post(
             f"/api/v1/requests/{dsr.reference}/approve/", {}, format="json"

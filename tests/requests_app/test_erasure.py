@@ -20,6 +20,7 @@ from requests_app.errors import RuleViolation
 from requests_app.models import ErasureStep, ProcessorNotice, Status, StepStatus
 from smarct_dsar.crypto import iter_decrypted
 from tests.conftest import OwnEstate
+from tests.support.workflow import submit_and_approve
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def bob_erasure(own_estate: OwnEstate, verified: Any) -> Any:
 
 def _approve(dsr: Any, approver: Any, capture: Any) -> Any:
     with capture(execute=True):
-        lifecycle.request_act(action="approve", request=dsr, actor=approver, reason="checked")
+        submit_and_approve(dsr, approver, reason="checked")
     dsr.refresh_from_db()
     return dsr
 
@@ -438,7 +439,7 @@ def test_purge_deletes_an_access_requests_gathered_data_and_exports(
 
     dsr = verified(name="Alice Archer", email="alice@example.com")
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.request_act(action="approve", request=dsr, actor=approver)
+        submit_and_approve(dsr, approver)
     files = [s.file_name for s in dsr.gather_steps.all() if s.file_name]
     files += [e.file_name for e in Export.objects.filter(request=dsr)]
     assert files

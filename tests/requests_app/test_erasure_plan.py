@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from exports_app.certificate import StoreReport
-from requests_app import datamap, erasure, erasure_plans, lifecycle
+from requests_app import datamap, erasure, erasure_plans
 from requests_app.errors import RuleViolation
 from requests_app.models import ErasureStep, Status, StepStatus
 from tests.conftest import ROOT, OwnEstate
+from tests.support.workflow import submit_and_approve
 
 pytestmark = pytest.mark.django_db
 BOB = "bob@example.com"
@@ -54,7 +55,7 @@ def test_a_plan_that_conflicts_with_the_schema_cannot_be_approved(
     (problem,) = billing["problems"]
     assert "give invoice_lines erase.with_owner: true" in problem
     with pytest.raises(RuleViolation, match="cannot be approved until its plan has no problems"):
-        lifecycle.request_act(action="approve", request=bob_erasure, actor=approver, reason="ok")
+        submit_and_approve(bob_erasure, approver, reason="ok")
     bob_erasure.refresh_from_db()
     assert bob_erasure.status == Status.IN_REVIEW
     assert bob_erasure.erasure_plan is None
@@ -70,11 +71,11 @@ def test_a_map_changed_after_approval_sends_the_erasure_back_having_changed_noth
 ) -> None:
     before = own_estate.snapshot()
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        lifecycle.request_act(action="approve", request=bob_erasure, actor=approver, reason="ok")
+        submit_and_approve(bob_erasure, approver, reason="ok")
     bob_erasure.refresh_from_db()
     approved_digest = bob_erasure.erasure_plan["digest"]
     event = bob_erasure.events.get(action="approve")
-    assert event.payload["plan_digest"] == approved_digest
+    assert event.payload["approved"]["plan_digest"] == approved_digest
     # now the map says invoices are deleted: not what was approved
     _use_map(settings, tmp_path, (INVOICES_KEPT, INVOICES_DELETED), (LINES_KEPT, LINES_DELETED))
     with django_capture_on_commit_callbacks(execute=True):
@@ -99,7 +100,7 @@ def test_a_step_retried_under_a_changed_map_runs_nothing_and_asks_for_approval(
 ) -> None:
     # the billing database goes away after approval: its step fails
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        lifecycle.request_act(action="approve", request=bob_erasure, actor=approver, reason="ok")
+        submit_and_approve(bob_erasure, approver, reason="ok")
     monkeypatch.setenv("DSAR_STORE_BILLING_URL", f"sqlite:///{tmp_path}/missing/billing.sqlite3")
     with django_capture_on_commit_callbacks(execute=True):
         for callback in queued:
@@ -125,7 +126,7 @@ def test_plan_erasure_and_certificate_counts_agree(
     bob_erasure: Any, own_estate: OwnEstate, approver: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.request_act(action="approve", request=bob_erasure, actor=approver, reason="ok")
+        submit_and_approve(bob_erasure, approver, reason="ok")
     bob_erasure.refresh_from_db()
     assert bob_erasure.status == Status.COMPLETED
     approved = erasure_plans.plan_from_json(bob_erasure.erasure_plan["stores"])

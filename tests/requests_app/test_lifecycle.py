@@ -11,9 +11,11 @@ from django.core import mail
 from django.utils import timezone
 
 from requests_app import lifecycle, optout
+from requests_app.actions import ACTIONS, available, refusal
 from requests_app.audit import chain_verify
-from requests_app.errors import IllegalTransition, RuleViolation
+from requests_app.errors import IllegalTransition, NotPermitted, RuleViolation
 from requests_app.models import DataSubjectRequest, RequestEvent, Status
+from tests.support.workflow import submitter
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +25,10 @@ def _services(staff: Any) -> dict[str, Callable[[DataSubjectRequest], DataSubjec
         "verify": lambda r: lifecycle.request_mark_verified(request=r, actor="requester"),
         "start_gathering": lambda r: lifecycle.request_start_gathering(request=r),
         "finish_gathering": lambda r: lifecycle.request_finish_gathering(request=r),
+        "submit": lambda r: lifecycle.request_submit(request=r, actor=submitter()),
+        "send_back": lambda r: lifecycle.request_send_back(
+            request=r, actor=staff, reason="Withhold the colleague's name"
+        ),
         "approve": lambda r: lifecycle.request_approve(request=r, actor=staff),
         "start_fulfilment": lambda r: lifecycle.request_start_fulfilment(request=r),
         "complete": lambda r: lifecycle.request_complete(request=r),
@@ -57,14 +63,18 @@ def test_transition_table(action: str, status: str, submit: Any, approver: Any) 
     rule = lifecycle.TRANSITIONS[action]
     events_before = RequestEvent.objects.filter(request=dsr).count()
     service = _services(approver)[action]
-    if status in rule.sources:
+    # a staff move is also subject to the table of who may (approving from review needs the
+    # two-person rule off)
+    actor = submitter() if action == "submit" else approver
+    staff_refused = action in ACTIONS and refusal(action, actor, dsr) is not None
+    if status in rule.sources and not staff_refused:
         # when the move is legal, then it lands on its target and is recorded
         after = service(dsr)
         expected = rule.target or Status.IN_REVIEW
         assert after.status == expected
         event = RequestEvent.objects.filter(request=dsr, action=action).get()
         assert (event.from_status, event.to_status) == (status, expected)
-        assert event.actor in {"system", "requester", "staff:ada"}
+        assert event.actor in {"system", "requester", "staff:ada", "staff:sam"}
     else:
         # when it is illegal, then it is refused and nothing changes
         with pytest.raises(IllegalTransition):
@@ -90,9 +100,9 @@ def test_reject_needs_a_reason(verified: Any, approver: Any) -> None:
 
 def test_marketing_opt_out_can_never_be_refused(verified: Any, approver: Any) -> None:
     dsr = verified(request_type="marketing_opt_out")
-    with pytest.raises(RuleViolation, match="never be refused"):
+    with pytest.raises(IllegalTransition, match="never be refused"):
         lifecycle.request_reject(request=dsr, actor=approver, reason="Excessive")
-    assert "reject" not in lifecycle.allowed_actions(dsr)
+    assert "reject" not in available(dsr, approver)
 
 
 def test_rejection_email_gives_reason_and_ico_right(
@@ -208,26 +218,56 @@ def test_every_service_leaves_the_chain_intact(verified: Any, approver: Any) -> 
     assert list(chain_verify()) == []
 
 
-def test_four_eyes_whoever_prepared_cannot_approve(
-    verified: Any, approver: Any, settings: Any
-) -> None:
+def test_two_person_rule_one_submits_another_approves(verified: Any, approver: Any) -> None:
+    from tests.factories import UserFactory
+
+    dsr = verified()
+    # nobody approves a response nobody submitted
+    with pytest.raises(IllegalTransition, match="submitted for approval"):
+        lifecycle.request_approve(request=dsr, actor=approver)
+    ready = lifecycle.request_submit(request=dsr, actor=approver)
+    assert ready.status == Status.READY_FOR_APPROVAL
+    assert (ready.submitted_by, ready.submitted_at is not None) == (approver, True)
+    # nor approves their own submission
+    with pytest.raises(NotPermitted, match="Two-person rule"):
+        lifecycle.request_approve(request=dsr, actor=approver)
+    other = UserFactory(username="bea", roles=["reviewer", "approver"])
+    assert lifecycle.request_approve(request=dsr, actor=other).status == Status.APPROVED
+    event = RequestEvent.objects.get(request=dsr, action="submit")
+    assert (event.actor, event.to_status) == ("staff:ada", Status.READY_FOR_APPROVAL)
+
+
+def test_two_person_rule_whoever_prepared_cannot_approve(verified: Any, approver: Any) -> None:
     from requests_app.audit import event_append
     from tests.factories import UserFactory
 
     dsr = verified()
     event_append(request=dsr, actor=lifecycle.actor_label(approver), action="redact", payload={})
-    with pytest.raises(RuleViolation, match="Four-eyes"):
+    lifecycle.request_submit(request=dsr, actor=submitter())
+    with pytest.raises(NotPermitted, match="Two-person rule"):
         lifecycle.request_approve(request=dsr, actor=approver)
     other = UserFactory(username="bea", roles=["reviewer", "approver"])
     assert lifecycle.request_approve(request=dsr, actor=other).status == Status.APPROVED
 
 
-def test_four_eyes_can_be_switched_off_for_a_one_person_team(
+def test_sent_back_clears_the_submission(verified: Any, approver: Any) -> None:
+    dsr = verified()
+    lifecycle.request_submit(request=dsr, actor=submitter())
+    with pytest.raises(RuleViolation, match="reason"):
+        lifecycle.request_send_back(request=dsr, actor=approver, reason=" ")
+    back = lifecycle.request_send_back(request=dsr, actor=approver, reason="Withhold Jane")
+    assert (back.status, back.submitted_by, back.submitted_at) == (Status.IN_REVIEW, None, None)
+    assert RequestEvent.objects.get(request=dsr, action="send_back").payload == {
+        "reason": "Withhold Jane"
+    }
+
+
+def test_single_person_mode_lets_one_approver_do_it_all(
     verified: Any, approver: Any, settings: Any
 ) -> None:
     from requests_app.audit import event_append
 
-    settings.DSAR_FOUR_EYES = False
+    settings.DSAR_SINGLE_PERSON_MODE = True
     dsr = verified()
     event_append(request=dsr, actor=lifecycle.actor_label(approver), action="redact", payload={})
     assert lifecycle.request_approve(request=dsr, actor=approver).status == Status.APPROVED

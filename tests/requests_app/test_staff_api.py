@@ -101,7 +101,8 @@ def test_detail_has_events_and_allowed_actions(reviewer_api: Any, dsr: Any) -> N
         "start_gathering",
         "finish_gathering",
     ]
-    assert "approve" in body["allowed_actions"]
+    assert "submit" in body["allowed_actions"]
+    assert "approve" not in body["allowed_actions"]  # a reviewer's view: approving is not hers
     assert "resume" not in body["allowed_actions"]
     assert body["due_on"] is not None
 
@@ -121,8 +122,9 @@ def test_reviewer_cannot_approve_or_reject(reviewer_api: Any, dsr: Any) -> None:
     assert dsr.status == Status.IN_REVIEW
 
 
-def test_approver_approves(approver_api: Any, dsr: Any) -> None:
+def test_approver_approves(approver_api: Any, dsr: Any, ready: Any) -> None:
     DataSubjectRequest.objects.filter(pk=dsr.pk).update(status=Status.IN_REVIEW)
+    ready(dsr)
     response = approver_api.post(f"/api/v1/requests/{dsr.reference}/approve/", {}, format="json")
     assert response.status_code == 200
     assert response.json()["status"] == "approved"

@@ -10,7 +10,7 @@ from django.test import Client
 
 from exports_app.models import Redaction
 from requests_app import lifecycle
-from requests_app.errors import RuleViolation
+from requests_app.errors import NotPermitted
 from tests.exports_app.conftest import export_bytes
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,8 @@ def test_withholding_a_field_reaches_the_export_and_blocks_self_approval(
             f"/staff/requests/{dsr.reference}/data/support/?table=tickets"
         ).content.decode()
     )
-    with pytest.raises(RuleViolation, match="Four-eyes"):
+    lifecycle.request_submit(request=dsr, actor=approver)
+    with pytest.raises(NotPermitted, match="Two-person rule"):
         lifecycle.request_approve(request=dsr, actor=approver)
     second = UserFactory(username="bea", roles=["reviewer", "approver"])
     with django_capture_on_commit_callbacks(execute=True):

@@ -45,6 +45,8 @@ def test_staff_see_the_plan_hold_it_and_a_second_approver_runs_it(
     assert "Erasure is held back" in page
     assert "Claim 42 pending" in page
 
+    submitted = login(reviewer).post(f"/staff/requests/{dsr.reference}/submit/", {"reason": ""})
+    assert submitted.status_code == 302
     with django_capture_on_commit_callbacks(execute=True):
         login(approver).post(f"/staff/requests/{dsr.reference}/approve/", {"reason": "ok"})
     dsr.refresh_from_db()

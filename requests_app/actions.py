@@ -1,0 +1,237 @@
+"""What staff may do: one table of every staff action, read by the API, the dashboard's buttons
+and the services themselves.
+
+Each action says which role may take it, in which statuses and for which request types, whether
+it needs a reason, and whether it *prepares* the response. ``refusal`` answers "may this person
+take this action on this request now, and if not, why"; ``permit`` raises that answer. The
+services call ``permit`` on the locked row inside their transaction (``locking.py``), so a button
+that was shown a moment ago and a script that never saw one meet the same rule.
+
+The two-person rule: a response is prepared and *submitted for approval* by one member of staff
+and approved by another; whoever prepared it (decided a correction, withheld data, rebuilt the
+files, retried a store, submitted it) may not approve it or release its files. An erasure is
+approved only after submission, and so always by two people. ``DSAR_SINGLE_PERSON_MODE`` turns
+the rule off for a team of one; every staff page then says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from requests_app.errors import IllegalTransition, NotPermitted
+from requests_app.models import OPEN_STATUSES, DataSubjectRequest, RequestType, Status
+from requests_app.permissions import (
+    APPROVER,
+    REVIEWER,
+    actor_label,
+    is_approver,
+    is_privacy_staff,
+)
+
+S = Status
+T = RequestType
+ALL_TYPES = frozenset(RequestType)
+EXPORT_TYPES = frozenset({T.ACCESS, T.PORTABILITY})
+REVIEWED_TYPES = ALL_TYPES - {T.MARKETING_OPT_OUT}  # an opt-out is carried out unreviewed
+EARLY = frozenset({S.VERIFIED, S.GATHERING, S.IN_REVIEW})
+
+
+@dataclass(frozen=True)
+class StaffAction:
+    name: str
+    role: str  # REVIEWER (any privacy staff) or APPROVER
+    statuses: frozenset[str]
+    types: frozenset[str] = ALL_TYPES
+    reason: bool = False  # a reason is required (and kept on the timeline)
+    prepares: bool = False  # whoever takes it prepared the response (the two-person rule)
+    event: str = ""  # the audit-trail action it records, when it differs from ``name``
+    wrong_type: str = ""  # why the other request types cannot have it, when the law says
+
+    @property
+    def recorded_as(self) -> str:
+        return self.event or self.name
+
+
+def _table(*actions: StaffAction) -> dict[str, StaffAction]:
+    return {a.name: a for a in actions}
+
+
+ACTIONS: dict[str, StaffAction] = _table(
+    # Working a request: any member of the privacy team.
+    StaffAction("assign", REVIEWER, OPEN_STATUSES),
+    StaffAction("note", REVIEWER, frozenset(Status), reason=True),
+    StaffAction("confirm_authority", REVIEWER, frozenset({S.AWAITING_VERIFICATION})),
+    StaffAction("extend", REVIEWER, EARLY, reason=True),
+    StaffAction("hold", REVIEWER, EARLY, reason=True),
+    StaffAction("resume", REVIEWER, frozenset({S.ON_HOLD})),
+    StaffAction("legal_hold", REVIEWER, OPEN_STATUSES - {S.FULFILLING}, frozenset({T.ERASURE}),
+                reason=True, event="legal_hold_placed"),
+    StaffAction("confirm_notice", REVIEWER, frozenset(Status), reason=True),
+    StaffAction("reissue_link", REVIEWER, frozenset(Status), event="download_link_reissued"),
+    StaffAction("revoke_link", REVIEWER, frozenset(Status), event="download_link_revoked"),
+    StaffAction("retry_erasure", REVIEWER, frozenset({S.FULFILLING}), frozenset({T.ERASURE}),
+                event="erasure_retry"),
+    StaffAction("retry_rectification", REVIEWER, frozenset({S.FULFILLING}),
+                frozenset({T.RECTIFICATION}), event="rectification_retry"),
+    # Preparing the response.
+    StaffAction("retry_store", REVIEWER, frozenset({S.GATHERING}), prepares=True,
+                event="store_retry"),
+    StaffAction("decide_correction", REVIEWER, frozenset({S.IN_REVIEW}),
+                frozenset({T.RECTIFICATION}), prepares=True, event="correction_decided"),
+    StaffAction("redact", REVIEWER, frozenset({S.IN_REVIEW, S.FULFILLING}), EXPORT_TYPES,
+                reason=True, prepares=True),
+    StaffAction("rebuild", REVIEWER, frozenset({S.FULFILLING}), EXPORT_TYPES, prepares=True,
+                event="exports_rebuild"),
+    StaffAction("submit", REVIEWER, frozenset({S.IN_REVIEW}), REVIEWED_TYPES, prepares=True),
+    StaffAction("send_back", REVIEWER, frozenset({S.READY_FOR_APPROVAL}), REVIEWED_TYPES,
+                reason=True),
+    # Deciding: approvers only.
+    StaffAction("approve", APPROVER, frozenset({S.IN_REVIEW, S.READY_FOR_APPROVAL}),
+                REVIEWED_TYPES),
+    StaffAction("release", APPROVER, frozenset({S.FULFILLING}), EXPORT_TYPES,
+                event="exports_released"),
+    StaffAction("reject", APPROVER, EARLY | {S.AWAITING_VERIFICATION, S.READY_FOR_APPROVAL,
+                S.ON_HOLD}, REVIEWED_TYPES, reason=True,
+                wrong_type="A marketing opt-out can never be refused (UK GDPR Article 21(3))."),
+    StaffAction("withdraw", APPROVER, OPEN_STATUSES, reason=True),
+    StaffAction("release_hold", APPROVER, OPEN_STATUSES, frozenset({T.ERASURE}), reason=True,
+                event="legal_hold_released"),
+)  # fmt: skip
+
+# The audit-trail actions that mark whoever took them as a preparer of the response.
+PREPARATION_EVENTS = frozenset(a.recorded_as for a in ACTIONS.values() if a.prepares)
+# Actions a second person must take: never by whoever prepared the response.
+SECOND_PERSON = frozenset({"approve", "release"})
+
+
+def single_person_mode() -> bool:
+    return bool(settings.DSAR_SINGLE_PERSON_MODE)
+
+
+def has_role(user: Any, action: str) -> bool:
+    role = ACTIONS[action].role
+    return is_approver(user) if role == APPROVER else is_privacy_staff(user)
+
+
+def prepared_by(dsr: DataSubjectRequest, user: Any) -> bool:
+    return dsr.events.filter(action__in=PREPARATION_EVENTS, actor=actor_label(user)).exists()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    message: str
+    forbidden: bool  # True: this person may not (403); False: not now (409)
+
+    def error(self) -> Exception:
+        return NotPermitted(self.message) if self.forbidden else IllegalTransition(self.message)
+
+
+def refusal(action: str, user: Any, dsr: DataSubjectRequest) -> Refusal | None:
+    """Why ``user`` may not take ``action`` on ``dsr`` now; None when they may. The role comes
+    first, then the request's type and status, then the two-person rule."""
+    spec = ACTIONS[action]
+    if not has_role(user, action):
+        who = "an approver" if spec.role == APPROVER else "privacy staff"
+        return Refusal(f"Only {who} may {_words(action)}.", forbidden=True)
+    if dsr.request_type not in spec.types:
+        return Refusal(
+            spec.wrong_type
+            or f"Cannot {_words(action)}: not on a request for "
+            f"{T(dsr.request_type).label[0].lower()}{T(dsr.request_type).label[1:]}.",
+            forbidden=False,
+        )
+    if dsr.status not in spec.statuses:
+        return Refusal(
+            f"Cannot {_words(action)}: the request is {S(dsr.status).label.lower()}.",
+            forbidden=False,
+        )
+    if single_person_mode():
+        return None
+    if action == "approve" and dsr.status != S.READY_FOR_APPROVAL:
+        return Refusal(
+            "Cannot approve: the response must first be submitted for approval, and another "
+            "member of staff approves it (the two-person rule).",
+            forbidden=False,
+        )
+    if action in SECOND_PERSON and prepared_by(dsr, user):
+        return Refusal(
+            f"Two-person rule: you prepared or submitted this response, so another approver must "
+            f"{_words(action)} it.",
+            forbidden=True,
+        )
+    return None
+
+
+def permit(action: str, user: Any, dsr: DataSubjectRequest) -> None:
+    """Raise the refusal, if any: ``NotPermitted`` (403) or ``IllegalTransition`` (409)."""
+    found = refusal(action, user, dsr)
+    if found is not None:
+        raise found.error()
+
+
+def _words(action: str) -> str:
+    return {
+        "release": "release the files",
+        "legal_hold": "place a legal hold",
+        "release_hold": "release a legal hold",
+        "send_back": "send it back for changes",
+        "submit": "submit it for approval",
+        "decide_correction": "decide a correction",
+        "redact": "withhold data",
+        "rebuild": "rebuild the files",
+    }.get(action, action.replace("_", " "))
+
+
+def _applies(action: str, dsr: DataSubjectRequest) -> bool:
+    """What the table cannot say by status alone: whether there is something to act on."""
+    if action == "extend":
+        return dsr.due_on is not None and not hasattr(dsr, "extension")
+    if action == "confirm_authority":
+        return dsr.has_agent and dsr.authority_confirmed_at is None
+    if action in {"legal_hold", "release_hold"}:
+        held = dsr.legal_holds.filter(released_at__isnull=True).exists()
+        return held if action == "release_hold" else not held
+    if action in {"rebuild", "release", "reissue_link"}:
+        from exports_app.models import ExportStatus
+
+        exports = list(dsr.exports.all())
+        released = any(e.released_at for e in exports)
+        if action == "reissue_link":
+            return any(e.released_at and not e.file_deleted_at for e in exports)
+        if action == "rebuild":
+            return bool(exports) and not released
+        return (
+            bool(exports) and not released and all(e.status == ExportStatus.READY for e in exports)
+        )
+    return True
+
+
+# The actions the request page offers as buttons (the others have their own place: a store's
+# retry, a correction's decision, a record's redaction, a recipient's confirmation).
+PAGE_ACTIONS = (
+    "submit",
+    "approve",
+    "send_back",
+    "release",
+    "rebuild",
+    "reissue_link",
+    "extend",
+    "hold",
+    "resume",
+    "confirm_authority",
+    "legal_hold",
+    "release_hold",
+    "retry_rectification",
+    "reject",
+    "withdraw",
+    "assign",
+    "note",
+)
+
+
+def available(dsr: DataSubjectRequest, user: Any) -> list[str]:
+    """The page's actions this person may take on this request now."""
+    return [a for a in PAGE_ACTIONS if refusal(a, user, dsr) is None and _applies(a, dsr)]
