@@ -297,9 +297,8 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
             "table": table,
             "page": page,
             "rows": rows,
-            "can_redact": not Export.objects.filter(
-                request=dsr, released_at__isnull=False
-            ).exists(),
+            "can_redact": actions.refusal("redact", request.user, dsr) is None
+            and not Export.objects.filter(request=dsr, released_at__isnull=False).exists(),
         },
     )
 

@@ -1,0 +1,177 @@
+"""Issue 12, findings 4 and 5: the one table of staff actions (``requests_app.actions.ACTIONS``)
+is what the services enforce, for every action, role and status; and what the table says about
+withdrawing and releasing a hold.
+
+The API's side of the same table is ``tests/hostile/test_security.py``'s matrix (built from
+``ACTIONS``); the dashboard's is ``tests/requests_app/dashboard/test_dashboard.py``'s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core import mail
+
+from exports_app import services as exports
+from requests_app import erasure, gathering, lifecycle, recipients, rectification
+from requests_app.actions import ACTIONS, PAGE_ACTIONS, available
+from requests_app.errors import DomainError, IllegalTransition, NotPermitted
+from requests_app.models import DataSubjectRequest, LegalHold, RequestEvent, Status
+from requests_app.permissions import APPROVER
+
+pytestmark = pytest.mark.django_db
+
+Service = Callable[[DataSubjectRequest, Any], Any]
+
+# Every staff action's service, called as a member of staff would call it.
+SERVICES: dict[str, Service] = {
+    "assign": lambda r, u: lifecycle.request_assign(request=r, actor=u, assignee=u),
+    "note": lambda r, u: lifecycle.request_note(request=r, actor=u, text="A note"),
+    "confirm_authority": lambda r, u: lifecycle.request_confirm_authority(request=r, actor=u),
+    "extend": lambda r, u: lifecycle.request_extend(request=r, actor=u, reason="Complex"),
+    "hold": lambda r, u: lifecycle.request_hold(request=r, actor=u, question="Which account?"),
+    "resume": lambda r, u: lifecycle.request_resume(request=r, actor=u),
+    "legal_hold": lambda r, u: erasure.legal_hold_place(request=r, actor=u, reason="Claim"),
+    "confirm_notice": lambda r, u: recipients.notice_confirm_by_staff(
+        request=r, store="payments", actor=u, note="By post"
+    ),
+    "reissue_link": lambda r, u: exports.link_reissue(request=r, actor=u),
+    "revoke_link": lambda r, u: exports.link_revoke(
+        request=r, link=r.download_links.first(), actor=u
+    ),
+    "retry_erasure": lambda r, u: erasure.erasure_retry_store(request=r, store="crm", actor=u),
+    "retry_rectification": lambda r, u: rectification.rectification_retry(request=r, actor=u),
+    "retry_store": lambda r, u: gathering.gathering_retry_store(request=r, store="crm", actor=u),
+    "decide_correction": lambda r, u: rectification.correction_decide(
+        request=r, position=1, actor=u, decision="declined", reason="Not held"
+    ),
+    "redact": lambda r, u: exports.redaction_add(
+        request=r, actor=u, store="crm", table="t", record_key="a" * 64, field="", reason="3rd"
+    ),
+    "rebuild": lambda r, u: exports.exports_rebuild(request=r, actor=u),
+    "submit": lambda r, u: lifecycle.request_submit(request=r, actor=u),
+    "send_back": lambda r, u: lifecycle.request_send_back(request=r, actor=u, reason="Redo"),
+    "approve": lambda r, u: lifecycle.request_approve(request=r, actor=u),
+    "release": lambda r, u: exports.exports_release(request=r, actor=u),
+    "reject": lambda r, u: lifecycle.request_reject(request=r, actor=u, reason="Unfounded"),
+    "withdraw": lambda r, u: lifecycle.request_withdraw(request=r, actor=u, reason="By phone"),
+    "release_hold": lambda r, u: erasure.legal_hold_release(request=r, actor=u, reason="Ended"),
+}
+
+
+def test_every_action_in_the_table_has_its_service_here() -> None:
+    assert set(SERVICES) == set(ACTIONS)
+    assert set(PAGE_ACTIONS) <= set(ACTIONS)
+
+
+def _in(submit: Any, status: str, request_type: str) -> DataSubjectRequest:
+    dsr = submit(request_type=request_type, email=f"{status}.{request_type}@example.com")
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(
+        status=status,
+        clock_started_on=dt.date(2026, 3, 2),
+        due_on=dt.date(2026, 4, 2),
+        held_from_status=Status.IN_REVIEW if status == Status.ON_HOLD else "",
+    )
+    dsr.refresh_from_db()
+    return dsr
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_a_role_the_table_refuses_is_refused_by_the_service(
+    action: str, submit: Any, reviewer: Any, outsider: Any
+) -> None:
+    spec = ACTIONS[action]
+    status = sorted(spec.statuses)[0]
+    dsr = _in(submit, status, sorted(spec.types)[0])
+    events = RequestEvent.objects.filter(request=dsr).count()
+    refused = [outsider] + ([reviewer] if spec.role == APPROVER else [])
+    for user in refused:
+        with pytest.raises(NotPermitted):
+            SERVICES[action](dsr, user)
+    assert RequestEvent.objects.filter(request=dsr).count() == events
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_a_status_or_type_the_table_refuses_is_refused_by_the_service(
+    action: str, submit: Any, approver: Any
+) -> None:
+    spec = ACTIONS[action]
+    for status in sorted(set(Status) - spec.statuses):
+        dsr = _in(submit, status, sorted(spec.types)[0])
+        with pytest.raises(IllegalTransition):
+            SERVICES[action](dsr, approver)
+        assert DataSubjectRequest.objects.get(pk=dsr.pk).status == status
+    for request_type in sorted({"access", "erasure", "rectification"} - spec.types):
+        dsr = _in(submit, sorted(spec.statuses)[0], request_type)
+        with pytest.raises(IllegalTransition):
+            SERVICES[action](dsr, approver)
+
+
+@pytest.mark.parametrize("action", sorted(a for a in ACTIONS if ACTIONS[a].reason))
+def test_an_action_that_needs_a_reason_is_refused_without_one(
+    action: str, submit: Any, approver: Any
+) -> None:
+    spec = ACTIONS[action]
+    dsr = _in(submit, sorted(spec.statuses)[0], sorted(spec.types)[0])
+    if action == "release_hold":
+        LegalHold.objects.create(request=dsr, reason="Claim", placed_by="staff:ada")
+    blank: dict[str, Service] = {
+        "note": lambda r, u: lifecycle.request_note(request=r, actor=u, text=" "),
+        "extend": lambda r, u: lifecycle.request_extend(request=r, actor=u, reason=" "),
+        "hold": lambda r, u: lifecycle.request_hold(request=r, actor=u, question=" "),
+        "legal_hold": lambda r, u: erasure.legal_hold_place(request=r, actor=u, reason=" "),
+        "confirm_notice": lambda r, u: recipients.notice_confirm_by_staff(
+            request=r, store="payments", actor=u, note=" "
+        ),
+        "redact": lambda r, u: exports.redaction_add(
+            request=r, actor=u, store="crm", table="t", record_key="a" * 64, field="", reason=" "
+        ),
+        "send_back": lambda r, u: lifecycle.request_send_back(request=r, actor=u, reason=" "),
+        "reject": lambda r, u: lifecycle.request_reject(request=r, actor=u, reason=" "),
+        "withdraw": lambda r, u: lifecycle.request_withdraw(request=r, actor=u, reason=" "),
+        "release_hold": lambda r, u: erasure.legal_hold_release(request=r, actor=u, reason=" "),
+    }
+    with pytest.raises(DomainError):
+        blank[action](dsr, approver)
+    assert DataSubjectRequest.objects.get(pk=dsr.pk).status == dsr.status
+
+
+def test_buttons_offer_only_what_the_table_allows(submit: Any, reviewer: Any) -> None:
+    for status in Status:
+        dsr = _in(submit, status, "erasure")
+        offered = available(dsr, reviewer)
+        assert all(ACTIONS[a].role != APPROVER for a in offered), (status, offered)
+        assert all(status in ACTIONS[a].statuses for a in offered), (status, offered)
+
+
+def test_a_reviewer_may_neither_withdraw_nor_release_a_hold(
+    verified: Any, reviewer: Any, reviewer_api: Any
+) -> None:
+    dsr = verified(request_type="erasure", email="held@example.com")
+    erasure.legal_hold_place(request=dsr, actor=reviewer, reason="Claim 42")
+    for path in ("withdraw", "legal-hold/release"):
+        response = reviewer_api.post(
+            f"/api/v1/requests/{dsr.reference}/{path}/", {"reason": "x"}, format="json"
+        )
+        assert response.status_code == 403, path
+    dsr.refresh_from_db()
+    assert dsr.status == Status.IN_REVIEW
+    assert LegalHold.objects.filter(request=dsr, released_at__isnull=True).count() == 1
+
+
+def test_a_staff_withdrawal_emails_the_person_the_reason(
+    verified: Any, approver: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    dsr = verified(name="Wendy Wood", email="wendy@example.com")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.request_withdraw(request=dsr, actor=approver, reason="Asked by phone on 3 March")
+    (message,) = mail.outbox
+    assert message.to == ["wendy@example.com"]
+    assert dsr.reference in message.subject
+    assert "withdrawn" in message.subject
+    assert "Asked by phone on 3 March" in message.body
+    assert "If you did not ask for this" in message.body
