@@ -3,7 +3,14 @@
 Every event's ``hash`` is an HMAC (key: ``DSAR_AUDIT_KEY``) over the previous event's hash and
 the event's own fields, the payload entering through its SHA-256 digest. Editing, inserting,
 reordering or deleting an event breaks the chain at that point, and without the key the chain
-cannot be recomputed. Appends are serialised by locking the single ``AuditHead`` row.
+cannot be recomputed. Appends are serialised by locking the single ``AuditHead`` row, which
+carries its own HMAC over seq and hash: cutting the newest events off and moving the head back
+needs the key too.
+
+A purged payload is checkable: it is exactly the purge marker, on a request whose personal data
+was purged, which has its ``personal_data_purged`` event. What the database alone cannot prove
+(a head row copied back from earlier, with everything after it deleted) the signed checkpoints
+outside it do: ``audit_checkpoints.py``.
 """
 
 from __future__ import annotations
@@ -31,6 +38,15 @@ def _canonical(value: Any) -> bytes:
 
 def payload_digest(payload: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical(payload)).hexdigest()
+
+
+def _mac(text: str) -> str:
+    return hmac.new(settings.DSAR_AUDIT_KEY.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def head_mac(seq: int, chain_hash: str) -> str:
+    """The head's authentication: without the audit key it cannot be moved anywhere else."""
+    return _mac(f"head:{seq}:{chain_hash}")
 
 
 def _chain_hash(event: RequestEvent) -> str:
@@ -66,7 +82,7 @@ def event_append(
     if request is not None:
         list(DataSubjectRequest.objects.select_for_update().filter(pk=request.pk).values("pk"))
     head, _ = AuditHead.objects.select_for_update().get_or_create(
-        id=1, defaults={"seq": 0, "hash": GENESIS}
+        id=1, defaults={"seq": 0, "hash": GENESIS, "mac": head_mac(0, GENESIS)}
     )
     body = payload or {}
     event = RequestEvent(
@@ -83,7 +99,9 @@ def event_append(
     )
     event.hash = _chain_hash(event)
     event.save()
-    AuditHead.objects.filter(id=1).update(seq=event.seq, hash=event.hash)
+    AuditHead.objects.filter(id=1).update(
+        seq=event.seq, hash=event.hash, mac=head_mac(event.seq, event.hash)
+    )
     return event
 
 
@@ -100,24 +118,74 @@ class ChainBreak:
     problem: str
 
 
-def chain_verify() -> Iterator[ChainBreak]:
-    """Yield every place the chain is broken; yields nothing when it is intact."""
+@dataclass
+class ChainReport:
+    """What ``chain_verify`` looked at, for ``verify_audit`` to say."""
+
+    events: int = 0
+    last_seq: int = 0
+    last_hash: str = GENESIS
+    purged: int = 0
+    head_authenticated: bool = False
+
+
+def chain_verify(report: ChainReport | None = None) -> Iterator[ChainBreak]:
+    """Yield every place the chain is broken; yields nothing when it is intact. ``report``, if
+    given, is filled in with what was checked."""
+    report = report if report is not None else ChainReport()
     expected_prev = GENESIS
     expected_seq = 1
+    purged: dict[int, list[int]] = {}  # request id → seqs of its purged events
+    purges: set[int] = set()  # requests with a personal_data_purged event
     events = RequestEvent.objects.select_related("request").order_by("seq")
     for event in events.iterator(chunk_size=2000):
+        report.events += 1
         if event.seq != expected_seq:
             yield ChainBreak(event.seq, f"sequence gap: expected #{expected_seq}")
         if event.prev_hash != expected_prev:
             yield ChainBreak(event.seq, "previous-hash link does not match the event before it")
-        if (
-            event.payload_purged_at is None
-            and payload_digest(event.payload) != event.payload_digest
-        ):
-            yield ChainBreak(event.seq, "payload was altered (digest mismatch)")
+        if event.payload_purged_at is None:
+            if payload_digest(event.payload) != event.payload_digest:
+                yield ChainBreak(event.seq, "payload was altered (digest mismatch)")
+        else:
+            report.purged += 1
+            yield from _purge_problems(event)
+            purged.setdefault(event.request_id or 0, []).append(event.seq)
+        if event.action == "personal_data_purged" and event.request_id is not None:
+            purges.add(event.request_id)
         if not hmac.compare_digest(_chain_hash(event), event.hash):
             yield ChainBreak(event.seq, "event content was altered (hash mismatch)")
         expected_prev, expected_seq = event.hash, event.seq + 1
+    for request_id, seqs in purged.items():
+        if request_id not in purges:
+            for seq in seqs:
+                yield ChainBreak(
+                    seq, "payload marked purged, but its request has no personal_data_purged event"
+                )
+    report.last_seq, report.last_hash = expected_seq - 1, expected_prev
+    yield from _head_problems(report)
+
+
+def _purge_problems(event: RequestEvent) -> Iterator[ChainBreak]:
+    """A purged payload is exactly the marker, on a request whose personal data was purged."""
+    if event.payload != PURGED_PAYLOAD:
+        yield ChainBreak(event.seq, "payload marked purged but is not the purge marker")
+    request = event.request
+    if request is None or request.personal_data_purged_at is None:
+        yield ChainBreak(
+            event.seq, "payload marked purged, but its request's personal data was never purged"
+        )
+
+
+def _head_problems(report: ChainReport) -> Iterator[ChainBreak]:
     head = AuditHead.objects.filter(id=1).first()
-    if head is not None and (head.seq, head.hash) != (expected_seq - 1, expected_prev):
+    if head is None:
+        if report.events:
+            yield ChainBreak(0, "the chain head is missing")
+        return
+    if not hmac.compare_digest(head.mac, head_mac(head.seq, head.hash)):
+        yield ChainBreak(head.seq, "the chain head was moved without the audit key")
+    elif (head.seq, head.hash) != (report.last_seq, report.last_hash):
         yield ChainBreak(head.seq, "the chain head does not match the last event (events removed)")
+    else:
+        report.head_authenticated = True

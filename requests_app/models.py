@@ -287,6 +287,8 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+    # HMAC (the audit key) over seq and hash: moving the head back needs the key.
+    mac = models.CharField(max_length=64, default="")
 
     def __str__(self) -> str:
         return f"audit head #{self.seq}"

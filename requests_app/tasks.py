@@ -19,6 +19,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from requests_app import (
+    audit_checkpoints,
     erasure,
     gathering,
     lifecycle,
@@ -169,6 +170,14 @@ def expire_unverified_requests() -> int:
         except IllegalTransition:
             continue  # verified in the meantime
     return expired
+
+
+@idempotent_task()
+def audit_checkpoint() -> int | None:
+    """Anchor the audit trail outside the database: a signed checkpoint of its head, in storage
+    (every quarter of an hour, when the chain has grown). Returns the seq anchored."""
+    written = audit_checkpoints.checkpoint_write()
+    return written.seq if written else None
 
 
 @idempotent_task()

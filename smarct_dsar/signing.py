@@ -130,3 +130,28 @@ def verify(document: bytes, signature_file: bytes) -> Verdict:
         signed_at=str(fields["signed_at"]),
         key_id=str(fields["key_id"]),
     )
+
+
+def sign_record(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with the current key's id and an Ed25519 signature over all of them (for small
+    signed records such as the audit trail's checkpoints)."""
+    key = signing_key()
+    signed = {**fields, "key_id": key_id(key.public_key())}
+    return {**signed, "signature": base64.b64encode(key.sign(_canonical(signed))).decode()}
+
+
+def record_problem(record: dict[str, Any]) -> str | None:
+    """Why a signed record is not genuine (by a key we trust, unaltered); None when it is."""
+    try:
+        fields = {k: v for k, v in record.items() if k != "signature"}
+        signature = base64.b64decode(record["signature"], validate=True)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "it carries no signature"
+    key = trusted_keys().get(str(fields.get("key_id")))
+    if key is None:
+        return f"it is signed by key {fields.get('key_id')!r}, which this Smarct does not trust"
+    try:
+        key.verify(signature, _canonical(fields))
+    except InvalidSignature:
+        return "its signature does not match: it was altered"
+    return None

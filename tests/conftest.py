@@ -105,6 +105,27 @@ def _clear_rate_limits() -> Iterator[None]:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_audit_checkpoints() -> Iterator[None]:
+    """Each test's database starts a new audit chain: checkpoints of another test's chain (in
+    the shared file storage) would not match it."""
+    from django.core.files.storage import default_storage
+
+    from requests_app.audit_checkpoints import FOLDER
+
+    def clear() -> None:
+        try:
+            _, files = default_storage.listdir(FOLDER)
+        except FileNotFoundError:
+            return
+        for name in files:
+            default_storage.delete(f"{FOLDER}/{name}")
+
+    clear()
+    yield
+    clear()
+
+
 @pytest.fixture
 def reviewer(db: Any) -> Any:
     return UserFactory(username="rita", roles=["reviewer"])

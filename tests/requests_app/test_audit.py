@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from requests_app import lifecycle, retention
 from requests_app.audit import chain_verify
-from requests_app.models import RequestEvent
+from requests_app.audit_checkpoints import FOLDER
+from requests_app.models import AuditHead, RequestEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +83,120 @@ def test_purging_personal_data_keeps_the_chain_verifiable(trail: Any) -> None:
         RequestEvent.objects.filter(request=trail).values_list("payload", flat=True)
     )
     assert list(chain_verify()) == []
+
+
+# --- Issue 12, finding 6: the trail cannot be cut or rewritten without the keys --------------
+
+
+def _grow(dsr: Any, approver: Any, notes: int) -> None:
+    for n in range(notes):
+        lifecycle.request_note(request=dsr, actor=approver, text=f"note {n}")
+
+
+@pytest.mark.tampers_audit
+def test_cutting_the_newest_events_and_moving_the_head_back_is_detected(
+    trail: Any, approver: Any
+) -> None:
+    _grow(trail, approver, 12)
+    keep = RequestEvent.objects.order_by("seq")[3]
+    RequestEvent.objects.filter(seq__gt=keep.seq).delete()
+    AuditHead.objects.filter(id=1).update(seq=keep.seq, hash=keep.hash)  # no key for the MAC
+    problems = [b.problem for b in chain_verify()]
+    assert problems == ["the chain head was moved without the audit key"]
+
+
+@pytest.mark.tampers_audit
+def test_a_head_copied_back_from_earlier_is_caught_by_the_checkpoint(
+    trail: Any, approver: Any, capsys: Any
+) -> None:
+    earlier = AuditHead.objects.values("seq", "hash", "mac").get(id=1)
+    _grow(trail, approver, 8)
+    call_command("verify_audit")  # intact: anchored outside the database
+    newest = AuditHead.objects.get(id=1).seq
+    assert f"anchored the chain at #{newest}" in capsys.readouterr().out
+    # with database access only: cut back to the earlier head and restore its row exactly
+    RequestEvent.objects.filter(seq__gt=earlier["seq"]).delete()
+    AuditHead.objects.filter(id=1).update(**earlier)
+    assert list(chain_verify()) == []  # the database alone cannot tell
+    with pytest.raises(CommandError, match="BROKEN"):
+        call_command("verify_audit")
+    err = capsys.readouterr().err
+    assert f"event #{newest}: event #{newest} is missing" in err
+    assert "events removed" in err
+
+
+@pytest.mark.tampers_audit
+def test_payloads_rewritten_and_marked_purged_are_detected(trail: Any) -> None:
+    hold = RequestEvent.objects.get(request=trail, action="hold")
+    resume = RequestEvent.objects.get(request=trail, action="resume")
+    now = timezone.now()
+    RequestEvent.objects.filter(pk=hold.pk).update(
+        payload={"question": "something kinder"}, payload_purged_at=now
+    )
+    RequestEvent.objects.filter(pk=resume.pk).update(
+        payload={"purged": True}, payload_purged_at=now
+    )
+    problems = sorted((b.seq, b.problem) for b in chain_verify())
+    assert (hold.seq, "payload marked purged but is not the purge marker") in problems
+    never = "payload marked purged, but its request's personal data was never purged"
+    assert (hold.seq, never) in problems
+    assert (resume.seq, never) in problems
+
+
+@pytest.mark.tampers_audit
+def test_a_purge_marked_on_a_request_without_its_purge_event_is_detected(trail: Any) -> None:
+    retention.request_purge_personal_data(request=trail)
+    assert list(chain_verify()) == []
+    RequestEvent.objects.filter(request=trail, action="personal_data_purged").delete()
+    problems = {b.problem for b in chain_verify()}
+    assert "payload marked purged, but its request has no personal_data_purged event" in problems
+
+
+@pytest.mark.tampers_audit
+def test_a_forged_or_altered_checkpoint_is_reported(trail: Any, capsys: Any) -> None:
+    call_command("verify_audit")
+    (name,) = default_storage.listdir(FOLDER)[1]
+    with default_storage.open(f"{FOLDER}/{name}", "rb") as handle:
+        record = json.loads(handle.read())
+    default_storage.delete(f"{FOLDER}/{name}")
+    default_storage.save(
+        f"{FOLDER}/{name}", ContentFile(json.dumps({**record, "seq": record["seq"] - 1}))
+    )
+    with pytest.raises(CommandError, match="BROKEN"):
+        call_command("verify_audit")
+    assert "is not genuine: its signature does not match" in capsys.readouterr().err
+
+
+def test_verify_audit_says_what_it_checked_and_the_checkpoint_it_matched(
+    trail: Any, capsys: Any
+) -> None:
+    retention.request_purge_personal_data(request=trail)
+    call_command("verify_audit")
+    first = capsys.readouterr().out
+    head = AuditHead.objects.get(id=1)
+    assert f"checked {head.seq} events (#1 to #{head.seq})" in first
+    purged = RequestEvent.objects.filter(payload_purged_at__isnull=False).count()
+    assert (
+        f"{purged} purged payloads, the head (authenticated), and 0 signed checkpoint(s)" in first
+    )
+    assert "no checkpoint matched yet" in first
+    call_command("verify_audit")
+    second = capsys.readouterr().out
+    assert f"newest checkpoint matched: #{head.seq} of " in second
+    assert "and 1 signed checkpoint(s)" in second
+
+
+def test_beat_anchors_the_chain_in_storage_with_a_signed_checkpoint(trail: Any) -> None:
+    from requests_app.tasks import audit_checkpoint
+    from smarct_dsar.celery import app
+    from smarct_dsar.signing import record_problem
+
+    schedule = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert "requests_app.tasks.audit_checkpoint" in schedule
+    head = AuditHead.objects.get(id=1)
+    assert audit_checkpoint() == head.seq
+    assert audit_checkpoint() is None  # nothing new to anchor
+    with default_storage.open(f"{FOLDER}/{head.seq:012d}.json", "rb") as handle:
+        record = json.loads(handle.read())
+    assert (record["seq"], record["hash"]) == (head.seq, head.hash)
+    assert record_problem(record) is None

@@ -4,19 +4,38 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from requests_app.audit import chain_verify
-from requests_app.models import RequestEvent
+from requests_app.audit import ChainReport, chain_verify
+from requests_app.audit_checkpoints import CheckpointReport, checkpoint_write, checkpoints_verify
 
 
 class Command(BaseCommand):
-    help = "Check the audit trail's hash chain; report every broken link. Exits 1 if any."
+    help = (
+        "Check the audit trail: every event's keyed hash and link, every purged payload, the "
+        "authenticated head, and every signed checkpoint in storage. Reports what it checked; "
+        "exits 1 on any break. An intact chain is then anchored by a new checkpoint."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        breaks = list(chain_verify())
+        chain, anchors = ChainReport(), CheckpointReport()
+        breaks = [*chain_verify(chain), *checkpoints_verify(anchors)]
         for problem in breaks:
-            self.stderr.write(f"event #{problem.seq}: {problem.problem}")
+            where = f"event #{problem.seq}" if problem.seq else "checkpoints"
+            self.stderr.write(f"{where}: {problem.problem}")
+        self.stdout.write(
+            f"checked {chain.events} events (#1 to #{chain.last_seq}), "
+            f"{chain.purged} purged payloads, the head "
+            f"({'authenticated' if chain.head_authenticated else 'NOT authenticated'}), "
+            f"and {anchors.checked} signed checkpoint(s)"
+        )
+        newest = anchors.newest
+        self.stdout.write(
+            f"newest checkpoint matched: #{newest.seq} of {newest.at}"
+            if newest
+            else "no checkpoint matched yet (none stored)"
+        )
         if breaks:
             raise CommandError(f"audit chain BROKEN at {len(breaks)} place(s)")
-        self.stdout.write(
-            self.style.SUCCESS(f"audit chain intact: {RequestEvent.objects.count()} events")
-        )
+        written = checkpoint_write()
+        if written is not None:
+            self.stdout.write(f"anchored the chain at #{written.seq} in {written.name}")
+        self.stdout.write(self.style.SUCCESS(f"audit chain intact: {chain.events} events"))
