@@ -36,5 +36,7 @@ RUN env SECRET_KEY=build-only-placeholder-not-used-at-runtime-xxxxxxxxxxxxxxxx \
 USER dsar
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
+# gunicorn trusts X-Forwarded-Proto only from FORWARDED_ALLOW_IPS (the proxy: docker-compose.yml
+# sets it; gunicorn's default is 127.0.0.1), never from everyone.
 CMD ["gunicorn", "smarct_dsar.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", \
-     "--access-logfile", "-", "--forwarded-allow-ips", "*"]
+     "--access-logfile", "-"]

@@ -16,8 +16,9 @@ from django.views.decorators.http import require_GET
 from exports_app import services
 from exports_app.models import Export
 from requests_app.errors import TokenInvalid
-from requests_app.ratelimit import client_ip, rate_limit_hit, too_many_page
+from requests_app.ratelimit import rate_limit_hit, too_many_page
 from smarct_dsar.crypto import InvalidToken, iter_decrypted
+from smarct_dsar.proxies import client_ip
 
 CONTENT_TYPES = {
     "json": "application/json",

@@ -60,18 +60,6 @@ def rate_limit_undo(*, scope: str, identity: str, window: int | None = None) -> 
         pass
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The client's address, trusting only as many X-Forwarded-For hops as we have proxies."""
-    proxies = settings.DSAR_TRUSTED_PROXY_COUNT
-    remote = str(request.META.get("REMOTE_ADDR", ""))
-    if proxies == 0:
-        return remote
-    hops = [
-        h.strip() for h in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",") if h.strip()
-    ]
-    return hops[-proxies] if len(hops) >= proxies else remote
-
-
 def too_many_page(request: HttpRequest, verdict: Verdict) -> HttpResponse:
     """The friendly 429 page for a public page, with Retry-After."""
     response = render(

@@ -14,7 +14,8 @@ from django.views.decorators.http import require_http_methods
 from requests_app import forms, intake, public_status, recipients, verification
 from requests_app.errors import TokenInvalid
 from requests_app.models import TokenPurpose
-from requests_app.ratelimit import client_ip, rate_limit_hit, too_many_page
+from requests_app.ratelimit import rate_limit_hit, too_many_page
+from smarct_dsar.proxies import client_ip
 
 
 @require_http_methods(["GET", "POST"])

@@ -9,6 +9,7 @@ with its name and the fix. ``docs/configuration.md`` lists every variable.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "smarct_dsar.proxies.ProxyCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -429,8 +431,26 @@ DSAR_RATE_LIMIT_PER_IP = env_int("DSAR_RATE_LIMIT_PER_IP", 20, minimum=1)
 DSAR_RATE_LIMIT_PER_EMAIL = env_int("DSAR_RATE_LIMIT_PER_EMAIL", 5, minimum=1)
 DSAR_RATE_LIMIT_VERIFY_PER_IP = env_int("DSAR_RATE_LIMIT_VERIFY_PER_IP", 60, minimum=1)
 # How many reverse proxies sit in front of the app; the client IP is taken that many hops from
-# the right of X-Forwarded-For, so a client cannot forge it.
+# the right of X-Forwarded-For, so a client cannot forge it. With a count, the addresses (or
+# networks) the nearest proxy connects from are required, and a request that did not come
+# through it (from another address, or with fewer hops than proxies) is refused with a 400
+# (``smarct_dsar.proxies``): a wrong count is a deployment error, never a silent bypass.
 DSAR_TRUSTED_PROXY_COUNT = env_int("DSAR_TRUSTED_PROXY_COUNT", 0, minimum=0)
+DSAR_TRUSTED_PROXIES = env_list("DSAR_TRUSTED_PROXIES", [])
+for _proxy in DSAR_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"DSAR_TRUSTED_PROXIES: {_proxy!r} is not an address or network ({_exc}). "
+            "Fix: comma-separated addresses or CIDR networks, e.g. 172.28.0.10,10.0.0.0/8"
+        ) from None
+if DSAR_TRUSTED_PROXY_COUNT and not DSAR_TRUSTED_PROXIES:
+    raise ImproperlyConfigured(
+        "DSAR_TRUSTED_PROXY_COUNT is set but DSAR_TRUSTED_PROXIES is not: the app cannot tell "
+        "its proxy from a client forging X-Forwarded-For. Fix: DSAR_TRUSTED_PROXIES=<the "
+        "proxy's address or network>, e.g. 172.28.0.10 (docker-compose.yml's proxy)."
+    )
 # Work claimed but not finished after this long is presumed lost and re-queued by the sweeper.
 DSAR_SWEEP_AFTER_SECONDS = env_int("DSAR_SWEEP_AFTER_SECONDS", 600, minimum=1)
 DSAR_EMAIL_MAX_ATTEMPTS = env_int("DSAR_EMAIL_MAX_ATTEMPTS", 8, minimum=1)

@@ -125,6 +125,9 @@ def test_production_settings_fail_naming_the_variable_and_fix(
         ("DATABASE_URL", "mysql+nonsense://", "DATABASE_URL"),
         ("CACHE_URL", "memcached://x", "CACHE_URL"),
         ("SECRET_KEY_FILE", "/nonexistent/secret", "SECRET_KEY_FILE"),
+        ("DSAR_TRUSTED_PROXIES", "the-proxy", "not an address or network"),
+        # a proxy count the app cannot hold the deployment to
+        ("DSAR_TRUSTED_PROXY_COUNT", "1", "DSAR_TRUSTED_PROXIES is not"),
     ],
 )
 def test_malformed_values_fail_with_the_variable(

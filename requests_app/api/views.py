@@ -28,7 +28,8 @@ from requests_app.api.serializers import (
 )
 from requests_app.models import DataSubjectRequest, RequestType, Status
 from requests_app.permissions import IsPrivacyStaff, is_privacy_staff
-from requests_app.ratelimit import Verdict, client_ip, rate_limit_hit
+from requests_app.ratelimit import Verdict, rate_limit_hit
+from smarct_dsar.proxies import client_ip
 
 
 def too_many(verdict: Verdict) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -151,25 +152,41 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def dockerfile_gunicorn_flags() -> list[str]:
+    """The flags the Dockerfile's CMD gives gunicorn, less ``--bind`` and ``--workers``."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    (line,) = [row for row in text.splitlines() if row.startswith("CMD ")]
+    command = json.loads(line.removeprefix("CMD "))
+    assert command[:2] == ["gunicorn", "smarct_dsar.wsgi:application"], command
+    flags, tokens = [], iter(command[2:])
+    for token in tokens:
+        if token in {"--bind", "--workers"}:
+            next(tokens)  # and its value
+        else:
+            flags.append(token)
+    return flags
+
+
 @pytest.fixture
 def web_server(transactional_db: Any) -> Iterator[Callable[..., str]]:
     """Start the real WSGI app under gunicorn on 127.0.0.1, on the test database; returns its URL."""
     processes: list[subprocess.Popen[str]] = []
 
-    def _start(workers: int = 4, **env: str) -> str:
+    def _start(workers: int = 4, shipped: bool = False, **env: str) -> str:
+        """``shipped``: with the Dockerfile's own gunicorn flags (only the address and the
+        number of workers changed)."""
         import httpx
 
         port = free_port()
+        flags = dockerfile_gunicorn_flags() if shipped else []
+        flags += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
         process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "gunicorn",
                 "smarct_dsar.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
+                *flags,
                 "--log-level",
                 "warning",
             ],

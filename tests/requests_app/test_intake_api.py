@@ -273,6 +273,7 @@ def test_rate_limit_per_ip(api: Any, settings: Any) -> None:
 def test_forged_forwarded_for_does_not_escape_the_limit(api: Any, settings: Any) -> None:
     settings.DSAR_RATE_LIMIT_PER_IP = 2
     settings.DSAR_TRUSTED_PROXY_COUNT = 1
+    settings.DSAR_TRUSTED_PROXIES = ["10.0.0.0/8"]
     codes = [
         post(
             api,
