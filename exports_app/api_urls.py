@@ -14,7 +14,7 @@ urlpatterns = [
         name="api-exports-rebuild",
     ),
     path(
-        "requests/<ref:reference>/exports/<str:format_>/",
+        "requests/<ref:reference>/exports/<slug:format_>/",
         api.PreviewExportApi.as_view(),
         name="api-export-preview",
     ),

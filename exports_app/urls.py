@@ -6,5 +6,5 @@ from exports_app import views
 
 urlpatterns = [
     path("downloads/<str:token>/", views.download_page, name="download"),
-    path("downloads/<str:token>/<str:format_>/", views.download_file, name="download-file"),
+    path("downloads/<str:token>/<slug:format_>/", views.download_file, name="download-file"),
 ]

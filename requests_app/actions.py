@@ -157,9 +157,10 @@ def refusal(action: str, user: Any, dsr: DataSubjectRequest) -> Refusal | None:
             forbidden=False,
         )
     if action in SECOND_PERSON and prepared_by(dsr, user):
+        what = "approve it" if action == "approve" else "release its files"
         return Refusal(
-            f"Two-person rule: you prepared or submitted this response, so another approver must "
-            f"{_words(action)} it.",
+            "Two-person rule: you prepared or submitted this response, so an approver who did "
+            f"not must {what}.",
             forbidden=True,
         )
     return None
@@ -191,6 +192,8 @@ def _applies(action: str, dsr: DataSubjectRequest) -> bool:
         return dsr.due_on is not None and not hasattr(dsr, "extension")
     if action == "confirm_authority":
         return dsr.has_agent and dsr.authority_confirmed_at is None
+    if action == "submit":  # every correction decided first
+        return not dsr.corrections.filter(decision="pending").exists()
     if action in {"legal_hold", "release_hold"}:
         held = dsr.legal_holds.filter(released_at__isnull=True).exists()
         return held if action == "release_hold" else not held

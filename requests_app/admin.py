@@ -6,9 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.models import Group, User
 from django.http import HttpRequest
 
 from requests_app.models import DataSubjectRequest, OutgoingEmail, RequestEvent
+
+# Staff accounts and roles change only through ``manage.py create_staff``, on the audit trail: a
+# rename in the admin would detach a person from what they prepared (the two-person rule), and a
+# group edit would change a role unrecorded. The admin shows them read-only.
+for model in (User, Group):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -38,3 +46,14 @@ class EventAdmin(ReadOnlyAdmin):
 class OutgoingEmailAdmin(ReadOnlyAdmin):
     list_display = ["pk", "request", "template", "status", "attempts", "sent_at"]
     exclude = ["to_encrypted", "subject_encrypted", "text_encrypted", "html_encrypted"]
+
+
+@admin.register(User)
+class StaffAdmin(ReadOnlyAdmin):
+    list_display = ["username", "email", "is_active", "last_login"]
+    exclude = ["password"]
+
+
+@admin.register(Group)
+class RoleAdmin(ReadOnlyAdmin):
+    list_display = ["name"]

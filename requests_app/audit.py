@@ -102,6 +102,9 @@ def event_append(
     AuditHead.objects.filter(id=1).update(
         seq=event.seq, hash=event.hash, mac=head_mac(event.seq, event.hash)
     )
+    from requests_app.audit_checkpoints import anchor_soon  # it imports this module
+
+    transaction.on_commit(anchor_soon)
     return event
 
 
@@ -136,7 +139,7 @@ def chain_verify(report: ChainReport | None = None) -> Iterator[ChainBreak]:
     expected_prev = GENESIS
     expected_seq = 1
     purged: dict[int, list[int]] = {}  # request id → seqs of its purged events
-    purges: set[int] = set()  # requests with a personal_data_purged event
+    purges: dict[int, int] = {}  # request id → seq of its personal_data_purged event
     events = RequestEvent.objects.select_related("request").order_by("seq")
     for event in events.iterator(chunk_size=2000):
         report.events += 1
@@ -152,18 +155,40 @@ def chain_verify(report: ChainReport | None = None) -> Iterator[ChainBreak]:
             yield from _purge_problems(event)
             purged.setdefault(event.request_id or 0, []).append(event.seq)
         if event.action == "personal_data_purged" and event.request_id is not None:
-            purges.add(event.request_id)
+            purges.setdefault(event.request_id, event.seq)
         if not hmac.compare_digest(_chain_hash(event), event.hash):
             yield ChainBreak(event.seq, "event content was altered (hash mismatch)")
         expected_prev, expected_seq = event.hash, event.seq + 1
     for request_id, seqs in purged.items():
-        if request_id not in purges:
-            for seq in seqs:
+        for seq in seqs:
+            if request_id not in purges:
                 yield ChainBreak(
                     seq, "payload marked purged, but its request has no personal_data_purged event"
                 )
+            elif seq > purges[request_id]:
+                yield ChainBreak(seq, "payload marked purged, but it was recorded after the purge")
     report.last_seq, report.last_hash = expected_seq - 1, expected_prev
     yield from _head_problems(report)
+
+
+def statuses_verify() -> Iterator[ChainBreak]:
+    """Every request is in the status its last recorded move left it in: a request whose latest
+    moves were cut from the trail (with its row left as it is) shows here."""
+    last: dict[int, tuple[int, str]] = {}
+    moves = RequestEvent.objects.exclude(to_status="").exclude(request=None)
+    for request_id, seq, status in moves.values_list("request_id", "seq", "to_status").iterator(
+        chunk_size=5000
+    ):
+        last[request_id] = (seq, status)
+    rows = DataSubjectRequest.objects.values_list("pk", "reference", "status")
+    for pk, reference, status in rows.iterator(chunk_size=5000):
+        seq, recorded = last.get(pk, (0, ""))
+        if status != recorded:
+            yield ChainBreak(
+                seq,
+                f"{reference} is {status}, but its last recorded move left it "
+                f"{recorded or 'unrecorded'} (moves removed from the trail?)",
+            )
 
 
 def _purge_problems(event: RequestEvent) -> Iterator[ChainBreak]:

@@ -2,13 +2,16 @@
 
 A checkpoint is the chain's newest ``seq`` and ``hash``, signed with the Ed25519 key that signs
 deletion certificates and written through the storage API (S3-compatible storage in production:
-another system, with other credentials, than the database). One is written every quarter of an
-hour by beat (``tasks.audit_checkpoint``) when the chain has grown, and by every ``verify_audit``
-that finds the chain intact.
+another system, with other credentials, than the database). One is written within
+``DSAR_AUDIT_ANCHOR_SECONDS`` of any change (``anchor_soon``, after the commit; one task at a
+time), every quarter of an hour by beat in case that task was lost, and by every
+``verify_audit`` that finds the chain intact. Checkpoints older than a day are thinned to the
+first of each day.
 
 Someone who can write to the database but not to that storage, and does not hold the signing
-key, cannot hide a truncation: every checkpoint must still match its event, and the newest one
-says how long the chain was at least. After a legitimate restore of the database from a backup,
+key, cannot hide a truncation older than the newest checkpoint: every checkpoint must still match
+its event, and the newest one says how long the chain was at least. The events of the last few
+seconds before it, and a head row copied back from within them, are the window that remains. After a legitimate restore of the database from a backup,
 the checkpoints newer than the backup report the events that were lost; move them aside (see
 docs/security.md) once that loss is accepted.
 """
@@ -18,7 +21,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
@@ -39,19 +45,52 @@ class Checkpoint:
     name: str
 
 
+def _names() -> list[str]:
+    try:
+        return sorted(default_storage.listdir(FOLDER)[1])
+    except FileNotFoundError:
+        return []
+
+
 def checkpoint_write() -> Checkpoint | None:
     """Sign and store the chain's head as it is now; None when there is nothing new to anchor.
     The head is read as committed, so the checkpoint is of a chain that exists."""
     head = AuditHead.objects.filter(id=1).first()
-    if head is None or head.seq == 0:
+    names = _names()
+    if head is None or head.seq == 0 or (names and int(names[-1][:12]) >= head.seq):
         return None
-    name = f"{FOLDER}/{head.seq:012d}.json"
-    if default_storage.exists(name):
-        return None  # this length is anchored already (its hash cannot differ: same chain)
-    at = timezone.now().isoformat(timespec="seconds")
+    now = timezone.now()
+    at = now.isoformat(timespec="seconds")
     record = sign_record({"format": FORMAT, "seq": head.seq, "hash": head.hash, "at": at})
-    saved = default_storage.save(name, ContentFile(json.dumps(record, indent=1).encode()))
-    return Checkpoint(head.seq, head.hash, at, saved)
+    name = default_storage.save(
+        f"{FOLDER}/{head.seq:012d}-{now:%Y%m%d%H%M%S}.json",
+        ContentFile(json.dumps(record, indent=1).encode()),
+    )
+    _thin(names, now)
+    return Checkpoint(head.seq, head.hash, at, name)
+
+
+def _thin(names: list[str], now: datetime) -> None:
+    """Keep every checkpoint of the last day, and the first of each day before it."""
+    cutoff = f"{now - timedelta(days=1):%Y%m%d%H%M%S}"
+    seen_days: set[str] = set()
+    for name in names:  # in seq order, so the first of a day is met first
+        stamp = name[13:27]
+        if stamp >= cutoff:
+            continue
+        if stamp[:8] in seen_days:
+            default_storage.delete(f"{FOLDER}/{name}")
+        seen_days.add(stamp[:8])
+
+
+def anchor_soon() -> None:
+    """After a commit that appended events: a checkpoint within ``DSAR_AUDIT_ANCHOR_SECONDS``,
+    one queued at a time (the task anchors whatever the head is when it runs)."""
+    from requests_app.tasks import audit_checkpoint  # tasks import every service: no cycle here
+
+    delay = settings.DSAR_AUDIT_ANCHOR_SECONDS
+    if cache.add("audit-anchor-pending", 1, timeout=delay):
+        audit_checkpoint.apply_async(countdown=delay)
 
 
 @dataclass
@@ -62,12 +101,8 @@ class CheckpointReport:
 
 def checkpoints_verify(report: CheckpointReport) -> Iterator[ChainBreak]:
     """Every stored checkpoint must be genuine and match the event it names."""
-    try:
-        _, files = default_storage.listdir(FOLDER)
-    except FileNotFoundError:
-        return
     found: list[Checkpoint] = []
-    for file in sorted(files):
+    for file in _names():
         name = f"{FOLDER}/{file}"
         with default_storage.open(name, "rb") as handle:
             raw = handle.read()

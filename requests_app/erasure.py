@@ -103,27 +103,43 @@ def legal_hold_place(*, request: DataSubjectRequest, actor: User, reason: str) -
 
 
 @staff_action("release_hold")
-def legal_hold_release(*, request: DataSubjectRequest, actor: User, reason: str) -> int:
-    """Release every active hold (an approver, with a reason); erasure starts at once if it was
-    approved and nothing else holds it."""
+def legal_hold_release(
+    *, request: DataSubjectRequest, actor: User, reason: str, hold: int | None = None
+) -> int:
+    """Release the hold ``hold`` (an approver, with a reason); without one, the only active hold.
+    Never a hold the approver did not see: with several active, they must say which. Erasure
+    starts at once if it was approved and nothing else holds it. Returns the hold released."""
     from requests_app.tasks import start_fulfilment
 
     if not reason.strip():
         raise RuleViolation("Say why the hold ends.", field="reason")
-    released = request.legal_holds.filter(released_at__isnull=True).update(
-        released_at=timezone.now(), released_by=actor_label(actor)
-    )
-    if not released:
-        raise IllegalTransition("This request has no active legal hold.")
+    active = request.legal_holds.filter(released_at__isnull=True)
+    if hold is None:
+        count = active.count()
+        if count == 0:
+            raise IllegalTransition("This request has no active legal hold.")
+        if count > 1:
+            raise IllegalTransition(
+                f"This request has {count} legal holds: say which one ends (each has its reason)."
+            )
+    else:
+        active = active.filter(pk=hold)
+        if not active.exists():
+            raise IllegalTransition("That legal hold is not active on this request.")
+    (released,) = active.values_list("pk", flat=True)
+    active.update(released_at=timezone.now(), released_by=actor_label(actor))
     event_append(
         request=request,
         actor=actor_label(actor),
         action="legal_hold_released",
-        payload={"reason": reason.strip()},
+        payload={"reason": reason.strip(), "hold": released},
     )
-    if request.status == Status.APPROVED:
+    if (
+        request.status == Status.APPROVED
+        and not request.legal_holds.filter(released_at__isnull=True).exists()
+    ):
         transaction.on_commit(partial(start_fulfilment.delay, request.pk))
-    return released
+    return int(released)
 
 
 def erasures_waiting_on(request: DataSubjectRequest) -> list[int]:

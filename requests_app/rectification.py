@@ -113,7 +113,7 @@ def check_decided(request: DataSubjectRequest) -> None:
         request.request_type == RequestType.RECTIFICATION
         and request.corrections.filter(decision=D.PENDING).exists()
     ):
-        raise RuleViolation("Decide every correction (accept, edit or decline) before approval.")
+        raise RuleViolation("Decide every correction (accept, edit or decline) first.")
 
 
 def _apply_one(subject: Subject, field: str, value: str) -> tuple[dict[str, Any], Subject]:

@@ -41,6 +41,15 @@ def staff_save(
     account, and a fresh API token when asked (any old one stops working)."""
     if role not in ROLE_GROUPS:
         raise RuleViolation(f"Unknown role {role!r}: choose {' or '.join(ROLE_GROUPS)}.")
+    # One person, one account: the two-person rule counts accounts, so a second account for the
+    # same person (a name differing only in case, the same email) is refused.
+    clash = User.objects.filter(username__iexact=username).exclude(username=username)
+    if clash.exists():
+        raise RuleViolation(f"An account called {clash.get().username!r} already exists.")
+    if email and (
+        User.objects.filter(email__iexact=email, is_active=True).exclude(username=username).exists()
+    ):
+        raise RuleViolation(f"Another active account already has the email address {email}.")
     user, created = User.objects.get_or_create(username=username)
     new_password = password or (secrets.token_urlsafe(15) if created else None)
     if new_password:

@@ -79,21 +79,45 @@ class ErasurePlanApi(APIView):
         return Response(ErasurePlanSerializer(data).data)
 
 
-class LegalHoldApi(APIView):
-    """``POST …/legal-hold/`` places a hold; ``POST …/legal-hold/release/`` ends it."""
+class HoldReleaseInput(ReasonInput):
+    hold = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="the legal hold to end; needed when more than one is active",
+    )
 
-    release = False
+
+class LegalHoldApi(APIView):
+    """``POST …/legal-hold/`` places a hold; ``POST …/legal-hold/release/`` ends one."""
 
     def get_permissions(self) -> list[Any]:
-        return [p() for p in staff_may("release_hold" if self.release else "legal_hold")]
+        return [p() for p in staff_may("legal_hold")]
 
     @extend_schema(request=ReasonInput, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
         form = ReasonInput(data=request.data)
         form.is_valid(raise_exception=True)
         dsr = get_request_or_404(reference)
-        service = erasure.legal_hold_release if self.release else erasure.legal_hold_place
-        service(request=dsr, actor=staff_user(request), reason=form.validated_data["reason"])
+        erasure.legal_hold_place(
+            request=dsr, actor=staff_user(request), reason=form.validated_data["reason"]
+        )
+        return detail_response(request, reference)
+
+
+class LegalHoldReleaseApi(APIView):
+    permission_classes = staff_may("release_hold")
+
+    @extend_schema(request=HoldReleaseInput, responses=RequestDetailSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        form = HoldReleaseInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        erasure.legal_hold_release(
+            request=get_request_or_404(reference),
+            actor=staff_user(request),
+            reason=form.validated_data["reason"],
+            hold=form.validated_data.get("hold"),
+        )
         return detail_response(request, reference)
 
 

@@ -41,7 +41,7 @@ urlpatterns = [
     ),
     path(
         "requests/<ref:reference>/legal-hold/release/",
-        fulfilment.LegalHoldApi.as_view(release=True),
+        fulfilment.LegalHoldReleaseApi.as_view(),
         name="api-request-legal-hold-release",
     ),
     path(

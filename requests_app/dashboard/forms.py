@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 
 from requests_app.actions import ACTIONS
 from requests_app.intake import multi_line
-from requests_app.models import RequestType, Status
+from requests_app.models import DataSubjectRequest, RequestType, Status
 from requests_app.permissions import ROLES
 from requests_app.selectors import RequestFilters
 
@@ -21,7 +21,7 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
         "The response is prepared: another member of staff, an approver, checks and approves "
         "it (the two-person rule). You will not be able to approve it or release its files "
         "yourself.",
-        "Submitted: it is ready for another approver.",
+        "Submitted: it now waits for an approver who did not prepare it.",
     ),
     "send_back": (
         "Send back for changes",
@@ -189,10 +189,26 @@ class ActionForm(forms.Form):
         label="Assign to",
         empty_label="Nobody (unassign)",
     )
+    hold = forms.ChoiceField(label="The legal hold to end", choices=[])
 
-    def __init__(self, action: str, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, action: str, *args: Any, dsr: DataSubjectRequest | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.action = action
+        if action == "release_hold" and dsr is not None:
+            # the hold this person saw is the one released, never one placed meanwhile
+            holds = dsr.legal_holds.filter(released_at__isnull=True)
+            field = self.fields["hold"]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [
+                (h.pk, f"{h.reason} (placed by {h.placed_by}, {h.placed_at:%d %b %Y})")
+                for h in holds
+            ]
+            if len(field.choices) == 1:
+                field.initial = field.choices[0][0]
+        else:
+            del self.fields["hold"]
         if action != "reject":
             del self.fields["template"]
         if action == "assign":

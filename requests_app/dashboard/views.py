@@ -109,9 +109,18 @@ def request_page(request: HttpRequest, reference: str) -> HttpResponse:
             "corrections": dsr.corrections.all(),
             "exports": exports,
             "links": DownloadLink.objects.filter(request=dsr),
+            "sent_back": _sent_back(dsr),
             **_fulfilment_context(dsr),
         },
     )
+
+
+def _sent_back(dsr: DataSubjectRequest) -> Any:
+    """The send-back event, while the request is back in review because of it."""
+    if dsr.status != Status.IN_REVIEW:
+        return None
+    last = dsr.events.filter(action__in=["submit", "send_back"]).order_by("-seq").first()
+    return last if last is not None and last.action == "send_back" else None
 
 
 def _fulfilment_context(dsr: DataSubjectRequest) -> dict[str, Any]:
@@ -149,7 +158,9 @@ def _perform(action: str, dsr: DataSubjectRequest, user: User, data: dict[str, A
     elif action == "legal_hold":
         erasure.legal_hold_place(request=dsr, actor=user, reason=data["reason"])
     elif action == "release_hold":
-        erasure.legal_hold_release(request=dsr, actor=user, reason=data["reason"])
+        erasure.legal_hold_release(
+            request=dsr, actor=user, reason=data["reason"], hold=int(data["hold"])
+        )
     elif action == "retry_rectification":
         rectification.rectification_retry(request=dsr, actor=user)
     else:
@@ -165,7 +176,7 @@ def request_action(request: HttpRequest, reference: str, action: str) -> HttpRes
     if not actions.has_role(request.user, action):
         raise PermissionDenied("Your role does not allow this action.")
     dsr = _request_or_404(reference)
-    form = ActionForm(action, request.POST if request.method == "POST" else None)
+    form = ActionForm(action, request.POST if request.method == "POST" else None, dsr=dsr)
     if request.method == "POST" and form.is_valid():
         assert isinstance(request.user, User)
         try:
@@ -176,10 +187,19 @@ def request_action(request: HttpRequest, reference: str, action: str) -> HttpRes
         messages.success(request, ACTION_TEXT[action][2])
         return redirect("dashboard-request", reference=reference)
     label, explanation, _ = ACTION_TEXT[action]
+    # Say now, not after the form is filled in, when the rules refuse this person this action.
+    refused = actions.refusal(action, request.user, dsr)
     return render(
         request,
         "dashboard/confirm.html",
-        {"dsr": dsr, "form": form, "label": label, "explanation": explanation, "action": action},
+        {
+            "dsr": dsr,
+            "form": form,
+            "label": label,
+            "explanation": explanation,
+            "action": action,
+            "refused": refused.message if refused else "",
+        },
         status=400 if request.method == "POST" else 200,
     )
 

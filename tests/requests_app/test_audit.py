@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
@@ -155,7 +156,7 @@ def test_a_purge_marked_on_a_request_without_its_purge_event_is_detected(trail: 
 @pytest.mark.tampers_audit
 def test_a_forged_or_altered_checkpoint_is_reported(trail: Any, capsys: Any) -> None:
     call_command("verify_audit")
-    (name,) = default_storage.listdir(FOLDER)[1]
+    name = _checkpoints()[-1]
     with default_storage.open(f"{FOLDER}/{name}", "rb") as handle:
         record = json.loads(handle.read())
     default_storage.delete(f"{FOLDER}/{name}")
@@ -171,14 +172,14 @@ def test_verify_audit_says_what_it_checked_and_the_checkpoint_it_matched(
     trail: Any, capsys: Any
 ) -> None:
     retention.request_purge_personal_data(request=trail)
+    _clear_checkpoints()
     call_command("verify_audit")
     first = capsys.readouterr().out
     head = AuditHead.objects.get(id=1)
     assert f"checked {head.seq} events (#1 to #{head.seq})" in first
     purged = RequestEvent.objects.filter(payload_purged_at__isnull=False).count()
-    assert (
-        f"{purged} purged payloads, the head (authenticated), and 0 signed checkpoint(s)" in first
-    )
+    assert f"{purged} purged payloads, the head (authenticated), every request's status" in first
+    assert "and 0 signed checkpoint(s)" in first
     assert "no checkpoint matched yet" in first
     call_command("verify_audit")
     second = capsys.readouterr().out
@@ -194,9 +195,73 @@ def test_beat_anchors_the_chain_in_storage_with_a_signed_checkpoint(trail: Any) 
     schedule = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert "requests_app.tasks.audit_checkpoint" in schedule
     head = AuditHead.objects.get(id=1)
+    _clear_checkpoints()
     assert audit_checkpoint() == head.seq
     assert audit_checkpoint() is None  # nothing new to anchor
-    with default_storage.open(f"{FOLDER}/{head.seq:012d}.json", "rb") as handle:
+    (name,) = _checkpoints()
+    assert name.startswith(f"{head.seq:012d}-")
+    with default_storage.open(f"{FOLDER}/{name}", "rb") as handle:
         record = json.loads(handle.read())
     assert (record["seq"], record["hash"]) == (head.seq, head.hash)
     assert record_problem(record) is None
+
+
+@pytest.mark.tampers_audit
+def test_an_event_recorded_after_the_purge_cannot_pass_as_purged(trail: Any, approver: Any) -> None:
+    retention.request_purge_personal_data(request=trail)
+    lifecycle.request_note(request=trail, actor=approver, text="Called the DPO")
+    event = RequestEvent.objects.filter(request=trail, action="note").get()
+    RequestEvent.objects.filter(pk=event.pk).update(
+        payload={"purged": True}, payload_purged_at=timezone.now()
+    )
+    problems = [(b.seq, b.problem) for b in chain_verify()]
+    assert problems == [(event.seq, "payload marked purged, but it was recorded after the purge")]
+
+
+@pytest.mark.tampers_audit
+def test_a_change_is_anchored_at_once_so_a_replayed_head_is_caught(
+    trail: Any, approver: Any, capsys: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # a database-only attacker keeps a genuine head row from before the change...
+    call_command("verify_audit")
+    earlier = AuditHead.objects.values("seq", "hash", "mac").get(id=1)
+    cache.clear()  # (a new anchoring window)
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.request_withdraw(request=trail, actor=approver, reason="By phone")
+    # ...the change was anchored within seconds (after its commit), before it could be cut
+    RequestEvent.objects.filter(seq__gt=earlier["seq"]).delete()
+    AuditHead.objects.filter(id=1).update(**earlier)
+    assert list(chain_verify()) == []
+    with pytest.raises(CommandError, match="BROKEN"):
+        call_command("verify_audit")
+    err = capsys.readouterr().err
+    assert "events removed" in err
+    assert f"{trail.reference} is withdrawn, but its last recorded move left it in_review" in err
+
+
+def _checkpoints() -> list[str]:
+    return sorted(default_storage.listdir(FOLDER)[1])
+
+
+def _clear_checkpoints() -> None:
+    for name in _checkpoints():
+        default_storage.delete(f"{FOLDER}/{name}")
+
+
+def test_checkpoints_older_than_a_day_are_thinned_to_the_first_of_each_day(db: Any) -> None:
+    from datetime import UTC, datetime
+
+    from requests_app.audit_checkpoints import _thin
+
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    stamps = {
+        1: datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
+        2: datetime(2026, 11, 23, 10, 0, tzinfo=UTC),  # the same day as 1: thinned
+        3: datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+        4: datetime(2026, 11, 25, 13, 0, tzinfo=UTC),  # within the last day: all kept
+        5: datetime(2026, 11, 25, 14, 0, tzinfo=UTC),
+    }
+    for seq, at in stamps.items():
+        default_storage.save(f"{FOLDER}/{seq:012d}-{at:%Y%m%d%H%M%S}.json", ContentFile(b"{}"))
+    _thin(_checkpoints(), now)
+    assert [int(name[:12]) for name in _checkpoints()] == [1, 3, 4, 5]

@@ -20,7 +20,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from requests_app import lifecycle
+from requests_app import erasure, lifecycle
 from requests_app.intake import CorrectionInput
 from requests_app.locking import request_locked
 from requests_app.models import DataSubjectRequest, LegalHold, RequestEvent, Status
@@ -204,3 +204,31 @@ def test_a_deadlock_is_retried_once_and_both_changes_land(verified: Any) -> None
     for dsr in (first, second):
         dsr.refresh_from_db()
         assert dsr.details == f"changed by {dsr.pk}"
+
+
+def test_releasing_the_hold_one_saw_never_ends_one_placed_meanwhile(
+    verified: Any, staff: Any
+) -> None:
+    for n in range(ROUNDS):
+        dsr = verified(email=f"rehold{n}@example.com", request_type="erasure")
+        first = erasure.legal_hold_place(request=dsr, actor=staff["rita"], reason="Claim 1")
+        submit_for_approval(dsr)
+        assert post(staff["ada"], dsr, "approve") == 200  # approved, held
+        release, place = race(
+            lambda d=dsr, h=first.pk: post(
+                staff["bea"], d, "legal-hold/release", {"reason": "Settled", "hold": h}
+            ),
+            lambda d=dsr: post(staff["vera"], d, "legal-hold", {"reason": "Claim 2"}),
+        )
+        assert release == 200
+        assert place in {200, 409}, place
+        dsr.refresh_from_db()
+        active = LegalHold.objects.filter(request=dsr, released_at__isnull=True)
+        if place == 200:
+            # the new hold stands, and nothing was erased under it
+            assert list(active.values_list("reason", flat=True)) == ["Claim 2"]
+            assert dsr.status == Status.APPROVED
+            assert not dsr.erasure_steps.exists()
+        else:
+            assert not active.exists()
+            assert dsr.status in {Status.FULFILLING, Status.COMPLETED}

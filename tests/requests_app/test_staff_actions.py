@@ -175,3 +175,93 @@ def test_a_staff_withdrawal_emails_the_person_the_reason(
     assert "withdrawn" in message.subject
     assert "Asked by phone on 3 March" in message.body
     assert "If you did not ask for this" in message.body
+
+
+# --- From the outside attacker's review ---------------------------------------------------------
+
+
+def test_releasing_a_hold_ends_only_the_hold_named(
+    verified: Any, reviewer: Any, approver: Any, approver_api: Any
+) -> None:
+    dsr = verified(request_type="erasure", email="twoholds@example.com")
+    first = erasure.legal_hold_place(request=dsr, actor=reviewer, reason="Claim 42")
+    second = erasure.legal_hold_place(request=dsr, actor=reviewer, reason="Regulator")
+    url = f"/api/v1/requests/{dsr.reference}/legal-hold/release/"
+    # not saying which, with two active: refused (the approver may have seen only one)
+    unnamed = approver_api.post(url, {"reason": "Settled"}, format="json")
+    assert unnamed.status_code == 409
+    assert "2 legal holds" in unnamed.json()["detail"]
+    named = approver_api.post(url, {"reason": "Settled", "hold": first.pk}, format="json")
+    assert named.status_code == 200
+    active = LegalHold.objects.filter(request=dsr, released_at__isnull=True)
+    assert list(active.values_list("pk", flat=True)) == [second.pk]
+    again = approver_api.post(url, {"reason": "Again", "hold": first.pk}, format="json")
+    assert again.status_code == 409
+    # with one left, it may be released without naming it
+    last = approver_api.post(url, {"reason": "Closed"}, format="json")
+    assert last.status_code == 200
+    assert not active.exists()
+
+
+def test_the_dashboard_releases_the_hold_it_showed(
+    verified: Any, reviewer: Any, approver: Any
+) -> None:
+    from django.test import Client
+
+    dsr = verified(request_type="erasure", email="shown@example.com")
+    shown = erasure.legal_hold_place(request=dsr, actor=reviewer, reason="Claim 42")
+    client = Client()
+    client.force_login(approver)
+    page = client.get(f"/staff/requests/{dsr.reference}/release_hold/").content.decode()
+    assert f'value="{shown.pk}"' in page
+    later = erasure.legal_hold_place(request=dsr, actor=reviewer, reason="Placed meanwhile")
+    client.post(
+        f"/staff/requests/{dsr.reference}/release_hold/", {"hold": shown.pk, "reason": "Done"}
+    )
+    active = LegalHold.objects.filter(request=dsr, released_at__isnull=True)
+    assert list(active.values_list("pk", flat=True)) == [later.pk]
+
+
+def test_a_staff_username_is_unique_whatever_its_case_and_so_is_an_email(db: Any) -> None:
+    from requests_app.errors import RuleViolation
+    from requests_app.staff import staff_save
+
+    staff_save(username="ann", role="approver", email="ann@smarct.example")
+    with pytest.raises(RuleViolation, match="already"):
+        staff_save(username="Ann", role="approver")
+    with pytest.raises(RuleViolation, match="already"):
+        staff_save(username="ann2", role="approver", email="ANN@smarct.example")
+
+
+def test_staff_accounts_cannot_be_renamed_or_regrouped_in_the_admin(db: Any, settings: Any) -> None:
+    from django.contrib import admin
+    from django.contrib.auth.models import Group, User
+
+    # only create_staff changes accounts, on the audit trail; the admin shows them read-only
+    for model in (User, Group):
+        model_admin = admin.site._registry.get(model)
+        if model_admin is not None:
+            assert not model_admin.has_change_permission(_superuser_request())
+            assert not model_admin.has_add_permission(_superuser_request())
+
+
+def _superuser_request() -> Any:
+    from django.contrib.auth.models import User
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = User(username="root", is_superuser=True, is_staff=True)
+    return request
+
+
+def test_a_nul_byte_in_a_file_format_is_a_404_not_a_500(
+    verified: Any, approver_api: Any, client: Any
+) -> None:
+    from exports_app.services import link_issue
+
+    dsr = verified(email="nul@example.com")
+    for path in ("%00", "json%00"):
+        preview = approver_api.get(f"/api/v1/requests/{dsr.reference}/exports/{path}/")
+        assert preview.status_code == 404, path
+    token = link_issue(request=dsr, actor="test").rstrip("/").split("/")[-1]
+    assert client.get(f"/downloads/{token}/json%00/").status_code == 404

@@ -15,6 +15,8 @@ DEMO_STAFF = [
     ("reviewer", "Rita Reviewer", [REVIEWER]),
     ("reviewer2", "Rob Reviewer", [REVIEWER]),
     ("approver", "Ada Approver", [REVIEWER, APPROVER]),
+    # The two-person rule needs a second approver: one who did not prepare what is approved.
+    ("approver2", "Bea Approver", [REVIEWER, APPROVER]),
 ]
 
 

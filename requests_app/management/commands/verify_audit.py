@@ -4,20 +4,21 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from requests_app.audit import ChainReport, chain_verify
+from requests_app.audit import ChainReport, chain_verify, statuses_verify
 from requests_app.audit_checkpoints import CheckpointReport, checkpoint_write, checkpoints_verify
 
 
 class Command(BaseCommand):
     help = (
         "Check the audit trail: every event's keyed hash and link, every purged payload, the "
-        "authenticated head, and every signed checkpoint in storage. Reports what it checked; "
+        "authenticated head, every request's status against its last recorded move, and every "
+        "signed checkpoint in storage. Reports what it checked; "
         "exits 1 on any break. An intact chain is then anchored by a new checkpoint."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
         chain, anchors = ChainReport(), CheckpointReport()
-        breaks = [*chain_verify(chain), *checkpoints_verify(anchors)]
+        breaks = [*chain_verify(chain), *statuses_verify(), *checkpoints_verify(anchors)]
         for problem in breaks:
             where = f"event #{problem.seq}" if problem.seq else "checkpoints"
             self.stderr.write(f"{where}: {problem.problem}")
@@ -25,6 +26,7 @@ class Command(BaseCommand):
             f"checked {chain.events} events (#1 to #{chain.last_seq}), "
             f"{chain.purged} purged payloads, the head "
             f"({'authenticated' if chain.head_authenticated else 'NOT authenticated'}), "
+            "every request's status against its last recorded move, "
             f"and {anchors.checked} signed checkpoint(s)"
         )
         newest = anchors.newest

@@ -55,7 +55,8 @@ def test_staff_see_the_plan_hold_it_and_a_second_approver_runs_it(
     second = UserFactory(username="bea", roles=["reviewer", "approver"])
     with django_capture_on_commit_callbacks(execute=True):
         login(second).post(
-            f"/staff/requests/{dsr.reference}/release_hold/", {"reason": "Claim settled"}
+            f"/staff/requests/{dsr.reference}/release_hold/",
+            {"reason": "Claim settled", "hold": dsr.legal_holds.get().pk},  # the one shown
         )
     dsr.refresh_from_db()
     assert dsr.status == Status.COMPLETED
