@@ -30,9 +30,11 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
     ),
     "approve": (
         "Approve",
-        "Approve the response as it stands now; what you approve is recorded and only that is "
-        "carried out. For access and portability the files are then built to preview before "
-        "they are released.",
+        "Approve the response as it stands now. What you approve (the corrections as decided, "
+        "what is withheld, the erasure plan) is recorded on the timeline, and corrections and "
+        "erasure carry out exactly that. For access and portability the files are then built "
+        "to preview; anything withheld after this is checked by the approver who releases "
+        "them, who must not have prepared it.",
         "Approved.",
     ),
     "reject": (
