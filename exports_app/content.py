@@ -50,16 +50,33 @@ def record_key(record: dict[str, Any]) -> str:
     ).hexdigest()
 
 
+def redactions_digest(request: DataSubjectRequest) -> str:
+    """The digest of the request's redactions as they stand: a file is released only if it was
+    built with this set."""
+    rows = Redaction.objects.filter(request=request).values_list(
+        "store", "table", "record_key", "field", "reason"
+    )
+    return hashlib.sha256(orjson.dumps(sorted(rows))).hexdigest()
+
+
+class RedactionUnmatched(Exception):
+    """A redaction matched no record: the file would claim to withhold what it does not."""
+
+
 @dataclass
 class Redactions:
+    """Applied to each record as gathered (its fingerprint is of that), before anything else."""
+
     records: dict[tuple[str, str, str], str] = field(default_factory=dict)  # → reason
     fields: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
     listed: list[dict[str, Any]] = field(default_factory=list)  # for the export's header
+    digest: str = ""
+    matched: set[tuple[str, str, str]] = field(default_factory=set)
 
     @classmethod
     def for_request(cls, request: DataSubjectRequest) -> Redactions:
-        found = cls()
-        for r in Redaction.objects.filter(request=request):
+        found = cls(digest=redactions_digest(request))
+        for r in Redaction.objects.filter(request=request).order_by("pk"):
             found.listed.append(
                 {"store": r.store, "table": r.table, "field": r.field or None, "reason": r.reason}
             )
@@ -76,22 +93,40 @@ class Redactions:
     def apply(self, store: str, table: str, record: dict[str, Any]) -> dict[str, Any]:
         if not self.records and not self.fields:
             return record
-        key = record_key(record)
-        if (store, table, key) in self.records:
-            return {REDACTED: self.records[(store, table, key)]}
-        hidden = self.fields.get((store, table, key))
+        target = (store, table, record_key(record))
+        if target in self.records:
+            self.matched.add(target)
+            return {REDACTED: self.records[target]}
+        hidden = self.fields.get(target)
         if hidden:
+            self.matched.add(target)
             return {k: (REDACTED if k in hidden else v) for k, v in record.items()}
         return record
+
+    def check_all_matched(self) -> None:
+        """Every redaction found its record; else the build fails, naming where (never the
+        reason: it may name someone, and errors are logged)."""
+        missing = sorted((set(self.records) | set(self.fields)) - self.matched)
+        if missing:
+            where = ", ".join(
+                f"{store}.{table} record {key[:12]}…" for store, table, key in missing
+            )
+            raise RedactionUnmatched(
+                f"withheld data matches no record ({where}): the data gathered has changed since "
+                "it was withheld; review what is withheld and build the files again"
+            )
 
 
 def _portable(spec: TableSpec, batch: Batch) -> Batch:
     """Only the fields the data map marks portable."""
-    if batch.columns is None:
+    if batch.columns is None:  # (a withheld record keeps its marker)
         return Batch(
             batch.table,
             None,
-            [{k: v for k, v in r.items() if spec.field_spec(k).portable} for r in batch.rows],
+            [
+                {k: v for k, v in r.items() if k == REDACTED or spec.field_spec(k).portable}
+                for r in batch.rows
+            ],
         )
     keep = [i for i, column in enumerate(batch.columns) if spec.field_spec(column).portable]
     if len(keep) == len(batch.columns):
@@ -163,16 +198,17 @@ class ExportContext:
                 )
 
     def _clean(self, store: str, spec: TableSpec, batch: Batch) -> Batch:
-        """Apply the portability filter and redactions; untouched batches pass through as they are."""
+        """Apply redactions to the records as gathered (what their fingerprints are of), then the
+        portability filter; untouched batches pass through as they are."""
+        if self.redactions.touches(store, batch.table):
+            batch = Batch(
+                batch.table,
+                None,
+                [self.redactions.apply(store, batch.table, r) for r in batch.records()],
+            )
         if self.portable_only:
             batch = _portable(spec, batch)
-        if not self.redactions.touches(store, batch.table):
-            return batch
-        return Batch(
-            batch.table,
-            None,
-            [self.redactions.apply(store, batch.table, r) for r in batch.records()],
-        )
+        return batch
 
     def header(self) -> dict[str, Any]:
         """Everything but the data: the request, Article 15 information, what was searched."""

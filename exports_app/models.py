@@ -52,6 +52,9 @@ class Export(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     size_bytes = models.PositiveBigIntegerField(default=0)
     record_count = models.PositiveBigIntegerField(default=0)
+    # The digest of the redactions the file was built with: it is released only while that is
+    # still the request's set (``content.redactions_digest``).
+    redactions_digest = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["request", "format"]

@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from exports_app.content import ExportContext
+from exports_app.content import ExportContext, redactions_digest
 from exports_app.models import (
     RECORD_FORMATS,
     DownloadLink,
@@ -98,6 +98,7 @@ def export_build(*, export_id: int, task_id: str) -> bool:
         tee = _Tee(handle)
         count = renderer_for(export.format).render(context, tee)
         tee.writer.close()
+        context.redactions.check_all_matched()
         handle.seek(0)
         name = default_storage.save(
             f"exports/{export.request.reference}/{export.format}-{export.attempts}.enc",
@@ -114,6 +115,7 @@ def export_build(*, export_id: int, task_id: str) -> bool:
         sha256=tee.digest.hexdigest(),
         size_bytes=tee.size,
         record_count=count,
+        redactions_digest=context.redactions.digest,
         error="",
     )
     if not built:
@@ -135,15 +137,21 @@ def export_fail(*, export_id: int, task_id: str, error: str) -> None:
 
 @staff_action("rebuild")
 def exports_rebuild(*, request: DataSubjectRequest, actor: User) -> list[Export]:
-    """Build again before release (after a redaction, or a failure). Released exports never change."""
+    """Build again before release (after a failure). Released exports never change."""
     if Export.objects.filter(request=request).filter(released_at__isnull=False).exists():
         raise IllegalTransition(
             "Only unreleased exports of a request being fulfilled can be rebuilt."
         )
-    Export.objects.filter(request=request).update(
+    event_append(request=request, actor=actor_label(actor), action="exports_rebuild")
+    return _exports_build_again(request)
+
+
+def _exports_build_again(request: DataSubjectRequest) -> list[Export]:
+    """Every unreleased file of the request is built again (a build under way is superseded:
+    its result is discarded when it finishes). Call with the request locked."""
+    Export.objects.filter(request=request, released_at__isnull=True).update(
         status=ExportStatus.PENDING, claimed_by="", claimed_at=None, error=""
     )
-    event_append(request=request, actor=actor_label(actor), action="exports_rebuild")
     return exports_plan(request=request)
 
 
@@ -195,6 +203,12 @@ def exports_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectR
         )
     if any(e.status != ExportStatus.READY for e in exports):
         raise IllegalTransition("Every export must be built (and previewed) before release.")
+    current = redactions_digest(request)
+    if any(e.redactions_digest != current for e in exports):
+        raise IllegalTransition(
+            "These files were built before the latest change to what is withheld: build them "
+            "again, check them, then release."
+        )
     if any(e.released_at for e in exports):
         raise IllegalTransition("These exports have already been released.")
     now = timezone.now()
@@ -356,7 +370,7 @@ def redaction_add(
             "Released exports are immutable; redactions can no longer change them."
         )
     label = actor_label(actor)
-    redaction, _ = Redaction.objects.get_or_create(
+    redaction, created = Redaction.objects.get_or_create(
         request=request,
         store=store,
         table=table,
@@ -370,4 +384,6 @@ def redaction_add(
         action="redact",
         payload={"store": store, "table": table, "field": field or None, "reason": reason.strip()},
     )
+    if created and Export.objects.filter(request=request).exists():
+        _exports_build_again(request)  # the built files no longer hold what is withheld
     return redaction

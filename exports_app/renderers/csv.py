@@ -134,11 +134,17 @@ class CsvRenderer(Renderer):
             "Each CSV file holds the records one of our systems keeps about you: one row per record,",
             "one column per field. Text in a cell that starts with [ or { is a list or group of values",
             f"written as JSON. The column {EXTRA} holds fields that only some records have.",
-            "[REDACTED] marks information withheld because it is about someone else; see the",
-            "covering letter for why. manifest.json lists every file with its SHA-256 checksum, so you",
-            "can check that nothing was changed.",
+            "[REDACTED] marks information we withheld; what, and why, is listed below.",
+            "manifest.json lists every file with its SHA-256 checksum, so you can check that nothing",
+            "was changed.",
             "",
         ]
+        withheld = context.redactions.listed
+        lines.append("What we withheld, and why:" if withheld else "We withheld nothing.")
+        for item in withheld:
+            what = f"the field {item['field']}" if item["field"] else "a whole record"
+            lines.append(f"  - {item['store']}/{item['table']}.csv, {what}: {item['reason']}")
+        lines.append("")
         for name, entry in manifest.items():
             spec = context.data_map.stores[entry["store"]]
             table = spec.tables[entry["table"]]

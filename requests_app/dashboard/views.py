@@ -354,7 +354,8 @@ def redact(request: HttpRequest, reference: str, store: str) -> HttpResponse:
         what = f"field {form.cleaned_data['field']}" if form.cleaned_data["field"] else "record"
         messages.success(
             request,
-            f"The {what} will be withheld from every export. Rebuild the exports if they are built.",
+            f"The {what} will be withheld from every export; files already built are being "
+            "built again.",
         )
     except DomainError as exc:
         messages.error(request, exc.message)
