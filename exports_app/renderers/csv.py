@@ -40,9 +40,27 @@ def _scalar(rows: list[Any]) -> bool:
     return not {type(value) for row in rows for value in row} & {dict, list}
 
 
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): text beginning with one of
+# these gets a ' in front, which spreadsheets show as text. The JSON export keeps the exact value.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def _plain(row: Any) -> Any:
+    """A row of plain values, with any formula-like text neutralised (most rows pass as they are)."""
+    if any(isinstance(v, str) and v.startswith(FORMULA_START) for v in row):
+        return [_text(v) if isinstance(v, str) else v for v in row]
+    return row
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, dict | list):
-        return orjson.dumps(value, default=json_default).decode()
+        return _text(orjson.dumps(value, default=json_default).decode())
+    if isinstance(value, str):
+        return _text(value)
     return "" if value is None else value
 
 
@@ -104,13 +122,14 @@ class CsvRenderer(Renderer):
                     continue
                 if not columns:
                     columns = list(batch.columns or batch.rows[0])
-                    writer.writerow([*columns, EXTRA])
+                    writer.writerow([_text(str(c)) for c in [*columns, EXTRA]])
                 if (
                     batch.columns is not None
                     and list(batch.columns) == columns
                     and _scalar(batch.rows)
                 ):
-                    writer.writerows(batch.rows)  # the common case: SQL rows of plain values
+                    # the common case: SQL rows of plain values
+                    writer.writerows(_plain(row) for row in batch.rows)
                 else:
                     for record in batch.records():
                         extra = {k: v for k, v in record.items() if k not in columns}
@@ -135,6 +154,9 @@ class CsvRenderer(Renderer):
             "one column per field. Text in a cell that starts with [ or { is a list or group of values",
             f"written as JSON. The column {EXTRA} holds fields that only some records have.",
             "[REDACTED] marks information we withheld; what, and why, is listed below.",
+            "A value that begins with = + - @ (a phone number such as +44..., say), a tab or a",
+            "line break has a ' put in front of it here, so that a spreadsheet shows it as text",
+            "instead of running it as a formula. The JSON file holds every value exactly.",
             "manifest.json lists every file with its SHA-256 checksum, so you can check that nothing",
             "was changed.",
             "",

@@ -148,3 +148,54 @@ def test_a_redaction_that_matches_no_record_fails_the_build_loudly(
         assert "matches no record" in export.error
         assert "support.tickets" in export.error
         assert REASON not in export.error  # the reason may name someone: not in errors or logs
+
+
+# --- Issue 13, finding 3: CSV formula injection -----------------------------------------------
+
+
+def test_formula_like_text_is_neutralised_in_the_csv_and_exact_in_the_json(
+    verified: Any, approve: Any, tmp_path: Any, settings: Any, monkeypatch: Any
+) -> None:
+    import sqlite3
+
+    from requests_app import datamap
+
+    hostile = [
+        '=HYPERLINK("http://evil.example","click")',
+        "+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1:A2)",
+        "\tstarts with a tab",
+        "\rstarts with a return",
+        "+44 7700 900001",
+        "plain text",
+    ]
+    database = tmp_path / "notes.sqlite"
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, email TEXT, note TEXT)")
+        db.executemany(
+            "INSERT INTO notes (email, note) VALUES ('eve@example.com', ?)",
+            [(text,) for text in hostile],
+        )
+    monkeypatch.setenv("DSAR_STORE_NOTES_URL", f"sqlite:///{database}")
+    path = tmp_path / "map.yaml"
+    path.write_text(
+        "version: 1\nregister:\n"
+        "  contact: {purposes: [x], legal_basis: x, retention: x, source: x}\n"
+        "stores:\n  notes:\n    kind: sql\n    organisation: Notes\n"
+        "    connection: {env: DSAR_STORE_NOTES_URL}\n    tables:\n"
+        "      notes:\n        category: contact\n        identity: {email: email}\n"
+        "        erase: delete\n"
+    )
+    settings.DSAR_DATA_MAP = str(path)
+    datamap.current.cache_clear()
+    dsr = approve(verified(name="Eve", email="eve@example.com"))
+    archive = open_zip(export_bytes(dsr.exports.get(format="csv")))
+    rows = list(csv.DictReader(io.StringIO(archive.read("notes/notes.csv").decode())))
+    for row, text in zip(rows, hostile, strict=True):
+        expected = text if text == "plain text" else "'" + text
+        assert row["note"] == expected
+    assert "instead of running it as a formula" in archive.read("README.txt").decode()
+    document = json.loads(export_bytes(dsr.exports.get(format="json")))
+    assert [r["note"] for r in document["data"]["notes"]["notes"]["records"]] == hostile
+    datamap.current.cache_clear()
