@@ -84,7 +84,10 @@ def setup() -> dict[int, int]:
 
         with tempfile.TemporaryFile() as handle:
             tally = write_records(
-                _batches(rows), {"visitors": "usage", "page_views": "usage"}, handle
+                _batches(rows),
+                {"visitors": "usage", "page_views": "usage"},
+                handle,
+                context=step.file_context,
             )
             handle.seek(0)
             name = default_storage.save(f"gathered/{reference}/analytics.jsonl.enc", File(handle))

@@ -146,7 +146,9 @@ def run_ours(store: Any) -> int:
 
     categories = {name: table.category for name, table in store.tables.items()}
     with tempfile.TemporaryFile() as target:
-        tally = write_records(connector_for(store).find(Subject(email=EMAIL)), categories, target)
+        tally = write_records(
+            connector_for(store).find(Subject(email=EMAIL)), categories, target, context="bench"
+        )
     return tally.records
 
 

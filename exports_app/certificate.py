@@ -120,8 +120,10 @@ def certificate_render(request: DataSubjectRequest) -> bytes:
 
 
 def _store_file(request: DataSubjectRequest, format_: str, data: bytes) -> Export:
+    # the row first: its file is bound to it
+    export, _ = Export.objects.get_or_create(request=request, format=format_)
     handle = io.BytesIO()
-    writer = EncryptedWriter(handle)
+    writer = EncryptedWriter(handle, context=export.file_context)
     writer.write(data)
     writer.close()
     handle.seek(0)

@@ -66,6 +66,11 @@ class Export(models.Model):
         return f"{self.format} export of {self.request_id} ({self.status})"
 
     @property
+    def file_context(self) -> str:
+        """What its encrypted file is bound to (``smarct_dsar.crypto``): this row, this kind."""
+        return f"export:{self.request_id}:{self.format}:{self.pk}"
+
+    @property
     def filename(self) -> str:
         if self.format == ExportFormat.CERTIFICATE:
             return f"{self.request.reference}-deletion-certificate.pdf"

@@ -66,8 +66,8 @@ def exports_plan(*, request: DataSubjectRequest) -> list[Export]:
 class _Tee:
     """Encrypts what is written while hashing and counting the plaintext the person will receive."""
 
-    def __init__(self, target: Writable) -> None:
-        self.writer = EncryptedWriter(target)
+    def __init__(self, target: Writable, *, context: str) -> None:
+        self.writer = EncryptedWriter(target, context=context)
         self.digest = hashlib.sha256()
         self.size = 0
 
@@ -95,7 +95,7 @@ def export_build(*, export_id: int, task_id: str) -> bool:
         return False
     context = ExportContext.for_request(export.request)
     with tempfile.TemporaryFile(dir=settings.VAR_DIR) as handle:
-        tee = _Tee(handle)
+        tee = _Tee(handle, context=export.file_context)
         count = renderer_for(export.format).render(context, tee)
         tee.writer.close()
         context.redactions.check_all_matched()
@@ -315,6 +315,18 @@ def download_record(*, link: DownloadLink, export: Export, ip: str, user_agent: 
         },
     )
     return True
+
+
+def download_uncount(*, link: DownloadLink, export: Export) -> None:
+    """A counted download that was not delivered (its file did not match its record): the person
+    gets the download back, and the timeline says why."""
+    DownloadLink.objects.filter(pk=link.pk, downloads__gt=0).update(downloads=F("downloads") - 1)
+    event_append(
+        request=link.request,
+        actor="system",
+        action="download_not_delivered",
+        payload={"format": export.format, "link": link.pk, "why": "file does not match"},
+    )
 
 
 def exports_expire_files() -> int:

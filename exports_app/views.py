@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-from collections.abc import Generator
+import logging
+from collections.abc import Callable, Generator
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -19,6 +21,8 @@ from requests_app.errors import TokenInvalid
 from requests_app.ratelimit import rate_limit_hit, too_many_page
 from smarct_dsar.crypto import InvalidToken, iter_decrypted
 from smarct_dsar.proxies import client_ip
+
+log = logging.getLogger(__name__)
 
 CONTENT_TYPES = {
     "json": "application/json",
@@ -69,10 +73,43 @@ def download_page(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def stream_export(export: Export) -> Generator[bytes, None, None]:
-    """The export's plaintext, decrypted chunk by chunk from storage (never whole, never to disk)."""
-    with default_storage.open(export.file_name, "rb") as handle:
-        yield from iter_decrypted(handle)
+class FileMismatch(Exception):
+    """The file in storage is not the one recorded for this export (its SHA-256 or size)."""
+
+
+def stream_export(
+    export: Export, on_mismatch: Callable[[], None] | None = None
+) -> Generator[bytes, None, None]:
+    """The export's plaintext, decrypted chunk by chunk from storage (never whole, never to
+    disk), checked against the SHA-256 and size recorded when it was built. Each chunk is sent
+    only once the next has been read, so the last is held back until the whole file has
+    matched: a file that does not match stops before its end, with ``on_mismatch`` called and
+    the mismatch logged (``FileMismatch``)."""
+    digest, size, held = hashlib.sha256(), 0, None
+    try:
+        with default_storage.open(export.file_name, "rb") as handle:
+            # files of the format before binding are read too: the digest below checks them
+            for chunk in iter_decrypted(handle, context=export.file_context, unbound=True):
+                digest.update(chunk)
+                size += len(chunk)
+                if held is not None:
+                    yield held
+                held = chunk
+        if digest.hexdigest() != export.sha256 or size != export.size_bytes:
+            raise FileMismatch(f"export {export.pk} does not match its recorded SHA-256 and size")
+    except (InvalidToken, FileMismatch) as exc:
+        log.error(
+            "export %s (%s of request %s) not delivered: %s",
+            export.pk,
+            export.format,
+            export.request_id,
+            exc,
+        )
+        if on_mismatch is not None:
+            on_mismatch()
+        raise
+    if held is not None:
+        yield held
 
 
 @never_cache
@@ -89,10 +126,16 @@ def download_file(request: HttpRequest, token: str, format_: str) -> HttpRespons
         return _problem(
             request, TokenInvalid("That file is not part of this download.", reason="unknown")
         )
+    counted: list[bool] = []
+
+    def give_back() -> None:  # a file that does not match its record is not a download
+        if counted:
+            services.download_uncount(link=delivery.link, export=export)
+
     try:
-        stream = stream_export(export)
+        stream = stream_export(export, on_mismatch=give_back)
         first = next(stream)  # fail here, on a page, rather than halfway through the download
-    except (InvalidToken, OSError, StopIteration):
+    except (InvalidToken, OSError, StopIteration, FileMismatch):
         # Not counted: a file we cannot read must not use up one of the person's downloads.
         return _problem(
             request,
@@ -112,6 +155,7 @@ def download_file(request: HttpRequest, token: str, format_: str) -> HttpRespons
                 "This download link has been used the maximum number of times.", reason="exhausted"
             ),
         )
+    counted.append(True)
     response = StreamingHttpResponse(
         itertools.chain([first], stream), content_type=CONTENT_TYPES[export.format]
     )

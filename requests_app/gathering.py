@@ -88,11 +88,14 @@ class Tally:
     categories: Counter[str] = field(default_factory=Counter)
 
 
-def write_records(batches: Iterable[Batch], categories: dict[str, str], target: IO[bytes]) -> Tally:
+def write_records(
+    batches: Iterable[Batch], categories: dict[str, str], target: IO[bytes], *, context: str
+) -> Tally:
     """Stream batches as encrypted JSON Lines, one line per batch:
-    ``{"t": table, "c": [columns] or null, "rows": [...]}`` (see ``gathered_records``)."""
+    ``{"t": table, "c": [columns] or null, "rows": [...]}`` (see ``gathered_records``), the file
+    bound to ``context`` (the step's)."""
     tally = Tally()
-    writer = EncryptedWriter(target)
+    writer = EncryptedWriter(target, context=context)
     for batch in batches:
         line = orjson.dumps(
             {"t": batch.table, "c": batch.columns, "rows": batch.rows},
@@ -128,7 +131,10 @@ def gathering_run_step(*, step_id: int, task_id: str) -> bool:
     categories = {name: table.category for name, table in store.tables.items()}
     with tempfile.TemporaryFile(dir=settings.VAR_DIR) as handle:
         tally = write_records(
-            connector_for(store).find(subject_of(step.request)), categories, handle
+            connector_for(store).find(subject_of(step.request)),
+            categories,
+            handle,
+            context=step.file_context,
         )
         digest = _sha256(handle)
         name = default_storage.save(
@@ -213,7 +219,7 @@ def steps_to_requeue() -> list[int]:
 def gathered_batches(step: GatherStep) -> Iterator[Batch]:
     """The decrypted batches of a finished step, streaming from storage."""
     with default_storage.open(step.file_name, "rb") as handle:
-        for line in iter_decrypted_lines(handle):
+        for line in iter_decrypted_lines(handle, context=step.file_context):
             item = orjson.loads(line)
             columns = tuple(item["c"]) if item["c"] is not None else None
             yield Batch(item["t"], columns, item["rows"])

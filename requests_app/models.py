@@ -383,6 +383,11 @@ class GatherStep(StoreStep):
     def __str__(self) -> str:
         return f"{self.store} for {self.request_id}: {self.status}"
 
+    @property
+    def file_context(self) -> str:
+        """What its encrypted file is bound to (``smarct_dsar.crypto``): this row, this store."""
+        return f"gathered:{self.request_id}:{self.store}:{self.pk}"
+
 
 class ErasureStep(StoreStep):
     """Erasing the person from one store, then searching it again to prove it (the re-scan).

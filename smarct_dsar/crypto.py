@@ -80,8 +80,14 @@ def decrypt(data: bytes) -> bytes:
 # frame's number and a last-frame flag are authenticated too, so frames cannot be reordered,
 # dropped or cut off without decryption failing.
 #
-#   file  = MAGIC, key fingerprint (8), frame*
+# Each file is bound to what it is: a random file id and its context (the row it belongs to and
+# its kind, e.g. ``export:DSR-2026-000001:json:17``) are in the header and in every frame's
+# associated data. A frame moved from another file fails authentication, and a whole file copied
+# over another (another person's export under this person's link) is refused by its context.
+#
+#   file  = MAGIC, key fingerprint (8), file id (16), context length (2), context, frame*
 #   frame = length (4, big-endian), nonce (12), ciphertext + tag over up to FRAME_BYTES of data
+#   frame associated data = file id, SHA-256(context), frame number (8), last-frame flag (1)
 
 
 class Writable(Protocol):
@@ -92,7 +98,8 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-MAGIC = b"DSARGCM1"
+MAGIC = b"DSARGCM2"
+MAGIC_UNBOUND = b"DSARGCM1"  # files written before they were bound to their context
 FRAME_BYTES = 1 << 20
 
 
@@ -111,16 +118,25 @@ def _frame_aad(index: int, last: bool) -> bytes:
     return index.to_bytes(8, "big") + (b"\x01" if last else b"\x00")
 
 
-class EncryptedWriter:
-    """Buffers plaintext and writes it as encrypted frames to a binary file object.
-    ``close()`` writes the last frame (possibly empty); a file without it fails to decrypt."""
+def _binding(file_id: bytes, context: bytes) -> bytes:
+    return file_id + hashlib.sha256(context).digest()
 
-    def __init__(self, target: Writable) -> None:
+
+class EncryptedWriter:
+    """Buffers plaintext and writes it as encrypted frames to a binary file object, bound to
+    ``context`` (what the file is; the reader must name the same). ``close()`` writes the last
+    frame (possibly empty); a file without it fails to decrypt."""
+
+    def __init__(self, target: Writable, *, context: str) -> None:
         fingerprint, self._cipher = _gcm_keys(tuple(settings.DSAR_ENCRYPTION_KEYS))[0]
+        file_id, raw_context = secrets.token_bytes(16), context.encode()
+        self._bound = _binding(file_id, raw_context)
         self._target = target
         self._buffer = bytearray()
         self._index = 0
-        self._target.write(MAGIC + fingerprint)
+        self._target.write(
+            MAGIC + fingerprint + file_id + len(raw_context).to_bytes(2, "big") + raw_context
+        )
 
     def write(self, data: bytes) -> None:
         self._buffer += data
@@ -134,18 +150,31 @@ class EncryptedWriter:
 
     def _flush(self, chunk: bytes, *, last: bool) -> None:
         nonce = secrets.token_bytes(12)
-        sealed = nonce + self._cipher.encrypt(nonce, chunk, _frame_aad(self._index, last))
+        aad = self._bound + _frame_aad(self._index, last)
+        sealed = nonce + self._cipher.encrypt(nonce, chunk, aad)
         self._target.write(len(sealed).to_bytes(4, "big") + sealed)
         self._index += 1
 
 
-def iter_decrypted(source: Readable) -> Iterator[bytes]:
-    """Yield the plaintext frames of a file written by ``EncryptedWriter``."""
-    header = source.read(len(MAGIC) + 8)
-    if header[: len(MAGIC)] != MAGIC:
+def iter_decrypted(source: Readable, *, context: str, unbound: bool = False) -> Iterator[bytes]:
+    """Yield the plaintext frames of a file written by ``EncryptedWriter`` for ``context``.
+    ``unbound``: also read a file of the format before files were bound to their context (only
+    where the caller checks the plaintext's recorded SHA-256 itself)."""
+    magic, fingerprint = source.read(len(MAGIC)), source.read(8)
+    if magic == MAGIC:
+        file_id = source.read(16)
+        written_for = source.read(int.from_bytes(source.read(2), "big"))
+        if written_for != context.encode():
+            raise InvalidToken(f"this file belongs to another ({written_for!r}, not {context!r})")
+        bound = _binding(file_id, written_for)
+    elif magic == MAGIC_UNBOUND and unbound:
+        bound = b""
+    elif magic == MAGIC_UNBOUND:
+        raise InvalidToken("written by an older version, without its identity: build it again")
+    else:
         raise InvalidToken("not an encrypted DSAR file")
     ciphers = dict(_gcm_keys(tuple(settings.DSAR_ENCRYPTION_KEYS)))
-    cipher = ciphers.get(header[len(MAGIC) :])
+    cipher = ciphers.get(fingerprint)
     if cipher is None:
         raise InvalidToken("encrypted with a key that is no longer configured")
     index, pending = 0, source.read(4)
@@ -156,7 +185,9 @@ def iter_decrypted(source: Readable) -> Iterator[bytes]:
             raise InvalidToken("truncated frame")
         pending = source.read(4)
         try:
-            yield cipher.decrypt(sealed[:12], sealed[12:], _frame_aad(index, last=not pending))
+            yield cipher.decrypt(
+                sealed[:12], sealed[12:], bound + _frame_aad(index, last=not pending)
+            )
         except InvalidTag as exc:
             raise InvalidToken(
                 f"frame {index} failed authentication (altered or truncated file)"
@@ -166,10 +197,10 @@ def iter_decrypted(source: Readable) -> Iterator[bytes]:
         raise InvalidToken("truncated file: no frames")
 
 
-def iter_decrypted_lines(source: Readable) -> Iterator[bytes]:
+def iter_decrypted_lines(source: Readable, *, context: str) -> Iterator[bytes]:
     """Yield complete lines (without the newline) across frame boundaries."""
     pending = b""
-    for chunk in iter_decrypted(source):
+    for chunk in iter_decrypted(source, context=context):
         pending += chunk
         *lines, pending = pending.split(b"\n")
         yield from lines

@@ -17,7 +17,7 @@ from smarct_dsar.crypto import iter_decrypted
 
 def export_bytes(export: Export) -> bytes:
     with default_storage.open(export.file_name, "rb") as handle:
-        return b"".join(iter_decrypted(handle))
+        return b"".join(iter_decrypted(handle, context=export.file_context))
 
 
 def open_zip(data: bytes) -> zipfile.ZipFile:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from exports_app import services
 from exports_app.models import DownloadLink
+from requests_app.models import RequestEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -232,3 +233,55 @@ def test_an_unreadable_file_is_a_friendly_page_and_costs_no_download(
     assert b"Traceback" not in response.content
     assert DownloadLink.objects.get(request=dsr).downloads == 0
     assert client.get(f"{path}csv/").status_code == 200  # the other files still work
+
+
+# --- Issue 13, finding 4: files cannot be swapped in storage ------------------------------------
+
+
+def _replace(name: str, data: bytes) -> None:
+    from django.core.files.base import ContentFile
+
+    default_storage.delete(name)
+    assert default_storage.save(name, ContentFile(data)) == name
+
+
+def test_another_persons_file_copied_over_hers_is_never_served(
+    client: Any, released: Any, caplog: Any
+) -> None:
+    alice, alice_path = released("alice@example.com")
+    bob, _ = released("bob@example.com")
+    with default_storage.open(bob.exports.get(format="json").file_name, "rb") as handle:
+        bobs = handle.read()
+    _replace(alice.exports.get(format="json").file_name, bobs)  # his file, her link
+    response = client.get(f"{alice_path}json/")
+    assert response.status_code == 500
+    assert b"cannot be read" in response.content
+    assert b"bob@example.com" not in response.content
+    assert DownloadLink.objects.get(request=alice).downloads == 0  # not counted
+    assert "not delivered" in caplog.text
+
+
+def test_a_file_that_decrypts_but_is_not_the_one_recorded_is_stopped_and_not_counted(
+    client: Any, released: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    import io
+
+    from smarct_dsar import crypto
+
+    monkeypatch.setattr(crypto, "FRAME_BYTES", 1000)  # several chunks: the check ends the stream
+    alice, path = released("alice@example.com")
+    export = alice.exports.get(format="json")
+    forged = io.BytesIO()
+    writer = crypto.EncryptedWriter(forged, context=export.file_context)  # right key, right place
+    writer.write(b'{"data": "not what was built"}' + b" " * 5000)
+    writer.close()
+    _replace(export.file_name, forged.getvalue())
+    response = client.get(f"{path}json/")
+    assert response.status_code == 200  # the first chunk went out before the end was checked
+    from exports_app.views import FileMismatch
+
+    with pytest.raises(FileMismatch):
+        _body(response)
+    assert DownloadLink.objects.get(request=alice).downloads == 0  # given back
+    assert RequestEvent.objects.filter(request=alice, action="download_not_delivered").exists()
+    assert "does not match its recorded SHA-256" in caplog.text

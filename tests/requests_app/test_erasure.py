@@ -45,7 +45,7 @@ def _file(export: Export) -> bytes:
     from django.core.files.storage import default_storage
 
     with default_storage.open(export.file_name, "rb") as handle:
-        return b"".join(iter_decrypted(handle))
+        return b"".join(iter_decrypted(handle, context=export.file_context))
 
 
 def _person_rows(estate: OwnEstate, email: str) -> dict[str, set[Any]]:
