@@ -24,16 +24,16 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from weasyprint import HTML
 
-from exports_app.models import Export, ExportFormat, ExportStatus
+from exports_app.models import RECORD_FORMATS, DownloadLink, Export, ExportFormat, ExportStatus
 from exports_app.renderers.pdf import NoFetching
 from exports_app.services import send_link
 from requests_app.audit import event_append
 from requests_app.erasure_plans import StorePlan, TablePlan, erasure_plan, plan_from_json
+from requests_app.gathering import gathered_files_delete
 from requests_app.lifecycle import request_complete
 from requests_app.models import (
     DataSubjectRequest,
     ErasureStep,
-    GatherStep,
     RequestType,
     Status,
     StepStatus,
@@ -108,6 +108,7 @@ def _context(request: DataSubjectRequest) -> dict[str, Any]:
         "issued_at": timezone.now(),
         "stores": [r for r in reports if not r.plan.by_notice],
         "notices": list(request.notices.all()),
+        "copies": _copies_deleted(request),
         "key_id": signing.key_id(signing.signing_key().public_key()),
         "site_url": settings.SITE_URL,
     }
@@ -144,11 +145,50 @@ def _store_file(request: DataSubjectRequest, format_: str, data: bytes) -> Expor
     return export
 
 
-def _forget_gathered(request: DataSubjectRequest) -> None:
-    """The gathered copy holds exactly what was erased: it goes too."""
-    for step in GatherStep.objects.filter(request=request).exclude(file_name=""):
-        default_storage.delete(step.file_name)
-    GatherStep.objects.filter(request=request).update(file_name="")
+def copies_forget(request: DataSubjectRequest) -> None:
+    """Before the certificate: every copy Smarct made of the person's data goes (what this
+    erasure gathered, and the gathered data and files of their earlier requests; certificates
+    are kept), and every link to those files is revoked. Recorded on the timeline for the
+    certificate to say. Safe to run again (a retried certificate finds nothing more)."""
+    gathered_files_delete(request)
+    earlier = DataSubjectRequest.objects.filter(
+        requester_email__lower=request.requester_email.lower()
+    ).exclude(pk=request.pk)
+    now = timezone.now()
+    deleted: dict[str, int] = {}
+    for other in earlier.order_by("received_at"):
+        count = gathered_files_delete(other)
+        files = Export.objects.filter(request=other, file_deleted_at__isnull=True).exclude(
+            format__in=RECORD_FORMATS
+        )
+        for export in files:
+            if export.file_name:
+                default_storage.delete(export.file_name)
+            Export.objects.filter(pk=export.pk).update(file_deleted_at=now)
+            count += 1
+        links = DownloadLink.objects.filter(request=other, revoked_at__isnull=True)
+        revoked = links.update(revoked_at=now)
+        if count or revoked:
+            deleted[other.reference] = count
+            event_append(
+                request=other,
+                actor="system",
+                action="copies_deleted",
+                payload={"by": request.reference, "files": count, "links_revoked": revoked},
+            )
+    if deleted:
+        event_append(
+            request=request, actor="system", action="copies_deleted", payload={"requests": deleted}
+        )
+
+
+def _copies_deleted(request: DataSubjectRequest) -> dict[str, int]:
+    """What ``copies_forget`` deleted for this erasure (over every attempt)."""
+    found: dict[str, int] = {}
+    for event in request.events.filter(action="copies_deleted"):
+        for reference, count in event.payload.get("requests", {}).items():
+            found[reference] = found.get(reference, 0) + int(count)
+    return found
 
 
 def certificate_issue(*, request_id: int) -> bool:
@@ -161,6 +201,7 @@ def certificate_issue(*, request_id: int) -> bool:
         or request.erasure_steps.exclude(status=StepStatus.DONE).exists()
     ):
         return False
+    copies_forget(request)
     pdf = certificate_render(request)
     signature = signing.sign(pdf, reference=request.reference)
     saved: list[str] = []
@@ -191,5 +232,4 @@ def certificate_issue(*, request_id: int) -> bool:
         for name in saved:
             default_storage.delete(name)
         raise
-    _forget_gathered(request)
     return True

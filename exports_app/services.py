@@ -35,6 +35,7 @@ from exports_app.models import (
 from exports_app.renderers import renderer_for
 from requests_app.audit import event_append
 from requests_app.errors import IllegalTransition, RuleViolation, TokenInvalid
+from requests_app.gathering import gathered_files_delete
 from requests_app.locking import staff_action
 from requests_app.models import DataSubjectRequest, RequestType
 from requests_app.permissions import actor_label
@@ -220,6 +221,8 @@ def exports_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectR
         action="exports_released",
         payload={"files": {e.format: e.sha256 for e in exports}},
     )
+    # The released files are the record now: the gathered copy goes once this commits.
+    transaction.on_commit(partial(gathered_files_delete, request))
     return request_complete(request=request)
 
 

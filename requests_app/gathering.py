@@ -230,3 +230,14 @@ def gathered_records(step: GatherStep) -> Iterator[tuple[str, dict[str, Any]]]:
     for batch in gathered_batches(step):
         for record in batch.records():
             yield batch.table, record
+
+
+def gathered_files_delete(request: DataSubjectRequest) -> int:
+    """Delete the request's gathered copies (after release, the files are the record; after an
+    erasure, nothing of it may remain). Returns how many files went. Safe to call again."""
+    deleted = 0
+    for step in GatherStep.objects.filter(request=request).exclude(file_name=""):
+        default_storage.delete(step.file_name)
+        GatherStep.objects.filter(pk=step.pk).update(file_name="")
+        deleted += 1
+    return deleted

@@ -280,6 +280,13 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
     step = GatherStep.objects.filter(request=dsr, store=store, status=StepStatus.DONE).first()
     if step is None:
         raise Http404
+    if not step.file_name:
+        messages.info(
+            request,
+            f"The data gathered from {store} has been deleted: the released files (or, after an "
+            "erasure, the certificate) are the record now.",
+        )
+        return redirect("dashboard-request", reference=reference)
     tables = list(step.table_counts)
     wanted = str(request.GET.get("table", ""))
     table = wanted if wanted in tables else (tables[0] if tables else "")

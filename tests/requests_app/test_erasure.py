@@ -6,20 +6,24 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core import mail
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from pypdf import PdfReader
 
-from exports_app.models import Export, ExportFormat
+from exports_app.models import DownloadLink, Export, ExportFormat
 from requests_app import erasure, erasure_plans, lifecycle, tasks
 from requests_app.errors import RuleViolation
 from requests_app.models import ErasureStep, ProcessorNotice, Status, StepStatus
 from smarct_dsar.crypto import iter_decrypted
 from tests.conftest import OwnEstate
+from tests.factories import UserFactory
 from tests.support.workflow import submit_and_approve
 
 pytestmark = pytest.mark.django_db
@@ -447,3 +451,48 @@ def test_purge_deletes_an_access_requests_gathered_data_and_exports(
     request_purge_personal_data(request=dsr)
     assert not any(default_storage.exists(f) for f in files)
     assert not Export.objects.filter(request=dsr, file_deleted_at__isnull=True).exists()
+
+
+# --- Issue 13, finding 5: erasure leaves no copies ------------------------------------------------
+
+
+def test_an_erasure_deletes_the_copies_made_for_the_persons_earlier_requests(
+    own_estate: OwnEstate,
+    verified: Any,
+    approver: Any,
+    client: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from exports_app.services import exports_release
+
+    # Bob's access request was answered: its files were released, with a live link
+    access = verified(name="Bob Baker", email=BOB)
+    with django_capture_on_commit_callbacks(execute=True):
+        submit_and_approve(access, approver)
+    with django_capture_on_commit_callbacks(execute=True):
+        exports_release(request=access, actor=UserFactory(username="bea", roles=["approver"]))
+    found = re.search(r"https?://[^/\s]+(/downloads/[^/\s]+/)", mail.outbox[-1].body)
+    assert found is not None
+    path = found.group(1)
+    assert client.get(f"{path}json/").status_code == 200
+    # (an answered access request keeps its files, not its gathered copy)
+    assert not any(s.file_name for s in access.gather_steps.all())
+    copies = [e.file_name for e in Export.objects.filter(request=access)]
+    assert copies
+    assert all(default_storage.exists(name) for name in copies)
+
+    # then Bob asks for erasure
+    erased = verified(name="Bob Baker", email=BOB, request_type="erasure")
+    dsr = _approve(erased, approver, django_capture_on_commit_callbacks)
+    assert dsr.status == Status.COMPLETED
+    assert not any(default_storage.exists(name) for name in copies)
+    assert all(e.file_deleted_at for e in Export.objects.filter(request=access))
+    assert client.get(f"{path}json/").status_code in {404, 410}
+    assert DownloadLink.objects.get(request=access).revoked_at is not None
+    assert not any(s.file_name for s in dsr.gather_steps.all())
+    # the certificate says so, and is itself kept
+    pdf = _file(Export.objects.get(request=dsr, format=ExportFormat.CERTIFICATE))
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    text = " ".join(text.split())
+    assert f"{access.reference}: 3 files deleted" in text
+    assert "its download link no longer works" in text
