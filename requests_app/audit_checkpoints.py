@@ -2,9 +2,9 @@
 
 A checkpoint is the chain's newest ``seq`` and ``hash``, signed with the Ed25519 key that signs
 deletion certificates and written through the storage API (S3-compatible storage in production:
-another system, with other credentials, than the database). One is written within
-``DSAR_AUDIT_ANCHOR_SECONDS`` of any change (``anchor_soon``, after the commit; one task at a
-time), every quarter of an hour by beat in case that task was lost, and by every
+another system, with other credentials, than the database). One is written just after a change
+commits (``anchor_soon``; at most one task per ``DSAR_AUDIT_ANCHOR_SECONDS``), every minute by
+beat when the chain has grown (what a burst added after that task, or a lost task), and by every
 ``verify_audit`` that finds the chain intact. Checkpoints older than a day are thinned to the
 first of each day.
 
@@ -84,13 +84,14 @@ def _thin(names: list[str], now: datetime) -> None:
 
 
 def anchor_soon() -> None:
-    """After a commit that appended events: a checkpoint within ``DSAR_AUDIT_ANCHOR_SECONDS``,
-    one queued at a time (the task anchors whatever the head is when it runs)."""
+    """After a commit that appended events: a checkpoint at once, at most one queued per
+    ``DSAR_AUDIT_ANCHOR_SECONDS`` (the task anchors whatever the head is when it runs; beat's
+    run every minute anchors what a burst added after it). No countdown: a worker holding
+    delayed tasks has been seen to stop consuming after a Redis reconnect."""
     from requests_app.tasks import audit_checkpoint  # tasks import every service: no cycle here
 
-    delay = settings.DSAR_AUDIT_ANCHOR_SECONDS
-    if cache.add("audit-anchor-pending", 1, timeout=delay):
-        audit_checkpoint.apply_async(countdown=delay)
+    if cache.add("audit-anchor-pending", 1, timeout=settings.DSAR_AUDIT_ANCHOR_SECONDS):
+        audit_checkpoint.delay()
 
 
 @dataclass

@@ -175,7 +175,7 @@ def expire_unverified_requests() -> int:
 @idempotent_task()
 def audit_checkpoint() -> int | None:
     """Anchor the audit trail outside the database: a signed checkpoint of its head, in storage
-    (every quarter of an hour, when the chain has grown). Returns the seq anchored."""
+    (after changes, and every minute when the chain has grown). Returns the seq anchored."""
     written = audit_checkpoints.checkpoint_write()
     return written.seq if written else None
 

@@ -451,8 +451,8 @@ if DSAR_TRUSTED_PROXY_COUNT and not DSAR_TRUSTED_PROXIES:
         "its proxy from a client forging X-Forwarded-For. Fix: DSAR_TRUSTED_PROXIES=<the "
         "proxy's address or network>, e.g. 172.28.0.10 (docker-compose.yml's proxy)."
     )
-# The audit trail is anchored outside the database (a signed checkpoint in storage) within this
-# many seconds of any change (docs/security.md).
+# The audit trail is anchored outside the database (a signed checkpoint in storage) just after a
+# change, at most once per this many seconds, and every minute by beat (docs/security.md).
 DSAR_AUDIT_ANCHOR_SECONDS = env_int("DSAR_AUDIT_ANCHOR_SECONDS", 30, minimum=1)
 # Work claimed but not finished after this long is presumed lost and re-queued by the sweeper.
 DSAR_SWEEP_AFTER_SECONDS = env_int("DSAR_SWEEP_AFTER_SECONDS", 600, minimum=1)
