@@ -181,6 +181,12 @@ def audit_checkpoint() -> int | None:
 
 
 @idempotent_task()
+def sweep_orphaned_files() -> int:
+    """Files no row points at, a day old (a worker killed between writing and recording)."""
+    return retention.orphans_sweep()
+
+
+@idempotent_task()
 def purge_expired_requests() -> int:
     """Closed requests past the retention period lose their personal data (daily)."""
     return retention.purge_expired()

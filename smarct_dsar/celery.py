@@ -64,6 +64,10 @@ app.conf.beat_schedule = {
         "task": "exports_app.tasks.expire_export_files",
         "schedule": crontab(minute=23),
     },
+    "sweep-orphaned-files": {
+        "task": "requests_app.tasks.sweep_orphaned_files",
+        "schedule": crontab(minute=7, hour=4),
+    },
     "purge-expired-requests": {
         "task": "requests_app.tasks.purge_expired_requests",
         "schedule": crontab(minute=53, hour=3),
