@@ -37,6 +37,7 @@ USER dsar
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
 # gunicorn trusts X-Forwarded-Proto only from FORWARDED_ALLOW_IPS (the proxy: docker-compose.yml
-# sets it; gunicorn's default is 127.0.0.1), never from everyone.
+# sets it; gunicorn's default is 127.0.0.1), never from everyone. Its logs, the access log too,
+# go through the same redaction as every other log (no link tokens, no email addresses).
 CMD ["gunicorn", "smarct_dsar.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", \
-     "--access-logfile", "-"]
+     "--access-logfile", "-", "--logger-class", "smarct_dsar.gunicorn_logging.RedactingLogger"]

@@ -414,6 +414,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RequestStatusEnum": "requests_app.models.Status",
         "StoreStatusEnum": "requests_app.models.StepStatus",
+        "RequestTypeEnum": "requests_app.models.RequestType",
     },
 }
 
@@ -493,6 +494,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Django's loggers and runserver's request log through the redacting handler, not the
+        # unfiltered ones Django's default logging gives them
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # WeasyPrint narrates every layout step at INFO; a worker's log is not the place.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -193,8 +193,9 @@ class RectificationRetryApi(APIView):
 
 
 class SuppressionCheckApi(APIView):
-    """``GET /api/v1/suppression/check/?email=…``: must this address get no marketing? For other
-    systems (with a staff token) to honour opt-outs before sending."""
+    """``POST /api/v1/suppression/check/`` ``{"email": …}``: must this address get no marketing?
+    For other systems (with a staff token) to honour opt-outs before sending. POST: an address in
+    a query string would reach access logs."""
 
     class Query(serializers.Serializer):
         email = serializers.EmailField(max_length=254)
@@ -203,9 +204,9 @@ class SuppressionCheckApi(APIView):
         suppressed = serializers.BooleanField()
         since = serializers.DateTimeField(allow_null=True)
 
-    @extend_schema(parameters=[OpenApiParameter("email", str, required=True)], responses=Output)
-    def get(self, request: Request) -> Response:
-        query = self.Query(data=request.query_params)
+    @extend_schema(request=Query, responses=Output)
+    def post(self, request: Request) -> Response:
+        query = self.Query(data=request.data)
         query.is_valid(raise_exception=True)
         entry = optout.suppression_lookup(query.validated_data["email"])
         data: dict[str, Any] = {

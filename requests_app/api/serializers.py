@@ -139,7 +139,7 @@ class LegalHoldSerializer(serializers.ModelSerializer):
 
 class RequestSummarySerializer(serializers.ModelSerializer):
     assignee: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     days_left = serializers.SerializerMethodField()
     overdue = serializers.SerializerMethodField()
@@ -241,7 +241,7 @@ class RequestDetailSerializer(RequestSummarySerializer):
     extension = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
     submitted_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta(RequestSummarySerializer.Meta):

@@ -12,6 +12,7 @@ ACTIONS = ["submit", "approve", "reject", "extend", "hold", "resume", "withdraw"
 urlpatterns = [
     path("requests/", views.RequestCollectionApi.as_view(), name="api-requests"),
     path("requests/verify/", views.VerifyApi.as_view(), name="api-verify"),
+    path("requests/search/", views.RequestSearchApi.as_view(), name="api-requests-search"),
     path("requests/<ref:reference>/", views.RequestDetailApi.as_view(), name="api-request-detail"),
     path("requests/<ref:reference>/assign/", views.AssignApi.as_view(), name="api-request-assign"),
     path(

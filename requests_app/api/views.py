@@ -52,7 +52,22 @@ class FilterSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=RequestType.choices, required=False)
     overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
     assignee = serializers.CharField(required=False, max_length=150)
-    search = serializers.CharField(required=False, max_length=254)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "search" in self.initial_data:
+            raise serializers.ValidationError(
+                {"search": ["Search with POST /api/v1/requests/search/: a query string is logged."]}
+            )
+        return attrs
+
+
+class SearchSerializer(FilterSerializer):
+    search = serializers.CharField(
+        required=False, max_length=254, help_text="part of a reference, or an email address"
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return attrs
 
 
 class RequestPageSerializer(serializers.Serializer):
@@ -112,19 +127,39 @@ class RequestCollectionApi(APIView):
     def get(self, request: Request) -> Response:
         params = FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        data = params.validated_data
-        filters = selectors.RequestFilters(
-            status=data.get("status"),
-            request_type=data.get("type"),
-            overdue=data.get("overdue"),
-            assignee=data.get("assignee"),
-            search=data.get("search"),
-        )
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            selectors.request_list(filters=filters), request, view=self
-        )
-        return paginator.get_paginated_response(RequestSummarySerializer(page, many=True).data)
+        filters = _filters(params.validated_data)
+        return _page(request, self, filters)
+
+
+def _filters(data: dict[str, Any]) -> selectors.RequestFilters:
+    return selectors.RequestFilters(
+        status=data.get("status"),
+        request_type=data.get("type"),
+        overdue=data.get("overdue"),
+        assignee=data.get("assignee"),
+        search=data.get("search"),
+    )
+
+
+def _page(request: Request, view: APIView, filters: selectors.RequestFilters) -> Response:
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(selectors.request_list(filters=filters), request, view=view)
+    return paginator.get_paginated_response(RequestSummarySerializer(page, many=True).data)
+
+
+class RequestSearchApi(APIView):
+    """``POST /api/v1/requests/search/``: the list, filtered by a search that may be an email
+    address, which therefore travels in the body, never in a URL (``?page=N`` pages)."""
+
+    permission_classes = [IsPrivacyStaff]
+
+    @extend_schema(
+        operation_id="v1_requests_search", request=SearchSerializer, responses=RequestPageSerializer
+    )
+    def post(self, request: Request) -> Response:
+        form = SearchSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        return _page(request, self, _filters(form.validated_data))
 
 
 class VerifyApi(APIView):

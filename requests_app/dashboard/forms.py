@@ -131,6 +131,9 @@ REJECTION_TEMPLATES = [
 
 
 class QueueFilterForm(forms.Form):
+    # The filters a URL may carry (bookmarkable); the search (``q``) is sent by POST only.
+    IN_URL = frozenset({"status", "type", "assignee", "overdue"})
+
     q = forms.CharField(required=False, max_length=254, label="Reference or email")
     status = forms.ChoiceField(
         required=False,

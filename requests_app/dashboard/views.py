@@ -52,9 +52,23 @@ class QueueRow:
         return "overdue" if self.days_left < 0 else "due-soon" if self.days_left <= 7 else ""
 
 
+# The queue's search may be a name or an email: it travels by POST and stays in the session,
+# never in a URL (URLs reach access logs, browser history and referers).
+SEARCH_KEY = "dashboard_queue_search"
+
+
 @staff_required
+@require_http_methods(["GET", "POST"])
 def queue(request: HttpRequest) -> HttpResponse:
-    form = QueueFilterForm(request.GET or None)
+    if request.method == "POST":
+        request.session[SEARCH_KEY] = str(request.POST.get("q", "")).strip()[:254]
+        kept = {k: str(v) for k, v in request.POST.items() if k in QueueFilterForm.IN_URL and v}
+        return redirect(f"{reverse('dashboard-queue')}?{urlencode(kept)}".rstrip("?"))
+    data = request.GET.copy()
+    data.pop("q", None)  # never from a URL
+    if request.session.get(SEARCH_KEY):
+        data["q"] = request.session[SEARCH_KEY]
+    form = QueueFilterForm(data or None)
     filters = form.filters() if form.is_valid() else selectors.RequestFilters(open_only=True)
     paginator = Paginator(selectors.request_list(filters=filters), per_page=form.page_size())
     page = paginator.get_page(request.GET.get("page"))
@@ -62,6 +76,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     rows = [QueueRow(dsr, selectors.days_left(dsr, today)) for dsr in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("q", None)
     return render(
         request,
         "dashboard/queue.html",

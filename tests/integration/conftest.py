@@ -172,9 +172,9 @@ def web_server(transactional_db: Any) -> Iterator[Callable[..., str]]:
     """Start the real WSGI app under gunicorn on 127.0.0.1, on the test database; returns its URL."""
     processes: list[subprocess.Popen[str]] = []
 
-    def _start(workers: int = 4, shipped: bool = False, **env: str) -> str:
+    def _start(workers: int = 4, shipped: bool = False, log: Path | None = None, **env: str) -> str:
         """``shipped``: with the Dockerfile's own gunicorn flags (only the address and the
-        number of workers changed)."""
+        number of workers changed). ``log``: where its output goes (else nowhere)."""
         import httpx
 
         port = free_port()
@@ -198,8 +198,8 @@ def web_server(transactional_db: Any) -> Iterator[Callable[..., str]]:
                 "DSAR_DATA_MAP": str(settings.DSAR_DATA_MAP),
                 **env,
             },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=log.open("w") if log else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if log else subprocess.PIPE,
             text=True,
             start_new_session=True,
         )

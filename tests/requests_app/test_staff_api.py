@@ -77,8 +77,18 @@ def test_list_shows_days_left_and_filters(
     assert refs_for("overdue=true") == {late.reference}
     assert refs_for("type=erasure") == {fresh.reference}
     assert refs_for("status=awaiting_verification") == {waiting.reference}
-    assert refs_for("search=FRESH@example.com") == {fresh.reference}
-    assert refs_for(f"search={late.reference}") == {late.reference}
+
+    def found(search: str) -> set[str]:
+        body = {"search": search}
+        page = reviewer_api.post("/api/v1/requests/search/", body, format="json").json()
+        return {r["reference"] for r in page["results"]}
+
+    assert found("FRESH@example.com") == {fresh.reference}
+    assert found(late.reference) == {late.reference}
+    # never by a query string: it would reach access logs
+    refused = reviewer_api.get("/api/v1/requests/?search=fresh@example.com")
+    assert refused.status_code == 400
+    assert "POST /api/v1/requests/search/" in refused.json()["search"][0]
     assert refs_for("assignee=none") == {late.reference, fresh.reference, waiting.reference}
     reviewer_api.post(
         f"/api/v1/requests/{fresh.reference}/assign/", {"assignee": "rita"}, format="json"
