@@ -86,10 +86,11 @@ def main() -> None:
     user.groups.set([Group.objects.get_or_create(name="reviewer")[0]])
     client = Client()
     client.force_login(user)
+    # (the page, and the search it carries: a search goes by POST into the session)
     pages = {
-        "first page": "/staff/",
-        "filtered (erasure, overdue)": "/staff/?type=erasure&overdue=on",
-        "search by email": "/staff/?q=p4242@example.com",
+        "first page": ("/staff/", ""),
+        "filtered (erasure, overdue)": ("/staff/?type=erasure&overdue=on", ""),
+        "search by email": ("/staff/", "p4242@example.com"),
     }
     print(
         "Queue benchmark: median of",
@@ -100,7 +101,8 @@ def main() -> None:
     measured: dict[tuple[str, int], tuple[float, int]] = {}
     for rows in SIZES:
         setup(rows)
-        for label, url in pages.items():
+        for label, (url, search) in pages.items():
+            client.post("/staff/", {"q": search})
             ms, queries = measure(client, url)
             measured[(label, rows)] = (ms, queries)
             print(f"{label:<30}{rows:>10,}{ms:>10.1f}{queries:>9}")

@@ -106,16 +106,18 @@ def wait(check: Any, what: str, timeout: float = 120) -> None:
     raise RuntimeError(f"timed out: {what}")
 
 
-def one_subject(email: str, url: str, token: str, mail: Path) -> dict[str, float]:
+def one_subject(email: str, url: str, tokens: tuple[str, str], mail: Path) -> dict[str, float]:
     from exports_app.models import Export, ExportStatus
     from requests_app import verification
     from requests_app.models import DataSubjectRequest, Status
 
-    staff = {"Authorization": f"Token {token}"}
+    # two people: one submits for approval, the other approves and releases (two-person rule)
+    reviewer, staff = ({"Authorization": f"Token {t}"} for t in tokens)
     created = httpx.post(
         f"{url}/api/v1/requests/", json={"request_type": "access", "name": "Bench", "email": email}
-    ).json()
-    dsr = DataSubjectRequest.objects.get(reference=created["reference"])
+    )
+    assert created.status_code == 202
+    dsr = DataSubjectRequest.objects.filter(requester_email=email).latest("received_at")
     raw = verification.token_issue(
         request=dsr, purpose="verify", ttl=__import__("datetime").timedelta(hours=1)
     )
@@ -130,6 +132,12 @@ def one_subject(email: str, url: str, token: str, mail: Path) -> dict[str, float
 
     wait(lambda: status() == Status.IN_REVIEW, "gathering")
     gathered = time.perf_counter()
+    assert (
+        httpx.post(
+            f"{url}/api/v1/requests/{dsr.reference}/submit/", json={}, headers=reviewer
+        ).status_code
+        == 200
+    )
     assert (
         httpx.post(
             f"{url}/api/v1/requests/{dsr.reference}/approve/", json={}, headers=staff
@@ -198,9 +206,12 @@ def run(label: str, database: str, broker: str, cache: str, workers: int) -> dic
 
     db.connections.close_all()
     sandbox = serve(VAR / "demo" / "partners.json", port=partners_port)
-    user, _ = User.objects.get_or_create(username="bench-approver")
-    user.groups.set([Group.objects.get_or_create(name=n)[0] for n in ("reviewer", "approver")])
-    token = Token.objects.get_or_create(user=user)[0].key
+    tokens = []
+    for username, roles in (("bench-reviewer", ["reviewer"]), ("bench-approver", ["approver"])):
+        user, _ = User.objects.get_or_create(username=username)
+        user.groups.set([Group.objects.get_or_create(name=n)[0] for n in ("reviewer", *roles)])
+        tokens.append(Token.objects.get_or_create(user=user)[0].key)
+    token = (tokens[0], tokens[1])
     processes = start(env, workers)
     try:
         url = f"http://127.0.0.1:{env['BENCH_PORT']}"

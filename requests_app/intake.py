@@ -30,6 +30,10 @@ from smarct_dsar.crypto import keyed_hash
 
 # Characters allowed in free text besides printable ones: tab, line feed, carriage return.
 _MULTILINE_OK = {"\t", "\n", "\r"}
+# Invisible formatting (Unicode Cf: zero-width spaces, direction marks and overrides, byte-order
+# marks) hides or reorders text; only the two joiners that Persian, Indic and other scripts need
+# to spell names are allowed.
+_JOINERS = {"\u200c", "\u200d"}
 
 
 def reject_control_characters(value: str, *, multiline: bool = False) -> None:
@@ -38,9 +42,8 @@ def reject_control_characters(value: str, *, multiline: bool = False) -> None:
         if multiline and char in _MULTILINE_OK:
             continue
         category = unicodedata.category(char)
-        if (
-            category in {"Cc", "Cs", "Co"}
-            or char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+        if category in {"Cc", "Cs", "Co", "Zl", "Zp"} or (
+            category == "Cf" and char not in _JOINERS
         ):
             raise ValidationError(
                 "Contains a control character (such as a line break or an invisible formatting "
@@ -60,6 +63,14 @@ def multi_line(value: str) -> None:
 phone_validator = RegexValidator(
     r"^\+?[0-9 ()\-.]{6,40}$", "Enter a phone number of digits, spaces and + ( ) - only."
 )
+
+
+def email_key(value: str) -> str:
+    """One mailbox, however it is written: lower-cased, the sub-address dropped (``bob+x@`` is
+    ``bob@``). Duplicates and the per-address limit count by it; emails still go to the address
+    as given. (Providers that ignore dots are not folded: that is each provider's own rule.)"""
+    local, _, domain = value.strip().lower().rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}" if local else value.strip().lower()
 
 
 def normalise_email(value: str) -> str:
@@ -144,10 +155,14 @@ def _serialise_by_address(email: str) -> None:
 
 
 def _open_duplicate(data: Submission) -> DataSubjectRequest | None:
+    """The same request from the same contact: the person's own for the person's own, one agent's
+    for that agent's. Submissions from different contacts are never merged (an agent's request
+    cannot swallow the person's, nor send the person's link to the agent)."""
     since = timezone.now() - timedelta(days=settings.DSAR_DUPLICATE_WINDOW_DAYS)
     return (
         DataSubjectRequest.objects.filter(
-            requester_email__lower=data.email.lower(),
+            requester_email_key=email_key(data.email),
+            agent_email__lower=data.agent_email.lower(),
             request_type=data.request_type,
             status__in=OPEN_STATUSES,
             received_at__gte=since,
@@ -166,7 +181,7 @@ def request_submit(*, data: Submission) -> SubmissionResult:
         email=normalise_email(data.email),
         agent_email=normalise_email(data.agent_email) if data.agent_email else "",
     )
-    _serialise_by_address(data.email)
+    _serialise_by_address(email_key(data.email))
     existing = _open_duplicate(data)
     if existing is not None:
         _tell_about_existing(existing)
@@ -178,6 +193,7 @@ def request_submit(*, data: Submission) -> SubmissionResult:
         jurisdiction=data.jurisdiction,
         requester_name=data.name.strip(),
         requester_email=data.email,
+        requester_email_key=email_key(data.email),
         requester_phone=data.phone.strip(),
         requester_company=data.company.strip(),
         agent_name=data.agent_name.strip(),
@@ -214,6 +230,15 @@ def request_submit(*, data: Submission) -> SubmissionResult:
             "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS,
         },
     )
+    if request.has_agent:
+        # The person is told that someone asked in their name (no link: the request is the
+        # agent's, and stays a separate one from any the person makes).
+        email_queue(
+            template="agent-notice",
+            to=request.requester_email,
+            request=request,
+            context={"request": request},
+        )
     return SubmissionResult(request=request, created=True)
 
 

@@ -74,6 +74,9 @@ class DataSubjectRequest(models.Model):
 
     requester_name = models.CharField(max_length=200)
     requester_email = models.EmailField(max_length=254, db_index=True)
+    # The address as one mailbox: lower-cased, without a sub-address (bob+x@ is bob@): what the
+    # duplicate check and the per-address limit count (``intake.email_key``).
+    requester_email_key = models.CharField(max_length=254, blank=True, db_index=True)
     requester_phone = models.CharField(max_length=40, blank=True)
     requester_company = models.CharField(max_length=200, blank=True)
 

@@ -33,21 +33,21 @@ def intake_form(request: HttpRequest) -> HttpResponse:
         return _render_form(request, form, corrections, status=400)
     if form.cleaned_data["website"]:
         # A bot filled the hidden field: answer as if all went well, and keep nothing.
-        request.session["submitted"] = {"reference": None, "created": True}
+        request.session["submitted"] = True
         return redirect("submitted")
     submission = forms.to_submission(form, corrections)
     if not forms.apply_submission_errors(form, submission):
         return _render_form(request, form, corrections, status=400)
     verdict = rate_limit_hit(
-        scope="intake-email", identity=submission.email, limit=settings.DSAR_RATE_LIMIT_PER_EMAIL
+        scope="intake-email",
+        identity=intake.email_key(submission.email),
+        limit=settings.DSAR_RATE_LIMIT_PER_EMAIL,
     )
     if not verdict.allowed:
         return too_many_page(request, verdict)
-    result = intake.request_submit(data=submission)
-    request.session["submitted"] = {
-        "reference": result.request.reference if result.created else None,
-        "created": result.created,
-    }
+    intake.request_submit(data=submission)
+    # The same page whether it was new or a duplicate: only the mailbox learns which.
+    request.session["submitted"] = True
     return redirect("submitted")
 
 
@@ -65,13 +65,12 @@ def _render_form(
 
 @never_cache
 def submitted(request: HttpRequest) -> HttpResponse:
-    outcome = request.session.get("submitted")
-    if outcome is None:
+    if not request.session.get("submitted"):
         return redirect("intake")
     return render(
         request,
         "requests_app/submitted.html",
-        {**outcome, "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS},
+        {"ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS},
     )
 
 

@@ -42,9 +42,15 @@ def too_many(verdict: Verdict) -> Response:
 
 
 class IntakeOutput(serializers.Serializer):
-    reference = serializers.CharField(allow_null=True)
     status = serializers.CharField()
     detail = serializers.CharField()
+
+
+INTAKE_ANSWER = {
+    "status": "received",
+    "detail": "Check your email: we have sent the address you gave a link to confirm the "
+    "request, or, if it already has an open request of this type, that request's details.",
+}
 
 
 class FilterSerializer(serializers.Serializer):
@@ -85,9 +91,7 @@ class RequestCollectionApi(APIView):
     def get_permissions(self) -> list[BasePermission]:
         return [AllowAny()] if self.request.method == "POST" else [IsPrivacyStaff()]
 
-    @extend_schema(
-        request=IntakeSerializer, responses={201: IntakeOutput, 200: IntakeOutput}, auth=[]
-    )
+    @extend_schema(request=IntakeSerializer, responses={202: IntakeOutput}, auth=[])
     def post(self, request: Request) -> Response:
         verdict = rate_limit_hit(
             scope="intake-ip", identity=client_ip(request), limit=settings.DSAR_RATE_LIMIT_PER_IP
@@ -98,26 +102,15 @@ class RequestCollectionApi(APIView):
         form.is_valid(raise_exception=True)
         verdict = rate_limit_hit(
             scope="intake-email",
-            identity=form.validated_data["email"],
+            identity=intake.email_key(form.validated_data["email"]),
             limit=settings.DSAR_RATE_LIMIT_PER_EMAIL,
         )
         if not verdict.allowed:
             return too_many(verdict)
-        result = intake.request_submit(data=form.to_submission(channel="api"))
-        if not result.created:
-            body = {
-                "reference": None,
-                "status": "duplicate",
-                "detail": "An open request of this type already exists for this email "
-                "address; we have emailed its details to that address.",
-            }
-            return Response(IntakeOutput(body).data, status=status.HTTP_200_OK)
-        body = {
-            "reference": result.request.reference,
-            "status": result.request.status,
-            "detail": "Check your email: we sent a link to confirm the request.",
-        }
-        return Response(IntakeOutput(body).data, status=status.HTTP_201_CREATED)
+        intake.request_submit(data=form.to_submission(channel="api"))
+        # The same answer whether the request is new or one already open: whoever typed the
+        # address must not learn which (the mailbox is told, and gets the reference).
+        return Response(IntakeOutput(INTAKE_ANSWER).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         operation_id="v1_requests_list",

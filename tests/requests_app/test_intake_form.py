@@ -34,7 +34,7 @@ def test_form_explains_each_right_from_the_policy(client: Any) -> None:
     assert 'autocomplete="email"' in html
 
 
-def test_submission_creates_the_request_and_shows_the_reference(
+def test_submission_creates_the_request_and_emails_the_reference(
     client: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
@@ -45,8 +45,9 @@ def test_submission_creates_the_request_and_shows_the_reference(
         )
     dsr = DataSubjectRequest.objects.get()
     assert response.status_code == 200
-    assert dsr.reference in response.content.decode()
-    assert len(mail.outbox) == 1
+    assert "We have sent an email to the address you gave" in response.content.decode()
+    (message,) = mail.outbox
+    assert dsr.reference in message.body  # the reference goes to the mailbox, not the page
 
 
 def test_errors_are_shown_next_to_the_field(client: Any) -> None:
@@ -134,11 +135,12 @@ def test_csrf_is_enforced_on_the_form(db: Any) -> None:
     assert DataSubjectRequest.objects.count() == 0
 
 
-def test_duplicate_via_form_says_so_without_the_reference(client: Any) -> None:
+def test_duplicate_via_form_reveals_neither_the_duplicate_nor_the_reference(client: Any) -> None:
     data = {**BASE, "request_type": "access", "name": "Ann", "email": "ann@example.com"}
     client.post("/", data)
     first = DataSubjectRequest.objects.get()
     response = client.post("/", data, follow=True)
     html = response.content.decode()
-    assert "already have an open request" in html
+    assert "We have sent an email to the address you gave" in html
     assert first.reference not in html
+    assert DataSubjectRequest.objects.count() == 1

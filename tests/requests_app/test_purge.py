@@ -46,6 +46,7 @@ PURGED = {
     ("DataSubjectRequest", "agent_email"),
     ("DataSubjectRequest", "agent_relationship"),
     ("DataSubjectRequest", "details"),
+    ("DataSubjectRequest", "requester_email_key"),
     ("ClockPause", "question"),
     ("Extension", "reason"),
     ("LegalHold", "reason"),

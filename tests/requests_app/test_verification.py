@@ -123,8 +123,11 @@ def test_agent_request_waits_for_authority_before_the_clock_starts(
         agent_email="sol@lawfirm.example",
         agent_relationship="solicitor",
     )
-    assert mail.outbox[-1].to == ["sol@lawfirm.example"]  # we write to the agent
-    path = link_from(mail.outbox[-1], "verify")
+    to_agent, to_person = mail.outbox[-2:]
+    assert to_agent.to == ["sol@lawfirm.example"]  # we write to the agent
+    assert to_person.to == ["pat@example.com"]  # and tell the person someone asked for them
+    assert "on your behalf" in to_person.body
+    path = link_from(to_agent, "verify")
     with django_capture_on_commit_callbacks(execute=True):
         client.post(path)
     dsr.refresh_from_db()
