@@ -18,6 +18,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from typing import IO, Any
 
@@ -241,3 +242,17 @@ def gathered_files_delete(request: DataSubjectRequest) -> int:
         GatherStep.objects.filter(pk=step.pk).update(file_name="")
         deleted += 1
     return deleted
+
+
+def gatherings_to_finish() -> list[int]:
+    """Requests still gathering whose every store is done, untouched for a sweep interval."""
+    stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
+    gathering = DataSubjectRequest.objects.filter(status=Status.GATHERING, updated_at__lt=stale)
+    return list(
+        gathering.filter(gather_steps__isnull=False)
+        .exclude(
+            gather_steps__status__in=[StepStatus.PENDING, StepStatus.RUNNING, StepStatus.FAILED]
+        )
+        .distinct()
+        .values_list("pk", flat=True)
+    )

@@ -11,6 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from requests_app import selectors
 from requests_app.models import WorkerProbe
 from smarct_dsar.celery import app
 from smarct_dsar.crypto import new_token
@@ -34,12 +35,24 @@ def _broker() -> str:
         return f"error: {type(exc).__name__}"
 
 
+def _stalled() -> list[str]:
+    try:
+        return [reference for reference, _status in selectors.stalled_requests()]
+    except Exception:  # the database check above says why
+        return []
+
+
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
+    """503 when this process cannot work (database, broker). A request that has made no progress
+    is flagged (``"status": "attention"``, its reference listed) with a 200: the web process is
+    fine, and a restart would not help; monitoring alerts on the status."""
     checks = {"database": _database(), "broker": _broker()}
     healthy = all(value == "ok" for value in checks.values())
+    stalled = _stalled() if checks["database"] == "ok" else []
+    status = "degraded" if not healthy else "attention" if stalled else "ok"
     return JsonResponse(
-        {"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503
+        {"status": status, **checks, "stalled_requests": stalled}, status=200 if healthy else 503
     )
 
 

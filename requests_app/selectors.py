@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
-from requests_app.models import OPEN_STATUSES, DataSubjectRequest, GatherStep
+from requests_app.models import OPEN_STATUSES, DataSubjectRequest, GatherStep, Status
 
 
 @dataclass(frozen=True)
@@ -118,3 +118,34 @@ def gathered_page(*, step: GatherStep, table: str, number: int, per_page: int = 
             break
     columns = list(dict.fromkeys(k for _, r in records for k in r))
     return RecordPage(step.store, table, records, columns, number, total, per_page)
+
+
+# The stages the system moves on by itself: a request in one of them should change within a
+# sweep interval (the sweeper re-queues lost work after one).
+SYSTEM_DRIVEN = (Status.VERIFIED, Status.GATHERING, Status.APPROVED, Status.FULFILLING)
+
+
+def stalled_requests(now: dt.datetime | None = None) -> list[tuple[str, str]]:
+    """(reference, status) of every request the system should have moved on but has not, for
+    two sweep intervals (one for the sweeper to have tried): neither its row nor its timeline
+    changed. Requests waiting for a person (a hold, files ready for release) are not stalled."""
+    from django.conf import settings
+
+    from requests_app.erasure import erasure_holds
+
+    cutoff = (now or timezone.now()) - dt.timedelta(seconds=2 * settings.DSAR_SWEEP_AFTER_SECONDS)
+    candidates = (
+        DataSubjectRequest.objects.filter(status__in=SYSTEM_DRIVEN, updated_at__lt=cutoff)
+        .annotate(last_event=Max("events__at"))
+        .filter(Q(last_event__lt=cutoff) | Q(last_event__isnull=True))
+        .order_by("pk")
+    )
+    stalled = []
+    for dsr in candidates:
+        if dsr.status == Status.APPROVED and erasure_holds(dsr):
+            continue  # held back on purpose: staff release it
+        exports = list(dsr.exports.values_list("status", flat=True))
+        if dsr.status == Status.FULFILLING and exports and set(exports) == {"ready"}:
+            continue  # built: waiting for an approver to release them
+        stalled.append((dsr.reference, dsr.status))
+    return stalled

@@ -28,6 +28,7 @@ from requests_app import (
     recipients,
     rectification,
     retention,
+    selectors,
 )
 from requests_app.errors import IllegalTransition
 from requests_app.models import DataSubjectRequest, RequestType, Status
@@ -204,6 +205,9 @@ def sweep_lost_work() -> None:
         (fulfil_opt_out if opt_out else start_gathering).delay(request_id)
     for step_id in gathering.steps_to_requeue():
         gather_store.delay(step_id)
+    # every store done but the request never moved on (its worker died in between)
+    for request_id in gathering.gatherings_to_finish():
+        gathering.gathering_maybe_finish(request_id=request_id)
     for step_id in erasure.erasure_steps_to_requeue():
         erase_store.delay(step_id)
     from exports_app.tasks import issue_certificate
@@ -227,3 +231,9 @@ def sweep_lost_work() -> None:
 
     for export_id in exports_to_requeue():
         build_export.delay(export_id)
+    for reference, status in selectors.stalled_requests():
+        log.error(
+            "%s has made no progress for longer than the sweep interval (%s): look at it",
+            reference,
+            status,
+        )

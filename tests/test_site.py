@@ -19,7 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_healthz_reports_database_and_broker(client: Any) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "stalled_requests": [],
+    }
 
 
 @pytest.mark.django_db
