@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -41,6 +40,7 @@ from requests_app.models import DataSubjectRequest, RequestType
 from requests_app.permissions import actor_label
 from smarct_dsar.claims import claim, finish_with_file
 from smarct_dsar.crypto import EncryptedWriter, Writable, new_token, token_hash
+from smarct_dsar.storage import scratch_file, storage_save
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +95,13 @@ def export_build(*, export_id: int, task_id: str) -> bool:
     if export is None:
         return False
     context = ExportContext.for_request(export.request)
-    with tempfile.TemporaryFile(dir=settings.VAR_DIR) as handle:
+    with scratch_file() as handle:
         tee = _Tee(handle, context=export.file_context)
         count = renderer_for(export.format).render(context, tee)
         tee.writer.close()
         context.redactions.check_all_matched()
         handle.seek(0)
-        name = default_storage.save(
+        name = storage_save(
             f"exports/{export.request.reference}/{export.format}-{export.attempts}.enc",
             File(handle),
         )
@@ -128,6 +128,13 @@ def export_build(*, export_id: int, task_id: str) -> bool:
         payload={"format": export.format, "bytes": tee.size, "sha256": tee.digest.hexdigest()},
     )
     return True
+
+
+def export_release_claim(*, export_id: int, task_id: str) -> None:
+    """Give a claimed build back (to be retried under the same task id)."""
+    Export.objects.filter(pk=export_id, claimed_by=task_id, status=ExportStatus.BUILDING).update(
+        status=ExportStatus.PENDING
+    )
 
 
 def export_fail(*, export_id: int, task_id: str, error: str) -> None:

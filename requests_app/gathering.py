@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from requests_app.stores import Batch, Subject, connector_for
 from requests_app.stores.base import json_default
 from smarct_dsar.claims import claim, finish_with_file
 from smarct_dsar.crypto import EncryptedWriter, iter_decrypted_lines
+from smarct_dsar.storage import scratch_file, storage_save
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def gathering_run_step(*, step_id: int, task_id: str) -> bool:
     if store is None:
         raise RuleViolation(f"store '{step.store}' is no longer in the data map")
     categories = {name: table.category for name, table in store.tables.items()}
-    with tempfile.TemporaryFile(dir=settings.VAR_DIR) as handle:
+    with scratch_file() as handle:
         tally = write_records(
             connector_for(store).find(subject_of(step.request)),
             categories,
@@ -138,7 +138,7 @@ def gathering_run_step(*, step_id: int, task_id: str) -> bool:
             context=step.file_context,
         )
         digest = _sha256(handle)
-        name = default_storage.save(
+        name = storage_save(
             f"gathered/{step.request.reference}/{step.store}-{step.attempts}.jsonl.enc",
             File(handle),
         )

@@ -34,6 +34,7 @@ from requests_app.errors import IllegalTransition
 from requests_app.models import DataSubjectRequest, RequestType, Status
 from requests_app.stores import PermanentStoreError, TransientStoreError
 from smarct_dsar.celery import idempotent_task
+from smarct_dsar.storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def _run_store_step(
     task_id = task.request.id or f"local-{task.name}-{step_id}"
     try:
         run(step_id=step_id, task_id=task_id)
-    except TransientStoreError as exc:
+    except (TransientStoreError, StorageUnavailable) as exc:
         if task.request.retries >= STEP_MAX_RETRIES:
             fail(step_id=step_id, task_id=task_id, error=f"{exc} (gave up after retries)")
             return None
@@ -177,7 +178,11 @@ def expire_unverified_requests() -> int:
 def audit_checkpoint() -> int | None:
     """Anchor the audit trail outside the database: a signed checkpoint of its head, in storage
     (after changes, and every minute when the chain has grown). Returns the seq anchored."""
-    written = audit_checkpoints.checkpoint_write()
+    try:
+        written = audit_checkpoints.checkpoint_write()
+    except OSError as exc:  # the storage is away: beat tries again within the minute
+        log.warning("audit checkpoint not written: the file storage refused it (%s)", exc)
+        return None
     return written.seq if written else None
 
 

@@ -1,0 +1,30 @@
+"""Issue 13, finding 13, for the files: a build that the storage refused is retried."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.files.storage import default_storage
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_file_built_when_the_storage_refuses_writes_is_retried(
+    demo_map: Any, verified: Any, approve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exports_app import tasks
+
+    refusals = {"left": 2}
+    real_save = default_storage._save
+
+    def flaky(name: str, content: Any) -> str:
+        if name.startswith("exports/") and refusals["left"]:
+            refusals["left"] -= 1
+            raise PermissionError(13, "Permission denied", name)
+        return str(real_save(name, content))
+
+    monkeypatch.setattr(default_storage, "_save", flaky)
+    monkeypatch.setattr(tasks.build_export, "default_retry_delay", 0)
+    dsr = approve(verified(email="alice@example.com"))
+    assert {e.status for e in dsr.exports.all()} == {"ready"}  # built once storage came back
