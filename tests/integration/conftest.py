@@ -10,7 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
+from email import message_from_binary_file, policy
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -220,3 +222,23 @@ def web_server(transactional_db: Any) -> Iterator[Callable[..., str]]:
     for process in processes:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
+
+
+def delivered(reference: str) -> Counter[str]:
+    """Emails the outbox backend actually delivered for a request, by subject."""
+    found: Counter[str] = Counter()
+    for path in Path(settings.VAR_DIR, "mail").glob("*.eml"):
+        with path.open("rb") as handle:
+            subject = str(message_from_binary_file(handle, policy=policy.default)["Subject"])
+        if reference in subject:
+            found[subject] += 1
+    return found
+
+
+@pytest.fixture
+def outbox(settings: Any) -> Path:
+    settings.EMAIL_BACKEND = "smarct_dsar.mail.OutboxBackend"
+    folder = Path(settings.VAR_DIR, "mail")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder

@@ -10,13 +10,10 @@ import shutil
 import subprocess
 import threading
 import time
-from collections import Counter
-from email import message_from_binary_file, policy
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -24,6 +21,7 @@ from werkzeug import Request, Response
 from requests_app import datamap, gathering, tasks
 from requests_app.health import probe_worker
 from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
+from tests.integration.conftest import delivered as _delivered
 from tests.integration.test_gathering_worker import _verify
 
 pytestmark = pytest.mark.integration
@@ -45,26 +43,6 @@ stores:
         find: {{path: /contacts, params: {{email: "{{email}}"}}, records: items}}
         delete: {{method: DELETE, path: "/contacts/{{id}}"}}
 """
-
-
-def _delivered(reference: str) -> Counter[str]:
-    """Emails the outbox backend actually delivered for a request, by subject."""
-    found: Counter[str] = Counter()
-    for path in Path(settings.VAR_DIR, "mail").glob("*.eml"):
-        with path.open("rb") as handle:
-            subject = str(message_from_binary_file(handle, policy=policy.default)["Subject"])
-        if reference in subject:
-            found[subject] += 1
-    return found
-
-
-@pytest.fixture
-def outbox(settings: Any) -> Path:
-    settings.EMAIL_BACKEND = "smarct_dsar.mail.OutboxBackend"
-    folder = Path(settings.VAR_DIR, "mail")
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder
 
 
 def test_a_partner_failing_every_way_is_retried_and_gathered_once(
