@@ -71,7 +71,8 @@ class Redactions:
     fields: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
     listed: list[dict[str, Any]] = field(default_factory=list)  # for the export's header
     digest: str = ""
-    matched: set[tuple[str, str, str]] = field(default_factory=set)
+    # (store, table, record key, field or "") of each redaction that withheld something
+    matched: set[tuple[str, str, str, str]] = field(default_factory=set)
 
     @classmethod
     def for_request(cls, request: DataSubjectRequest) -> Redactions:
@@ -95,21 +96,27 @@ class Redactions:
             return record
         target = (store, table, record_key(record))
         if target in self.records:
-            self.matched.add(target)
+            self.matched.add((*target, ""))
             return {REDACTED: self.records[target]}
         hidden = self.fields.get(target)
         if hidden:
-            self.matched.add(target)
+            # a field the record does not have withholds nothing: left unmatched, it fails the
+            # build (a misspelt field must never pass for withheld)
+            self.matched.update((*target, name) for name in hidden if name in record)
             return {k: (REDACTED if k in hidden else v) for k, v in record.items()}
         return record
 
     def check_all_matched(self) -> None:
-        """Every redaction found its record; else the build fails, naming where (never the
-        reason: it may name someone, and errors are logged)."""
-        missing = sorted((set(self.records) | set(self.fields)) - self.matched)
+        """Every redaction found its record (and its field); else the build fails, naming where
+        (never the reason: it may name someone, and errors are logged)."""
+        wanted = {(*target, "") for target in self.records} | {
+            (*target, name) for target, names in self.fields.items() for name in names
+        }
+        missing = sorted(wanted - self.matched)
         if missing:
             where = ", ".join(
-                f"{store}.{table} record {key[:12]}…" for store, table, key in missing
+                f"{store}.{table} record {key[:12]}…" + (f" field {name!r}" if name else "")
+                for store, table, key, name in missing
             )
             raise RedactionUnmatched(
                 f"withheld data matches no record ({where}): the data gathered has changed since "

@@ -30,6 +30,7 @@ from requests_app.errors import IllegalTransition, RuleViolation
 from requests_app.gathering import subject_of
 from requests_app.locking import staff_action
 from requests_app.models import (
+    OPEN_STATUSES,
     DataSubjectRequest,
     ErasureStep,
     LegalHold,
@@ -64,14 +65,8 @@ def erasure_holds(request: DataSubjectRequest) -> list[str]:
             DataSubjectRequest.objects.filter(
                 requester_email__lower=request.requester_email.lower(),
                 request_type__in=ACCESS_TYPES,
-                status__in=[
-                    Status.VERIFIED,
-                    Status.GATHERING,
-                    Status.IN_REVIEW,
-                    Status.APPROVED,
-                    Status.FULFILLING,
-                    Status.ON_HOLD,
-                ],
+                # every open stage once verified (a new stage cannot be forgotten here)
+                status__in=OPEN_STATUSES - {Status.AWAITING_VERIFICATION},
             )
             .exclude(pk=request.pk)
             .values_list("reference", flat=True)

@@ -36,14 +36,37 @@ _MULTILINE_OK = {"\t", "\n", "\r"}
 _JOINERS = {"\u200c", "\u200d"}
 
 
+# Characters that show nothing though they are letters or marks (Unicode's default-ignorable
+# code points outside Cf: Hangul fillers, the combining grapheme joiner, variation selectors,
+# Mongolian free variation selectors, Khmer invisible vowels), and the blank braille pattern.
+_INVISIBLE_RANGES = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xE0100, 0xE01EF),
+)
+
+
+def _invisible(char: str) -> bool:
+    point = ord(char)
+    return any(low <= point <= high for low, high in _INVISIBLE_RANGES)
+
+
 def reject_control_characters(value: str, *, multiline: bool = False) -> None:
     """Refuse control characters (NUL, escape, bidi overrides …) that have no place in a name."""
     for char in value:
         if multiline and char in _MULTILINE_OK:
             continue
         category = unicodedata.category(char)
-        if category in {"Cc", "Cs", "Co", "Zl", "Zp"} or (
-            category == "Cf" and char not in _JOINERS
+        if (
+            category in {"Cc", "Cs", "Co", "Zl", "Zp"}
+            or (category == "Cf" and char not in _JOINERS)
+            or _invisible(char)
         ):
             raise ValidationError(
                 "Contains a control character (such as a line break or an invisible formatting "

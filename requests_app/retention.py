@@ -46,6 +46,7 @@ def request_purge_personal_data(*, request: DataSubjectRequest) -> DataSubjectRe
     DataSubjectRequest.objects.filter(pk=request.pk).update(
         requester_name=PURGED,
         requester_email="",
+        requester_email_key="",
         requester_phone="",
         requester_company="",
         agent_name="",

@@ -12,7 +12,12 @@ from __future__ import annotations
 import logging
 import re
 
-EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+(?:@|%40)[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+# An address, however written: any letters (international ones too), percent-encoded parts (a
+# query string), and a domain that is a name or an address literal (bob@[192.0.2.1]).
+EMAIL = re.compile(
+    r"[\w.%+\-]+(?:@|%40)(?:\[[0-9A-Fa-f:.]+\]|(?:[\w\-]|%[0-9A-Fa-f]{2})+"
+    r"(?:\.(?:[\w\-]|%[0-9A-Fa-f]{2})+)+)"
+)
 TOKEN_PATH = re.compile(r"/(verify|status|downloads|recipients/confirm)/[A-Za-z0-9_\-]{16,}")
 
 

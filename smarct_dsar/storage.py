@@ -7,6 +7,7 @@ retried with backoff, and the message names the storage. ``StorageUnavailable`` 
 
 from __future__ import annotations
 
+import errno
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,9 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+
+# What a full, read-only or failing disk raises while a file is written.
+DISK_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES})
 
 
 class StorageUnavailable(Exception):
@@ -56,4 +60,12 @@ def scratch_file() -> Iterator[IO[bytes]]:
             "it is tried again"
         ) from exc
     with handle:
-        yield handle
+        try:
+            yield handle
+        except OSError as exc:
+            if exc.errno not in DISK_FAULTS:
+                raise  # a network fault or a bug: not the storage's
+            raise StorageUnavailable(
+                f"the file storage could not be written (the scratch space under VAR_DIR: "
+                f"{exc}); it is tried again"
+            ) from exc

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import zipfile
 from typing import Any
 
@@ -42,16 +43,29 @@ def _scalar(rows: list[Any]) -> bool:
 
 # A cell a spreadsheet would run as a formula (OWASP "CSV injection"): text beginning with one of
 # these gets a ' in front, which spreadsheets show as text. The JSON export keeps the exact value.
+# Read with another separator (a ; in many European locales), the text after a separator inside a
+# value starts a cell of its own: the same ' goes after the separator there.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+SEPARATORS = frozenset(",;|\t")
+AFTER_SEPARATOR = re.compile(r"([,;|\t]\s*)(?=[=+\-@])")
+
+
+def _risky(value: str) -> bool:
+    return value.startswith(FORMULA_START) or (
+        not SEPARATORS.isdisjoint(value) and AFTER_SEPARATOR.search(value) is not None
+    )
 
 
 def _text(value: str) -> str:
+    if not _risky(value):
+        return value
+    value = AFTER_SEPARATOR.sub(r"\1'", value)
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def _plain(row: Any) -> Any:
     """A row of plain values, with any formula-like text neutralised (most rows pass as they are)."""
-    if any(isinstance(v, str) and v.startswith(FORMULA_START) for v in row):
+    if any(isinstance(v, str) and _risky(v) for v in row):
         return [_text(v) if isinstance(v, str) else v for v in row]
     return row
 
@@ -106,7 +120,9 @@ class CsvRenderer(Renderer):
         columns: list[str] = []
         with archive.open(name, "w", force_zip64=True) as entry:
             text = io.StringIO()
-            writer = csv.writer(text)
+            # every cell quoted: a separator inside a value (a ; in a semicolon locale) never
+            # starts a new cell, and so never a formula
+            writer = csv.writer(text, quoting=csv.QUOTE_ALL)
 
             def flush() -> None:
                 nonlocal size
@@ -155,8 +171,9 @@ class CsvRenderer(Renderer):
             f"written as JSON. The column {EXTRA} holds fields that only some records have.",
             "[REDACTED] marks information we withheld; what, and why, is listed below.",
             "A value that begins with = + - @ (a phone number such as +44..., say), a tab or a",
-            "line break has a ' put in front of it here, so that a spreadsheet shows it as text",
-            "instead of running it as a formula. The JSON file holds every value exactly.",
+            "line break has a ' put in front of it here, and so does such a character after a , ; |",
+            "or tab inside a value, so that a spreadsheet shows it as text instead of running it",
+            "as a formula. The JSON file holds every value exactly.",
             "manifest.json lists every file with its SHA-256 checksum, so you can check that nothing",
             "was changed.",
             "",

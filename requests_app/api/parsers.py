@@ -40,6 +40,14 @@ def nesting_depth(text: bytes) -> int:
     return deepest
 
 
+def _charset(media_type: str | None) -> str:
+    for part in (media_type or "").split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset":
+            return value.strip().strip('"')
+    return ""
+
+
 class DepthLimitedJSONParser(JSONParser):
     def parse(
         self,
@@ -47,6 +55,11 @@ class DepthLimitedJSONParser(JSONParser):
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
+        charset = (parser_context or {}).get("encoding") or _charset(media_type)
+        if charset and charset.lower().replace("_", "-") not in {"utf-8", "utf8"}:
+            # RFC 8259: JSON exchanged between systems is UTF-8; and a scan of bytes in another
+            # encoding could not tell a bracket from a byte of a character
+            raise ParseError("JSON must be sent as UTF-8.")
         body = stream.read()
         few = body.count(b"[") + body.count(b"{") <= MAX_DEPTH  # (every real request: no scan)
         if not few and nesting_depth(body) > MAX_DEPTH:

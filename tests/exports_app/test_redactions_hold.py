@@ -195,7 +195,63 @@ def test_formula_like_text_is_neutralised_in_the_csv_and_exact_in_the_json(
     for row, text in zip(rows, hostile, strict=True):
         expected = text if text == "plain text" else "'" + text
         assert row["note"] == expected
-    assert "instead of running it as a formula" in archive.read("README.txt").decode()
+    assert "shows it as text instead of running it" in archive.read("README.txt").decode()
     document = json.loads(export_bytes(dsr.exports.get(format="json")))
     assert [r["note"] for r in document["data"]["notes"]["notes"]["records"]] == hostile
+    datamap.current.cache_clear()
+
+
+# --- From the second outside review ---------------------------------------------------------
+
+
+def test_a_field_redaction_naming_a_field_the_record_lacks_fails_the_build(
+    demo_map: Any, verified: Any, approve: Any
+) -> None:
+    dsr = verified(name="Bob Baker", email="bob@example.com")
+    step = dsr.gather_steps.get(store="support")
+    table, ticket = next(gathering.gathered_records(step))
+    Redaction.objects.create(
+        request=dsr,
+        store="support",
+        table=table,
+        record_key=record_key(ticket),
+        field="Messages",  # not "messages": nothing would be withheld
+        reason="Names a third party",
+        created_by="staff:rita",
+    )
+    dsr = approve(dsr)
+    for export in dsr.exports.all():
+        assert export.status == ExportStatus.FAILED, export.format
+        assert "matches no record" in export.error
+        assert "Messages" in export.error
+
+
+def test_csv_cells_stay_one_cell_in_a_semicolon_locale(
+    verified: Any, approve: Any, tmp_path: Any, settings: Any, monkeypatch: Any
+) -> None:
+    import sqlite3
+
+    from requests_app import datamap
+
+    database = tmp_path / "notes.sqlite"
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, email TEXT, note TEXT)")
+        db.execute("INSERT INTO notes (email, note) VALUES ('eve@example.com', 'Invoice;=2+3')")
+    monkeypatch.setenv("DSAR_STORE_NOTES_URL", f"sqlite:///{database}")
+    path = tmp_path / "map.yaml"
+    path.write_text(
+        "version: 1\nregister:\n"
+        "  contact: {purposes: [x], legal_basis: x, retention: x, source: x}\n"
+        "stores:\n  notes:\n    kind: sql\n    organisation: Notes\n"
+        "    connection: {env: DSAR_STORE_NOTES_URL}\n    tables:\n"
+        "      notes:\n        category: contact\n        identity: {email: email}\n"
+        "        erase: delete\n"
+    )
+    settings.DSAR_DATA_MAP = str(path)
+    datamap.current.cache_clear()
+    dsr = approve(verified(name="Eve", email="eve@example.com"))
+    text = open_zip(export_bytes(dsr.exports.get(format="csv"))).read("notes/notes.csv").decode()
+    assert "\"Invoice;'=2+3\"" in text  # quoted, and neutralised after the separator too
+    (row,) = list(csv.reader(io.StringIO(text), delimiter=";"))[1:]
+    assert not any(cell.startswith("=") for cell in row)
     datamap.current.cache_clear()
