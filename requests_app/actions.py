@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 
 from requests_app.errors import IllegalTransition, NotPermitted
-from requests_app.models import OPEN_STATUSES, DataSubjectRequest, RequestType, Status
+from requests_app.models import OPEN_STATUSES, DataSubjectRequest, EventAction, RequestType, Status
 from requests_app.permissions import (
     APPROVER,
     REVIEWER,
@@ -63,13 +63,15 @@ ACTIONS: dict[str, StaffAction] = _table(
     # Working a request: any member of the privacy team.
     StaffAction("assign", REVIEWER, OPEN_STATUSES),
     StaffAction("note", REVIEWER, frozenset(Status), reason=True),
-    StaffAction("confirm_authority", REVIEWER, frozenset({S.AWAITING_VERIFICATION})),
+    StaffAction("confirm_authority", REVIEWER, frozenset({S.AWAITING_VERIFICATION}),
+                event="authority_confirmed"),
     StaffAction("extend", REVIEWER, EARLY, reason=True),
     StaffAction("hold", REVIEWER, EARLY, reason=True),
     StaffAction("resume", REVIEWER, frozenset({S.ON_HOLD})),
     StaffAction("legal_hold", REVIEWER, OPEN_STATUSES - {S.FULFILLING}, frozenset({T.ERASURE}),
                 reason=True, event="legal_hold_placed"),
-    StaffAction("confirm_notice", REVIEWER, frozenset(Status), reason=True),
+    StaffAction("confirm_notice", REVIEWER, frozenset(Status), reason=True,
+                event="recipient_confirmed"),
     StaffAction("reissue_link", REVIEWER, frozenset(Status), event="download_link_reissued"),
     StaffAction("revoke_link", REVIEWER, frozenset(Status), event="download_link_revoked"),
     StaffAction("retry_erasure", REVIEWER, frozenset({S.FULFILLING}), frozenset({T.ERASURE}),
@@ -103,6 +105,8 @@ ACTIONS: dict[str, StaffAction] = _table(
 
 # The audit-trail actions that mark whoever took them as a preparer of the response.
 PREPARATION_EVENTS = frozenset(a.recorded_as for a in ACTIONS.values() if a.prepares)
+_unknown = {a.recorded_as for a in ACTIONS.values()} - set(EventAction.values)
+assert not _unknown, f"staff actions record unknown audit actions: {_unknown}"
 # Actions a second person must take: never by whoever prepared the response.
 SECOND_PERSON = frozenset({"approve", "release"})
 

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from requests_app.models import AuditHead, DataSubjectRequest, RequestEvent
+from requests_app.models import AuditHead, DataSubjectRequest, EventAction, RequestEvent
 
 GENESIS = "0" * 64
 PURGED_PAYLOAD: dict[str, Any] = {"purged": True}
@@ -79,6 +79,8 @@ def event_append(
 
     The request's row is locked before the head (a no-op when the service already holds it), so
     every transaction takes the two in the same order and none can deadlock another."""
+    if action not in EventAction.values:
+        raise ValueError(f"unknown audit action {action!r}: name it in models.EventAction")
     if request is not None:
         list(DataSubjectRequest.objects.select_for_update().filter(pk=request.pk).values("pk"))
     head, _ = AuditHead.objects.select_for_update().get_or_create(

@@ -255,6 +255,74 @@ class ReferenceCounter(models.Model):
         return f"{self.year}: {self.last}"
 
 
+class EventAction(models.TextChoices):
+    """Every action the audit trail records, with the words the timeline shows. One place: an
+    action not named here is refused by ``event_append`` (a typo cannot pass unseen)."""
+
+    # the request's moves (``lifecycle.TRANSITIONS``)
+    RECEIVED = "received", "Received"
+    VERIFY = "verify", "Verified"
+    START_GATHERING = "start_gathering", "Gathering started"
+    FINISH_GATHERING = "finish_gathering", "Gathering finished"
+    SUBMIT = "submit", "Submitted for approval"
+    SEND_BACK = "send_back", "Sent back for changes"
+    APPROVE = "approve", "Approved"
+    REPLAN = "replan", "Sent back: the erasure plan changed"
+    START_FULFILMENT = "start_fulfilment", "Carrying out started"
+    START_OPT_OUT = "start_opt_out", "Opt-out started"
+    COMPLETE = "complete", "Completed"
+    REJECT = "reject", "Rejected"
+    HOLD = "hold", "Clarification asked"
+    RESUME = "resume", "Resumed"
+    WITHDRAW = "withdraw", "Withdrawn"
+    EXPIRE = "expire", "Expired"
+    # the person, and staff
+    EMAIL_VERIFIED = "email_verified", "Email confirmed"
+    DUPLICATE_SUBMISSION = "duplicate_submission", "Asked again"
+    AUTHORITY_CONFIRMED = "authority_confirmed", "Agent's authority confirmed"
+    ASSIGN = "assign", "Assigned"
+    NOTE = "note", "Note"
+    EXTEND = "extend", "Deadline extended"
+    REDACT = "redact", "Withheld"
+    CORRECTION_DECIDED = "correction_decided", "Correction decided"
+    LEGAL_HOLD_PLACED = "legal_hold_placed", "Legal hold placed"
+    LEGAL_HOLD_RELEASED = "legal_hold_released", "Legal hold released"
+    # gathering, files and delivery
+    STORE_GATHERED = "store_gathered", "Store gathered"
+    STORE_FAILED = "store_failed", "Store failed"
+    STORE_RETRY = "store_retry", "Store retried"
+    EXPORT_BUILT = "export_built", "File built"
+    EXPORTS_REBUILD = "exports_rebuild", "Files rebuilt"
+    EXPORT_PREVIEWED = "export_previewed", "File previewed"
+    EXPORTS_RELEASED = "exports_released", "Files released"
+    DOWNLOADED = "downloaded", "Downloaded"
+    DOWNLOAD_NOT_DELIVERED = "download_not_delivered", "Download stopped: file did not match"
+    DOWNLOAD_LINK_REVOKED = "download_link_revoked", "Download link withdrawn"
+    DOWNLOAD_LINK_REISSUED = "download_link_reissued", "New download link sent"
+    # erasure, correction, opt-out, recipients
+    ERASURE_WAITING = "erasure_waiting", "Erasure waiting"
+    STORE_ERASED = "store_erased", "Store erased"
+    STORE_ERASURE_FAILED = "store_erasure_failed", "Store erasure failed"
+    ERASURE_RETRY = "erasure_retry", "Store erasure retried"
+    COPIES_DELETED = "copies_deleted", "Copies deleted"
+    CERTIFICATE_ISSUED = "certificate_issued", "Certificate issued"
+    RECTIFIED = "rectified", "Corrected"
+    RECTIFICATION_FAILED = "rectification_failed", "Correction failed"
+    RECTIFICATION_RETRY = "rectification_retry", "Correction retried"
+    OPTED_OUT = "opted_out", "Opted out"
+    OPT_OUT_FAILED = "opt_out_failed", "Opt-out failed"
+    RECIPIENT_NOTIFIED = "recipient_notified", "Recipient told"
+    RECIPIENT_REMINDED = "recipient_reminded", "Recipient reminded"
+    RECIPIENT_CONFIRMED = "recipient_confirmed", "Recipient confirmed"
+    PERSONAL_DATA_PURGED = "personal_data_purged", "Personal data purged"
+    # staff accounts (no request)
+    STAFF_CREATED = "staff_created", "Staff account created"
+    STAFF_CHANGED = "staff_changed", "Staff account changed"
+    STAFF_DEACTIVATED = "staff_deactivated", "Staff account switched off"
+    TWO_FACTOR_ADDED = "two_factor_added", "Two-factor device added"
+    TWO_FACTOR_REMOVED = "two_factor_removed", "Two-factor device removed"
+
+
 class RequestEvent(models.Model):
     """One entry of the append-only, hash-chained audit trail (see ``audit.py``).
 
@@ -268,7 +336,7 @@ class RequestEvent(models.Model):
     )
     at = models.DateTimeField()
     actor = models.CharField(max_length=200)
-    action = models.CharField(max_length=40)
+    action = models.CharField(max_length=40, choices=EventAction.choices)
     from_status = models.CharField(max_length=24, blank=True)
     to_status = models.CharField(max_length=24, blank=True)
     payload = models.JSONField(default=dict)
