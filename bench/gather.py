@@ -8,7 +8,7 @@ For each, in a fresh process so peak memory (max RSS) is that run's alone:
              data map, which a worker does once at start-up, are not.
 * baseline — the same rows fetched with the plain driver (sqlite3 / psycopg) into a Python list.
 
-Targets (issue 3): ours at least half the baseline's rows/s; peak memory flat in the row count,
+Targets (gathering's own): ours at least half the baseline's rows/s; peak memory flat in the row count,
 under 200 MB at 1,000,000 rows.
 
     make bench                      # or: VAR_DIR=var/bench .venv/bin/python bench/gather.py

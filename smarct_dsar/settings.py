@@ -252,7 +252,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Each worker also consumes its own queue, so `manage.py worker_probe` can prove *this* worker
-# still takes tasks (FACTS.md: workers have stopped consuming silently after a Redis reconnect).
+# still takes tasks (workers have been seen to stop consuming silently after a Redis reconnect:
+# celery #8030, #8091, #8384).
 CELERY_WORKER_DIRECT = True
 # Workers log through LOGGING below (with its personal-data filter), not Celery's own handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -5,7 +5,8 @@ a running header with the reference; the complete data attached as the JSON and 
 Paper is for reading, so a table longer than ``DSAR_PDF_MAX_ROWS`` shows a summary and its first
 ``DSAR_PDF_PREVIEW_ROWS`` rows; the attachments hold everything. That bound is also what keeps the
 PDF fast and small in memory: WeasyPrint lays out the whole document in memory, at about 5 ms and
-0.1 MB a table row (FACTS.md), so it never sees more than a few thousand rows.
+0.1 MB a table row (measured on our 2-core machines; ``bench/exports.py``), so it never sees more
+than a few thousand rows.
 """
 
 from __future__ import annotations

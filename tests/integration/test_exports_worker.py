@@ -1,4 +1,4 @@
-"""Issue 4 end to end on a real worker: verify → gather → approve → build → release → the emailed
+"""Access end to end on a real worker: verify → gather → approve → build → release → the emailed
 link downloads the three files."""
 
 from __future__ import annotations

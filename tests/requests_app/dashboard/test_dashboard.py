@@ -1,4 +1,4 @@
-"""The staff dashboard through Django's test client (browser tests come with the rest of issue 5)."""
+"""The staff dashboard through Django's test client (a real browser: tests/browser)."""
 
 from __future__ import annotations
 
