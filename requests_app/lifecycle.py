@@ -28,11 +28,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from requests_app import deadlines
+from requests_app.actions import ACTIONS
 from requests_app.audit import event_append
 from requests_app.errors import IllegalTransition, RuleViolation
 from requests_app.locking import lock, request_locked, staff_action
 from requests_app.models import (
-    OPEN_STATUSES,
     ClockPause,
     DataSubjectRequest,
     Extension,
@@ -52,36 +52,31 @@ class Transition:
 
 
 TRANSITIONS: dict[str, Transition] = {
+    # the system's moves
     "verify": Transition(frozenset({S.AWAITING_VERIFICATION}), S.VERIFIED),
     "start_gathering": Transition(frozenset({S.VERIFIED}), S.GATHERING),
     "finish_gathering": Transition(frozenset({S.GATHERING}), S.IN_REVIEW),
-    "submit": Transition(frozenset({S.IN_REVIEW}), S.READY_FOR_APPROVAL),
-    "send_back": Transition(frozenset({S.READY_FOR_APPROVAL}), S.IN_REVIEW),
-    # From in review only in single-person mode (``actions.refusal``).
-    "approve": Transition(frozenset({S.IN_REVIEW, S.READY_FOR_APPROVAL}), S.APPROVED),
     # The data map changed after approval so that the erasure plan differs: approve again.
     "replan": Transition(frozenset({S.APPROVED, S.FULFILLING}), S.IN_REVIEW),
     "start_fulfilment": Transition(frozenset({S.APPROVED}), S.FULFILLING),
     # A marketing opt-out needs no review: straight from verified to carrying it out.
     "start_opt_out": Transition(frozenset({S.VERIFIED}), S.FULFILLING),
     "complete": Transition(frozenset({S.FULFILLING}), S.COMPLETED),
-    "reject": Transition(
-        frozenset(
-            {
-                S.AWAITING_VERIFICATION,
-                S.VERIFIED,
-                S.GATHERING,
-                S.IN_REVIEW,
-                S.READY_FOR_APPROVAL,
-                S.ON_HOLD,
-            }
-        ),
-        S.REJECTED,
-    ),
-    "hold": Transition(frozenset({S.VERIFIED, S.GATHERING, S.IN_REVIEW}), S.ON_HOLD),
-    "resume": Transition(frozenset({S.ON_HOLD}), None),
-    "withdraw": Transition(frozenset(OPEN_STATUSES), S.WITHDRAWN),
     "expire": Transition(frozenset({S.AWAITING_VERIFICATION}), S.EXPIRED),
+    # staff's moves: from the statuses the one table of staff actions gives (approving from
+    # review only in single-person mode: ``actions.refusal``)
+    **{
+        name: Transition(ACTIONS[name].statuses, target)
+        for name, target in (
+            ("submit", S.READY_FOR_APPROVAL),
+            ("send_back", S.IN_REVIEW),
+            ("approve", S.APPROVED),
+            ("reject", S.REJECTED),
+            ("hold", S.ON_HOLD),
+            ("resume", None),  # back to the status the request was held from
+            ("withdraw", S.WITHDRAWN),
+        )
+    },
 }
 CLOSING = frozenset({S.COMPLETED, S.REJECTED, S.WITHDRAWN, S.EXPIRED})
 

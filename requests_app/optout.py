@@ -22,6 +22,7 @@ from requests_app import datamap
 from requests_app.audit import event_append
 from requests_app.errors import IllegalTransition
 from requests_app.gathering import subject_of
+from requests_app.locking import request_locked
 from requests_app.models import DataSubjectRequest, RequestType, Status, Suppression
 from requests_app.stores import connector_for
 from smarct_dsar.crypto import keyed_hash
@@ -41,7 +42,7 @@ def suppression_lookup(email: str) -> Suppression | None:
     return Suppression.objects.filter(email_hash=email_key(email)).first()
 
 
-@transaction.atomic
+@request_locked
 def request_start_opt_out(*, request: DataSubjectRequest) -> DataSubjectRequest:
     from requests_app.lifecycle import _transition
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 from requests_app import datamap
 from requests_app.audit import event_append
 from requests_app.errors import IllegalTransition, RuleViolation, TokenInvalid
-from requests_app.locking import staff_action
+from requests_app.locking import lock, staff_action
 from requests_app.models import Correction, DataSubjectRequest, ProcessorNotice
 from requests_app.notifications import email_queue
 from requests_app.permissions import actor_label
@@ -115,7 +115,9 @@ def notice_resolve(*, raw_token: str) -> ProcessorNotice:
 
 @transaction.atomic
 def notice_confirm(*, notice: ProcessorNotice, actor: str, note: str = "") -> ProcessorNotice:
-    """The recipient has acted. Confirming twice changes nothing."""
+    """The recipient has acted. Confirming twice changes nothing. The request is locked first,
+    as every change to a request takes its locks (request, then the rest)."""
+    lock(notice.request)
     updated = ProcessorNotice.objects.filter(pk=notice.pk, confirmed_at__isnull=True).update(
         confirmed_at=timezone.now(), confirmed_by=actor, confirmation_note=note.strip()[:2000]
     )

@@ -19,6 +19,7 @@ from requests_app.errors import IllegalTransition
 from requests_app.models import DataSubjectRequest, Status
 from tests.exports_app.conftest import export_bytes, open_zip
 from tests.exports_app.test_exports import _text
+from tests.support.stores import one_table_store
 
 pytestmark = pytest.mark.django_db
 REASON = "Names a colleague"
@@ -156,10 +157,6 @@ def test_a_redaction_that_matches_no_record_fails_the_build_loudly(
 def test_formula_like_text_is_neutralised_in_the_csv_and_exact_in_the_json(
     verified: Any, approve: Any, tmp_path: Any, settings: Any, monkeypatch: Any
 ) -> None:
-    import sqlite3
-
-    from requests_app import datamap
-
     hostile = [
         '=HYPERLINK("http://evil.example","click")',
         "+cmd|' /C calc'!A0",
@@ -170,25 +167,8 @@ def test_formula_like_text_is_neutralised_in_the_csv_and_exact_in_the_json(
         "+44 7700 900001",
         "plain text",
     ]
-    database = tmp_path / "notes.sqlite"
-    with sqlite3.connect(database) as db:
-        db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, email TEXT, note TEXT)")
-        db.executemany(
-            "INSERT INTO notes (email, note) VALUES ('eve@example.com', ?)",
-            [(text,) for text in hostile],
-        )
-    monkeypatch.setenv("DSAR_STORE_NOTES_URL", f"sqlite:///{database}")
-    path = tmp_path / "map.yaml"
-    path.write_text(
-        "version: 1\nregister:\n"
-        "  contact: {purposes: [x], legal_basis: x, retention: x, source: x}\n"
-        "stores:\n  notes:\n    kind: sql\n    organisation: Notes\n"
-        "    connection: {env: DSAR_STORE_NOTES_URL}\n    tables:\n"
-        "      notes:\n        category: contact\n        identity: {email: email}\n"
-        "        erase: delete\n"
-    )
-    settings.DSAR_DATA_MAP = str(path)
-    datamap.current.cache_clear()
+    rows = [("eve@example.com", text) for text in hostile]
+    one_table_store(tmp_path, monkeypatch, settings, name="notes", column="note", rows=rows)
     dsr = approve(verified(name="Eve", email="eve@example.com"))
     archive = open_zip(export_bytes(dsr.exports.get(format="csv")))
     rows = list(csv.DictReader(io.StringIO(archive.read("notes/notes.csv").decode())))
@@ -198,7 +178,6 @@ def test_formula_like_text_is_neutralised_in_the_csv_and_exact_in_the_json(
     assert "shows it as text instead of running it" in archive.read("README.txt").decode()
     document = json.loads(export_bytes(dsr.exports.get(format="json")))
     assert [r["note"] for r in document["data"]["notes"]["notes"]["records"]] == hostile
-    datamap.current.cache_clear()
 
 
 # --- From the second outside review ---------------------------------------------------------
@@ -229,29 +208,10 @@ def test_a_field_redaction_naming_a_field_the_record_lacks_fails_the_build(
 def test_csv_cells_stay_one_cell_in_a_semicolon_locale(
     verified: Any, approve: Any, tmp_path: Any, settings: Any, monkeypatch: Any
 ) -> None:
-    import sqlite3
-
-    from requests_app import datamap
-
-    database = tmp_path / "notes.sqlite"
-    with sqlite3.connect(database) as db:
-        db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, email TEXT, note TEXT)")
-        db.execute("INSERT INTO notes (email, note) VALUES ('eve@example.com', 'Invoice;=2+3')")
-    monkeypatch.setenv("DSAR_STORE_NOTES_URL", f"sqlite:///{database}")
-    path = tmp_path / "map.yaml"
-    path.write_text(
-        "version: 1\nregister:\n"
-        "  contact: {purposes: [x], legal_basis: x, retention: x, source: x}\n"
-        "stores:\n  notes:\n    kind: sql\n    organisation: Notes\n"
-        "    connection: {env: DSAR_STORE_NOTES_URL}\n    tables:\n"
-        "      notes:\n        category: contact\n        identity: {email: email}\n"
-        "        erase: delete\n"
-    )
-    settings.DSAR_DATA_MAP = str(path)
-    datamap.current.cache_clear()
+    rows = [("eve@example.com", "Invoice;=2+3")]
+    one_table_store(tmp_path, monkeypatch, settings, name="notes", column="note", rows=rows)
     dsr = approve(verified(name="Eve", email="eve@example.com"))
     text = open_zip(export_bytes(dsr.exports.get(format="csv"))).read("notes/notes.csv").decode()
     assert '"Invoice;\'=2+3"' in text  # quoted, and neutralised after the separator too
     (row,) = list(csv.reader(io.StringIO(text), delimiter=";"))[1:]
     assert not any(cell.startswith("=") for cell in row)
-    datamap.current.cache_clear()

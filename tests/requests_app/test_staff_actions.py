@@ -239,10 +239,10 @@ def test_staff_accounts_cannot_be_renamed_or_regrouped_in_the_admin(db: Any, set
 
     # only create_staff changes accounts, on the audit trail; the admin shows them read-only
     for model in (User, Group):
-        model_admin = admin.site._registry.get(model)
-        if model_admin is not None:
-            assert not model_admin.has_change_permission(_superuser_request())
-            assert not model_admin.has_add_permission(_superuser_request())
+        model_admin = admin.site._registry[model]  # shown, read-only
+        assert not model_admin.has_change_permission(_superuser_request())
+        assert not model_admin.has_add_permission(_superuser_request())
+        assert not model_admin.has_delete_permission(_superuser_request())
 
 
 def _superuser_request() -> Any:
