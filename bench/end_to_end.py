@@ -108,7 +108,7 @@ def wait(check: Any, what: str, timeout: float = 120) -> None:
 
 def one_subject(email: str, url: str, tokens: tuple[str, str], mail: Path) -> dict[str, float]:
     from exports_app.models import Export, ExportStatus
-    from requests_app import verification
+    from requests_app.intake import verification
     from requests_app.models import DataSubjectRequest, Status
 
     # two people: one submits for approval, the other approves and releases (two-person rule)

@@ -57,7 +57,7 @@ def setup() -> dict[int, int]:
     from django.core.files.storage import default_storage
     from django.utils import timezone
 
-    from requests_app.gathering import write_records
+    from requests_app.gathering.gather import write_records
     from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
 
     made = {}

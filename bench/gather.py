@@ -3,7 +3,7 @@
 For each, in a fresh process so peak memory (max RSS) is that run's alone:
 
 * ours     — one gathering step in a warm worker: the SQL connector streaming into an encrypted
-             gather file, exactly as a step does (``connector.find`` → ``gathering.write_records``),
+             gather file, exactly as a step does (``connector.find`` → ``gather.write_records``),
              with connecting, reflection and planning timed; importing modules and loading the
              data map, which a worker does once at start-up, are not.
 * baseline — the same rows fetched with the plain driver (sqlite3 / psycopg) into a Python list.
@@ -126,7 +126,7 @@ def setup_ours(url: str) -> object:
     import django
 
     django.setup()
-    from requests_app import gathering, stores  # noqa: F401  (a worker imports its tasks' modules)
+    from requests_app import stores  # noqa: F401  (a worker imports its tasks' modules)
     from requests_app.datamap import load
 
     text = (
@@ -141,7 +141,7 @@ def setup_ours(url: str) -> object:
 
 def run_ours(store: Any) -> int:
     """One gathering step: connect, reflect, plan, stream, encode, encrypt, write."""
-    from requests_app.gathering import write_records
+    from requests_app.gathering.gather import write_records
     from requests_app.stores import Subject, connector_for
 
     categories = {name: table.category for name, table in store.tables.items()}

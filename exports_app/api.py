@@ -16,8 +16,9 @@ from exports_app.models import DownloadLink, Export
 from exports_app.views import CONTENT_TYPES, stream_export
 from requests_app.api.serializers import RequestDetailSerializer
 from requests_app.api.views import detail_response, get_request_or_404, staff_may, staff_user
-from requests_app.audit import event_append
-from requests_app.permissions import actor_label
+from requests_app.core.audit import event_append
+from requests_app.core.permissions import actor_label
+from requests_app.review import decisions
 
 
 class PreviewExportApi(APIView):
@@ -62,7 +63,7 @@ class ReleaseApi(APIView):
 
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
-        services.exports_release(request=get_request_or_404(reference), actor=staff_user(request))
+        decisions.request_release(request=get_request_or_404(reference), actor=staff_user(request))
         return detail_response(request, reference)
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from exports_app.models import Redaction
 from requests_app import datamap
 from requests_app.datamap.spec import DataMap, TableSpec
-from requests_app.gathering import gathered_batches
+from requests_app.gathering.gather import gathered_batches
 from requests_app.models import DataSubjectRequest, GatherStep, RequestType, StepStatus
 from requests_app.stores import Batch
 

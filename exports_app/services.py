@@ -32,12 +32,14 @@ from exports_app.models import (
     Redaction,
 )
 from exports_app.renderers import renderer_for
-from requests_app.audit import event_append
-from requests_app.errors import IllegalTransition, RuleViolation, TokenInvalid
-from requests_app.gathering import gathered_files_delete
-from requests_app.locking import staff_action
+from requests_app.core.audit import event_append
+from requests_app.core.errors import IllegalTransition, RuleViolation, TokenInvalid
+from requests_app.core.locking import staff_action
+from requests_app.core.notifications import contact_email, email_queue
+from requests_app.core.permissions import actor_label
+from requests_app.core.queue import Task, later
+from requests_app.gathering.gather import gathered_files_delete
 from requests_app.models import DataSubjectRequest, RequestType
-from requests_app.permissions import actor_label
 from smarct_dsar.claims import claim, finish_with_file
 from smarct_dsar.crypto import EncryptedWriter, Writable, new_token, token_hash
 from smarct_dsar.storage import scratch_file, storage_save
@@ -50,17 +52,15 @@ FORMATS: dict[str, tuple[str, ...]] = {
 }
 
 
-def exports_plan(*, request: DataSubjectRequest) -> list[Export]:
+def exports_plan(request: DataSubjectRequest) -> list[Export]:
     """One export per format the request type calls for, built after commit. Idempotent."""
-    from exports_app.tasks import build_export
-
     exports = [
         Export.objects.get_or_create(request=request, format=f)[0]
         for f in FORMATS[request.request_type]
     ]
     for export in exports:
         if export.status == ExportStatus.PENDING:
-            transaction.on_commit(partial(build_export.delay, export.pk))
+            later(Task.BUILD_EXPORT, export.pk)
     return exports
 
 
@@ -160,7 +160,7 @@ def _exports_build_again(request: DataSubjectRequest) -> list[Export]:
     Export.objects.filter(request=request, released_at__isnull=True).update(
         status=ExportStatus.PENDING, claimed_by="", claimed_at=None, error=""
     )
-    return exports_plan(request=request)
+    return exports_plan(request)
 
 
 def link_issue(*, request: DataSubjectRequest, actor: str) -> str:
@@ -180,9 +180,6 @@ def send_link(
     *, request: DataSubjectRequest, actor: str, exports: list[Export], template: str = "download"
 ) -> None:
     """Issue a download link and email it to the person (after commit, through the outbox)."""
-    from requests_app.lifecycle import contact_email
-    from requests_app.notifications import email_queue
-
     url = link_issue(request=request, actor=actor)
     email_queue(
         template=template,
@@ -198,12 +195,9 @@ def send_link(
     )
 
 
-@staff_action("release")
-def exports_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
-    """Release the built exports (an approver who did not prepare them): they become immutable,
-    the person is emailed a link, and the request is complete."""
-    from requests_app.lifecycle import request_complete
-
+def exports_release(*, request: DataSubjectRequest, actor: User) -> None:
+    """Release the built exports: they become immutable and the person is emailed a link. Call
+    with the request locked; the caller completes the request (``review.request_release``)."""
     exports = list(Export.objects.filter(request=request))
     if not exports:
         raise IllegalTransition(
@@ -230,7 +224,6 @@ def exports_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectR
     )
     # The released files are the record now: the gathered copy goes once this commits.
     transaction.on_commit(partial(gathered_files_delete, request))
-    return request_complete(request=request)
 
 
 @staff_action("revoke_link")

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from exports_app import certificate, services
+from exports_app import services
+from requests_app.core.queue import Task
 from smarct_dsar.celery import idempotent_task
 from smarct_dsar.storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 
-@idempotent_task(bind=True, max_retries=5, default_retry_delay=30)
+@idempotent_task(name=Task.BUILD_EXPORT, bind=True, max_retries=5, default_retry_delay=30)
 def build_export(self: Any, export_id: int) -> Any:
     task_id = self.request.id or f"local-{export_id}"
     try:
@@ -30,11 +31,6 @@ def build_export(self: Any, export_id: int) -> Any:
         )
 
 
-@idempotent_task()
+@idempotent_task(name=Task.EXPIRE_EXPORT_FILES)
 def expire_export_files() -> int:
     return services.exports_expire_files()
-
-
-@idempotent_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
-def issue_certificate(request_id: int) -> None:
-    certificate.certificate_issue(request_id=request_id)

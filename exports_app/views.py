@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET
 
 from exports_app import services
 from exports_app.models import Export
-from requests_app.errors import TokenInvalid
-from requests_app.ratelimit import rate_limit_hit, too_many_page
+from requests_app.core.errors import TokenInvalid
+from requests_app.public.ratelimit import rate_limit_hit, too_many_page
 from smarct_dsar.crypto import InvalidToken, iter_decrypted
 from smarct_dsar.proxies import client_ip
 

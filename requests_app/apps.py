@@ -9,4 +9,5 @@ class RequestsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from requests_app import checks  # noqa: F401  (registers the data map check)
+        # Imported here, once the app registry is ready: registering the data map's check.
+        from requests_app import checks  # noqa: F401

@@ -1,20 +1,14 @@
-"""``/healthz``: is the database answering, and can we reach the broker? And the worker probe:
-does this worker still consume tasks?"""
+"""``/healthz``: is the database answering, can we reach the broker, is any request stuck?
+(Whether one worker still consumes tasks is ``core/probes.py``.)"""
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
-
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from requests_app import selectors
-from requests_app.models import WorkerProbe
 from smarct_dsar.celery import app
-from smarct_dsar.crypto import new_token
 
 
 def _database() -> str:
@@ -54,24 +48,3 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": status, **checks, "stalled_requests": stalled}, status=200 if healthy else 503
     )
-
-
-def probe_answer(*, nonce: str, hostname: str) -> None:
-    WorkerProbe.objects.get_or_create(nonce=nonce, defaults={"hostname": hostname})
-
-
-def probe_worker(*, hostname: str, timeout: float) -> float | None:
-    """Send a probe to ``hostname``'s own queue; seconds until it was answered, or None."""
-    from celery.utils.nodenames import worker_direct
-
-    from requests_app.tasks import probe
-
-    WorkerProbe.objects.filter(answered_at__lt=timezone.now() - timedelta(hours=1)).delete()
-    nonce = new_token()
-    started = time.monotonic()
-    probe.apply_async(args=(nonce,), queue=worker_direct(hostname), expires=timeout)
-    while time.monotonic() - started < timeout:
-        if WorkerProbe.objects.filter(nonce=nonce).exists():
-            return time.monotonic() - started
-        time.sleep(0.2)
-    return None

@@ -1,6 +1,7 @@
 """The data subject request and everything recorded about it.
 
-State changes never happen here: they live in ``lifecycle.py`` (one service per transition).
+State changes never happen here: ``core/lifecycle.py`` is the state machine, and the
+concerns' services call it.
 These classes only describe what is stored and the database constraints that keep it sane.
 """
 

@@ -9,6 +9,9 @@ from typing import Any
 from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
+from exports_app.content import record_key
+from requests_app.fulfilment.erasure import erasure_holds
+from requests_app.gathering.gather import gathered_batches
 from requests_app.models import OPEN_STATUSES, DataSubjectRequest, GatherStep, Status
 
 
@@ -97,9 +100,6 @@ class RecordPage:
 def gathered_page(*, step: GatherStep, table: str, number: int, per_page: int = 50) -> RecordPage:
     """One page of a gathered table, read by streaming the encrypted file (no record list is held:
     page 2,000 of the 100,000-row subject decrypts through to it, a fraction of a second)."""
-    from exports_app.content import record_key
-    from requests_app.gathering import gathered_batches
-
     total = int(step.table_counts.get(table, 0))
     number = min(max(1, number), max(1, -(-total // per_page)))
     start, stop = (number - 1) * per_page, number * per_page
@@ -130,8 +130,6 @@ def stalled_requests(now: dt.datetime | None = None) -> list[tuple[str, str]]:
     two sweep intervals (one for the sweeper to have tried): neither its row nor its timeline
     changed. Requests waiting for a person (a hold, files ready for release) are not stalled."""
     from django.conf import settings
-
-    from requests_app.erasure import erasure_holds
 
     cutoff = (now or timezone.now()) - dt.timedelta(seconds=2 * settings.DSAR_SWEEP_AFTER_SECONDS)
     candidates = (

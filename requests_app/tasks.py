@@ -6,7 +6,6 @@ after its message was lost, finds the work done and does nothing.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,22 +15,18 @@ from celery import current_task, shared_task
 from django import db
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from django.db.models import Q
 from django.utils import timezone
 
-from requests_app import (
-    audit_checkpoints,
-    erasure,
-    gathering,
-    lifecycle,
-    notifications,
-    optout,
-    recipients,
-    rectification,
-    retention,
-    selectors,
-)
-from requests_app.errors import IllegalTransition
-from requests_app.models import DataSubjectRequest, RequestType, Status
+from exports_app.services import exports_to_requeue
+from requests_app import selectors, workflow
+from requests_app.core import checkpoints as audit_checkpoints
+from requests_app.core import lifecycle, notifications, probes, retention
+from requests_app.core.errors import IllegalTransition
+from requests_app.core.queue import Task, send
+from requests_app.fulfilment import certificate, erasure, optout, recipients, rectification
+from requests_app.gathering import gather
+from requests_app.models import DataSubjectRequest, Status
 from requests_app.stores import PermanentStoreError, TransientStoreError
 from smarct_dsar.celery import idempotent_task
 from smarct_dsar.storage import StorageUnavailable
@@ -39,20 +34,17 @@ from smarct_dsar.storage import StorageUnavailable
 log = logging.getLogger(__name__)
 
 
-@idempotent_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+@idempotent_task(name=Task.SEND_EMAIL, autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
 def send_email(email_id: int) -> None:
     notifications.email_send(email_id=email_id)
 
 
-@idempotent_task()
-def start_gathering(request_id: int) -> None:
-    request = DataSubjectRequest.objects.filter(pk=request_id).first()
-    if request is None or request.status != Status.VERIFIED:
-        return  # gone, or already past this step: a re-delivered message
-    try:
-        lifecycle.request_start_gathering(request=request)
-    except IllegalTransition:
-        log.info("request %s moved on before gathering started", request_id)
+@idempotent_task(name=Task.ADVANCE)
+def advance(request_id: int) -> None:
+    """Do what follows verification, approval or completion (``workflow.ROUTES``)."""
+    dsr = DataSubjectRequest.objects.filter(pk=request_id).first()
+    if dsr is not None:  # gone: purged or deleted meanwhile
+        workflow.request_advance(request=dsr)
 
 
 # Gathering and erasure steps share their retry rules (``_run_store_step``).
@@ -100,19 +92,19 @@ def _run_store_step(
     return None
 
 
-@idempotent_task(bind=True, max_retries=STEP_MAX_RETRIES)
+@idempotent_task(name=Task.GATHER_STORE, bind=True, max_retries=STEP_MAX_RETRIES)
 def gather_store(self: Any, step_id: int) -> Any:
     """Gather one store into its encrypted file."""
     return _run_store_step(
         self,
         step_id,
-        run=gathering.gathering_run_step,
-        retry_later=gathering.gathering_retry_later,
-        fail=gathering.gathering_fail_step,
+        run=gather.gathering_run_step,
+        retry_later=gather.gathering_retry_later,
+        fail=gather.gathering_fail_step,
     )
 
 
-@idempotent_task(bind=True, max_retries=STEP_MAX_RETRIES)
+@idempotent_task(name=Task.ERASE_STORE, bind=True, max_retries=STEP_MAX_RETRIES)
 def erase_store(self: Any, step_id: int) -> Any:
     """Erase one store and re-scan it."""
     return _run_store_step(
@@ -124,19 +116,12 @@ def erase_store(self: Any, step_id: int) -> Any:
     )
 
 
-@idempotent_task()
-def start_fulfilment(request_id: int) -> None:
-    request = DataSubjectRequest.objects.filter(pk=request_id).first()
-    if request is None or request.status != Status.APPROVED:
-        return  # already under way: a re-delivered message
-    with contextlib.suppress(IllegalTransition):
-        lifecycle.request_start_fulfilment(request=request)
-
-
-@idempotent_task(autoretry_for=(TransientStoreError,), retry_backoff=10, max_retries=8)
+@idempotent_task(
+    name=Task.FULFIL_OPT_OUT, autoretry_for=(TransientStoreError,), retry_backoff=10, max_retries=8
+)
 def fulfil_opt_out(request_id: int) -> None:
-    """A verified opt-out, carried out without staff. A permanent store error is left for the
-    sweeper (and staff, who see it on the timeline) rather than dropped."""
+    """Make an opt-out's changes in the stores, without staff. A permanent store error is left
+    for the sweeper (and staff, who see it on the timeline) rather than dropped."""
     try:
         optout.opt_out_fulfil(request_id=request_id)
     except PermanentStoreError as exc:
@@ -144,25 +129,30 @@ def fulfil_opt_out(request_id: int) -> None:
         optout.opt_out_record_failure(request_id=request_id, error=str(exc))
 
 
-@idempotent_task()
+@idempotent_task(name=Task.APPLY_RECTIFICATION)
 def apply_rectification(request_id: int) -> None:
     rectification.rectification_apply(request_id=request_id)
 
 
-@shared_task(ignore_result=True)
+@idempotent_task(
+    name=Task.ISSUE_CERTIFICATE, autoretry_for=(OSError,), retry_backoff=30, max_retries=5
+)
+def issue_certificate(request_id: int) -> None:
+    certificate.certificate_issue(request_id=request_id)
+
+
+@shared_task(name=Task.PROBE, ignore_result=True)
 def probe(nonce: str) -> None:
     """Answer a health probe (``manage.py worker_probe``)."""
-    from requests_app import health
-
-    health.probe_answer(nonce=nonce, hostname=current_task.request.hostname or "")
+    probes.probe_answer(nonce=nonce, hostname=current_task.request.hostname or "")
 
 
-@idempotent_task()
+@idempotent_task(name=Task.REMIND_RECIPIENTS)
 def remind_recipients() -> int:
     return recipients.notices_remind()
 
 
-@idempotent_task()
+@idempotent_task(name=Task.EXPIRE_UNVERIFIED_REQUESTS)
 def expire_unverified_requests() -> int:
     expired = 0
     for request_id in retention.requests_to_expire():
@@ -174,7 +164,7 @@ def expire_unverified_requests() -> int:
     return expired
 
 
-@idempotent_task()
+@idempotent_task(name=Task.AUDIT_CHECKPOINT)
 def audit_checkpoint() -> int | None:
     """Anchor the audit trail outside the database: a signed checkpoint of its head, in storage
     (after changes, and every minute when the chain has grown). Returns the seq anchored."""
@@ -186,56 +176,51 @@ def audit_checkpoint() -> int | None:
     return written.seq if written else None
 
 
-@idempotent_task()
+@idempotent_task(name=Task.SWEEP_ORPHANED_FILES)
 def sweep_orphaned_files() -> int:
     """Files no row points at, a day old (a worker killed between writing and recording)."""
     return retention.orphans_sweep()
 
 
-@idempotent_task()
+@idempotent_task(name=Task.PURGE_EXPIRED_REQUESTS)
 def purge_expired_requests() -> int:
     """Closed requests past the retention period lose their personal data (daily)."""
     return retention.purge_expired()
 
 
-@idempotent_task()
+@idempotent_task(name=Task.SWEEP_LOST_WORK)
 def sweep_lost_work() -> None:
-    """Re-queue what a lost message or a dead worker left behind. The database is the truth."""
+    """Queue again what a lost message or a dead worker left behind. The database is the truth,
+    and the workflow's table says what each waiting request needs."""
     for email_id in notifications.emails_to_resend():
         send_email.delay(email_id)
     stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
-    stuck = DataSubjectRequest.objects.filter(status=Status.VERIFIED, verified_at__lt=stale)
-    for request_id, kind in stuck.values_list("pk", "request_type"):
-        opt_out = kind == RequestType.MARKETING_OPT_OUT
-        (fulfil_opt_out if opt_out else start_gathering).delay(request_id)
-    for step_id in gathering.steps_to_requeue():
+    # verified or approved, never moved on: advance them
+    stuck = Q(status=Status.VERIFIED, verified_at__lt=stale) | Q(
+        status=Status.APPROVED, updated_at__lt=stale
+    )
+    for request_id in DataSubjectRequest.objects.filter(stuck).values_list("pk", flat=True):
+        advance.delay(request_id)
+    # fulfilling, carried out by one task (an opt-out, corrections): run it again
+    carried_by = {
+        kind: route.carry_out for kind, route in workflow.ROUTES.items() if route.carry_out
+    }
+    fulfilling = DataSubjectRequest.objects.filter(
+        status=Status.FULFILLING, updated_at__lt=stale, request_type__in=list(carried_by)
+    )
+    for request_id, kind in fulfilling.values_list("pk", "request_type"):
+        send(carried_by[kind], request_id)
+    for step_id in gather.steps_to_requeue():
         gather_store.delay(step_id)
     # every store done but the request never moved on (its worker died in between)
-    for request_id in gathering.gatherings_to_finish():
-        gathering.gathering_maybe_finish(request_id=request_id)
+    for request_id in gather.gatherings_to_finish():
+        gather.gathering_maybe_finish(request_id=request_id)
     for step_id in erasure.erasure_steps_to_requeue():
         erase_store.delay(step_id)
-    from exports_app.tasks import issue_certificate
-
     for request_id in erasure.erasures_to_certify():
         issue_certificate.delay(request_id)
-    carrying_out = DataSubjectRequest.objects.filter(status=Status.FULFILLING, updated_at__lt=stale)
-    for request_id in carrying_out.filter(request_type=RequestType.MARKETING_OPT_OUT).values_list(
-        "pk", flat=True
-    ):
-        fulfil_opt_out.delay(request_id)
-    for request_id in carrying_out.filter(request_type=RequestType.RECTIFICATION).values_list(
-        "pk", flat=True
-    ):
-        apply_rectification.delay(request_id)
-    approved = DataSubjectRequest.objects.filter(status=Status.APPROVED, updated_at__lt=stale)
-    for request_id in approved.values_list("pk", flat=True):
-        start_fulfilment.delay(request_id)
-    from exports_app.services import exports_to_requeue
-    from exports_app.tasks import build_export
-
     for export_id in exports_to_requeue():
-        build_export.delay(export_id)
+        send(Task.BUILD_EXPORT, export_id)
     for reference, status in selectors.stalled_requests():
         log.error(
             "%s has made no progress for longer than the sweep interval (%s): look at it",

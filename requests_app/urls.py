@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from requests_app import converters, views
+from requests_app import converters
+from requests_app.public import views
 
 __all__ = ["converters", "urlpatterns"]
 

@@ -25,6 +25,7 @@ class StaffAdminSite(admin.AdminSite):
         guarded = super().admin_view(view, cacheable)
 
         def second_factor_first(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            # Imported here: the admin site is loaded while Django's app registry is populated.
             from requests_app.dashboard.access import two_factor_redirect
 
             if request.user.is_authenticated:

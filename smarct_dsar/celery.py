@@ -7,6 +7,7 @@ was lost. Nothing ever waits on a task result.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -16,6 +17,8 @@ from typing import Any
 from celery import Celery, shared_task
 from celery.schedules import crontab
 from celery.signals import worker_init, worker_ready
+
+from requests_app.core.queue import Task
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smarct_dsar.settings")
 
@@ -28,6 +31,7 @@ app.autodiscover_tasks()
 def _check_data_map(**kwargs: Any) -> None:
     """A worker with a broken data map must not start and fail every gathering one by one.
     (Celery logs and swallows exceptions from signal handlers; SystemExit gets through.)"""
+    # Imported here: this module is loaded before Django's app registry is ready.
     from requests_app import datamap
 
     try:
@@ -46,8 +50,7 @@ def _check_stores(**kwargs: Any) -> None:
 
 
 def _log_store_problems() -> None:
-    import logging
-
+    # Imported here: this module is loaded before Django's app registry is ready.
     from requests_app import datamap
     from requests_app.stores.checks import check_store
 
@@ -59,27 +62,27 @@ def _log_store_problems() -> None:
 
 
 app.conf.beat_schedule = {
-    "sweep-lost-work": {"task": "requests_app.tasks.sweep_lost_work", "schedule": 60.0},
+    "sweep-lost-work": {"task": Task.SWEEP_LOST_WORK, "schedule": 60.0},
     "expire-export-files": {
-        "task": "exports_app.tasks.expire_export_files",
+        "task": Task.EXPIRE_EXPORT_FILES,
         "schedule": crontab(minute=23),
     },
     "sweep-orphaned-files": {
-        "task": "requests_app.tasks.sweep_orphaned_files",
+        "task": Task.SWEEP_ORPHANED_FILES,
         "schedule": crontab(minute=7, hour=4),
     },
     "purge-expired-requests": {
-        "task": "requests_app.tasks.purge_expired_requests",
+        "task": Task.PURGE_EXPIRED_REQUESTS,
         "schedule": crontab(minute=53, hour=3),
     },
     "remind-recipients": {
-        "task": "requests_app.tasks.remind_recipients",
+        "task": Task.REMIND_RECIPIENTS,
         "schedule": crontab(minute=41, hour=9),
     },
     # Anchors the audit trail when it has grown (a no-op otherwise).
-    "audit-checkpoint": {"task": "requests_app.tasks.audit_checkpoint", "schedule": 60.0},
+    "audit-checkpoint": {"task": Task.AUDIT_CHECKPOINT, "schedule": 60.0},
     "expire-unverified-requests": {
-        "task": "requests_app.tasks.expire_unverified_requests",
+        "task": Task.EXPIRE_UNVERIFIED_REQUESTS,
         "schedule": crontab(minute=17),
     },
 }

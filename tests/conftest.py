@@ -20,7 +20,8 @@ from rest_framework.test import APIClient
 
 from demo import estate
 from demo.partners import PartnerSandbox, serve
-from requests_app import datamap, intake
+from requests_app import datamap
+from requests_app.intake import receive
 from requests_app.models import DataSubjectRequest
 from smarct_dsar.celery import app as celery_app
 from tests.factories import UserFactory
@@ -111,7 +112,7 @@ def _no_audit_checkpoints() -> Iterator[None]:
     the shared file storage) would not match it."""
     from django.core.files.storage import default_storage
 
-    from requests_app.audit_checkpoints import FOLDER
+    from requests_app.core.checkpoints import FOLDER
 
     def clear() -> None:
         try:
@@ -189,7 +190,7 @@ def submit(db: Any, django_capture_on_commit_callbacks: Any) -> Callable[..., Da
             **fields,
         }
         with django_capture_on_commit_callbacks(execute=True):
-            result = intake.request_submit(data=intake.Submission(**data))
+            result = receive.request_submit(data=receive.Submission(**data))
         return result.request
 
     return _submit
@@ -200,7 +201,7 @@ def verified(
     submit: Callable[..., DataSubjectRequest], django_capture_on_commit_callbacks: Any
 ) -> Callable[..., DataSubjectRequest]:
     """A request whose email is verified; with no stores in the map, gathering finishes at once."""
-    from requests_app import verification
+    from requests_app.intake import verification
 
     def _verified(**fields: Any) -> DataSubjectRequest:
         dsr = submit(**fields)
@@ -285,6 +286,6 @@ def _audit_chain_intact(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     request.getfixturevalue("db")  # set up inside this fixture: still there at its teardown
     yield
-    from requests_app.audit import chain_verify
+    from requests_app.core.audit import chain_verify
 
     assert list(chain_verify()) == [], "the audit chain no longer verifies"

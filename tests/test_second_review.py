@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from requests_app.erasure import erasure_holds
+from requests_app.fulfilment.erasure import erasure_holds
 from smarct_dsar.logfilter import redact
 from smarct_dsar.storage import StorageUnavailable, scratch_file
 from tests.support.workflow import submit_for_approval
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_purge_empties_the_mailbox_key_too(verified: Any) -> None:
-    from requests_app.retention import request_purge_personal_data
+    from requests_app.core.retention import request_purge_personal_data
 
     dsr = verified(email="Purge.Me+tag@example.com")
     assert dsr.requester_email_key == "purge.me@example.com"

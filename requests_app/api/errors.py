@@ -8,7 +8,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from requests_app.errors import DomainError, IllegalTransition, NotPermitted, TokenInvalid
+from requests_app.core.errors import DomainError, IllegalTransition, NotPermitted, TokenInvalid
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -15,7 +15,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from requests_app import erasure, erasure_plans, optout, recipients, rectification
 from requests_app.api.serializers import RequestDetailSerializer
 from requests_app.api.views import (
     ReasonInput,
@@ -24,6 +23,7 @@ from requests_app.api.views import (
     staff_may,
     staff_user,
 )
+from requests_app.fulfilment import erasure, erasure_plans, optout, recipients, rectification
 from requests_app.models import CorrectionDecision
 
 

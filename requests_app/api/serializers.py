@@ -8,7 +8,10 @@ from django.conf import settings
 from rest_framework import serializers
 
 from exports_app.models import DownloadLink, Export
-from requests_app import actions, intake, selectors
+from requests_app import selectors
+from requests_app.core import actions
+from requests_app.fulfilment.recipients import is_overdue
+from requests_app.intake import receive
 from requests_app.models import (
     ClockPause,
     Correction,
@@ -25,7 +28,7 @@ from requests_app.models import (
 
 
 def single_line(**kwargs: Any) -> serializers.CharField:
-    return serializers.CharField(validators=[intake.single_line], **kwargs)
+    return serializers.CharField(validators=[receive.single_line], **kwargs)
 
 
 class CorrectionSerializer(serializers.Serializer):
@@ -43,7 +46,7 @@ class IntakeSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        validators=[intake.phone_validator],
+        validators=[receive.phone_validator],
     )
     company = single_line(max_length=200, required=False, allow_blank=True, default="")
     details = serializers.CharField(
@@ -51,7 +54,7 @@ class IntakeSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        validators=[intake.multi_line],
+        validators=[receive.multi_line],
     )
     jurisdiction = serializers.ChoiceField(
         choices=Jurisdiction.choices, default=Jurisdiction.UK_GDPR
@@ -63,15 +66,15 @@ class IntakeSerializer(serializers.Serializer):
     agent_relationship = single_line(max_length=200, required=False, allow_blank=True, default="")
     corrections = CorrectionSerializer(many=True, required=False, default=list)
 
-    def to_submission(self, channel: str) -> intake.Submission:
+    def to_submission(self, channel: str) -> receive.Submission:
         data = dict(self.validated_data)
-        corrections = [intake.CorrectionInput(**c) for c in data.pop("corrections")]
-        return intake.Submission(**data, corrections=corrections, channel=channel)
+        corrections = [receive.CorrectionInput(**c) for c in data.pop("corrections")]
+        return receive.Submission(**data, corrections=corrections, channel=channel)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        corrections = [intake.CorrectionInput(**c) for c in attrs.get("corrections", [])]
-        submission = intake.Submission(**{**attrs, "corrections": corrections})
-        errors = intake.submission_errors(submission)
+        corrections = [receive.CorrectionInput(**c) for c in attrs.get("corrections", [])]
+        submission = receive.Submission(**{**attrs, "corrections": corrections})
+        errors = receive.submission_errors(submission)
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -126,8 +129,6 @@ class NoticeSerializer(serializers.ModelSerializer):
         ]
 
     def get_overdue(self, obj: ProcessorNotice) -> bool:
-        from requests_app.recipients import is_overdue
-
         return is_overdue(obj)
 
 

@@ -19,16 +19,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from requests_app import gathering, intake, lifecycle, selectors, verification
-from requests_app.actions import has_role
+from requests_app import selectors
 from requests_app.api.serializers import (
     IntakeSerializer,
     RequestDetailSerializer,
     RequestSummarySerializer,
 )
+from requests_app.core.actions import has_role
+from requests_app.core.permissions import IsPrivacyStaff, is_privacy_staff
+from requests_app.gathering import gather
+from requests_app.intake import receive, verification
 from requests_app.models import DataSubjectRequest, RequestType, Status
-from requests_app.permissions import IsPrivacyStaff, is_privacy_staff
-from requests_app.ratelimit import Verdict, rate_limit_hit
+from requests_app.public.ratelimit import Verdict, rate_limit_hit
+from requests_app.review import case, decisions
 from smarct_dsar.proxies import client_ip
 
 
@@ -102,12 +105,12 @@ class RequestCollectionApi(APIView):
         form.is_valid(raise_exception=True)
         verdict = rate_limit_hit(
             scope="intake-email",
-            identity=intake.email_key(form.validated_data["email"]),
+            identity=receive.email_key(form.validated_data["email"]),
             limit=settings.DSAR_RATE_LIMIT_PER_EMAIL,
         )
         if not verdict.allowed:
             return too_many(verdict)
-        intake.request_submit(data=form.to_submission(channel="api"))
+        receive.request_submit(data=form.to_submission(channel="api"))
         # The same answer whether the request is new or one already open: whoever typed the
         # address must not learn which (the mailbox is told, and gets the reference).
         return Response(IntakeOutput(INTAKE_ANSWER).data, status=status.HTTP_202_ACCEPTED)
@@ -238,7 +241,7 @@ class RequestActionApi(APIView):
         form = ReasonInput(data=request.data)
         form.is_valid(raise_exception=True)
         dsr = get_request_or_404(reference)
-        lifecycle.request_act(
+        decisions.request_act(
             action=self.action_name,
             request=dsr,
             actor=staff_user(request),
@@ -266,7 +269,7 @@ class AssignApi(APIView):
                     {"assignee": ["No privacy staff member has that username."]}
                 )
         dsr = get_request_or_404(reference)
-        lifecycle.request_assign(request=dsr, actor=staff_user(request), assignee=assignee)
+        case.request_assign(request=dsr, actor=staff_user(request), assignee=assignee)
         return detail_response(request, reference)
 
 
@@ -278,5 +281,5 @@ class RetryStoreApi(APIView):
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str, store: str) -> Response:
         dsr = get_request_or_404(reference)
-        gathering.gathering_retry_store(request=dsr, store=store, actor=staff_user(request))
+        gather.gathering_retry_store(request=dsr, store=store, actor=staff_user(request))
         return detail_response(request, reference)

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from requests_app.permissions import is_privacy_staff, needs_second_factor
+from requests_app.core.permissions import is_privacy_staff, needs_second_factor
 
 View = Callable[..., HttpResponse]
 

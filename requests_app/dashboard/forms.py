@@ -8,10 +8,10 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.models import User
 
-from requests_app.actions import ACTIONS
-from requests_app.intake import multi_line
+from requests_app.core.actions import ACTIONS
+from requests_app.core.permissions import ROLES
+from requests_app.intake.receive import multi_line
 from requests_app.models import DataSubjectRequest, RequestType, Status
-from requests_app.permissions import ROLES
 from requests_app.selectors import RequestFilters
 
 # action → (button label, what it will do: shown before confirming, message after)

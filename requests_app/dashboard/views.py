@@ -16,16 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from requests_app import (
-    actions,
-    erasure,
-    erasure_plans,
-    gathering,
-    lifecycle,
-    recipients,
-    rectification,
-    selectors,
-)
+from exports_app import services as exports
+from exports_app.models import DownloadLink, Export, Redaction
+from requests_app import selectors
+from requests_app.core import actions
+from requests_app.core.errors import DomainError
 from requests_app.dashboard.access import staff_required
 from requests_app.dashboard.forms import (
     ACTION_TEXT,
@@ -35,8 +30,11 @@ from requests_app.dashboard.forms import (
     QueueFilterForm,
     RedactForm,
 )
-from requests_app.errors import DomainError
+from requests_app.dashboard.reports import overview as figures
+from requests_app.fulfilment import erasure, erasure_plans, recipients, rectification
+from requests_app.gathering import gather
 from requests_app.models import DataSubjectRequest, GatherStep, RequestType, Status, StepStatus
+from requests_app.review import case, decisions
 from smarct_dsar.crypto import InvalidToken
 
 
@@ -99,15 +97,11 @@ def _request_or_404(reference: str) -> DataSubjectRequest:
 
 @staff_required
 def overview(request: HttpRequest) -> HttpResponse:
-    from requests_app.reports import overview as figures
-
     return render(request, "dashboard/overview.html", {"o": figures(timezone.localdate())})
 
 
 @staff_required
 def request_page(request: HttpRequest, reference: str) -> HttpResponse:
-    from exports_app.models import DownloadLink, Export
-
     dsr = _request_or_404(reference)
     exports = list(Export.objects.filter(request=dsr))
     return render(
@@ -158,18 +152,16 @@ def _fulfilment_context(dsr: DataSubjectRequest) -> dict[str, Any]:
 
 
 def _perform(action: str, dsr: DataSubjectRequest, user: User, data: dict[str, Any]) -> None:
-    from exports_app import services as exports
-
     if action == "assign":
-        lifecycle.request_assign(request=dsr, actor=user, assignee=data.get("assignee"))
+        case.request_assign(request=dsr, actor=user, assignee=data.get("assignee"))
     elif action == "release":
-        exports.exports_release(request=dsr, actor=user)
+        decisions.request_release(request=dsr, actor=user)
     elif action == "rebuild":
         exports.exports_rebuild(request=dsr, actor=user)
     elif action == "reissue_link":
         exports.link_reissue(request=dsr, actor=user)
     elif action == "note":
-        lifecycle.request_note(request=dsr, actor=user, text=data["reason"])
+        case.request_note(request=dsr, actor=user, text=data["reason"])
     elif action == "legal_hold":
         erasure.legal_hold_place(request=dsr, actor=user, reason=data["reason"])
     elif action == "release_hold":
@@ -179,7 +171,7 @@ def _perform(action: str, dsr: DataSubjectRequest, user: User, data: dict[str, A
     elif action == "retry_rectification":
         rectification.rectification_retry(request=dsr, actor=user)
     else:
-        lifecycle.request_act(action=action, request=dsr, actor=user, reason=data.get("reason", ""))
+        decisions.request_act(action=action, request=dsr, actor=user, reason=data.get("reason", ""))
 
 
 @staff_required
@@ -225,7 +217,7 @@ def retry_store(request: HttpRequest, reference: str, store: str) -> HttpRespons
     dsr = _request_or_404(reference)
     assert isinstance(request.user, User)
     try:
-        gathering.gathering_retry_store(request=dsr, store=store, actor=request.user)
+        gather.gathering_retry_store(request=dsr, store=store, actor=request.user)
         messages.success(request, f"Gathering from {store} has been queued again.")
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -289,8 +281,6 @@ def decide_correction(request: HttpRequest, reference: str, position: int) -> Ht
 @staff_required
 def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse:
     """A paginated preview of what one store gave, with the means to withhold a record or field."""
-    from exports_app.models import Export, Redaction
-
     dsr = _request_or_404(reference)
     step = GatherStep.objects.filter(request=dsr, store=store, status=StepStatus.DONE).first()
     if step is None:
@@ -355,8 +345,6 @@ def _int(value: str | None) -> int:
 @staff_required
 @require_http_methods(["POST"])
 def redact(request: HttpRequest, reference: str, store: str) -> HttpResponse:
-    from exports_app.services import redaction_add
-
     dsr = _request_or_404(reference)
     form = RedactForm(request.POST)
     query = urlencode(
@@ -372,7 +360,7 @@ def redact(request: HttpRequest, reference: str, store: str) -> HttpResponse:
         return redirect(back)
     assert isinstance(request.user, User)
     try:
-        redaction_add(request=dsr, actor=request.user, store=store, **form.cleaned_data)
+        exports.redaction_add(request=dsr, actor=request.user, store=store, **form.cleaned_data)
         what = f"field {form.cleaned_data['field']}" if form.cleaned_data["field"] else "record"
         messages.success(
             request,

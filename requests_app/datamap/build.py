@@ -4,12 +4,10 @@ on the checker rather than stopping at the first."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from requests_app.datamap import spec as S
-
-if TYPE_CHECKING:
-    from requests_app.datamap.loader import Path_, _Checker
+from requests_app.datamap import spec
+from requests_app.datamap.checker import Checker, Path_
 
 STORE_KEYS = {
     "kind",
@@ -69,7 +67,7 @@ REGISTER_KEYS = {
 SECTION = {"sql": "tables", "http": "resources", "files": "files", "notify": "holds"}
 
 
-def build(raw: Any, c: _Checker, file: str) -> S.DataMap:
+def build(raw: Any, c: Checker, file: str) -> spec.DataMap:
     top = c.mapping(
         raw,
         (),
@@ -81,7 +79,7 @@ def build(raw: Any, c: _Checker, file: str) -> S.DataMap:
     register = {
         category: _register(entry, ("register", category), c)
         for category, entry in c.mapping(
-            top.get("register", {}), ("register",), set(S.CATEGORIES)
+            top.get("register", {}), ("register",), set(spec.CATEGORIES)
         ).items()
     }
     stores = {
@@ -92,12 +90,12 @@ def build(raw: Any, c: _Checker, file: str) -> S.DataMap:
     }
     _check_register_covers(stores, register, c)
     opt_out = _opt_out(top.get("marketing_opt_out"), ("marketing_opt_out",), stores, c)
-    return S.DataMap(path=file, stores=stores, register=register, opt_out=opt_out)
+    return spec.DataMap(path=file, stores=stores, register=register, opt_out=opt_out)
 
 
-def _register(value: Any, path: Path_, c: _Checker) -> S.RegisterEntry:
+def _register(value: Any, path: Path_, c: Checker) -> spec.RegisterEntry:
     data = c.mapping(value, path, REGISTER_KEYS, {"purposes", "legal_basis", "retention", "source"})
-    return S.RegisterEntry(
+    return spec.RegisterEntry(
         category=str(path[-1]),
         purposes=c.strings(data.get("purposes"), (*path, "purposes")),
         legal_basis=c.text(data.get("legal_basis"), (*path, "legal_basis")) or "",
@@ -111,15 +109,15 @@ def _register(value: Any, path: Path_, c: _Checker) -> S.RegisterEntry:
     )
 
 
-def _store(name: str, value: Any, path: Path_, c: _Checker) -> S.StoreSpec:
+def _store(name: str, value: Any, path: Path_, c: Checker) -> spec.StoreSpec:
     needs = {"kind", "organisation"} | (
         {"notify_email"} if isinstance(value, dict) and value.get("kind") == "notify" else set()
     )
     if not (isinstance(value, dict) and value.get("kind") == "notify"):
         needs.add("connection")
     data = c.mapping(value, path, STORE_KEYS, needs)
-    kind_known = data.get("kind") in S.STORE_KINDS
-    kind = c.choice(data.get("kind"), (*path, "kind"), S.STORE_KINDS, default="sql")
+    kind_known = data.get("kind") in spec.STORE_KINDS
+    kind = c.choice(data.get("kind"), (*path, "kind"), spec.STORE_KINDS, default="sql")
     section = SECTION[kind]
     if not kind_known:  # the kind is already reported; which section it needs is then unknown
         section = next((s for s in SECTION.values() if s in data), section)
@@ -139,13 +137,13 @@ def _store(name: str, value: Any, path: Path_, c: _Checker) -> S.StoreSpec:
         c.setting(data.get("connection"), (*path, "connection"))
         if kind != "notify" or "connection" in data
         else None
-    ) or S.Setting(env="")
-    return S.StoreSpec(
+    ) or spec.Setting(env="")
+    return spec.StoreSpec(
         name=name,
         kind=kind,
         description=c.text(data.get("description"), (*path, "description")) or name,
         organisation=c.text(data.get("organisation"), (*path, "organisation")) or "",
-        role=c.choice(data.get("role"), (*path, "role"), S.ROLES, default="controller"),
+        role=c.choice(data.get("role"), (*path, "role"), spec.ROLES, default="controller"),
         notify_email=c.text(data.get("notify_email"), (*path, "notify_email")),
         connection=connection,
         tables=tables,
@@ -157,10 +155,10 @@ def _store(name: str, value: Any, path: Path_, c: _Checker) -> S.StoreSpec:
     )
 
 
-def _table(name: str, value: Any, kind: str, path: Path_, c: _Checker) -> S.TableSpec:
+def _table(name: str, value: Any, kind: str, path: Path_, c: Checker) -> spec.TableSpec:
     data = c.mapping(value, path, TABLE_KEYS, {"category"})
-    category = c.choice(data.get("category"), (*path, "category"), S.CATEGORIES)
-    erase = _erase(data.get("erase"), (*path, "erase"), c) or S.EraseSpec(action="delete")
+    category = c.choice(data.get("category"), (*path, "category"), spec.CATEGORIES)
+    erase = _erase(data.get("erase"), (*path, "erase"), c) or spec.EraseSpec(action="delete")
     portable = c.boolean(data.get("portable"), (*path, "portable"), True)
     identity_raw = c.mapping(
         data.get("identity", {}), (*path, "identity"), set(data.get("identity") or {})
@@ -207,7 +205,7 @@ def _table(name: str, value: Any, kind: str, path: Path_, c: _Checker) -> S.Tabl
             "a table with an 'identity' is found by it; 'owner' would be a second way in",
             "keep one: the identity, or the owner",
         )
-    return S.TableSpec(
+    return spec.TableSpec(
         name=name,
         category=category,
         identity=identity,
@@ -224,7 +222,7 @@ def _table(name: str, value: Any, kind: str, path: Path_, c: _Checker) -> S.Tabl
     )
 
 
-def _owner(value: Any, path: Path_, c: _Checker) -> S.OwnerSpec | None:
+def _owner(value: Any, path: Path_, c: Checker) -> spec.OwnerSpec | None:
     if value is None:
         return None
     data = c.mapping(value, path, {"via", "referenced_by"})
@@ -247,18 +245,18 @@ def _owner(value: Any, path: Path_, c: _Checker) -> S.OwnerSpec | None:
                 "write e.g. referenced_by: customer.address_id",
             )
             return None
-        return S.OwnerSpec(referenced_by=(table, column))
-    return S.OwnerSpec(via=via)
+        return spec.OwnerSpec(referenced_by=(table, column))
+    return spec.OwnerSpec(via=via)
 
 
 def _check_field_erasure(
-    erase: S.EraseSpec, fields: dict[str, S.FieldSpec], path: Path_, c: _Checker
+    erase: spec.EraseSpec, fields: dict[str, spec.FieldSpec], path: Path_, c: Checker
 ) -> None:
     """Field-level erasure only means something when the row itself stays (anonymise, retain)."""
     if erase.action != "delete":
         return
-    for name, spec in fields.items():
-        if spec.erase is not None and spec.erase is not erase:
+    for name, field_spec in fields.items():
+        if field_spec.erase is not None and field_spec.erase is not erase:
             c.fail(
                 (*path, "fields", name, "erase"),
                 "the table's rows are deleted, so this field has nothing left to anonymise",
@@ -268,12 +266,12 @@ def _check_field_erasure(
 
 def _check_http_table(
     data: dict[str, Any],
-    find: S.HttpFind | None,
-    calls: dict[str, S.HttpCall | None],
-    erase: S.EraseSpec,
-    fields: dict[str, S.FieldSpec],
+    find: spec.HttpFind | None,
+    calls: dict[str, spec.HttpCall | None],
+    erase: spec.EraseSpec,
+    fields: dict[str, spec.FieldSpec],
     path: Path_,
-    c: _Checker,
+    c: Checker,
 ) -> None:
     if find is None:
         c.fail(
@@ -296,14 +294,14 @@ def _check_http_table(
         )
 
 
-def _call(value: Any, path: Path_, c: _Checker) -> S.HttpCall | None:
+def _call(value: Any, path: Path_, c: Checker) -> spec.HttpCall | None:
     if value is None:
         return None
     data = c.mapping(value, path, {"method", "path", "per", "body"}, {"method", "path"})
     method = c.choice(
         str(data.get("method") or "DELETE").upper(),
         (*path, "method"),
-        S.HTTP_METHODS,
+        spec.HTTP_METHODS,
         default="DELETE",
     )
     per = c.choice(data.get("per"), (*path, "per"), ("record", "subject"), default="record")
@@ -311,7 +309,7 @@ def _call(value: Any, path: Path_, c: _Checker) -> S.HttpCall | None:
     if body is not None and not isinstance(body, dict):
         c.fail((*path, "body"), "expected a mapping of fields", "write body: {email: '{email}'}")
         body = None
-    return S.HttpCall(
+    return spec.HttpCall(
         method=method,
         path=c.text(data.get("path"), (*path, "path"), required=True) or "/",
         per=per,  # type: ignore[arg-type]
@@ -320,8 +318,8 @@ def _call(value: Any, path: Path_, c: _Checker) -> S.HttpCall | None:
 
 
 def _opt_out(
-    value: Any, path: Path_, stores: dict[str, S.StoreSpec], c: _Checker
-) -> tuple[S.OptOutAction, ...]:
+    value: Any, path: Path_, stores: dict[str, spec.StoreSpec], c: Checker
+) -> tuple[spec.OptOutAction, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -342,7 +340,7 @@ def _opt_out(
                 f"use one of: {', '.join(stores[store].tables)}",
             )
             continue
-        if stores[store].kind == "notify":
+        if not stores[store].searchable:
             c.fail((*path, i, "store"), "a notify store cannot be changed by Smarct", "remove it")
             continue
         if stores[store].kind == "http" and stores[store].tables[table].update_call is None:
@@ -354,7 +352,7 @@ def _opt_out(
         if not isinstance(changes, dict) or not changes:
             c.fail((*path, i, "set"), "expected the fields to set", "write set: {marketing: false}")
             continue
-        actions.append(S.OptOutAction(store=store, table=table, set=dict(changes)))
+        actions.append(spec.OptOutAction(store=store, table=table, set=dict(changes)))
     return tuple(actions)
 
 
@@ -363,15 +361,15 @@ def _field(
     value: Any,
     category: str,
     portable: bool,
-    erase: S.EraseSpec,
+    erase: spec.EraseSpec,
     path: Path_,
-    c: _Checker,
-) -> S.FieldSpec:
+    c: Checker,
+) -> spec.FieldSpec:
     data = c.mapping(value if value is not None else {}, path, FIELD_KEYS)
-    return S.FieldSpec(
+    return spec.FieldSpec(
         name=name,
         category=c.choice(
-            data.get("category"), (*path, "category"), S.CATEGORIES, default=category
+            data.get("category"), (*path, "category"), spec.CATEGORIES, default=category
         ),
         purpose=c.text(data.get("purpose"), (*path, "purpose")),
         legal_basis=c.text(data.get("legal_basis"), (*path, "legal_basis")),
@@ -382,16 +380,18 @@ def _field(
     )
 
 
-def _erase(value: Any, path: Path_, c: _Checker) -> S.EraseSpec | None:
+def _erase(value: Any, path: Path_, c: Checker) -> spec.EraseSpec | None:
     if value is None:
         return None
     if isinstance(value, str):
         value = {"action": value}
     data = c.mapping(value, path, ERASE_KEYS, {"action"})
-    action = c.choice(data.get("action"), (*path, "action"), S.ERASE_ACTIONS, default="delete")
+    action = c.choice(data.get("action"), (*path, "action"), spec.ERASE_ACTIONS, default="delete")
     strategy = data.get("strategy")
     if action == "anonymise":
-        strategy = c.choice(strategy, (*path, "strategy"), S.ANONYMISE_STRATEGIES, default="null")
+        strategy = c.choice(
+            strategy, (*path, "strategy"), spec.ANONYMISE_STRATEGIES, default="null"
+        )
         if strategy == "fixed" and data.get("value") is None:
             c.fail(
                 path, "the 'fixed' strategy needs a 'value'", 'add value: "[erased]" (or similar)'
@@ -414,7 +414,7 @@ def _erase(value: Any, path: Path_, c: _Checker) -> S.EraseSpec | None:
         )
         years = None
     start = _retention_start(data, years, action, path, c)
-    return S.EraseSpec(
+    return spec.EraseSpec(
         action=action,
         strategy=str(strategy) if strategy else None,
         value=c.text(data.get("value"), (*path, "value")),
@@ -429,7 +429,7 @@ def _erase(value: Any, path: Path_, c: _Checker) -> S.EraseSpec | None:
 
 
 def _retention_start(
-    data: dict[str, Any], years: int | None, action: str, path: Path_, c: _Checker
+    data: dict[str, Any], years: int | None, action: str, path: Path_, c: Checker
 ) -> str | None:
     """Where a retention period starts: a date field, the end of the relationship, or the owner
     row's period. Exactly one, and only for retained data."""
@@ -456,7 +456,7 @@ def _retention_start(
     return str(start) if start else None
 
 
-def _year_end(value: Any, path: Path_, c: _Checker) -> tuple[int, int] | None:
+def _year_end(value: Any, path: Path_, c: Checker) -> tuple[int, int] | None:
     """'03-31' → (3, 31): the last day of the financial year."""
     if value is None:
         return None
@@ -469,16 +469,16 @@ def _year_end(value: Any, path: Path_, c: _Checker) -> tuple[int, int] | None:
     return (parsed.month, parsed.day)
 
 
-def _link(value: Any, path: Path_, c: _Checker) -> S.LinkSpec:
+def _link(value: Any, path: Path_, c: Checker) -> spec.LinkSpec:
     data = c.mapping(value, path, {"column", "to"}, {"column", "to"})
     to = str(data.get("to", ""))
     table, _, column = to.partition(".")
     if not column:
         c.fail((*path, "to"), f"'{to}' should be <table>.<column>", "write e.g. to: customers.id")
-    return S.LinkSpec(column=str(data.get("column", "")), to_table=table, to_column=column)
+    return spec.LinkSpec(column=str(data.get("column", "")), to_table=table, to_column=column)
 
 
-def _check_links(tables: dict[str, S.TableSpec], path: Path_, c: _Checker) -> None:
+def _check_links(tables: dict[str, spec.TableSpec], path: Path_, c: Checker) -> None:
     for name, table in tables.items():
         owner = table.owner.referenced_by if table.owner else None
         if owner is not None and owner[0] not in tables:
@@ -496,7 +496,7 @@ def _check_links(tables: dict[str, S.TableSpec], path: Path_, c: _Checker) -> No
                 )
 
 
-def _find(value: Any, path: Path_, c: _Checker) -> S.HttpFind | None:
+def _find(value: Any, path: Path_, c: Checker) -> spec.HttpFind | None:
     if value is None:
         return None
     data = c.mapping(value, path, {"path", "params", "records", "pagination"}, {"path"})
@@ -524,11 +524,11 @@ def _find(value: Any, path: Path_, c: _Checker) -> S.HttpFind | None:
             "name the query parameter",
         )
     params = c.mapping(data.get("params", {}), (*path, "params"), set(data.get("params") or {}))
-    return S.HttpFind(
+    return spec.HttpFind(
         path=c.text(data.get("path"), (*path, "path"), required=True) or "/",
         params={str(k): str(v) for k, v in params.items()},
         records=c.text(data.get("records"), (*path, "records")) or "",
-        pagination=S.Pagination(
+        pagination=spec.Pagination(
             type=page_type,  # type: ignore[arg-type]
             param=c.text(page_raw.get("param"), (*path, "pagination", "param")),
             limit_param=c.text(page_raw.get("limit_param"), (*path, "pagination", "limit_param")),
@@ -542,9 +542,9 @@ def _find(value: Any, path: Path_, c: _Checker) -> S.HttpFind | None:
     )
 
 
-def _auth(value: Any, path: Path_, c: _Checker) -> S.Auth:
+def _auth(value: Any, path: Path_, c: Checker) -> spec.Auth:
     if value is None:
-        return S.Auth()
+        return spec.Auth()
     data = c.mapping(value, path, {"type", "token", "username", "password", "header"}, {"type"})
     kind = c.choice(
         data.get("type"), (*path, "type"), ("none", "bearer", "basic", "header"), default="none"
@@ -560,11 +560,11 @@ def _auth(value: Any, path: Path_, c: _Checker) -> S.Auth:
     secret = {
         k: c.setting(data[k], (*path, k)) for k in ("token", "username", "password") if k in data
     }
-    return S.Auth(type=kind, header=c.text(data.get("header"), (*path, "header")), **secret)  # type: ignore[arg-type]
+    return spec.Auth(type=kind, header=c.text(data.get("header"), (*path, "header")), **secret)  # type: ignore[arg-type]
 
 
 def _check_register_covers(
-    stores: dict[str, S.StoreSpec], register: dict[str, S.RegisterEntry], c: _Checker
+    stores: dict[str, spec.StoreSpec], register: dict[str, spec.RegisterEntry], c: Checker
 ) -> None:
     """Every category the stores hold needs its Article 15 entry, or access responses are incomplete."""
     held: dict[str, str] = {}

@@ -184,6 +184,12 @@ class StoreSpec:
     timeout_seconds: float = 15.0
     max_retries: int = 3
 
+    @property
+    def searchable(self) -> bool:
+        """Smarct can search and change this store itself. A ``notify`` recipient has no API: it
+        is told by email (Article 19) at erasure and correction, and holds nothing we gather."""
+        return self.kind != "notify"
+
 
 @dataclass(frozen=True)
 class RegisterEntry:

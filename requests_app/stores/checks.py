@@ -27,6 +27,7 @@ from requests_app.stores.ownership import Link
 from requests_app.stores.sqlschema import (
     LiveProblem,
     SqlSchema,
+    did_you_mean,
     engine_for,
     inspect_store,
     unique_columns,
@@ -64,7 +65,7 @@ def check_store(
     ``raise_transient``: a store that cannot be reached just now raises ``TransientStoreError``
     instead of being reported as a problem. ``connector``: one to reuse (it keeps the schema
     read here)."""
-    if store.kind == "notify":
+    if not store.searchable:
         return []  # a recipient told by email: nothing to connect to
     connector = connector or connector_for(store)
     try:
@@ -368,8 +369,6 @@ def _check_files(connector: Any) -> list[LiveProblem]:
 
 
 def _close(name: str, options: list[str]) -> str:
-    from requests_app.stores.sqlschema import did_you_mean
-
     return did_you_mean(name, options)
 
 

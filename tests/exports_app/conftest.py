@@ -10,8 +10,9 @@ from django.core.files.storage import default_storage
 
 from exports_app.content import record_key
 from exports_app.models import Export, Redaction
-from requests_app import gathering, lifecycle
+from requests_app.gathering import gather
 from requests_app.models import DataSubjectRequest
+from requests_app.review import decisions
 from smarct_dsar.crypto import iter_decrypted
 
 
@@ -34,7 +35,7 @@ def approve(
     def _approve(dsr: DataSubjectRequest) -> DataSubjectRequest:
         ready(dsr)
         with django_capture_on_commit_callbacks(execute=True):
-            lifecycle.request_approve(request=dsr, actor=approver)
+            decisions.request_approve(request=dsr, actor=approver)
         dsr.refresh_from_db()
         return dsr
 
@@ -46,7 +47,7 @@ def bob_redacted(demo_map: Any, verified: Any) -> DataSubjectRequest:
     """Bob, gathered, with the other person in his first support ticket's message redacted."""
     dsr = verified(name="Bob Baker", email="bob@example.com")
     step = dsr.gather_steps.get(store="support")
-    table, ticket = next(gathering.gathered_records(step))
+    table, ticket = next(gather.gathered_records(step))
     Redaction.objects.create(
         request=dsr,
         store="support",

@@ -17,6 +17,7 @@ from django.utils import timezone
 from exports_app import services
 from exports_app.models import DownloadLink
 from requests_app.models import RequestEvent
+from requests_app.review import decisions
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,7 @@ def released(
         dsr = approve(verified(email=email))
         mail.outbox.clear()
         with django_capture_on_commit_callbacks(execute=True):
-            services.exports_release(request=dsr, actor=approver)
+            decisions.request_release(request=dsr, actor=approver)
         return dsr, _link(mail.outbox[-1])
 
     return _release
@@ -188,11 +189,11 @@ def test_redaction_through_the_api_then_rebuild(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     from exports_app.content import record_key
-    from requests_app import gathering
+    from requests_app.gathering import gather
     from tests.exports_app.conftest import export_bytes
 
     dsr = approve(verified(email="bob@example.com"))
-    _, ticket = next(gathering.gathered_records(dsr.gather_steps.get(store="support")))
+    _, ticket = next(gather.gathered_records(dsr.gather_steps.get(store="support")))
     bad = reviewer_api.post(
         f"/api/v1/requests/{dsr.reference}/redactions/", {"store": "support"}, format="json"
     )

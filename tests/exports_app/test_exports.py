@@ -18,8 +18,9 @@ from django.core.files.storage import default_storage
 
 from exports_app import services
 from exports_app.models import ExportStatus
-from requests_app.errors import IllegalTransition
+from requests_app.core.errors import IllegalTransition
 from requests_app.models import Status
+from requests_app.review import decisions
 from tests.exports_app.conftest import export_bytes, open_zip
 
 pytestmark = pytest.mark.django_db
@@ -183,7 +184,7 @@ def test_release_emails_a_link_and_completes_the_request(
 ) -> None:
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.exports_release(request=bob, actor=approver)
+        decisions.request_release(request=bob, actor=approver)
     bob.refresh_from_db()
     assert bob.status == Status.COMPLETED
     (message,) = mail.outbox
@@ -193,11 +194,11 @@ def test_release_emails_a_link_and_completes_the_request(
 
 
 def test_a_released_export_is_immutable(bob: Any, approver: Any) -> None:
-    services.exports_release(request=bob, actor=approver)
+    decisions.request_release(request=bob, actor=approver)
     with pytest.raises(IllegalTransition):
         services.exports_rebuild(request=bob, actor=approver)
     with pytest.raises(IllegalTransition):
-        services.exports_release(request=bob, actor=approver)
+        decisions.request_release(request=bob, actor=approver)
 
 
 def test_a_build_run_twice_changes_nothing(bob: Any) -> None:

@@ -14,9 +14,10 @@ from exports_app import services
 from exports_app.content import REDACTED, record_key
 from exports_app.models import Export, ExportStatus, Redaction
 from exports_app.services import FORMATS
-from requests_app import gathering
-from requests_app.errors import IllegalTransition
+from requests_app.core.errors import IllegalTransition
+from requests_app.gathering import gather
 from requests_app.models import DataSubjectRequest, Status
+from requests_app.review import decisions
 from tests.exports_app.conftest import export_bytes, open_zip
 from tests.exports_app.test_exports import _text
 from tests.support.stores import one_table_store
@@ -27,7 +28,7 @@ REASON = "Names a colleague"
 
 def _record(dsr: DataSubjectRequest, store: str, table: str, has: str = "") -> dict[str, Any]:
     step = dsr.gather_steps.get(store=store)
-    return next(r for t, r in gathering.gathered_records(step) if t == table and has in str(r))
+    return next(r for t, r in gather.gathered_records(step) if t == table and has in str(r))
 
 
 def _customers(export: Export) -> list[dict[str, Any]]:
@@ -98,7 +99,7 @@ def test_a_redaction_added_after_the_files_are_built_rebuilds_them(
             reason=REASON,
         )
     with django_capture_on_commit_callbacks(execute=True):
-        services.exports_release(request=dsr, actor=approver)
+        decisions.request_release(request=dsr, actor=approver)
     dsr.refresh_from_db()
     assert dsr.status == Status.COMPLETED
     for export in dsr.exports.all():
@@ -126,7 +127,7 @@ def test_files_built_before_the_current_redactions_are_never_released(
         created_by="staff:rita",
     )
     with pytest.raises(IllegalTransition, match="built before"):
-        services.exports_release(request=dsr, actor=approver)
+        decisions.request_release(request=dsr, actor=approver)
     assert not Export.objects.filter(request=dsr, released_at__isnull=False).exists()
 
 
@@ -188,7 +189,7 @@ def test_a_field_redaction_naming_a_field_the_record_lacks_fails_the_build(
 ) -> None:
     dsr = verified(name="Bob Baker", email="bob@example.com")
     step = dsr.gather_steps.get(store="support")
-    table, ticket = next(gathering.gathered_records(step))
+    table, ticket = next(gather.gathered_records(step))
     Redaction.objects.create(
         request=dsr,
         store="support",

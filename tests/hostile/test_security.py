@@ -17,10 +17,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from exports_app.models import DownloadLink
-from requests_app import verification
-from requests_app.actions import ACTIONS
+from requests_app.core.actions import ACTIONS
+from requests_app.core.permissions import APPROVER as APPROVER_ROLE
+from requests_app.intake import verification
 from requests_app.models import DataSubjectRequest, RequestToken
-from requests_app.permissions import APPROVER as APPROVER_ROLE
 from smarct_dsar.logfilter import RedactPersonalData
 from tests.factories import UserFactory
 from tests.support.workflow import submit_and_approve
@@ -34,7 +34,7 @@ PUBLIC, STAFF, APPROVER_ONLY = "public", "staff", "approver-only"
 
 def may(action: str) -> str:
     """Who may take a staff action: from the one table the API, the dashboard and the services
-    read (``requests_app.actions.ACTIONS``)."""
+    read (``requests_app.core.actions.ACTIONS``)."""
     return APPROVER_ONLY if ACTIONS[action].role == APPROVER_ROLE else STAFF
 
 
@@ -299,11 +299,11 @@ def test_no_personal_data_reaches_the_logs_of_a_whole_request(
         dsr = verified(name="Alice Archer", email="alice@example.com", phone="07700 900001")
         with django_capture_on_commit_callbacks(execute=True):
             submit_and_approve(dsr, approver)
-        from exports_app.services import exports_release
+        from requests_app.review.decisions import request_release
 
         dsr.refresh_from_db()
         with django_capture_on_commit_callbacks(execute=True):
-            exports_release(request=dsr, actor=approver)
+            request_release(request=dsr, actor=approver)
         token = verification.status_link(dsr).rstrip("/").split("/")[-1]
         client.get(f"/status/{token}/")
         client.get(f"/downloads/{token}/")  # a 404 logs its path: the token must not appear

@@ -16,10 +16,13 @@ from typing import Any
 import pytest
 
 from exports_app.models import DownloadLink, Export, ExportStatus
-from exports_app.services import exports_release
-from requests_app import lifecycle, rectification, selectors, tasks, verification
-from requests_app.intake import CorrectionInput, Submission, request_submit
+from requests_app import selectors, tasks
+from requests_app.fulfilment import rectification
+from requests_app.intake import verification
+from requests_app.intake.receive import CorrectionInput, Submission, request_submit
 from requests_app.models import DataSubjectRequest, GatherStep, RequestEvent, Status
+from requests_app.review import decisions
+from requests_app.review.decisions import request_release
 from tests.conftest import OwnEstate
 from tests.factories import UserFactory
 from tests.integration.conftest import delivered as _delivered
@@ -68,13 +71,13 @@ def _staff_round(requests: list[DataSubjectRequest], sam: Any, ada: Any) -> None
                         decision="accepted",
                         target_field="phone",
                     )
-                lifecycle.request_submit(request=dsr, actor=sam)
+                decisions.request_submit(request=dsr, actor=sam)
             elif dsr.status == Status.READY_FOR_APPROVAL:
-                lifecycle.request_approve(request=dsr, actor=ada)
+                decisions.request_approve(request=dsr, actor=ada)
             elif dsr.status == Status.FULFILLING and dsr.request_type in {"access", "portability"}:
                 exports = list(Export.objects.filter(request=dsr))
                 if exports and all(e.status == ExportStatus.READY for e in exports):
-                    exports_release(request=dsr, actor=ada)
+                    request_release(request=dsr, actor=ada)
                 elif any(e.status == ExportStatus.FAILED for e in exports):
                     raise AssertionError(f"{dsr.reference}: a build failed: {exports}")
         except Exception as exc:  # a refusal from a race with the workers: look again later

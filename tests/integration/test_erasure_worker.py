@@ -14,7 +14,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from exports_app.models import Export
-from requests_app import datamap, tasks, verification
+from requests_app import datamap, tasks
+from requests_app.intake import verification
 from requests_app.models import (
     DataSubjectRequest,
     ErasureStep,

@@ -18,8 +18,9 @@ from django.db import connection
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from requests_app import datamap, gathering, tasks
-from requests_app.health import probe_worker
+from requests_app import datamap, tasks
+from requests_app.core.probes import probe_worker
+from requests_app.gathering import gather
 from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
 from tests.integration.conftest import delivered as _delivered
 from tests.integration.test_gathering_worker import _verify
@@ -87,7 +88,7 @@ def test_a_partner_failing_every_way_is_retried_and_gathered_once(
     step = GatherStep.objects.get(request=dsr)
     assert step.status == StepStatus.DONE
     assert step.attempts == 2  # one attempt gave up on timeouts; the retry succeeded
-    assert list(gathering.gathered_records(step)) == [
+    assert list(gather.gathered_records(step)) == [
         ("contacts", {"email": "fay@example.com", "id": 1})
     ]  # gathered once, not once per retry
     wait_for(lambda: len(_delivered(dsr.reference)) == 2, what="the emails")
@@ -187,7 +188,7 @@ def test_the_database_dropping_a_workers_connection_mid_task_loses_nothing(
         what="gathering after the connection dropped",
     )
     step = GatherStep.objects.get(request=dsr)
-    assert list(gathering.gathered_records(step)) == [
+    assert list(gather.gathered_records(step)) == [
         ("contacts", {"email": "dora@example.com", "id": 4})
     ]
     wait_for(lambda: len(_delivered(dsr.reference)) == 2, what="the emails")

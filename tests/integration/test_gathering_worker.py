@@ -12,7 +12,8 @@ from django.core.files.storage import default_storage
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from requests_app import gathering, tasks
+from requests_app import tasks
+from requests_app.gathering import gather
 from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
 from tests.requests_app.stores.conftest import CHINOOK
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def _verify(api: Any, email: str) -> DataSubjectRequest:
-    from requests_app import verification
+    from requests_app.intake import verification
 
     created = api.post(
         "/api/v1/requests/",
@@ -101,7 +102,7 @@ def test_a_worker_killed_mid_gather_and_the_sweeper_completes_the_request(
     map_file.write_text(SLOW_MAP.format(chinook=CHINOOK, url=httpserver.url_for("/partner")))
     settings.DSAR_DATA_MAP = str(map_file)
     settings.DSAR_SWEEP_AFTER_SECONDS = 2
-    gathering.datamap.current.cache_clear()
+    gather.datamap.current.cache_clear()
     first = start_worker(DSAR_SWEEP_AFTER_SECONDS="2")
     dsr = _verify(api, "luisg@embraer.com.br")
     slow = wait_for(
@@ -133,7 +134,7 @@ def test_a_worker_killed_mid_gather_and_the_sweeper_completes_the_request(
         .table_counts["Invoice"]
         == 7
     )
-    records = list(gathering.gathered_records(slow))
+    records = list(gather.gathered_records(slow))
     assert records == [("contacts", {"email": "luisg@embraer.com.br", "n": 1})]  # once, not twice
     files = default_storage.listdir(f"gathered/{dsr.reference}")[1]
     assert [f for f in files if f.startswith("slow_partner-")] == [

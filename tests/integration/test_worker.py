@@ -72,7 +72,7 @@ def test_the_worker_probe_proves_consumption_not_just_a_live_process(
     from django.core.management import call_command
     from django.core.management.base import CommandError
 
-    from requests_app.health import probe_worker
+    from requests_app.core.probes import probe_worker
 
     assert probe_worker(hostname=f"celery@{socket.gethostname()}", timeout=30) is not None
     # a worker that does not consume (here: one that does not exist) fails the check

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from requests_app import lifecycle
-from requests_app.audit import chain_verify
-from requests_app.intake import CorrectionInput
+from requests_app.core import lifecycle
+from requests_app.core.audit import chain_verify
+from requests_app.intake.receive import CorrectionInput
 from requests_app.models import DataSubjectRequest, RequestEvent, Status
 from tests.requests_app.conftest import phone_of
 from tests.support.workflow import submit_and_approve

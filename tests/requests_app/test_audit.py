@@ -13,10 +13,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from requests_app import lifecycle, retention
-from requests_app.audit import chain_verify
-from requests_app.audit_checkpoints import FOLDER
+from requests_app.core import retention
+from requests_app.core.audit import chain_verify
+from requests_app.core.checkpoints import FOLDER
 from requests_app.models import AuditHead, RequestEvent
+from requests_app.review import case
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +25,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def trail(verified: Any, approver: Any) -> Any:
     dsr = verified()
-    lifecycle.request_hold(request=dsr, actor=approver, question="Which account, please?")
-    lifecycle.request_resume(request=dsr, actor=approver)
+    case.request_hold(request=dsr, actor=approver, question="Which account, please?")
+    case.request_resume(request=dsr, actor=approver)
     return dsr
 
 
@@ -91,7 +92,7 @@ def test_purging_personal_data_keeps_the_chain_verifiable(trail: Any) -> None:
 
 def _grow(dsr: Any, approver: Any, notes: int) -> None:
     for n in range(notes):
-        lifecycle.request_note(request=dsr, actor=approver, text=f"note {n}")
+        case.request_note(request=dsr, actor=approver, text=f"note {n}")
 
 
 @pytest.mark.tampers_audit
@@ -209,7 +210,7 @@ def test_beat_anchors_the_chain_in_storage_with_a_signed_checkpoint(trail: Any) 
 @pytest.mark.tampers_audit
 def test_an_event_recorded_after_the_purge_cannot_pass_as_purged(trail: Any, approver: Any) -> None:
     retention.request_purge_personal_data(request=trail)
-    lifecycle.request_note(request=trail, actor=approver, text="Called the DPO")
+    case.request_note(request=trail, actor=approver, text="Called the DPO")
     event = RequestEvent.objects.filter(request=trail, action="note").get()
     RequestEvent.objects.filter(pk=event.pk).update(
         payload={"purged": True}, payload_purged_at=timezone.now()
@@ -227,7 +228,7 @@ def test_a_change_is_anchored_at_once_so_a_replayed_head_is_caught(
     earlier = AuditHead.objects.values("seq", "hash", "mac").get(id=1)
     cache.clear()  # (a new anchoring window)
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.request_withdraw(request=trail, actor=approver, reason="By phone")
+        case.request_withdraw(request=trail, actor=approver, reason="By phone")
     # ...the change was anchored within seconds (after its commit), before it could be cut
     RequestEvent.objects.filter(seq__gt=earlier["seq"]).delete()
     AuditHead.objects.filter(id=1).update(**earlier)
@@ -251,7 +252,7 @@ def _clear_checkpoints() -> None:
 def test_checkpoints_older_than_a_day_are_thinned_to_the_first_of_each_day(db: Any) -> None:
     from datetime import UTC, datetime
 
-    from requests_app.audit_checkpoints import _thin
+    from requests_app.core.checkpoints import _thin
 
     now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     stamps = {

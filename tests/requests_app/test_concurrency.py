@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from requests_app import intake
+from requests_app.intake import receive
 from requests_app.models import DataSubjectRequest
 
 
@@ -20,8 +20,8 @@ def test_simultaneous_identical_requests_create_one(settings: Any) -> None:
     def submit() -> None:
         try:
             start.wait()
-            result = intake.request_submit(
-                data=intake.Submission(
+            result = receive.request_submit(
+                data=receive.Submission(
                     request_type="erasure", name="Twin", email="twin@example.com"
                 )
             )

@@ -233,7 +233,7 @@ def test_a_phone_number_cannot_identify_anyone(tmp_path: Path) -> None:
 
 
 def test_the_stores_are_searched_only_by_what_the_person_proved(verified: Any) -> None:
-    from requests_app.gathering import subject_of
+    from requests_app.gathering.gather import subject_of
 
     dsr = verified(email="ann@example.com", phone="07700 900123")
     subject = subject_of(dsr)

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from requests_app import deadlines
+from requests_app.core import deadlines
 
 D = dt.date
 

@@ -11,7 +11,8 @@ from celery.exceptions import Retry
 from django.core import mail
 from django.utils import timezone
 
-from requests_app import notifications, tasks
+from requests_app import tasks
+from requests_app.core import notifications
 from requests_app.models import DataSubjectRequest, EmailStatus, OutgoingEmail, Status
 
 pytestmark = pytest.mark.django_db
@@ -107,8 +108,8 @@ def test_sweeper_requeues_gathering_that_never_started(
 def test_gathering_task_delivered_twice_does_nothing_more(verified: Any) -> None:
     dsr = verified()
     events = dsr.events.count()
-    tasks.start_gathering(dsr.pk)
-    tasks.start_gathering(dsr.pk)
+    tasks.advance(dsr.pk)
+    tasks.advance(dsr.pk)
     assert dsr.events.count() == events
 
 

@@ -18,9 +18,11 @@ from django.core.management.base import CommandError
 from pypdf import PdfReader
 
 from exports_app.models import DownloadLink, Export, ExportFormat
-from requests_app import erasure, erasure_plans, lifecycle, tasks
-from requests_app.errors import RuleViolation
+from requests_app import tasks
+from requests_app.core.errors import RuleViolation
+from requests_app.fulfilment import erasure, erasure_plans
 from requests_app.models import ErasureStep, ProcessorNotice, Status, StepStatus
+from requests_app.review import decisions
 from smarct_dsar.crypto import iter_decrypted
 from tests.conftest import OwnEstate
 from tests.factories import UserFactory
@@ -301,15 +303,15 @@ def test_an_open_access_request_holds_erasure_until_it_is_answered(
     assert dsr.status == Status.APPROVED  # waiting, and the timeline says why
     assert dsr.events.filter(action="erasure_waiting").count() == 1
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.start_fulfilment(dsr.pk)  # the sweeper's retry changes nothing while it waits
+        tasks.advance(dsr.pk)  # the sweeper's retry changes nothing while it waits
     assert dsr.events.filter(action="erasure_waiting").count() == 1
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.request_act(
+        decisions.request_act(
             action="withdraw", request=access, actor=approver, reason="done by phone"
         )
     # withdrawal is not completion; the sweeper picks the erasure up
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.start_fulfilment(dsr.pk)
+        tasks.advance(dsr.pk)
     dsr.refresh_from_db()
     assert dsr.status == Status.COMPLETED
 
@@ -372,7 +374,7 @@ def test_unconfirmed_recipients_are_reminded_then_flagged_overdue(
 
     from django.utils import timezone
 
-    from requests_app import recipients
+    from requests_app.fulfilment import recipients
 
     dsr = _approve(bob_erasure, approver, django_capture_on_commit_callbacks)
     assert recipients.notices_remind() == 0  # just told: nothing to remind yet
@@ -400,7 +402,7 @@ def test_the_certificate_outlives_the_download_link_and_the_purge(
 
     from exports_app.models import DownloadLink
     from exports_app.services import exports_expire_files
-    from requests_app.retention import request_purge_personal_data
+    from requests_app.core.retention import request_purge_personal_data
 
     dsr = _approve(bob_erasure, approver, django_capture_on_commit_callbacks)
     DownloadLink.objects.update(expires_at=timezone.now() - timedelta(days=1))
@@ -419,7 +421,7 @@ def test_closed_requests_are_purged_after_24_months_and_keep_only_the_certificat
     from django.core.files.storage import default_storage
     from django.utils import timezone
 
-    from requests_app import retention
+    from requests_app.core import retention
 
     dsr = _approve(bob_erasure, approver, django_capture_on_commit_callbacks)
     assert tasks.purge_expired_requests() == 0  # closed today: kept
@@ -439,7 +441,7 @@ def test_purge_deletes_an_access_requests_gathered_data_and_exports(
 ) -> None:
     from django.core.files.storage import default_storage
 
-    from requests_app.retention import request_purge_personal_data
+    from requests_app.core.retention import request_purge_personal_data
 
     dsr = verified(name="Alice Archer", email="alice@example.com")
     with django_capture_on_commit_callbacks(execute=True):
@@ -463,14 +465,14 @@ def test_an_erasure_deletes_the_copies_made_for_the_persons_earlier_requests(
     client: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from exports_app.services import exports_release
+    from requests_app.review.decisions import request_release
 
     # Bob's access request was answered: its files were released, with a live link
     access = verified(name="Bob Baker", email=BOB)
     with django_capture_on_commit_callbacks(execute=True):
         submit_and_approve(access, approver)
     with django_capture_on_commit_callbacks(execute=True):
-        exports_release(request=access, actor=UserFactory(username="bea", roles=["approver"]))
+        request_release(request=access, actor=UserFactory(username="bea", roles=["approver"]))
     found = re.search(r"https?://[^/\s]+(/downloads/[^/\s]+/)", mail.outbox[-1].body)
     assert found is not None
     path = found.group(1)

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from exports_app.certificate import StoreReport
-from requests_app import datamap, erasure, erasure_plans
-from requests_app.errors import RuleViolation
+from requests_app import datamap
+from requests_app.core.errors import RuleViolation
+from requests_app.fulfilment import erasure, erasure_plans
+from requests_app.fulfilment.certificate import StoreReport
 from requests_app.models import ErasureStep, Status, StepStatus
 from tests.conftest import ROOT, OwnEstate
 from tests.support.workflow import submit_and_approve

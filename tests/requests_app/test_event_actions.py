@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from requests_app.actions import ACTIONS, PREPARATION_EVENTS
-from requests_app.audit import event_append
+from requests_app.core.actions import ACTIONS, PREPARATION_EVENTS
+from requests_app.core.audit import event_append
 from requests_app.models import EventAction, RequestEvent
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,11 @@ import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from requests_app import gathering, tasks
+from requests_app import tasks, workflow
+from requests_app.gathering import gather
+from requests_app.intake import verification
 from requests_app.models import GatherStep, Status, StepStatus
+from requests_app.review import case
 from tests.requests_app.stores.conftest import closed_port
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +48,7 @@ def test_gathered_files_are_encrypted_and_decrypt_to_the_records(alice: Any) -> 
         raw = handle.read()
     assert b"alice@example.com" not in raw
     assert b"Alice Archer" not in raw
-    records = list(gathering.gathered_records(step))
+    records = list(gather.gathered_records(step))
     assert [t for t, _ in records] == ["customers", "customer_notes"]
     assert records[0][1]["email"] == "alice@example.com"
 
@@ -60,7 +63,7 @@ def test_a_step_run_twice_does_not_duplicate(alice: Any) -> None:
     step.refresh_from_db()
     assert step.record_count == 8
     assert step.attempts == 2
-    assert len(list(gathering.gathered_records(step))) == 8
+    assert len(list(gather.gathered_records(step))) == 8
     assert not default_storage.exists(first)  # the old file was replaced, not appended to
     assert (
         default_storage.listdir(f"gathered/{alice.reference}")[1].count(Path(step.file_name).name)
@@ -95,7 +98,7 @@ def test_a_store_that_is_down_fails_visibly_while_the_others_finish(
     # when the partner is back and staff retry just that store
     monkeypatch.undo()
     with django_capture_on_commit_callbacks(execute=True):
-        gathering.gathering_retry_store(request=dsr, store="marketing", actor=reviewer)
+        gather.gathering_retry_store(request=dsr, store="marketing", actor=reviewer)
     dsr.refresh_from_db()
     assert dsr.status == Status.IN_REVIEW
     assert dsr.gather_steps.get(store="marketing").record_count == 7
@@ -135,7 +138,7 @@ def test_the_sweeper_takes_back_a_step_whose_worker_died(alice: Any, settings: A
         claimed_by="dead-task",
         claimed_at=timezone.now() - timedelta(hours=1),
     )
-    assert gathering.steps_to_requeue() == [step.pk]
+    assert gather.steps_to_requeue() == [step.pk]
     tasks.sweep_lost_work()
     step.refresh_from_db()
     alice.refresh_from_db()
@@ -150,21 +153,17 @@ def test_a_running_step_is_not_taken_by_a_second_worker(alice: Any) -> None:
     GatherStep.objects.filter(pk=step.pk).update(
         status=StepStatus.RUNNING, claimed_by="busy", claimed_at=timezone.now()
     )
-    assert gathering.gathering_run_step(step_id=step.pk, task_id="another") is False
-    assert (
-        gathering.gathering_run_step(step_id=step.pk, task_id="busy") is True
-    )  # its own redelivery
+    assert gather.gathering_run_step(step_id=step.pk, task_id="another") is False
+    assert gather.gathering_run_step(step_id=step.pk, task_id="busy") is True  # its own redelivery
 
 
 def test_a_withdrawn_request_is_not_gathered(demo_map: Any, submit: Any, approver: Any) -> None:
-    from requests_app import lifecycle
-
     dsr = submit(email="alice@example.com")
-    lifecycle.request_mark_verified(request=dsr, actor="requester")  # on-commit work not run
-    dsr = lifecycle.request_start_gathering(request=type(dsr).objects.get(pk=dsr.pk))
-    lifecycle.request_withdraw(request=dsr, actor=approver, reason="changed their mind")
+    verification.request_mark_verified(request=dsr, actor="requester")  # on-commit work not run
+    dsr = workflow.request_advance(request=type(dsr).objects.get(pk=dsr.pk))  # plans gathering
+    case.request_withdraw(request=dsr, actor=approver, reason="changed their mind")
     step = dsr.gather_steps.get(store="crm")
-    assert gathering.gathering_run_step(step_id=step.pk, task_id="t") is False
+    assert gather.gathering_run_step(step_id=step.pk, task_id="t") is False
     step.refresh_from_db()
     assert step.status == StepStatus.PENDING
     assert step.file_name == ""

@@ -10,38 +10,47 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from requests_app import lifecycle, optout
-from requests_app.actions import ACTIONS, available, refusal
-from requests_app.audit import chain_verify
-from requests_app.errors import IllegalTransition, NotPermitted, RuleViolation
+from requests_app.core import lifecycle, permissions
+from requests_app.core.actions import ACTIONS, available, refusal
+from requests_app.core.audit import chain_verify
+from requests_app.core.errors import IllegalTransition, NotPermitted, RuleViolation
+from requests_app.core.locking import request_locked
+from requests_app.intake import verification
 from requests_app.models import DataSubjectRequest, RequestEvent, Status
+from requests_app.review import case, decisions
 from tests.support.workflow import submitter
 
 pytestmark = pytest.mark.django_db
 
 
+@request_locked
+def _system_move(*, request: DataSubjectRequest, action: str) -> DataSubjectRequest:
+    return lifecycle.transition(request, action, actor="system")
+
+
 def _services(staff: Any) -> dict[str, Callable[[DataSubjectRequest], DataSubjectRequest]]:
+    system = {
+        action: lambda r, action=action: _system_move(request=r, action=action)
+        for action in ("start_gathering", "finish_gathering", "start_fulfilment", "start_opt_out")
+    }
     return {
-        "verify": lambda r: lifecycle.request_mark_verified(request=r, actor="requester"),
-        "start_gathering": lambda r: lifecycle.request_start_gathering(request=r),
-        "finish_gathering": lambda r: lifecycle.request_finish_gathering(request=r),
-        "submit": lambda r: lifecycle.request_submit(request=r, actor=submitter()),
-        "send_back": lambda r: lifecycle.request_send_back(
+        **system,
+        "verify": lambda r: verification.request_mark_verified(request=r, actor="requester"),
+        "submit": lambda r: decisions.request_submit(request=r, actor=submitter()),
+        "send_back": lambda r: decisions.request_send_back(
             request=r, actor=staff, reason="Withhold the colleague's name"
         ),
-        "approve": lambda r: lifecycle.request_approve(request=r, actor=staff),
-        "start_fulfilment": lambda r: lifecycle.request_start_fulfilment(request=r),
+        "approve": lambda r: decisions.request_approve(request=r, actor=staff),
         "complete": lambda r: lifecycle.request_complete(request=r),
-        "reject": lambda r: lifecycle.request_reject(
+        "reject": lambda r: decisions.request_reject(
             request=r, actor=staff, reason="Manifestly unfounded"
         ),
-        "hold": lambda r: lifecycle.request_hold(request=r, actor=staff, question="Which account?"),
-        "resume": lambda r: lifecycle.request_resume(request=r, actor=staff),
-        "withdraw": lambda r: lifecycle.request_withdraw(
+        "hold": lambda r: case.request_hold(request=r, actor=staff, question="Which account?"),
+        "resume": lambda r: case.request_resume(request=r, actor=staff),
+        "withdraw": lambda r: case.request_withdraw(
             request=r, actor=staff, reason="Asked by phone"
         ),
         "expire": lambda r: lifecycle.request_expire(request=r),
-        "start_opt_out": lambda r: optout.request_start_opt_out(request=r),
         "replan": lambda r: lifecycle.request_replan(request=r, changes=["crm.customers: action"]),
     }
 
@@ -86,7 +95,7 @@ def test_transition_table(action: str, status: str, submit: Any, approver: Any) 
 
 def test_closing_transitions_stamp_closed_at(verified: Any, approver: Any) -> None:
     dsr = verified()
-    after = lifecycle.request_withdraw(request=dsr, actor=approver, reason="Changed their mind")
+    after = case.request_withdraw(request=dsr, actor=approver, reason="Changed their mind")
     assert after.closed_at is not None
     assert not after.is_open
 
@@ -94,14 +103,14 @@ def test_closing_transitions_stamp_closed_at(verified: Any, approver: Any) -> No
 def test_reject_needs_a_reason(verified: Any, approver: Any) -> None:
     dsr = verified()
     with pytest.raises(RuleViolation) as exc:
-        lifecycle.request_reject(request=dsr, actor=approver, reason="   ")
+        decisions.request_reject(request=dsr, actor=approver, reason="   ")
     assert exc.value.field == "reason"
 
 
 def test_marketing_opt_out_can_never_be_refused(verified: Any, approver: Any) -> None:
     dsr = verified(request_type="marketing_opt_out")
     with pytest.raises(IllegalTransition, match="never be refused"):
-        lifecycle.request_reject(request=dsr, actor=approver, reason="Excessive")
+        decisions.request_reject(request=dsr, actor=approver, reason="Excessive")
     assert "reject" not in available(dsr, approver)
 
 
@@ -111,7 +120,7 @@ def test_rejection_email_gives_reason_and_ico_right(
     dsr = verified()
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.request_reject(request=dsr, actor=approver, reason="Identity not confirmed")
+        decisions.request_reject(request=dsr, actor=approver, reason="Identity not confirmed")
     (message,) = mail.outbox
     assert "Identity not confirmed" in message.body
     assert "Information Commissioner" in message.body
@@ -130,13 +139,11 @@ def test_hold_pauses_and_resume_moves_the_due_date(
     mail.outbox.clear()
     # when staff ask a question on 10 March and the answer comes on 17 March
     with django_capture_on_commit_callbacks(execute=True):
-        held = lifecycle.request_hold(
-            request=dsr, actor=approver, question="Which email did you use?"
-        )
+        held = case.request_hold(request=dsr, actor=approver, question="Which email did you use?")
     assert held.status == Status.ON_HOLD
     assert "Which email did you use?" in mail.outbox[0].body
     monkeypatch.setattr(lifecycle, "today", lambda: dt.date(2026, 3, 17))
-    resumed = lifecycle.request_resume(request=held, actor=approver)
+    resumed = case.request_resume(request=held, actor=approver)
     # then it returns to review and the due date moves by the 7 days paused:
     # 2 April + 7 = 9 April, a Thursday
     assert resumed.status == Status.IN_REVIEW
@@ -155,12 +162,12 @@ def test_extension_once_before_the_deadline_with_email(
     dsr.refresh_from_db()
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        extended = lifecycle.request_extend(request=dsr, actor=approver, reason="Data in 9 systems")
+        extended = case.request_extend(request=dsr, actor=approver, reason="Data in 9 systems")
     assert extended.due_on == dt.date(2026, 6, 2)  # three months from 2 March, a Tuesday
     assert "Data in 9 systems" in mail.outbox[0].body
     assert extended.extension.previous_due_on == dt.date(2026, 4, 2)
     with pytest.raises(RuleViolation, match="already been extended"):
-        lifecycle.request_extend(request=extended, actor=approver, reason="More")
+        case.request_extend(request=extended, actor=approver, reason="More")
 
 
 def test_extension_refused_once_the_deadline_has_passed(
@@ -171,7 +178,7 @@ def test_extension_refused_once_the_deadline_has_passed(
     DataSubjectRequest.objects.filter(pk=dsr.pk).update(due_on=dt.date(2026, 4, 2))
     dsr.refresh_from_db()
     with pytest.raises(RuleViolation, match="has passed"):
-        lifecycle.request_extend(request=dsr, actor=approver, reason="Too late")
+        case.request_extend(request=dsr, actor=approver, reason="Too late")
 
 
 def test_verification_starts_the_clock_and_sets_the_due_date(verified: Any) -> None:
@@ -195,7 +202,7 @@ def test_ccpa_clock_starts_at_receipt(submit: Any) -> None:
         received_at=timezone.now() - dt.timedelta(days=3)
     )
     dsr.refresh_from_db()
-    after = lifecycle.request_mark_verified(request=dsr, actor="requester")
+    after = verification.request_mark_verified(request=dsr, actor="requester")
     received = timezone.localdate(after.received_at)
     assert after.clock_started_on == received
     assert after.due_on == received + dt.timedelta(days=45)
@@ -203,7 +210,7 @@ def test_ccpa_clock_starts_at_receipt(submit: Any) -> None:
 
 def test_assign_records_who(verified: Any, approver: Any, reviewer: Any) -> None:
     dsr = verified()
-    after = lifecycle.request_assign(request=dsr, actor=approver, assignee=reviewer)
+    after = case.request_assign(request=dsr, actor=approver, assignee=reviewer)
     assert after.assignee == reviewer
     assert RequestEvent.objects.filter(request=dsr, action="assign").get().payload == {
         "assignee": "rita"
@@ -212,9 +219,9 @@ def test_assign_records_who(verified: Any, approver: Any, reviewer: Any) -> None
 
 def test_every_service_leaves_the_chain_intact(verified: Any, approver: Any) -> None:
     dsr = verified()
-    lifecycle.request_hold(request=dsr, actor=approver, question="?")
-    lifecycle.request_resume(request=dsr, actor=approver)
-    lifecycle.request_withdraw(request=dsr, actor=approver, reason="done")
+    case.request_hold(request=dsr, actor=approver, question="?")
+    case.request_resume(request=dsr, actor=approver)
+    case.request_withdraw(request=dsr, actor=approver, reason="done")
     assert list(chain_verify()) == []
 
 
@@ -224,38 +231,38 @@ def test_two_person_rule_one_submits_another_approves(verified: Any, approver: A
     dsr = verified()
     # nobody approves a response nobody submitted
     with pytest.raises(IllegalTransition, match="submitted for approval"):
-        lifecycle.request_approve(request=dsr, actor=approver)
-    ready = lifecycle.request_submit(request=dsr, actor=approver)
+        decisions.request_approve(request=dsr, actor=approver)
+    ready = decisions.request_submit(request=dsr, actor=approver)
     assert ready.status == Status.READY_FOR_APPROVAL
     assert (ready.submitted_by, ready.submitted_at is not None) == (approver, True)
     # nor approves their own submission
     with pytest.raises(NotPermitted, match="Two-person rule"):
-        lifecycle.request_approve(request=dsr, actor=approver)
+        decisions.request_approve(request=dsr, actor=approver)
     other = UserFactory(username="bea", roles=["reviewer", "approver"])
-    assert lifecycle.request_approve(request=dsr, actor=other).status == Status.APPROVED
+    assert decisions.request_approve(request=dsr, actor=other).status == Status.APPROVED
     event = RequestEvent.objects.get(request=dsr, action="submit")
     assert (event.actor, event.to_status) == ("staff:ada", Status.READY_FOR_APPROVAL)
 
 
 def test_two_person_rule_whoever_prepared_cannot_approve(verified: Any, approver: Any) -> None:
-    from requests_app.audit import event_append
+    from requests_app.core.audit import event_append
     from tests.factories import UserFactory
 
     dsr = verified()
-    event_append(request=dsr, actor=lifecycle.actor_label(approver), action="redact", payload={})
-    lifecycle.request_submit(request=dsr, actor=submitter())
+    event_append(request=dsr, actor=permissions.actor_label(approver), action="redact", payload={})
+    decisions.request_submit(request=dsr, actor=submitter())
     with pytest.raises(NotPermitted, match="Two-person rule"):
-        lifecycle.request_approve(request=dsr, actor=approver)
+        decisions.request_approve(request=dsr, actor=approver)
     other = UserFactory(username="bea", roles=["reviewer", "approver"])
-    assert lifecycle.request_approve(request=dsr, actor=other).status == Status.APPROVED
+    assert decisions.request_approve(request=dsr, actor=other).status == Status.APPROVED
 
 
 def test_sent_back_clears_the_submission(verified: Any, approver: Any) -> None:
     dsr = verified()
-    lifecycle.request_submit(request=dsr, actor=submitter())
+    decisions.request_submit(request=dsr, actor=submitter())
     with pytest.raises(RuleViolation, match="reason"):
-        lifecycle.request_send_back(request=dsr, actor=approver, reason=" ")
-    back = lifecycle.request_send_back(request=dsr, actor=approver, reason="Withhold Jane")
+        decisions.request_send_back(request=dsr, actor=approver, reason=" ")
+    back = decisions.request_send_back(request=dsr, actor=approver, reason="Withhold Jane")
     assert (back.status, back.submitted_by, back.submitted_at) == (Status.IN_REVIEW, None, None)
     assert RequestEvent.objects.get(request=dsr, action="send_back").payload == {
         "reason": "Withhold Jane"
@@ -265,9 +272,9 @@ def test_sent_back_clears_the_submission(verified: Any, approver: Any) -> None:
 def test_single_person_mode_lets_one_approver_do_it_all(
     verified: Any, approver: Any, settings: Any
 ) -> None:
-    from requests_app.audit import event_append
+    from requests_app.core.audit import event_append
 
     settings.DSAR_SINGLE_PERSON_MODE = True
     dsr = verified()
-    event_append(request=dsr, actor=lifecycle.actor_label(approver), action="redact", payload={})
-    assert lifecycle.request_approve(request=dsr, actor=approver).status == Status.APPROVED
+    event_append(request=dsr, actor=permissions.actor_label(approver), action="redact", payload={})
+    assert decisions.request_approve(request=dsr, actor=approver).status == Status.APPROVED

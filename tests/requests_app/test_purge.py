@@ -18,6 +18,7 @@ from django.db import models
 from django.utils import timezone
 
 from exports_app.models import DownloadLink, Export, ExportFormat, Redaction
+from requests_app.core.retention import orphans_sweep, request_purge_personal_data
 from requests_app.models import (
     ClockPause,
     Correction,
@@ -31,7 +32,6 @@ from requests_app.models import (
     RequestEvent,
     RequestToken,
 )
-from requests_app.retention import orphans_sweep, request_purge_personal_data
 
 pytestmark = pytest.mark.django_db
 MARK = "Mallory Marker 07700 900123 mallory@example.com"
@@ -194,7 +194,7 @@ def _filled_request() -> DataSubjectRequest:
     DownloadLink.objects.create(
         request=dsr, token_hash="d" * 64, created_by="system", expires_at=now, max_downloads=5
     )
-    from requests_app.audit import event_append
+    from requests_app.core.audit import event_append
 
     event_append(request=dsr, actor="staff:ada", action="note", payload={"text": MARK})
     return dsr

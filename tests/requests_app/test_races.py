@@ -20,9 +20,10 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from requests_app import erasure, lifecycle
-from requests_app.intake import CorrectionInput
-from requests_app.locking import request_locked
+from requests_app.core import lifecycle
+from requests_app.core.locking import request_locked
+from requests_app.fulfilment import erasure
+from requests_app.intake.receive import CorrectionInput
 from requests_app.models import DataSubjectRequest, LegalHold, RequestEvent, Status
 from tests.factories import UserFactory
 from tests.requests_app.conftest import phone_of

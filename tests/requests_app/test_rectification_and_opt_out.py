@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from requests_app import lifecycle, rectification
-from requests_app.errors import IllegalTransition, NotPermitted, RuleViolation
-from requests_app.intake import CorrectionInput
+from requests_app.core.errors import IllegalTransition, NotPermitted, RuleViolation
+from requests_app.fulfilment import rectification
+from requests_app.intake.receive import CorrectionInput
 from requests_app.models import CorrectionDecision, ProcessorNotice, Status, Suppression
+from requests_app.review import decisions
 from tests.conftest import OwnEstate
 
 pytestmark = pytest.mark.django_db
@@ -72,11 +73,11 @@ def test_an_accepted_correction_reaches_every_store_and_is_read_back(
         decision="declined",
         reason="We do not hold a favourite colour.",
     )
-    lifecycle.request_submit(request=dan_correction, actor=reviewer)
+    decisions.request_submit(request=dan_correction, actor=reviewer)
     with pytest.raises(NotPermitted, match="Only an approver"):  # rita prepared it
-        lifecycle.request_act(action="approve", request=dan_correction, actor=reviewer)
+        decisions.request_act(action="approve", request=dan_correction, actor=reviewer)
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.request_act(action="approve", request=dan_correction, actor=approver)
+        decisions.request_act(action="approve", request=dan_correction, actor=approver)
     dan_correction.refresh_from_db()
     assert dan_correction.status == Status.COMPLETED
 
@@ -112,9 +113,9 @@ def test_approval_waits_until_every_correction_is_decided(
         value="+44 7700 900099",
     )
     with pytest.raises(RuleViolation, match="Decide every correction"):
-        lifecycle.request_submit(request=dan_correction, actor=reviewer)
+        decisions.request_submit(request=dan_correction, actor=reviewer)
     with pytest.raises(IllegalTransition, match="submitted for approval"):
-        lifecycle.request_act(action="approve", request=dan_correction, actor=approver)
+        decisions.request_act(action="approve", request=dan_correction, actor=approver)
     assert dan_correction.corrections.get(position=1).final_value == "+44 7700 900099"
 
 
@@ -188,7 +189,7 @@ def test_an_opt_out_is_never_refused_and_a_repeat_changes_nothing(
 ) -> None:
     first = verified(request_type="marketing_opt_out", name="Carol Chen", email=CAROL)
     with pytest.raises(IllegalTransition, match="never be refused"):
-        lifecycle.request_act(action="reject", request=first, actor=approver, reason="no")
+        decisions.request_act(action="reject", request=first, actor=approver, reason="no")
     calls = len(own_estate.sandbox.calls)
     second = verified(request_type="marketing_opt_out", name="Carol Chen", email=CAROL)
     assert second.status == Status.COMPLETED

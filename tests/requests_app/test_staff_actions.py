@@ -1,4 +1,4 @@
-"""Issue 12, findings 4 and 5: the one table of staff actions (``requests_app.actions.ACTIONS``)
+"""Issue 12, findings 4 and 5: the one table of staff actions (``requests_app.core.actions.ACTIONS``)
 is what the services enforce, for every action, role and status; and what the table says about
 withdrawing and releasing a hold.
 
@@ -16,11 +16,14 @@ import pytest
 from django.core import mail
 
 from exports_app import services as exports
-from requests_app import erasure, gathering, lifecycle, recipients, rectification
-from requests_app.actions import ACTIONS, PAGE_ACTIONS, available
-from requests_app.errors import DomainError, IllegalTransition, NotPermitted
+from requests_app.core.actions import ACTIONS, PAGE_ACTIONS, available
+from requests_app.core.errors import DomainError, IllegalTransition, NotPermitted
+from requests_app.core.permissions import APPROVER
+from requests_app.fulfilment import erasure, recipients, rectification
+from requests_app.gathering import gather
+from requests_app.intake import verification
 from requests_app.models import DataSubjectRequest, LegalHold, RequestEvent, Status
-from requests_app.permissions import APPROVER
+from requests_app.review import case, decisions
 
 pytestmark = pytest.mark.django_db
 
@@ -28,12 +31,12 @@ Service = Callable[[DataSubjectRequest, Any], Any]
 
 # Every staff action's service, called as a member of staff would call it.
 SERVICES: dict[str, Service] = {
-    "assign": lambda r, u: lifecycle.request_assign(request=r, actor=u, assignee=u),
-    "note": lambda r, u: lifecycle.request_note(request=r, actor=u, text="A note"),
-    "confirm_authority": lambda r, u: lifecycle.request_confirm_authority(request=r, actor=u),
-    "extend": lambda r, u: lifecycle.request_extend(request=r, actor=u, reason="Complex"),
-    "hold": lambda r, u: lifecycle.request_hold(request=r, actor=u, question="Which account?"),
-    "resume": lambda r, u: lifecycle.request_resume(request=r, actor=u),
+    "assign": lambda r, u: case.request_assign(request=r, actor=u, assignee=u),
+    "note": lambda r, u: case.request_note(request=r, actor=u, text="A note"),
+    "confirm_authority": lambda r, u: verification.request_confirm_authority(request=r, actor=u),
+    "extend": lambda r, u: case.request_extend(request=r, actor=u, reason="Complex"),
+    "hold": lambda r, u: case.request_hold(request=r, actor=u, question="Which account?"),
+    "resume": lambda r, u: case.request_resume(request=r, actor=u),
     "legal_hold": lambda r, u: erasure.legal_hold_place(request=r, actor=u, reason="Claim"),
     "confirm_notice": lambda r, u: recipients.notice_confirm_by_staff(
         request=r, store="payments", actor=u, note="By post"
@@ -44,7 +47,7 @@ SERVICES: dict[str, Service] = {
     ),
     "retry_erasure": lambda r, u: erasure.erasure_retry_store(request=r, store="crm", actor=u),
     "retry_rectification": lambda r, u: rectification.rectification_retry(request=r, actor=u),
-    "retry_store": lambda r, u: gathering.gathering_retry_store(request=r, store="crm", actor=u),
+    "retry_store": lambda r, u: gather.gathering_retry_store(request=r, store="crm", actor=u),
     "decide_correction": lambda r, u: rectification.correction_decide(
         request=r, position=1, actor=u, decision="declined", reason="Not held"
     ),
@@ -52,12 +55,12 @@ SERVICES: dict[str, Service] = {
         request=r, actor=u, store="crm", table="t", record_key="a" * 64, field="", reason="3rd"
     ),
     "rebuild": lambda r, u: exports.exports_rebuild(request=r, actor=u),
-    "submit": lambda r, u: lifecycle.request_submit(request=r, actor=u),
-    "send_back": lambda r, u: lifecycle.request_send_back(request=r, actor=u, reason="Redo"),
-    "approve": lambda r, u: lifecycle.request_approve(request=r, actor=u),
-    "release": lambda r, u: exports.exports_release(request=r, actor=u),
-    "reject": lambda r, u: lifecycle.request_reject(request=r, actor=u, reason="Unfounded"),
-    "withdraw": lambda r, u: lifecycle.request_withdraw(request=r, actor=u, reason="By phone"),
+    "submit": lambda r, u: decisions.request_submit(request=r, actor=u),
+    "send_back": lambda r, u: decisions.request_send_back(request=r, actor=u, reason="Redo"),
+    "approve": lambda r, u: decisions.request_approve(request=r, actor=u),
+    "release": lambda r, u: decisions.request_release(request=r, actor=u),
+    "reject": lambda r, u: decisions.request_reject(request=r, actor=u, reason="Unfounded"),
+    "withdraw": lambda r, u: case.request_withdraw(request=r, actor=u, reason="By phone"),
     "release_hold": lambda r, u: erasure.legal_hold_release(request=r, actor=u, reason="Ended"),
 }
 
@@ -119,9 +122,9 @@ def test_an_action_that_needs_a_reason_is_refused_without_one(
     if action == "release_hold":
         LegalHold.objects.create(request=dsr, reason="Claim", placed_by="staff:ada")
     blank: dict[str, Service] = {
-        "note": lambda r, u: lifecycle.request_note(request=r, actor=u, text=" "),
-        "extend": lambda r, u: lifecycle.request_extend(request=r, actor=u, reason=" "),
-        "hold": lambda r, u: lifecycle.request_hold(request=r, actor=u, question=" "),
+        "note": lambda r, u: case.request_note(request=r, actor=u, text=" "),
+        "extend": lambda r, u: case.request_extend(request=r, actor=u, reason=" "),
+        "hold": lambda r, u: case.request_hold(request=r, actor=u, question=" "),
         "legal_hold": lambda r, u: erasure.legal_hold_place(request=r, actor=u, reason=" "),
         "confirm_notice": lambda r, u: recipients.notice_confirm_by_staff(
             request=r, store="payments", actor=u, note=" "
@@ -129,9 +132,9 @@ def test_an_action_that_needs_a_reason_is_refused_without_one(
         "redact": lambda r, u: exports.redaction_add(
             request=r, actor=u, store="crm", table="t", record_key="a" * 64, field="", reason=" "
         ),
-        "send_back": lambda r, u: lifecycle.request_send_back(request=r, actor=u, reason=" "),
-        "reject": lambda r, u: lifecycle.request_reject(request=r, actor=u, reason=" "),
-        "withdraw": lambda r, u: lifecycle.request_withdraw(request=r, actor=u, reason=" "),
+        "send_back": lambda r, u: decisions.request_send_back(request=r, actor=u, reason=" "),
+        "reject": lambda r, u: decisions.request_reject(request=r, actor=u, reason=" "),
+        "withdraw": lambda r, u: case.request_withdraw(request=r, actor=u, reason=" "),
         "release_hold": lambda r, u: erasure.legal_hold_release(request=r, actor=u, reason=" "),
     }
     with pytest.raises(DomainError):
@@ -168,7 +171,7 @@ def test_a_staff_withdrawal_emails_the_person_the_reason(
     dsr = verified(name="Wendy Wood", email="wendy@example.com")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.request_withdraw(request=dsr, actor=approver, reason="Asked by phone on 3 March")
+        case.request_withdraw(request=dsr, actor=approver, reason="Asked by phone on 3 March")
     (message,) = mail.outbox
     assert message.to == ["wendy@example.com"]
     assert dsr.reference in message.subject
@@ -223,8 +226,8 @@ def test_the_dashboard_releases_the_hold_it_showed(
 
 
 def test_a_staff_username_is_unique_whatever_its_case_and_so_is_an_email(db: Any) -> None:
-    from requests_app.errors import RuleViolation
-    from requests_app.staff import staff_save
+    from requests_app.core.errors import RuleViolation
+    from requests_app.staff.accounts import staff_save
 
     staff_save(username="ann", role="approver", email="ann@smarct.example")
     with pytest.raises(RuleViolation, match="already"):

@@ -10,9 +10,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from requests_app import lifecycle
-from requests_app.actions import available
+from requests_app.core.actions import available
+from requests_app.intake import verification
 from requests_app.models import DataSubjectRequest, RequestToken, Status
+from requests_app.review import case
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +137,7 @@ def test_agent_request_waits_for_authority_before_the_clock_starts(
     assert dsr.due_on is None
     assert "confirm_authority" in available(dsr, UserFactory(username="rita", roles=["reviewer"]))
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.request_confirm_authority(
+        verification.request_confirm_authority(
             request=dsr, actor=approver, reason="Signed letter of authority"
         )
     dsr.refresh_from_db()
@@ -154,7 +155,7 @@ def test_status_page_shows_plain_words_and_no_other_personal_data(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(path)
     status_path = link_from(mail.outbox[-1], "status")
-    lifecycle.request_assign(request=dsr, actor=approver, assignee=approver)
+    case.request_assign(request=dsr, actor=approver, assignee=approver)
     page = client.get(status_path)
     assert page.status_code == 200
     html = page.content.decode()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from requests_app import lifecycle
 from requests_app.models import DataSubjectRequest
+from requests_app.review import decisions
 from tests.factories import UserFactory
 
 
@@ -15,7 +15,7 @@ def submitter() -> Any:
 
 
 def submit_for_approval(dsr: DataSubjectRequest, by: Any = None) -> DataSubjectRequest:
-    return lifecycle.request_submit(request=dsr, actor=by or submitter())
+    return decisions.request_submit(request=dsr, actor=by or submitter())
 
 
 def submit_and_approve(
@@ -24,4 +24,4 @@ def submit_and_approve(
     """Sam submits, ``approver`` approves. Run inside ``django_capture_on_commit_callbacks`` to
     carry the approval out."""
     submit_for_approval(dsr)
-    return lifecycle.request_approve(request=dsr, actor=approver, reason=reason)
+    return decisions.request_approve(request=dsr, actor=approver, reason=reason)

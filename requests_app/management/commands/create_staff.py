@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from requests_app.errors import DomainError
-from requests_app.staff import ROLE_GROUPS, staff_deactivate, staff_save
+from requests_app.core.errors import DomainError
+from requests_app.staff.accounts import ROLE_GROUPS, staff_deactivate, staff_save
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from requests_app.permissions import APPROVER, REVIEWER
+from requests_app.core.permissions import APPROVER, REVIEWER
 
 DEMO_STAFF = [
     ("reviewer", "Rita Reviewer", [REVIEWER]),

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from requests_app.audit import ChainReport, chain_verify, statuses_verify
-from requests_app.audit_checkpoints import CheckpointReport, checkpoint_write, checkpoints_verify
+from requests_app.core.audit import ChainReport, chain_verify, statuses_verify
+from requests_app.core.checkpoints import CheckpointReport, checkpoint_write, checkpoints_verify
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from requests_app.health import probe_worker
+from requests_app.core.probes import probe_worker
 
 
 class Command(BaseCommand):

@@ -28,9 +28,9 @@ def dsr(verified: Any) -> DataSubjectRequest:
 
 def urls(reference: str) -> list[tuple[str, str, bool]]:
     """Every dashboard URL: (method, url, approver only). The next test checks it is every one."""
-    from requests_app.actions import ACTIONS
+    from requests_app.core.actions import ACTIONS
+    from requests_app.core.permissions import APPROVER
     from requests_app.dashboard.forms import ACTION_TEXT
-    from requests_app.permissions import APPROVER
 
     base = f"/staff/requests/{reference}/"
     actions = [("get", f"{base}{a}/", ACTIONS[a].role == APPROVER) for a in ACTION_TEXT]
@@ -75,13 +75,11 @@ def test_the_matrix_covers_every_dashboard_url() -> None:
 def test_authorisation_matrix(
     dsr: Any, reviewer: Any, approver: Any, outsider: Any, demo_map: Any
 ) -> None:
-    from requests_app import gathering
+    from requests_app.gathering import gather
 
     step = GatherStep.objects.create(request=dsr, store="crm")
     DataSubjectRequest.objects.filter(pk=dsr.pk).update(status=Status.GATHERING)
-    gathering.gathering_run_step(
-        step_id=step.pk, task_id="matrix"
-    )  # a real gathered file to preview
+    gather.gathering_run_step(step_id=step.pk, task_id="matrix")  # a real gathered file to preview
     for method, url, approver_only in urls(dsr.reference):
         anonymous = getattr(Client(), method)(url)
         assert anonymous.status_code == 302, url
@@ -243,7 +241,7 @@ def test_a_login_attempt_is_counted_before_the_password_is_checked(
     # a successful log-in gives its own attempt back: staff who log in often are not locked out
     from django.core.cache import cache
 
-    from requests_app.ratelimit import _key
+    from requests_app.public.ratelimit import _key
 
     key, _ = _key("login-user", "rita", settings.DSAR_LOGIN_LOCKOUT_SECONDS)
     assert cache.get(key) == 2

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from exports_app.models import Redaction
-from requests_app import lifecycle
-from requests_app.errors import NotPermitted
+from requests_app.core.errors import NotPermitted
+from requests_app.review import decisions
 from tests.exports_app.conftest import export_bytes
 
 pytestmark = pytest.mark.django_db
@@ -63,12 +63,12 @@ def test_withholding_a_field_reaches_the_export_and_blocks_self_approval(
             f"/staff/requests/{dsr.reference}/data/support/?table=tickets"
         ).content.decode()
     )
-    lifecycle.request_submit(request=dsr, actor=approver)
+    decisions.request_submit(request=dsr, actor=approver)
     with pytest.raises(NotPermitted, match="Two-person rule"):
-        lifecycle.request_approve(request=dsr, actor=approver)
+        decisions.request_approve(request=dsr, actor=approver)
     second = UserFactory(username="bea", roles=["reviewer", "approver"])
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.request_approve(request=dsr, actor=second)
+        decisions.request_approve(request=dsr, actor=second)
     document = json.loads(export_bytes(dsr.exports.get(format="json")))
     assert document["data"]["support"]["tickets"]["records"][0]["messages"] == "[REDACTED]"
     assert "jane.doe@example.org" not in json.dumps(document)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from requests_app.intake import CorrectionInput
+from requests_app.intake.receive import CorrectionInput
 from requests_app.models import ProcessorNotice, Status
 from tests.conftest import OwnEstate
 from tests.factories import UserFactory

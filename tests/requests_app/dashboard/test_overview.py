@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from requests_app.dashboard.reports import overview
 from requests_app.models import DataSubjectRequest, Status
-from requests_app.reports import overview
 
 pytestmark = pytest.mark.django_db
 

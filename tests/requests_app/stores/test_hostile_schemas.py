@@ -120,7 +120,7 @@ def test_a_cascade_from_another_database_never_deletes_another_persons_row(
 def test_a_person_kept_because_others_point_at_them_blocks_approval_and_the_rescan(
     scratch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
-    from requests_app.erasure_plans import store_plan
+    from requests_app.fulfilment.erasure_plans import store_plan
 
     url = scratch(
         "sqlite",

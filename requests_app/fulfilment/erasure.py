@@ -24,22 +24,33 @@ from django.db import transaction
 from django.utils import timezone
 
 from requests_app import datamap
-from requests_app.audit import event_append
-from requests_app.erasure_plans import erasure_plan_drift
-from requests_app.errors import IllegalTransition, RuleViolation
-from requests_app.gathering import subject_of
-from requests_app.locking import staff_action
+from requests_app.core.audit import event_append
+from requests_app.core.errors import IllegalTransition, RuleViolation
+from requests_app.core.lifecycle import approved_snapshot, request_replan
+from requests_app.core.locking import staff_action
+from requests_app.core.permissions import actor_label
+from requests_app.core.queue import Task, later
+from requests_app.core.steps import (
+    Step,
+    step_fail,
+    step_retry,
+    step_retry_later,
+    steps_plan,
+    steps_to_requeue,
+)
+from requests_app.fulfilment.erasure_plans import erasure_map_drift, erasure_plan_drift
+from requests_app.fulfilment.recipients import notices_send
+from requests_app.gathering.gather import subject_of
 from requests_app.models import (
     OPEN_STATUSES,
     DataSubjectRequest,
     ErasureStep,
     LegalHold,
+    NoticePurpose,
     RequestType,
     Status,
     StepStatus,
 )
-from requests_app.permissions import actor_label
-from requests_app.steps import step_fail, step_retry_later, steps_to_requeue
 from requests_app.stores import (
     connector_for,
 )
@@ -104,8 +115,6 @@ def legal_hold_release(
     """Release the hold ``hold`` (an approver, with a reason); without one, the only active hold.
     Never a hold the approver did not see: with several active, they must say which. Erasure
     starts at once if it was approved and nothing else holds it. Returns the hold released."""
-    from requests_app.tasks import start_fulfilment
-
     if not reason.strip():
         raise RuleViolation("Say why the hold ends.", field="reason")
     active = request.legal_holds.filter(released_at__isnull=True)
@@ -133,7 +142,7 @@ def legal_hold_release(
         request.status == Status.APPROVED
         and not request.legal_holds.filter(released_at__isnull=True).exists()
     ):
-        transaction.on_commit(partial(start_fulfilment.delay, request.pk))
+        later(Task.ADVANCE, request.pk)  # the workflow starts the erasure
     return int(released)
 
 
@@ -151,30 +160,51 @@ def erasures_waiting_on(request: DataSubjectRequest) -> list[int]:
     )
 
 
+def erasures_release_waiting(request: DataSubjectRequest) -> None:
+    """An access request closed: the erasures it held back may go ahead now."""
+    for waiting in erasures_waiting_on(request):
+        later(Task.ADVANCE, waiting)
+
+
 # --- Execution ---------------------------------------------------------------------------------
 
 
-def erasure_start(*, request: DataSubjectRequest) -> list[ErasureStep]:
+def erasure_may_start(request: DataSubjectRequest) -> bool:
+    """Whether an approved erasure may start now, decided with the row locked. If the map no
+    longer gives the approved plan, it goes back to review (nothing changed); while a hold or an
+    open access request holds it back, it waits (said once on the timeline) and the hold's
+    release, the access request's completion or the sweeper try again."""
+    drift = erasure_map_drift(request=request) or _plan_not_approved(request)
+    if drift:
+        request_replan(request=request, changes=drift)
+        return False
+    holds = erasure_holds(request)
+    if holds:
+        if not request.events.filter(action="erasure_waiting").exists():
+            event_append(
+                request=request,
+                actor="system",
+                action="erasure_waiting",
+                payload={"reasons": holds},
+            )
+        return False
+    return True
+
+
+def _plan_not_approved(request: DataSubjectRequest) -> list[str]:
+    """The stored plan is not the one the approve event recorded (changed in the database)."""
+    approved = approved_snapshot(request) or {}
+    stored = (request.erasure_plan or {}).get("digest")
+    if stored is None or stored != approved.get("plan_digest"):
+        return ["the stored erasure plan is not the one that was approved"]
+    return []
+
+
+def erasure_start(request: DataSubjectRequest) -> list[Step]:
     """One step per store Smarct can act on, queued after commit, and an Article 19 notice to
     each recipient it cannot. Call inside the transaction that starts fulfilment. Idempotent."""
-    from requests_app.models import NoticePurpose
-    from requests_app.recipients import notices_send
-    from requests_app.tasks import erase_store
-
-    stores = datamap.current().stores.values()
-    steps = [
-        ErasureStep.objects.get_or_create(request=request, store=s.name)[0]
-        for s in stores
-        if s.kind != "notify"
-    ]
-    for step in steps:
-        if step.status == StepStatus.FAILED:  # failed before a new approval: run it again
-            ErasureStep.objects.filter(pk=step.pk, status=StepStatus.FAILED).update(
-                status=StepStatus.PENDING, error="", claimed_by="", claimed_at=None
-            )
-            step.status = StepStatus.PENDING
-        if step.status == StepStatus.PENDING:
-            transaction.on_commit(partial(erase_store.delay, step.pk))
+    stores = [s.name for s in datamap.current().stores.values() if s.searchable]
+    steps = steps_plan(ErasureStep, request=request, stores=stores, task=Task.ERASE_STORE)
     notices_send(request=request, purpose=NoticePurpose.ERASURE)
     if not steps:
         transaction.on_commit(partial(erasure_maybe_finish, request_id=request.pk))
@@ -205,8 +235,6 @@ def erasure_run_step(*, step_id: int, task_id: str) -> bool:
             + "; ".join(drift)
             + "): nothing was changed; an approver must approve the new plan"
         )
-        from requests_app.lifecycle import request_replan
-
         erasure_fail_step(step_id=step.pk, task_id=task_id, error=error)
         request_replan(request=step.request, changes=drift)
         return True
@@ -259,38 +287,32 @@ def erasure_fail_step(*, step_id: int, task_id: str, error: str) -> None:
 
 
 @staff_action("retry_erasure")
-def erasure_retry_store(*, request: DataSubjectRequest, store: str, actor: User) -> ErasureStep:
+def erasure_retry_store(*, request: DataSubjectRequest, store: str, actor: User) -> Step:
     """Staff run a failed store's erasure (and re-scan) again, after fixing the cause."""
-    from requests_app.tasks import erase_store
+    return step_retry(
+        ErasureStep,
+        request=request,
+        store=store,
+        task=Task.ERASE_STORE,
+        actor=actor_label(actor),
+        action="erasure_retry",
+        refusal="Only a failed store of an erasure under way can be retried.",
+    )
 
-    step = ErasureStep.objects.filter(request=request, store=store).first()
-    if step is None:
-        raise RuleViolation(f"This request has no erasure step for '{store}'.", field="store")
-    if step.status != StepStatus.FAILED:
-        raise IllegalTransition("Only a failed store of an erasure under way can be retried.")
-    ErasureStep.objects.filter(pk=step.pk, status=StepStatus.FAILED).update(
-        status=StepStatus.PENDING, error="", claimed_by="", claimed_at=None
+
+def erasure_done(request: DataSubjectRequest) -> bool:
+    """Every store of an erasure under way is erased and clean: the certificate is due."""
+    return (
+        request.request_type == RequestType.ERASURE
+        and request.status == Status.FULFILLING
+        and not request.erasure_steps.exclude(status=StepStatus.DONE).exists()
     )
-    event_append(
-        request=request, actor=actor_label(actor), action="erasure_retry", payload={"store": store}
-    )
-    transaction.on_commit(partial(erase_store.delay, step.pk))
-    step.refresh_from_db()
-    return step
 
 
 def erasure_maybe_finish(*, request_id: int) -> None:
     """Once every store is erased and clean, queue the certificate. Safe to call repeatedly."""
-    from exports_app.tasks import issue_certificate
-
-    request = DataSubjectRequest.objects.get(pk=request_id)
-    if (
-        request.status != Status.FULFILLING
-        or request.request_type != RequestType.ERASURE
-        or request.erasure_steps.exclude(status=StepStatus.DONE).exists()
-    ):
-        return
-    transaction.on_commit(partial(issue_certificate.delay, request_id))
+    if erasure_done(DataSubjectRequest.objects.get(pk=request_id)):
+        later(Task.ISSUE_CERTIFICATE, request_id)
 
 
 def erasure_steps_to_requeue() -> list[int]:
@@ -302,5 +324,5 @@ def erasures_to_certify() -> list[int]:
     stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
     candidates = DataSubjectRequest.objects.filter(
         request_type=RequestType.ERASURE, status=Status.FULFILLING, updated_at__lt=stale
-    ).exclude(erasure_steps__status__in=[StepStatus.PENDING, StepStatus.RUNNING, StepStatus.FAILED])
-    return list(candidates.values_list("pk", flat=True))
+    )
+    return [dsr.pk for dsr in candidates if erasure_done(dsr)]

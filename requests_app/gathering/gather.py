@@ -11,7 +11,6 @@ file through Django's storage API. All progress is in ``GatherStep`` rows.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 from collections import Counter
@@ -30,13 +29,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from requests_app import datamap
-from requests_app.audit import event_append
-from requests_app.errors import IllegalTransition, RuleViolation
-from requests_app.locking import staff_action
+from requests_app.core.audit import event_append
+from requests_app.core.errors import RuleViolation
+from requests_app.core.lifecycle import transition
+from requests_app.core.locking import request_locked, staff_action
+from requests_app.core.permissions import actor_label
+from requests_app.core.queue import Task
+from requests_app.core.steps import Step, step_fail, step_retry, step_retry_later, steps_plan
+from requests_app.core.steps import steps_to_requeue as steps_to_requeue_of
 from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
-from requests_app.permissions import actor_label
-from requests_app.steps import step_fail, step_retry_later
-from requests_app.steps import steps_to_requeue as steps_to_requeue_of
 from requests_app.stores import Batch, Subject, connector_for
 from requests_app.stores.base import json_default
 from smarct_dsar.claims import claim, finish_with_file
@@ -56,19 +57,15 @@ def subject_of(request: DataSubjectRequest) -> Subject:
     )
 
 
-def gathering_plan(*, request: DataSubjectRequest) -> list[GatherStep]:
-    """Create a step per store in the data map and queue them after commit. Idempotent."""
-    from requests_app.tasks import gather_store
+def gathering_start(request: DataSubjectRequest) -> None:
+    """Move a verified request to gathering (its row locked) and plan its steps."""
+    gathering_plan(transition(request, "start_gathering", actor="system"))
 
-    # A ``notify`` recipient has no API to search: it is told by email at erasure and correction.
-    steps = [
-        GatherStep.objects.get_or_create(request=request, store=store.name)[0]
-        for store in datamap.current().stores.values()
-        if store.kind != "notify"
-    ]
-    for step in steps:
-        if step.status == StepStatus.PENDING:
-            transaction.on_commit(partial(gather_store.delay, step.pk))
+
+def gathering_plan(request: DataSubjectRequest) -> list[Step]:
+    """A step per searchable store, queued after commit. Idempotent."""
+    stores = [s.name for s in datamap.current().stores.values() if s.searchable]
+    steps = steps_plan(GatherStep, request=request, stores=stores, task=Task.GATHER_STORE)
     if not steps:
         transaction.on_commit(partial(gathering_maybe_finish, request_id=request.pk))
     return steps
@@ -177,40 +174,36 @@ def gathering_fail_step(*, step_id: int, task_id: str, error: str) -> None:
 
 
 def gathering_maybe_finish(*, request_id: int) -> None:
-    """Move the request on once every store is done. Safe to call from every finishing step."""
-    from requests_app.lifecycle import request_finish_gathering
-
+    """Move the request on to review once every store is done. Safe to call from every finishing
+    step: the check is made again with the row locked."""
     request = DataSubjectRequest.objects.get(pk=request_id)
-    if (
-        request.status != Status.GATHERING
-        or request.gather_steps.exclude(status=StepStatus.DONE).exists()
-    ):
-        return
-    with contextlib.suppress(IllegalTransition):  # another step's worker moved it on first
+    if request.status == Status.GATHERING and not _unfinished(request):
         request_finish_gathering(request=request)
 
 
-@staff_action("retry_store")
-def gathering_retry_store(*, request: DataSubjectRequest, store: str, actor: User) -> GatherStep:
-    """Staff retry one failed store; the others keep what they gathered."""
-    from requests_app.tasks import gather_store
+def _unfinished(request: DataSubjectRequest) -> bool:
+    return request.gather_steps.exclude(status=StepStatus.DONE).exists()
 
-    step = GatherStep.objects.filter(request=request, store=store).first()
-    if step is None:
-        raise RuleViolation(f"This request has no store called '{store}'.", field="store")
-    if step.status != StepStatus.FAILED:
-        raise IllegalTransition(
-            "Only a failed store of a request that is gathering can be retried."
-        )
-    GatherStep.objects.filter(pk=step.pk, status=StepStatus.FAILED).update(
-        status=StepStatus.PENDING, error="", claimed_by="", claimed_at=None
+
+@request_locked
+def request_finish_gathering(*, request: DataSubjectRequest) -> DataSubjectRequest:
+    if request.status != Status.GATHERING or _unfinished(request):
+        return request  # another step's worker moved it on first
+    return transition(request, "finish_gathering", actor="system")
+
+
+@staff_action("retry_store")
+def gathering_retry_store(*, request: DataSubjectRequest, store: str, actor: User) -> Step:
+    """Staff retry one failed store; the others keep what they gathered."""
+    return step_retry(
+        GatherStep,
+        request=request,
+        store=store,
+        task=Task.GATHER_STORE,
+        actor=actor_label(actor),
+        action="store_retry",
+        refusal="Only a failed store of a request that is gathering can be retried.",
     )
-    event_append(
-        request=request, actor=actor_label(actor), action="store_retry", payload={"store": store}
-    )
-    transaction.on_commit(partial(gather_store.delay, step.pk))
-    step.refresh_from_db()
-    return step
 
 
 def steps_to_requeue() -> list[int]:

@@ -21,22 +21,21 @@ from typing import Any
 
 from django.conf import settings
 
-from requests_app.errors import IllegalTransition, NotPermitted
-from requests_app.models import OPEN_STATUSES, DataSubjectRequest, EventAction, RequestType, Status
-from requests_app.permissions import (
+from exports_app.models import ExportStatus
+from requests_app.core.errors import IllegalTransition, NotPermitted
+from requests_app.core.permissions import (
     APPROVER,
     REVIEWER,
     actor_label,
     is_approver,
     is_privacy_staff,
 )
+from requests_app.models import OPEN_STATUSES, DataSubjectRequest, EventAction, RequestType, Status
 
-S = Status
-T = RequestType
 ALL_TYPES = frozenset(RequestType)
-EXPORT_TYPES = frozenset({T.ACCESS, T.PORTABILITY})
-REVIEWED_TYPES = ALL_TYPES - {T.MARKETING_OPT_OUT}  # an opt-out is carried out unreviewed
-EARLY = frozenset({S.VERIFIED, S.GATHERING, S.IN_REVIEW})
+EXPORT_TYPES = frozenset({RequestType.ACCESS, RequestType.PORTABILITY})
+REVIEWED_TYPES = ALL_TYPES - {RequestType.MARKETING_OPT_OUT}  # an opt-out is carried out unreviewed
+EARLY = frozenset({Status.VERIFIED, Status.GATHERING, Status.IN_REVIEW})
 
 
 @dataclass(frozen=True)
@@ -63,43 +62,43 @@ ACTIONS: dict[str, StaffAction] = _table(
     # Working a request: any member of the privacy team.
     StaffAction("assign", REVIEWER, OPEN_STATUSES),
     StaffAction("note", REVIEWER, frozenset(Status), reason=True),
-    StaffAction("confirm_authority", REVIEWER, frozenset({S.AWAITING_VERIFICATION}),
+    StaffAction("confirm_authority", REVIEWER, frozenset({Status.AWAITING_VERIFICATION}),
                 event="authority_confirmed"),
     StaffAction("extend", REVIEWER, EARLY, reason=True),
     StaffAction("hold", REVIEWER, EARLY, reason=True),
-    StaffAction("resume", REVIEWER, frozenset({S.ON_HOLD})),
-    StaffAction("legal_hold", REVIEWER, OPEN_STATUSES - {S.FULFILLING}, frozenset({T.ERASURE}),
+    StaffAction("resume", REVIEWER, frozenset({Status.ON_HOLD})),
+    StaffAction("legal_hold", REVIEWER, OPEN_STATUSES - {Status.FULFILLING}, frozenset({RequestType.ERASURE}),
                 reason=True, event="legal_hold_placed"),
     StaffAction("confirm_notice", REVIEWER, frozenset(Status), reason=True,
                 event="recipient_confirmed"),
     StaffAction("reissue_link", REVIEWER, frozenset(Status), event="download_link_reissued"),
     StaffAction("revoke_link", REVIEWER, frozenset(Status), event="download_link_revoked"),
-    StaffAction("retry_erasure", REVIEWER, frozenset({S.FULFILLING}), frozenset({T.ERASURE}),
+    StaffAction("retry_erasure", REVIEWER, frozenset({Status.FULFILLING}), frozenset({RequestType.ERASURE}),
                 event="erasure_retry"),
-    StaffAction("retry_rectification", REVIEWER, frozenset({S.FULFILLING}),
-                frozenset({T.RECTIFICATION}), event="rectification_retry"),
+    StaffAction("retry_rectification", REVIEWER, frozenset({Status.FULFILLING}),
+                frozenset({RequestType.RECTIFICATION}), event="rectification_retry"),
     # Preparing the response.
-    StaffAction("retry_store", REVIEWER, frozenset({S.GATHERING}), prepares=True,
+    StaffAction("retry_store", REVIEWER, frozenset({Status.GATHERING}), prepares=True,
                 event="store_retry"),
-    StaffAction("decide_correction", REVIEWER, frozenset({S.IN_REVIEW}),
-                frozenset({T.RECTIFICATION}), prepares=True, event="correction_decided"),
-    StaffAction("redact", REVIEWER, frozenset({S.IN_REVIEW, S.FULFILLING}), EXPORT_TYPES,
+    StaffAction("decide_correction", REVIEWER, frozenset({Status.IN_REVIEW}),
+                frozenset({RequestType.RECTIFICATION}), prepares=True, event="correction_decided"),
+    StaffAction("redact", REVIEWER, frozenset({Status.IN_REVIEW, Status.FULFILLING}), EXPORT_TYPES,
                 reason=True, prepares=True),
-    StaffAction("rebuild", REVIEWER, frozenset({S.FULFILLING}), EXPORT_TYPES, prepares=True,
+    StaffAction("rebuild", REVIEWER, frozenset({Status.FULFILLING}), EXPORT_TYPES, prepares=True,
                 event="exports_rebuild"),
-    StaffAction("submit", REVIEWER, frozenset({S.IN_REVIEW}), REVIEWED_TYPES, prepares=True),
-    StaffAction("send_back", REVIEWER, frozenset({S.READY_FOR_APPROVAL}), REVIEWED_TYPES,
+    StaffAction("submit", REVIEWER, frozenset({Status.IN_REVIEW}), REVIEWED_TYPES, prepares=True),
+    StaffAction("send_back", REVIEWER, frozenset({Status.READY_FOR_APPROVAL}), REVIEWED_TYPES,
                 reason=True),
     # Deciding: approvers only.
-    StaffAction("approve", APPROVER, frozenset({S.IN_REVIEW, S.READY_FOR_APPROVAL}),
+    StaffAction("approve", APPROVER, frozenset({Status.IN_REVIEW, Status.READY_FOR_APPROVAL}),
                 REVIEWED_TYPES),
-    StaffAction("release", APPROVER, frozenset({S.FULFILLING}), EXPORT_TYPES,
+    StaffAction("release", APPROVER, frozenset({Status.FULFILLING}), EXPORT_TYPES,
                 event="exports_released"),
-    StaffAction("reject", APPROVER, EARLY | {S.AWAITING_VERIFICATION, S.READY_FOR_APPROVAL,
-                S.ON_HOLD}, REVIEWED_TYPES, reason=True,
+    StaffAction("reject", APPROVER, EARLY | {Status.AWAITING_VERIFICATION, Status.READY_FOR_APPROVAL,
+                Status.ON_HOLD}, REVIEWED_TYPES, reason=True,
                 wrong_type="A marketing opt-out can never be refused (UK GDPR Article 21(3))."),
     StaffAction("withdraw", APPROVER, OPEN_STATUSES, reason=True),
-    StaffAction("release_hold", APPROVER, OPEN_STATUSES, frozenset({T.ERASURE}), reason=True,
+    StaffAction("release_hold", APPROVER, OPEN_STATUSES, frozenset({RequestType.ERASURE}), reason=True,
                 event="legal_hold_released"),
 )  # fmt: skip
 
@@ -144,17 +143,17 @@ def refusal(action: str, user: Any, dsr: DataSubjectRequest) -> Refusal | None:
         return Refusal(
             spec.wrong_type
             or f"Cannot {_words(action)}: not on a request for "
-            f"{T(dsr.request_type).label[0].lower()}{T(dsr.request_type).label[1:]}.",
+            f"{RequestType(dsr.request_type).label[0].lower()}{RequestType(dsr.request_type).label[1:]}.",
             forbidden=False,
         )
     if dsr.status not in spec.statuses:
         return Refusal(
-            f"Cannot {_words(action)}: the request is {S(dsr.status).label.lower()}.",
+            f"Cannot {_words(action)}: the request is {Status(dsr.status).label.lower()}.",
             forbidden=False,
         )
     if single_person_mode():
         return None
-    if action == "approve" and dsr.status != S.READY_FOR_APPROVAL:
+    if action == "approve" and dsr.status != Status.READY_FOR_APPROVAL:
         return Refusal(
             "Cannot approve: the response must first be submitted for approval, and another "
             "member of staff approves it (the two-person rule).",
@@ -202,8 +201,6 @@ def _applies(action: str, dsr: DataSubjectRequest) -> bool:
         held = dsr.legal_holds.filter(released_at__isnull=True).exists()
         return held if action == "release_hold" else not held
     if action in {"rebuild", "release", "reissue_link"}:
-        from exports_app.models import ExportStatus
-
         exports = list(dsr.exports.all())
         released = any(e.released_at for e in exports)
         if action == "reissue_link":

@@ -21,12 +21,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from requests_app import datamap
-from requests_app.audit import event_append
-from requests_app.errors import IllegalTransition, RuleViolation, TokenInvalid
-from requests_app.locking import lock, staff_action
+from requests_app.core.audit import event_append
+from requests_app.core.errors import IllegalTransition, RuleViolation, TokenInvalid
+from requests_app.core.locking import lock, staff_action
+from requests_app.core.notifications import email_queue
+from requests_app.core.permissions import actor_label
 from requests_app.models import Correction, DataSubjectRequest, ProcessorNotice
-from requests_app.notifications import email_queue
-from requests_app.permissions import actor_label
 from smarct_dsar.crypto import new_token, token_hash
 
 
@@ -68,7 +68,7 @@ def notices_send(*, request: DataSubjectRequest, purpose: str) -> list[Processor
     corrections = [c for c in request.corrections.all() if c.final_value]
     sent = []
     for store in datamap.current().stores.values():
-        if store.kind != "notify" or not store.notify_email:
+        if store.searchable or not store.notify_email:
             continue
         raw = new_token()
         notice, created = ProcessorNotice.objects.get_or_create(

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from requests_app.core.queue import Task, send
 from requests_app.models import AuditHead, DataSubjectRequest, EventAction, RequestEvent
 
 GENESIS = "0" * 64
@@ -104,10 +106,17 @@ def event_append(
     AuditHead.objects.filter(id=1).update(
         seq=event.seq, hash=event.hash, mac=head_mac(event.seq, event.hash)
     )
-    from requests_app.audit_checkpoints import anchor_soon  # it imports this module
-
     transaction.on_commit(anchor_soon)
     return event
+
+
+def anchor_soon() -> None:
+    """After a commit that appended events: a checkpoint at once, at most one queued per
+    ``DSAR_AUDIT_ANCHOR_SECONDS`` (the task anchors whatever the head is when it runs; beat's
+    run every minute anchors what a burst added after it). No countdown: a worker holding
+    delayed tasks has been seen to stop consuming after a Redis reconnect."""
+    if cache.add("audit-anchor-pending", 1, timeout=settings.DSAR_AUDIT_ANCHOR_SECONDS):
+        send(Task.AUDIT_CHECKPOINT)
 
 
 def event_purge_payloads(*, request: DataSubjectRequest) -> int:

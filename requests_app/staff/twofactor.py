@@ -11,8 +11,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from requests_app.audit import event_append
-from requests_app.notifications import email_queue
+from requests_app.core.audit import event_append
+from requests_app.core.notifications import email_queue
 
 BACKUP_CODES = 10
 

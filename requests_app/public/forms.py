@@ -1,6 +1,6 @@
 """The public request form.
 
-Cross-field rules come from ``intake.submission_errors``, shared with the API.
+Cross-field rules come from ``receive.submission_errors``, shared with the API.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from requests_app import intake
+from requests_app.intake import receive
 from requests_app.models import Jurisdiction, RequestType
 
 RIGHTS_EXPLAINED = {
@@ -35,7 +35,7 @@ class IntakeForm(forms.Form):
     name = forms.CharField(
         max_length=200,
         label="Your full name",
-        validators=[intake.single_line],
+        validators=[receive.single_line],
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     email = forms.EmailField(
@@ -48,21 +48,21 @@ class IntakeForm(forms.Form):
         max_length=40,
         required=False,
         label="Phone number (optional)",
-        validators=[intake.phone_validator],
+        validators=[receive.phone_validator],
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     company = forms.CharField(
         max_length=200,
         required=False,
         label="Company (optional)",
-        validators=[intake.single_line],
+        validators=[receive.single_line],
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
     details = forms.CharField(
         max_length=settings.DSAR_MAX_DETAILS_CHARS,
         required=False,
         label="Anything else we should know (optional)",
-        validators=[intake.multi_line],
+        validators=[receive.multi_line],
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="For example, other email addresses or account names you have used with us.",
     )
@@ -82,7 +82,7 @@ class IntakeForm(forms.Form):
         max_length=200,
         required=False,
         label="Your name (the agent)",
-        validators=[intake.single_line],
+        validators=[receive.single_line],
     )
     agent_email = forms.EmailField(
         max_length=254, required=False, label="Your email address (the agent)"
@@ -91,7 +91,7 @@ class IntakeForm(forms.Form):
         max_length=200,
         required=False,
         label="Your relationship to the person",
-        validators=[intake.single_line],
+        validators=[receive.single_line],
         help_text="For example: solicitor, parent, carer. We will ask for proof of authority.",
     )
     # A field people never see or fill; bots fill every field.
@@ -107,14 +107,14 @@ class CorrectionForm(forms.Form):
         max_length=100,
         required=False,
         label="What is wrong",
-        validators=[intake.single_line],
+        validators=[receive.single_line],
         widget=forms.TextInput(attrs={"placeholder": "e.g. phone number"}),
     )
     current_value = forms.CharField(
-        max_length=500, required=False, label="What we have now", validators=[intake.single_line]
+        max_length=500, required=False, label="What we have now", validators=[receive.single_line]
     )
     corrected_value = forms.CharField(
-        max_length=500, required=False, label="What it should be", validators=[intake.single_line]
+        max_length=500, required=False, label="What it should be", validators=[receive.single_line]
     )
 
     def clean(self) -> dict[str, Any]:
@@ -135,10 +135,10 @@ CorrectionFormSet = forms.formset_factory(
 )
 
 
-def to_submission(form: IntakeForm, corrections: Any) -> intake.Submission:
+def to_submission(form: IntakeForm, corrections: Any) -> receive.Submission:
     data = form.cleaned_data
     items = [
-        intake.CorrectionInput(
+        receive.CorrectionInput(
             field=c["field"],
             current_value=c.get("current_value", ""),
             corrected_value=c["corrected_value"],
@@ -147,7 +147,7 @@ def to_submission(form: IntakeForm, corrections: Any) -> intake.Submission:
         if c and c.get("field")
     ]
     agent = data["acting_for_someone"]
-    return intake.Submission(
+    return receive.Submission(
         request_type=data["request_type"],
         name=data["name"],
         email=data["email"],
@@ -163,9 +163,9 @@ def to_submission(form: IntakeForm, corrections: Any) -> intake.Submission:
     )
 
 
-def apply_submission_errors(form: IntakeForm, submission: intake.Submission) -> bool:
+def apply_submission_errors(form: IntakeForm, submission: receive.Submission) -> bool:
     """Attach the cross-field errors to the form. True when there were none."""
-    errors = intake.submission_errors(submission)
+    errors = receive.submission_errors(submission)
     for field, messages in errors.items():
         for message in messages:
             form.add_error(None if field == "corrections" else field, message)

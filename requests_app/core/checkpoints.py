@@ -3,7 +3,7 @@
 A checkpoint is the chain's newest ``seq`` and ``hash``, signed with the Ed25519 key that signs
 deletion certificates and written through the storage API (S3-compatible storage in production:
 another system, with other credentials, than the database). One is written just after a change
-commits (``anchor_soon``; at most one task per ``DSAR_AUDIT_ANCHOR_SECONDS``), every minute by
+commits (``audit.anchor_soon``; at most one task per ``DSAR_AUDIT_ANCHOR_SECONDS``), every minute by
 beat when the chain has grown (what a burst added after that task, or a lost task), and by every
 ``verify_audit`` that finds the chain intact. Checkpoints older than a day are thinned to the
 first of each day.
@@ -23,13 +23,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from requests_app.audit import ChainBreak
+from requests_app.core.audit import ChainBreak
 from requests_app.models import AuditHead, RequestEvent
 from smarct_dsar.signing import record_problem, sign_record
 
@@ -81,17 +79,6 @@ def _thin(names: list[str], now: datetime) -> None:
         if stamp[:8] in seen_days:
             default_storage.delete(f"{FOLDER}/{name}")
         seen_days.add(stamp[:8])
-
-
-def anchor_soon() -> None:
-    """After a commit that appended events: a checkpoint at once, at most one queued per
-    ``DSAR_AUDIT_ANCHOR_SECONDS`` (the task anchors whatever the head is when it runs; beat's
-    run every minute anchors what a burst added after it). No countdown: a worker holding
-    delayed tasks has been seen to stop consuming after a Redis reconnect."""
-    from requests_app.tasks import audit_checkpoint  # tasks import every service: no cycle here
-
-    if cache.add("audit-anchor-pending", 1, timeout=settings.DSAR_AUDIT_ANCHOR_SECONDS):
-        audit_checkpoint.delay()
 
 
 @dataclass

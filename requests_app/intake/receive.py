@@ -13,8 +13,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from requests_app.audit import event_append
-from requests_app.lifecycle import contact_email
+from requests_app.core.audit import event_append
+from requests_app.core.notifications import contact_email, email_queue
+from requests_app.intake.verification import status_link, verification_link
 from requests_app.models import (
     OPEN_STATUSES,
     Correction,
@@ -24,8 +25,6 @@ from requests_app.models import (
     RequestType,
     Status,
 )
-from requests_app.notifications import email_queue
-from requests_app.verification import status_link, verification_link
 from smarct_dsar.crypto import keyed_hash
 
 # Characters allowed in free text besides printable ones: tab, line feed, carriage return.

@@ -1,8 +1,10 @@
-"""Links sent by email: issuing, resolving and spending them.
+"""Verification: links sent by email (issuing, resolving and spending them), and the moment a
+request is verified and its clock starts.
 
 Verification links are single-use and expire (``DSAR_VERIFICATION_TTL_DAYS``). Status links let
 the person follow their request; they last as long as the request record. Only a hash of each
-token is stored.
+token is stored. A request filed by an agent is verified once the email is proven and staff have
+confirmed the agent's authority (``request_confirm_authority``).
 """
 
 from __future__ import annotations
@@ -10,12 +12,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from requests_app.audit import event_append
-from requests_app.errors import TokenInvalid
+from requests_app.core import deadlines
+from requests_app.core.audit import event_append
+from requests_app.core.errors import IllegalTransition, TokenInvalid
+from requests_app.core.lifecycle import compute_due, transition
+from requests_app.core.locking import request_locked, staff_action
+from requests_app.core.notifications import contact_email, email_queue
+from requests_app.core.permissions import actor_label
 from requests_app.models import DataSubjectRequest, RequestToken, Status, TokenPurpose
 from smarct_dsar.crypto import new_token, token_hash
 
@@ -76,8 +84,6 @@ def request_verify_email(*, raw_token: str) -> DataSubjectRequest:
     The clock starts now, unless an agent acts for the person and staff have not yet seen
     proof of their authority; then it starts when they have.
     """
-    from requests_app.lifecycle import request_mark_verified
-
     token = token_resolve(raw=raw_token, purpose=TokenPurpose.VERIFY)
     now = timezone.now()
     # Spend the token with a conditional update, so two clicks cannot both succeed.
@@ -92,3 +98,52 @@ def request_verify_email(*, raw_token: str) -> DataSubjectRequest:
     if request.has_agent and request.authority_confirmed_at is None:
         return request
     return request_mark_verified(request=request, actor="requester")
+
+
+@request_locked
+def request_mark_verified(*, request: DataSubjectRequest, actor: str) -> DataSubjectRequest:
+    """Identity (and an agent's authority) is proven: start the clock. What follows (gathering,
+    or for a marketing opt-out carrying it out) is the workflow's (``requests_app.workflow``)."""
+    now = timezone.now()
+    start = deadlines.clock_start(
+        jurisdiction=request.jurisdiction,
+        received=timezone.localdate(request.received_at),
+        verified=timezone.localdate(now),
+    )
+    request = transition(request, "verify", actor=actor, verified_at=now, clock_started_on=start)
+    request.due_on = compute_due(request, extended=False)
+    request.save(update_fields=["due_on", "updated_at"])
+    email_queue(
+        template="verified",
+        to=contact_email(request),
+        request=request,
+        context={"request": request, "status_url": status_link(request)},
+    )
+    return request
+
+
+@staff_action("confirm_authority")
+def request_confirm_authority(
+    *, request: DataSubjectRequest, actor: User, reason: str = ""
+) -> DataSubjectRequest:
+    """Staff have seen proof that the agent may act.
+
+    Once the email is verified too, the clock starts.
+    """
+    if not request.has_agent:
+        raise IllegalTransition(
+            "Only a request filed by an agent and awaiting verification needs this."
+        )
+    if request.authority_confirmed_at is not None:
+        raise IllegalTransition("The agent's authority is already confirmed.")
+    request.authority_confirmed_at = timezone.now()
+    request.save(update_fields=["authority_confirmed_at", "updated_at"])
+    event_append(
+        request=request,
+        actor=actor_label(actor),
+        action="authority_confirmed",
+        payload={"reason": reason.strip()},
+    )
+    if request.email_verified_at is not None:
+        return request_mark_verified(request=request, actor=actor_label(actor))
+    return request

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from requests_app.core.queue import Task, later
 from requests_app.models import DataSubjectRequest, EmailStatus, OutgoingEmail
 from smarct_dsar.crypto import decrypt, encrypt
 
 log = logging.getLogger(__name__)
+
+
+def contact_email(request: DataSubjectRequest) -> str:
+    """Who we write to: the agent when one acts for the person, else the person."""
+    return request.agent_email or request.requester_email
 
 
 def _render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -47,8 +51,6 @@ def email_queue(
     request: DataSubjectRequest | None = None,
 ) -> OutgoingEmail:
     """Render and queue an email; it is sent only if the surrounding transaction commits."""
-    from requests_app.tasks import send_email
-
     subject, text, html = _render(template, context)
     email = OutgoingEmail.objects.create(
         request=request,
@@ -58,7 +60,7 @@ def email_queue(
         text_encrypted=encrypt(text.encode()),
         html_encrypted=encrypt(html.encode()),
     )
-    transaction.on_commit(partial(send_email.delay, email.pk))
+    later(Task.SEND_EMAIL, email.pk)
     return email
 
 

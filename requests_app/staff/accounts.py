@@ -11,9 +11,9 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from requests_app.audit import event_append
-from requests_app.errors import RuleViolation
-from requests_app.permissions import APPROVER, REVIEWER
+from requests_app.core.audit import event_append
+from requests_app.core.errors import RuleViolation
+from requests_app.core.permissions import APPROVER, REVIEWER
 
 # A role and the groups it means: an approver also reviews.
 ROLE_GROUPS = {REVIEWER: [REVIEWER], APPROVER: [REVIEWER, APPROVER]}

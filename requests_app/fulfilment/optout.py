@@ -12,17 +12,18 @@ picks up an opt-out left fulfilling. Every change is idempotent, so retrying is 
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from requests_app import datamap
-from requests_app.audit import event_append
-from requests_app.errors import IllegalTransition
-from requests_app.gathering import subject_of
-from requests_app.locking import request_locked
+from requests_app.core.audit import event_append
+from requests_app.core.errors import IllegalTransition
+from requests_app.core.lifecycle import request_complete, transition
+from requests_app.core.notifications import contact_email, email_queue
+from requests_app.core.queue import Task, later
+from requests_app.gathering.gather import subject_of
 from requests_app.models import DataSubjectRequest, RequestType, Status, Suppression
 from requests_app.stores import connector_for
 from smarct_dsar.crypto import keyed_hash
@@ -42,27 +43,18 @@ def suppression_lookup(email: str) -> Suppression | None:
     return Suppression.objects.filter(email_hash=email_key(email)).first()
 
 
-@request_locked
-def request_start_opt_out(*, request: DataSubjectRequest) -> DataSubjectRequest:
-    from requests_app.lifecycle import _transition
-
-    request = _transition(request, "start_opt_out", actor="system")
+def opt_out_start(request: DataSubjectRequest) -> None:
+    """A verified opt-out is carried out at once, without review: the address is suppressed now
+    (no marketing goes out from this moment), and the task changes the stores."""
+    transition(request, "start_opt_out", actor="system")
     suppression_add(email=request.requester_email, reference=request.reference)
-    return request
+    later(Task.FULFIL_OPT_OUT, request.pk)
 
 
 def opt_out_fulfil(*, request_id: int) -> bool:
-    """Carry out a verified opt-out end to end. True when this call completed it."""
-    from requests_app.lifecycle import contact_email, request_complete
-    from requests_app.notifications import email_queue
-
+    """Make the opt-out's changes in the stores and complete it. True when this call did."""
     request = DataSubjectRequest.objects.get(pk=request_id)
-    if request.request_type != RequestType.MARKETING_OPT_OUT:
-        return False
-    if request.status == Status.VERIFIED:
-        with contextlib.suppress(IllegalTransition):
-            request = request_start_opt_out(request=request)
-    if request.status != Status.FULFILLING:
+    if request.request_type != RequestType.MARKETING_OPT_OUT or request.status != Status.FULFILLING:
         return False
     subject = subject_of(request)
     stores = datamap.current().stores

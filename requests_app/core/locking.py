@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 
 from django.db import OperationalError, connection, transaction
 
-from requests_app.actions import ACTIONS, permit
-from requests_app.errors import Busy
+from requests_app.core.actions import ACTIONS, permit
+from requests_app.core.errors import Busy
 from requests_app.models import DataSubjectRequest
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from requests_app import forms, intake, public_status, recipients, verification
-from requests_app.errors import TokenInvalid
+from requests_app.core.errors import TokenInvalid
+from requests_app.fulfilment import recipients
+from requests_app.intake import receive, verification
 from requests_app.models import TokenPurpose
-from requests_app.ratelimit import rate_limit_hit, too_many_page
+from requests_app.public import forms, status
+from requests_app.public.ratelimit import rate_limit_hit, too_many_page
 from smarct_dsar.proxies import client_ip
 
 
@@ -40,12 +42,12 @@ def intake_form(request: HttpRequest) -> HttpResponse:
         return _render_form(request, form, corrections, status=400)
     verdict = rate_limit_hit(
         scope="intake-email",
-        identity=intake.email_key(submission.email),
+        identity=receive.email_key(submission.email),
         limit=settings.DSAR_RATE_LIMIT_PER_EMAIL,
     )
     if not verdict.allowed:
         return too_many_page(request, verdict)
-    intake.request_submit(data=submission)
+    receive.request_submit(data=submission)
     # The same page whether it was new or a duplicate: only the mailbox learns which.
     request.session["submitted"] = True
     return redirect("submitted")
@@ -110,7 +112,7 @@ def status_page(request: HttpRequest, token: str) -> HttpResponse:
             {"problem": exc.reason, "message": exc.message, "status_link": True},
             status=404,
         )
-    return render(request, "requests_app/status.html", public_status.summary(found.request))
+    return render(request, "requests_app/status.html", status.summary(found.request))
 
 
 @never_cache

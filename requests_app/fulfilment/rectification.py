@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -23,10 +22,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from requests_app import datamap
-from requests_app.audit import event_append
-from requests_app.errors import IllegalTransition, RuleViolation
-from requests_app.gathering import subject_of
-from requests_app.locking import staff_action
+from requests_app.core.audit import event_append
+from requests_app.core.errors import IllegalTransition, RuleViolation
+from requests_app.core.lifecycle import approved_snapshot, request_complete
+from requests_app.core.locking import staff_action
+from requests_app.core.notifications import contact_email, email_queue
+from requests_app.core.permissions import actor_label
+from requests_app.core.queue import Task, later
+from requests_app.fulfilment.recipients import notices_send
+from requests_app.gathering.gather import subject_of
 from requests_app.models import (
     Correction,
     CorrectionDecision,
@@ -35,18 +39,16 @@ from requests_app.models import (
     RequestType,
     Status,
 )
-from requests_app.permissions import actor_label
 from requests_app.stores import StoreError, Subject, connector_for
 
 log = logging.getLogger(__name__)
-D = CorrectionDecision
 
 
 def rectifiable_fields() -> dict[str, list[tuple[str, str]]]:
     """Field name → the (store, table) pairs whose map marks it rectifiable."""
     fields: dict[str, list[tuple[str, str]]] = {}
     for store in datamap.current().stores.values():
-        if store.kind == "notify":
+        if not store.searchable:
             continue
         for table in store.tables.values():
             for name, spec in table.fields.items():
@@ -69,9 +71,13 @@ def correction_decide(
     correction = request.corrections.select_for_update().filter(position=position).first()
     if correction is None:
         raise RuleViolation(f"This request has no correction {position}.", field="position")
-    if decision not in {D.ACCEPTED, D.EDITED, D.DECLINED}:
+    if decision not in {
+        CorrectionDecision.ACCEPTED,
+        CorrectionDecision.EDITED,
+        CorrectionDecision.DECLINED,
+    }:
         raise RuleViolation("Choose accepted, edited or declined.", field="decision")
-    if decision == D.DECLINED:
+    if decision == CorrectionDecision.DECLINED:
         if not reason.strip():
             raise RuleViolation("Say why; the person is told the reason.", field="reason")
         target_field, final = "", ""
@@ -82,7 +88,9 @@ def correction_decide(
                 f"'{target_field}' is not a field the data map lets us correct (known: {known}).",
                 field="target_field",
             )
-        final = correction.corrected_value if decision == D.ACCEPTED else value.strip()
+        final = (
+            correction.corrected_value if decision == CorrectionDecision.ACCEPTED else value.strip()
+        )
         if not final:
             raise RuleViolation("Give the value to write.", field="value")
     correction.decision = decision
@@ -111,7 +119,7 @@ def check_decided(request: DataSubjectRequest) -> None:
     """Approval needs every correction decided."""
     if (
         request.request_type == RequestType.RECTIFICATION
-        and request.corrections.filter(decision=D.PENDING).exists()
+        and request.corrections.filter(decision=CorrectionDecision.PENDING).exists()
     ):
         raise RuleViolation("Decide every correction (accept, edit or decline) first.")
 
@@ -145,10 +153,6 @@ def _apply_one(subject: Subject, field: str, value: str) -> tuple[dict[str, Any]
 def rectification_apply(*, request_id: int) -> bool:
     """Apply the accepted corrections; complete the request when every store confirmed. True
     when it completed."""
-    from requests_app.lifecycle import approved_snapshot, contact_email, request_complete
-    from requests_app.notifications import email_queue
-    from requests_app.recipients import notices_send
-
     request = DataSubjectRequest.objects.get(pk=request_id)
     if request.status != Status.FULFILLING or request.request_type != RequestType.RECTIFICATION:
         return False
@@ -163,7 +167,7 @@ def rectification_apply(*, request_id: int) -> bool:
             payload={"problems": ["no approved corrections are recorded: nothing was written"]},
         )
         return False
-    accepted = [c for c in approved if c["decision"] != D.DECLINED]
+    accepted = [c for c in approved if c["decision"] != CorrectionDecision.DECLINED]
     # An email correction goes last: the other stores still know the person by the old one.
     accepted.sort(key=lambda c: c["field"] == "email")
     problems = []
@@ -203,7 +207,10 @@ def rectification_apply(*, request_id: int) -> bool:
 
 @staff_action("retry_rectification")
 def rectification_retry(*, request: DataSubjectRequest, actor: User) -> None:
-    from requests_app.tasks import apply_rectification
-
     event_append(request=request, actor=actor_label(actor), action="rectification_retry")
-    transaction.on_commit(partial(apply_rectification.delay, request.pk))
+    later(Task.APPLY_RECTIFICATION, request.pk)
+
+
+def rectification_start(request: DataSubjectRequest) -> None:
+    """Carrying out approved corrections: the task applies them (the workflow's fulfilment)."""
+    later(Task.APPLY_RECTIFICATION, request.pk)

@@ -27,16 +27,15 @@ from weasyprint import HTML
 from exports_app.models import RECORD_FORMATS, DownloadLink, Export, ExportFormat, ExportStatus
 from exports_app.renderers.pdf import NoFetching
 from exports_app.services import send_link
-from requests_app.audit import event_append
-from requests_app.erasure_plans import StorePlan, TablePlan, erasure_plan, plan_from_json
-from requests_app.gathering import gathered_files_delete
-from requests_app.lifecycle import request_complete
+from requests_app.core.audit import event_append
+from requests_app.core.lifecycle import request_complete
+from requests_app.fulfilment.erasure import erasure_done
+from requests_app.fulfilment.erasure_plans import StorePlan, TablePlan, erasure_plan, plan_from_json
+from requests_app.gathering.gather import gathered_files_delete
 from requests_app.models import (
     DataSubjectRequest,
     ErasureStep,
-    RequestType,
     Status,
-    StepStatus,
 )
 from smarct_dsar import signing
 from smarct_dsar.crypto import EncryptedWriter, keyed_hash
@@ -195,11 +194,7 @@ def certificate_issue(*, request_id: int) -> bool:
     """Build, sign, release and email the certificate, and complete the request. True when this
     call did it; False when it was not due (not finished, or already issued)."""
     request = DataSubjectRequest.objects.get(pk=request_id)
-    if (
-        request.request_type != RequestType.ERASURE
-        or request.status != Status.FULFILLING
-        or request.erasure_steps.exclude(status=StepStatus.DONE).exists()
-    ):
+    if not erasure_done(request):
         return False
     copies_forget(request)
     pdf = certificate_render(request)

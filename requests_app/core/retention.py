@@ -22,7 +22,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from requests_app.audit import event_append, event_purge_payloads
+from exports_app.models import RECORD_FORMATS, Export
+from requests_app.core.audit import event_append, event_purge_payloads
 from requests_app.models import (
     CLOSED_STATUSES,
     ClockPause,
@@ -84,8 +85,6 @@ FOLDERS = ("gathered", "exports")
 def _delete_files(request: DataSubjectRequest) -> None:
     """Every file under the request's storage folders goes (recorded or not: a killed worker's
     file too), except certificates and their signatures (no personal data), which stay."""
-    from exports_app.models import RECORD_FORMATS, Export
-
     kept = set(
         Export.objects.filter(request=request, format__in=RECORD_FORMATS).values_list(
             "file_name", flat=True
@@ -117,8 +116,6 @@ def _files(folder: str) -> list[str]:
 def orphans_sweep(*, older_than: timedelta = timedelta(days=1)) -> int:
     """Delete files under the requests' folders that no row points at and that are older than a
     day (younger ones may be a worker's about to be recorded). Returns how many went."""
-    from exports_app.models import Export
-
     recorded = set(GatherStep.objects.exclude(file_name="").values_list("file_name", flat=True))
     recorded |= set(Export.objects.exclude(file_name="").values_list("file_name", flat=True))
     cutoff = timezone.now() - older_than

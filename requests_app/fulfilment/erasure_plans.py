@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from requests_app import datamap
+from requests_app.core.errors import RuleViolation
 from requests_app.datamap.periods import period_end
 from requests_app.datamap.spec import StoreSpec, TableSpec
-from requests_app.errors import RuleViolation
-from requests_app.gathering import subject_of
+from requests_app.gathering.gather import subject_of
 from requests_app.models import DataSubjectRequest
 from requests_app.stores import (
     PermanentStoreError,
@@ -141,7 +141,7 @@ def store_plan(store: StoreSpec, subject: Subject, *, counted: bool = True) -> S
         role=store.role,
         notify_email=store.notify_email,
     )
-    if store.kind == "notify":
+    if not store.searchable:
         tables = tuple(TablePlan(t.name, t.category, "notify", 0) for t in store.tables.values())
         return replace(plan, tables=tables)
     connector = connector_for(store)

@@ -1,0 +1,153 @@
+"""The decisions on a prepared response, under the two-person rule.
+
+    in_review → *submit* (one member of staff) → ready_for_approval → *approve* (another)
+    → the workflow carries it out → (access, portability) *release* the files → completed
+
+The approve event records what was approved (``approval_snapshot``) and fulfilment carries out
+that snapshot only (``lifecycle.approved_snapshot``). Who may take each decision, in which
+statuses, is the one table in ``core/actions.py``; ``staff_action`` checks it with the row locked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from exports_app.models import Redaction
+from exports_app.services import exports_release
+from requests_app.core.lifecycle import request_complete, require_reason, transition
+from requests_app.core.locking import staff_action
+from requests_app.core.notifications import contact_email, email_queue
+from requests_app.core.permissions import actor_label
+from requests_app.fulfilment.erasure_plans import erasure_plan_fix
+from requests_app.fulfilment.rectification import check_decided
+from requests_app.intake.verification import request_confirm_authority
+from requests_app.models import DataSubjectRequest, RequestType
+from requests_app.review.case import (
+    request_extend,
+    request_hold,
+    request_resume,
+    request_withdraw,
+)
+
+
+def approval_snapshot(request: DataSubjectRequest) -> dict[str, Any]:
+    """What an approver approves, as data: the corrections as decided, what is withheld, and the
+    erasure plan's digest. Recorded on the approve event; fulfilment carries out this only."""
+    snapshot: dict[str, Any] = {"type": request.request_type}
+    if request.request_type == RequestType.RECTIFICATION:
+        snapshot["corrections"] = [
+            {
+                "position": c.position,
+                "decision": c.decision,
+                "field": c.target_field,
+                "value": c.final_value,
+            }
+            for c in request.corrections.order_by("position")
+        ]
+    redactions = Redaction.objects.filter(request=request).order_by("pk")
+    snapshot["redactions"] = [
+        [r.store, r.table, r.record_key, r.field, r.reason] for r in redactions
+    ]
+    if request.erasure_plan is not None:
+        snapshot["plan_digest"] = request.erasure_plan["digest"]
+    return snapshot
+
+
+@staff_action("submit")
+def request_submit(
+    *, request: DataSubjectRequest, actor: User, reason: str = ""
+) -> DataSubjectRequest:
+    """The response is prepared: submit it for approval by another member of staff. Refused
+    while it could not be approved (a correction undecided, an erasure plan with a problem)."""
+    check_decided(request)
+    if request.request_type == RequestType.ERASURE:
+        erasure_plan_fix(request=request)
+    return transition(
+        request,
+        "submit",
+        actor=actor_label(actor),
+        payload={"reason": reason.strip()},
+        submitted_by=actor,
+        submitted_at=timezone.now(),
+    )
+
+
+@staff_action("send_back")
+def request_send_back(
+    *, request: DataSubjectRequest, actor: User, reason: str
+) -> DataSubjectRequest:
+    """Not ready: back to review with what needs changing (the submitter or an approver)."""
+    reason = require_reason(reason)
+    return transition(
+        request,
+        "send_back",
+        actor=actor_label(actor),
+        payload={"reason": reason},
+        submitted_by=None,
+        submitted_at=None,
+    )
+
+
+@staff_action("approve")
+def request_approve(
+    *, request: DataSubjectRequest, actor: User, reason: str = ""
+) -> DataSubjectRequest:
+    """Approve the response as it stands now (the snapshot goes on the approve event); the
+    workflow carries it out after commit (``workflow.ROUTES``)."""
+    check_decided(request)
+    changes: dict[str, Any] = {}
+    if request.request_type == RequestType.ERASURE:
+        request.erasure_plan = changes["erasure_plan"] = erasure_plan_fix(request=request)
+    snapshot = approval_snapshot(request)
+    payload = {"reason": reason.strip(), "approved": snapshot}
+    return transition(request, "approve", actor=actor_label(actor), payload=payload, **changes)
+
+
+@staff_action("reject")
+def request_reject(*, request: DataSubjectRequest, actor: User, reason: str) -> DataSubjectRequest:
+    """Refuse (manifestly unfounded or excessive, identity not confirmed) with a reason."""
+    reason = require_reason(reason)
+    request = transition(request, "reject", actor=actor_label(actor), payload={"reason": reason})
+    email_queue(
+        template="rejection",
+        to=contact_email(request),
+        request=request,
+        context={"request": request, "reason": reason},
+    )
+    return request
+
+
+@staff_action("release")
+def request_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
+    """Release the built files (an approver who did not prepare them): they become immutable,
+    the person is emailed a link, and the request is complete."""
+    exports_release(request=request, actor=actor)
+    return request_complete(request=request)
+
+
+# The staff actions that take a reason (for hold, the question to the person), by name, for the
+# API and the dashboard. Who may take each is ``actions.ACTIONS``.
+REASONED_ACTIONS: dict[str, Callable[..., DataSubjectRequest]] = {
+    "approve": request_approve,
+    "submit": request_submit,
+    "send_back": request_send_back,
+    "reject": request_reject,
+    "extend": request_extend,
+    "resume": request_resume,
+    "withdraw": request_withdraw,
+    "confirm_authority": request_confirm_authority,
+    "hold": lambda *, request, actor, reason: request_hold(
+        request=request, actor=actor, question=reason
+    ),
+}
+
+
+def request_act(
+    *, action: str, request: DataSubjectRequest, actor: User, reason: str = ""
+) -> DataSubjectRequest:
+    """Run the staff action called ``action`` (see ``REASONED_ACTIONS``)."""
+    return REASONED_ACTIONS[action](request=request, actor=actor, reason=reason)
