@@ -34,6 +34,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	VAR_DIR=$(VAR_DIR_TEST) $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 format: install

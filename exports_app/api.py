@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exports_app import services
+from exports_app.files import stream_export
 from exports_app.models import DownloadLink, Export
-from exports_app.views import CONTENT_TYPES, stream_export
 from requests_app.api.serializers import RequestDetailSerializer
 from requests_app.api.views import detail_response, get_request_or_404, staff_may, staff_user
 from requests_app.core.audit import event_append
@@ -40,9 +40,7 @@ class PreviewExportApi(APIView):
             action="export_previewed",
             payload={"format": format_},
         )
-        response = StreamingHttpResponse(
-            stream_export(export), content_type=CONTENT_TYPES[export.format]
-        )
+        response = StreamingHttpResponse(stream_export(export), content_type=export.content_type)
         response["Content-Disposition"] = f'inline; filename="{export.filename}"'
         return response
 

@@ -7,6 +7,8 @@ deleted when no link can reach it any more; the row (format, size, SHA-256) stay
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import models
 
 from requests_app.models import DataSubjectRequest
@@ -19,6 +21,22 @@ class ExportFormat(models.TextChoices):
     CERTIFICATE = "certificate", "Deletion certificate (PDF)"
     SIGNATURE = "signature", "Signature of the deletion certificate"
 
+
+@dataclass(frozen=True)
+class FileType:
+    content_type: str
+    extension: str
+
+
+# What each file is: the download's Content-Type and its name's extension (the renderers of the
+# first three register under these; the certificate module makes the last two).
+FILE_TYPES: dict[str, FileType] = {
+    ExportFormat.JSON: FileType("application/json", "json"),
+    ExportFormat.CSV: FileType("application/zip", "zip"),
+    ExportFormat.PDF: FileType("application/pdf", "pdf"),
+    ExportFormat.CERTIFICATE: FileType("application/pdf", "pdf"),
+    ExportFormat.SIGNATURE: FileType("application/json", "pdf.sig"),
+}
 
 # Kept after the request's personal data is purged and after its links expire: they hold none.
 RECORD_FORMATS = (ExportFormat.CERTIFICATE, ExportFormat.SIGNATURE)
@@ -72,12 +90,12 @@ class Export(models.Model):
 
     @property
     def filename(self) -> str:
-        if self.format == ExportFormat.CERTIFICATE:
-            return f"{self.request.reference}-deletion-certificate.pdf"
-        if self.format == ExportFormat.SIGNATURE:
-            return f"{self.request.reference}-deletion-certificate.pdf.sig"
-        extension = {"json": "json", "csv": "zip", "pdf": "pdf"}[self.format]
-        return f"{self.request.reference}-your-data.{extension}"
+        what = "your-data" if self.format not in RECORD_FORMATS else "deletion-certificate"
+        return f"{self.request.reference}-{what}.{FILE_TYPES[self.format].extension}"
+
+    @property
+    def content_type(self) -> str:
+        return FILE_TYPES[self.format].content_type
 
 
 class DownloadLink(models.Model):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
-from collections.abc import Callable, Generator
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -16,21 +14,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from exports_app import services
-from exports_app.models import Export
+from exports_app.files import FileMismatch, stream_export
 from requests_app.core.errors import TokenInvalid
-from requests_app.public.ratelimit import rate_limit_hit, too_many_page
-from smarct_dsar.crypto import InvalidToken, iter_decrypted
+from smarct_dsar.crypto import InvalidToken
 from smarct_dsar.proxies import client_ip
+from smarct_dsar.ratelimit import rate_limit_hit, too_many_page
 
 log = logging.getLogger(__name__)
-
-CONTENT_TYPES = {
-    "json": "application/json",
-    "csv": "application/zip",
-    "pdf": "application/pdf",
-    "certificate": "application/pdf",
-    "signature": "application/json",
-}
 
 
 def _problem(request: HttpRequest, exc: TokenInvalid, status: int = 410) -> HttpResponse:
@@ -71,45 +61,6 @@ def download_page(request: HttpRequest, token: str) -> HttpResponse:
             "token": token,
         },
     )
-
-
-class FileMismatch(Exception):
-    """The file in storage is not the one recorded for this export (its SHA-256 or size)."""
-
-
-def stream_export(
-    export: Export, on_mismatch: Callable[[], None] | None = None
-) -> Generator[bytes, None, None]:
-    """The export's plaintext, decrypted chunk by chunk from storage (never whole, never to
-    disk), checked against the SHA-256 and size recorded when it was built. Each chunk is sent
-    only once the next has been read, so the last is held back until the whole file has
-    matched: a file that does not match stops before its end, with ``on_mismatch`` called and
-    the mismatch logged (``FileMismatch``)."""
-    digest, size, held = hashlib.sha256(), 0, None
-    try:
-        with default_storage.open(export.file_name, "rb") as handle:
-            # files of the format before binding are read too: the digest below checks them
-            for chunk in iter_decrypted(handle, context=export.file_context, unbound=True):
-                digest.update(chunk)
-                size += len(chunk)
-                if held is not None:
-                    yield held
-                held = chunk
-        if digest.hexdigest() != export.sha256 or size != export.size_bytes:
-            raise FileMismatch(f"export {export.pk} does not match its recorded SHA-256 and size")
-    except (InvalidToken, FileMismatch) as exc:
-        log.error(
-            "export %s (%s of request %s) not delivered: %s",
-            export.pk,
-            export.format,
-            export.request_id,
-            exc,
-        )
-        if on_mismatch is not None:
-            on_mismatch()
-        raise
-    if held is not None:
-        yield held
 
 
 @never_cache
@@ -157,7 +108,7 @@ def download_file(request: HttpRequest, token: str, format_: str) -> HttpRespons
         )
     counted.append(True)
     response = StreamingHttpResponse(
-        itertools.chain([first], stream), content_type=CONTENT_TYPES[export.format]
+        itertools.chain([first], stream), content_type=export.content_type
     )
     response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     response["Content-Length"] = str(export.size_bytes)

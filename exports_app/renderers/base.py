@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from exports_app.content import ExportContext
+from exports_app.models import FILE_TYPES
 from smarct_dsar.crypto import Writable
 
 
@@ -27,9 +28,9 @@ class Renderer:
 RENDERERS: dict[str, type[Renderer]] = {}
 
 
-def register(format_: str, content_type: str) -> Callable[[type[Renderer]], type[Renderer]]:
+def register(format_: str) -> Callable[[type[Renderer]], type[Renderer]]:
     def add(cls: type[Renderer]) -> type[Renderer]:
-        cls.format, cls.content_type = format_, content_type
+        cls.format, cls.content_type = format_, FILE_TYPES[format_].content_type
         RENDERERS[format_] = cls
         return cls
 

@@ -78,7 +78,7 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-@register("csv", "application/zip")
+@register("csv")
 class CsvRenderer(Renderer):
     def render(self, context: ExportContext, out: Writable) -> int:
         manifest: dict[str, dict[str, Any]] = {}

@@ -14,7 +14,7 @@ from smarct_dsar.crypto import Writable
 OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
-@register("json", "application/json")
+@register("json")
 class JsonRenderer(Renderer):
     def render(self, context: ExportContext, out: Writable) -> int:
         header = orjson.dumps(

@@ -53,7 +53,7 @@ def _cell(value: Any) -> dict[str, Any]:
     return {"text": text if len(text) <= MAX_CELL else text[:MAX_CELL] + "…"}
 
 
-@register("pdf", "application/pdf")
+@register("pdf")
 class PdfRenderer(Renderer):
     def render(self, context: ExportContext, out: Writable) -> int:
         data, count = self._tables(context)

@@ -30,9 +30,9 @@ from requests_app.core.permissions import IsPrivacyStaff, is_privacy_staff
 from requests_app.gathering import gather
 from requests_app.intake import receive, verification
 from requests_app.models import DataSubjectRequest, RequestType, Status
-from requests_app.public.ratelimit import Verdict, rate_limit_hit
 from requests_app.review import case, decisions
 from smarct_dsar.proxies import client_ip
+from smarct_dsar.ratelimit import Verdict, rate_limit_hit
 
 
 def too_many(verdict: Verdict) -> Response:

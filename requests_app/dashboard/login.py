@@ -10,8 +10,8 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 
-from requests_app.public.ratelimit import rate_limit_hit, rate_limit_undo, too_many_page
 from smarct_dsar.proxies import client_ip
+from smarct_dsar.ratelimit import rate_limit_hit, rate_limit_undo, too_many_page
 
 
 class StaffLoginView(auth_views.LoginView):

@@ -20,13 +20,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
 from requests_app.dashboard.access import staff_required, staff_role_required
-from requests_app.public.ratelimit import (
+from requests_app.staff.twofactor import two_factor_enrol, two_factor_remove
+from smarct_dsar.ratelimit import (
     rate_limit_hit,
     rate_limit_peek,
     rate_limit_undo,
     too_many_page,
 )
-from requests_app.staff.twofactor import two_factor_enrol, two_factor_remove
 
 BACKUP_CODES_KEY = "dsar_backup_codes"
 PENDING_KEY = "dsar_pending_totp_key"

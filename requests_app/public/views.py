@@ -16,8 +16,8 @@ from requests_app.fulfilment import recipients
 from requests_app.intake import receive, verification
 from requests_app.models import TokenPurpose
 from requests_app.public import forms, status
-from requests_app.public.ratelimit import rate_limit_hit, too_many_page
 from smarct_dsar.proxies import client_ip
+from smarct_dsar.ratelimit import rate_limit_hit, too_many_page
 
 
 @require_http_methods(["GET", "POST"])

@@ -281,7 +281,7 @@ def test_a_file_that_decrypts_but_is_not_the_one_recorded_is_stopped_and_not_cou
     _replace(export.file_name, forged.getvalue())
     response = client.get(f"{path}json/")
     assert response.status_code == 200  # the first chunk went out before the end was checked
-    from exports_app.views import FileMismatch
+    from exports_app.files import FileMismatch
 
     with pytest.raises(FileMismatch):
         _body(response)

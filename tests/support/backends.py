@@ -15,7 +15,7 @@ class CountObserver:
     def authenticate(self, request: Any, username: str | None = None, **kwargs: Any) -> None:
         from django.core.cache import cache
 
-        from requests_app.public.ratelimit import _key
+        from smarct_dsar.ratelimit import _key
 
         key, _ = _key("login-user", username or "", settings.DSAR_LOGIN_LOCKOUT_SECONDS)
         SEEN.append(int(cache.get(key, 0)))

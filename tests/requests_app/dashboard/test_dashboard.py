@@ -241,7 +241,7 @@ def test_a_login_attempt_is_counted_before_the_password_is_checked(
     # a successful log-in gives its own attempt back: staff who log in often are not locked out
     from django.core.cache import cache
 
-    from requests_app.public.ratelimit import _key
+    from smarct_dsar.ratelimit import _key
 
     key, _ = _key("login-user", "rita", settings.DSAR_LOGIN_LOCKOUT_SECONDS)
     assert cache.get(key) == 2
