@@ -119,7 +119,7 @@ def one_subject(email: str, url: str, tokens: tuple[str, str], mail: Path) -> di
     assert created.status_code == 202
     dsr = DataSubjectRequest.objects.filter(requester_email=email).latest("received_at")
     raw = verification.token_issue(
-        request=dsr, purpose="verify", ttl=__import__("datetime").timedelta(hours=1)
+        dsr=dsr, purpose="verify", ttl=__import__("datetime").timedelta(hours=1)
     )
     started = time.perf_counter()
     assert httpx.post(f"{url}/api/v1/requests/verify/", json={"token": raw}).status_code == 200

@@ -35,7 +35,7 @@ class PreviewExportApi(APIView):
         if export is None or not export.file_name or not default_storage.exists(export.file_name):
             raise Http404
         event_append(
-            request=dsr,
+            dsr=dsr,
             actor=actor_label(staff_user(request)),
             action="export_previewed",
             payload={"format": format_},
@@ -50,7 +50,7 @@ class RebuildExportsApi(APIView):
 
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
-        services.exports_rebuild(request=get_request_or_404(reference), actor=staff_user(request))
+        services.exports_rebuild(dsr=get_request_or_404(reference), actor=staff_user(request))
         return detail_response(request, reference)
 
 
@@ -61,7 +61,7 @@ class ReleaseApi(APIView):
 
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
-        decisions.request_release(request=get_request_or_404(reference), actor=staff_user(request))
+        decisions.request_release(dsr=get_request_or_404(reference), actor=staff_user(request))
         return detail_response(request, reference)
 
 
@@ -70,7 +70,7 @@ class ReissueLinkApi(APIView):
 
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
-        services.link_reissue(request=get_request_or_404(reference), actor=staff_user(request))
+        services.link_reissue(dsr=get_request_or_404(reference), actor=staff_user(request))
         return detail_response(request, reference)
 
 
@@ -83,7 +83,7 @@ class RevokeLinkApi(APIView):
         link = DownloadLink.objects.filter(pk=link_id, request=dsr).first()
         if link is None:
             raise Http404
-        services.link_revoke(request=dsr, link=link, actor=staff_user(request))
+        services.link_revoke(dsr=dsr, link=link, actor=staff_user(request))
         return detail_response(request, reference)
 
 
@@ -105,6 +105,6 @@ class RedactApi(APIView):
         form = RedactionInput(data=request.data)
         form.is_valid(raise_exception=True)
         services.redaction_add(
-            request=get_request_or_404(reference), actor=staff_user(request), **form.validated_data
+            dsr=get_request_or_404(reference), actor=staff_user(request), **form.validated_data
         )
         return detail_response(request, reference)

@@ -50,10 +50,10 @@ def record_key(record: dict[str, Any]) -> str:
     ).hexdigest()
 
 
-def redactions_digest(request: DataSubjectRequest) -> str:
+def redactions_digest(dsr: DataSubjectRequest) -> str:
     """The digest of the request's redactions as they stand: a file is released only if it was
     built with this set."""
-    rows = Redaction.objects.filter(request=request).values_list(
+    rows = Redaction.objects.filter(request=dsr).values_list(
         "store", "table", "record_key", "field", "reason"
     )
     return hashlib.sha256(orjson.dumps(sorted(rows))).hexdigest()
@@ -75,9 +75,9 @@ class Redactions:
     matched: set[tuple[str, str, str, str]] = field(default_factory=set)
 
     @classmethod
-    def for_request(cls, request: DataSubjectRequest) -> Redactions:
-        found = cls(digest=redactions_digest(request))
-        for r in Redaction.objects.filter(request=request).order_by("pk"):
+    def for_request(cls, dsr: DataSubjectRequest) -> Redactions:
+        found = cls(digest=redactions_digest(dsr))
+        for r in Redaction.objects.filter(request=dsr).order_by("pk"):
             found.listed.append(
                 {"store": r.store, "table": r.table, "field": r.field or None, "reason": r.reason}
             )
@@ -169,23 +169,23 @@ class ExportContext:
     generated_at: Any = field(default_factory=timezone.now)
 
     @classmethod
-    def for_request(cls, request: DataSubjectRequest) -> ExportContext:
+    def for_request(cls, dsr: DataSubjectRequest) -> ExportContext:
         data_map = datamap.current()
         order = {name: i for i, name in enumerate(data_map.stores)}
         steps = sorted(
             (
                 s
-                for s in request.gather_steps.filter(status=StepStatus.DONE)
+                for s in dsr.gather_steps.filter(status=StepStatus.DONE)
                 if s.store in data_map.stores
             ),
             key=lambda s: order[s.store],
         )
         return cls(
-            request=request,
+            request=dsr,
             data_map=data_map,
             steps=steps,
-            redactions=Redactions.for_request(request),
-            portable_only=request.request_type == RequestType.PORTABILITY,
+            redactions=Redactions.for_request(dsr),
+            portable_only=dsr.request_type == RequestType.PORTABILITY,
         )
 
     def tables(self) -> Iterator[TableData]:
@@ -219,7 +219,7 @@ class ExportContext:
 
     def header(self) -> dict[str, Any]:
         """Everything but the data: the request, Article 15 information, what was searched."""
-        request = self.request
+        dsr = self.request
         return {
             "format": "smarct-dsar-export",
             "version": 1,
@@ -229,14 +229,14 @@ class ExportContext:
                 "contact": settings.DSAR_PRIVACY_CONTACT,
             },
             "request": {
-                "reference": request.reference,
-                "type": request.request_type,
-                "jurisdiction": request.jurisdiction,
-                "received_at": request.received_at.isoformat(),
-                "verified_at": request.verified_at.isoformat() if request.verified_at else None,
-                "due_on": request.due_on.isoformat() if request.due_on else None,
+                "reference": dsr.reference,
+                "type": dsr.request_type,
+                "jurisdiction": dsr.jurisdiction,
+                "received_at": dsr.received_at.isoformat(),
+                "verified_at": dsr.verified_at.isoformat() if dsr.verified_at else None,
+                "due_on": dsr.due_on.isoformat() if dsr.due_on else None,
             },
-            "subject": {"name": request.requester_name, "email": request.requester_email},
+            "subject": {"name": dsr.requester_name, "email": dsr.requester_email},
             "article_15": self.article_15(),
             "searched": [
                 {

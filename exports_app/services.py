@@ -52,11 +52,10 @@ FORMATS: dict[str, tuple[str, ...]] = {
 }
 
 
-def exports_plan(request: DataSubjectRequest) -> list[Export]:
+def exports_plan(dsr: DataSubjectRequest) -> list[Export]:
     """One export per format the request type calls for, built after commit. Idempotent."""
     exports = [
-        Export.objects.get_or_create(request=request, format=f)[0]
-        for f in FORMATS[request.request_type]
+        Export.objects.get_or_create(request=dsr, format=f)[0] for f in FORMATS[dsr.request_type]
     ]
     for export in exports:
         if export.status == ExportStatus.PENDING:
@@ -122,7 +121,7 @@ def export_build(*, export_id: int, task_id: str) -> bool:
     if not built:
         return False
     event_append(
-        request=export.request,
+        dsr=export.request,
         actor="system",
         action="export_built",
         payload={"format": export.format, "bytes": tee.size, "sha256": tee.digest.hexdigest()},
@@ -144,30 +143,30 @@ def export_fail(*, export_id: int, task_id: str, error: str) -> None:
 
 
 @staff_action("rebuild")
-def exports_rebuild(*, request: DataSubjectRequest, actor: User) -> list[Export]:
+def exports_rebuild(*, dsr: DataSubjectRequest, actor: User) -> list[Export]:
     """Build again before release (after a failure). Released exports never change."""
-    if Export.objects.filter(request=request).filter(released_at__isnull=False).exists():
+    if Export.objects.filter(request=dsr).filter(released_at__isnull=False).exists():
         raise IllegalTransition(
             "Only unreleased exports of a request being fulfilled can be rebuilt."
         )
-    event_append(request=request, actor=actor_label(actor), action="exports_rebuild")
-    return _exports_build_again(request)
+    event_append(dsr=dsr, actor=actor_label(actor), action="exports_rebuild")
+    return _exports_build_again(dsr)
 
 
-def _exports_build_again(request: DataSubjectRequest) -> list[Export]:
+def _exports_build_again(dsr: DataSubjectRequest) -> list[Export]:
     """Every unreleased file of the request is built again (a build under way is superseded:
     its result is discarded when it finishes). Call with the request locked."""
-    Export.objects.filter(request=request, released_at__isnull=True).update(
+    Export.objects.filter(request=dsr, released_at__isnull=True).update(
         status=ExportStatus.PENDING, claimed_by="", claimed_at=None, error=""
     )
-    return exports_plan(request)
+    return exports_plan(dsr)
 
 
-def link_issue(*, request: DataSubjectRequest, actor: str) -> str:
+def link_issue(*, dsr: DataSubjectRequest, actor: str) -> str:
     """A new download link for the request's released exports; returns the URL (only time in clear)."""
     raw = new_token()
     DownloadLink.objects.create(
-        request=request,
+        request=dsr,
         token_hash=token_hash(raw),
         created_by=actor,
         expires_at=timezone.now() + timedelta(days=settings.DSAR_DOWNLOAD_TTL_DAYS),
@@ -177,16 +176,16 @@ def link_issue(*, request: DataSubjectRequest, actor: str) -> str:
 
 
 def send_link(
-    *, request: DataSubjectRequest, actor: str, exports: list[Export], template: str = "download"
+    *, dsr: DataSubjectRequest, actor: str, exports: list[Export], template: str = "download"
 ) -> None:
     """Issue a download link and email it to the person (after commit, through the outbox)."""
-    url = link_issue(request=request, actor=actor)
+    url = link_issue(dsr=dsr, actor=actor)
     email_queue(
         template=template,
-        to=contact_email(request),
-        request=request,
+        to=contact_email(dsr),
+        dsr=dsr,
         context={
-            "request": request,
+            "request": dsr,
             "download_url": url,
             "ttl_days": settings.DSAR_DOWNLOAD_TTL_DAYS,
             "max_downloads": settings.DSAR_DOWNLOAD_MAX,
@@ -195,17 +194,17 @@ def send_link(
     )
 
 
-def exports_release(*, request: DataSubjectRequest, actor: User) -> None:
+def exports_release(*, dsr: DataSubjectRequest, actor: User) -> None:
     """Release the built exports: they become immutable and the person is emailed a link. Call
     with the request locked; the caller completes the request (``review.request_release``)."""
-    exports = list(Export.objects.filter(request=request))
+    exports = list(Export.objects.filter(request=dsr))
     if not exports:
         raise IllegalTransition(
             "Only a request being fulfilled, with its exports built, can be released."
         )
     if any(e.status != ExportStatus.READY for e in exports):
         raise IllegalTransition("Every export must be built (and previewed) before release.")
-    current = redactions_digest(request)
+    current = redactions_digest(dsr)
     if any(e.redactions_digest != current for e in exports):
         raise IllegalTransition(
             "These files were built before the latest change to what is withheld: build them "
@@ -214,27 +213,27 @@ def exports_release(*, request: DataSubjectRequest, actor: User) -> None:
     if any(e.released_at for e in exports):
         raise IllegalTransition("These exports have already been released.")
     now = timezone.now()
-    Export.objects.filter(request=request).update(released_at=now)
-    send_link(request=request, actor=actor_label(actor), exports=exports)
+    Export.objects.filter(request=dsr).update(released_at=now)
+    send_link(dsr=dsr, actor=actor_label(actor), exports=exports)
     event_append(
-        request=request,
+        dsr=dsr,
         actor=actor_label(actor),
         action="exports_released",
         payload={"files": {e.format: e.sha256 for e in exports}},
     )
     # The released files are the record now: the gathered copy goes once this commits.
-    transaction.on_commit(partial(gathered_files_delete, request))
+    transaction.on_commit(partial(gathered_files_delete, dsr))
 
 
 @staff_action("revoke_link")
-def link_revoke(*, request: DataSubjectRequest, link: DownloadLink, actor: User) -> None:
-    if link.request_id != request.pk:
+def link_revoke(*, dsr: DataSubjectRequest, link: DownloadLink, actor: User) -> None:
+    if link.request_id != dsr.pk:
         raise RuleViolation("That link belongs to another request.", field="link")
     DownloadLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
     event_append(
-        request=request,
+        dsr=dsr,
         actor=actor_label(actor),
         action="download_link_revoked",
         payload={"link": link.pk},
@@ -242,27 +241,27 @@ def link_revoke(*, request: DataSubjectRequest, link: DownloadLink, actor: User)
 
 
 @staff_action("reissue_link")
-def link_reissue(*, request: DataSubjectRequest, actor: User) -> DownloadLink:
+def link_reissue(*, dsr: DataSubjectRequest, actor: User) -> DownloadLink:
     """Revoke every live link and email a new one (a lost email, an expired link)."""
     exports = list(
-        Export.objects.filter(request=request).filter(
+        Export.objects.filter(request=dsr).filter(
             released_at__isnull=False, file_deleted_at__isnull=True
         )
     )
     if not exports:
         raise IllegalTransition("There are no released exports to send (they may have expired).")
-    DownloadLink.objects.filter(request=request).filter(revoked_at__isnull=True).update(
+    DownloadLink.objects.filter(request=dsr).filter(revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
-    erasure = request.request_type == RequestType.ERASURE
+    erasure = dsr.request_type == RequestType.ERASURE
     send_link(
-        request=request,
+        dsr=dsr,
         actor=actor_label(actor),
         exports=exports,
         template="erasure-done" if erasure else "download",
     )
-    event_append(request=request, actor=actor_label(actor), action="download_link_reissued")
-    return DownloadLink.objects.filter(request=request).order_by("-created_at").first()  # type: ignore[return-value]
+    event_append(dsr=dsr, actor=actor_label(actor), action="download_link_reissued")
+    return DownloadLink.objects.filter(request=dsr).order_by("-created_at").first()  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -307,7 +306,7 @@ def download_record(*, link: DownloadLink, export: Export, ip: str, user_agent: 
     if counted != 1:
         return False
     event_append(
-        request=link.request,
+        dsr=link.request,
         actor="requester",
         action="downloaded",
         payload={
@@ -325,7 +324,7 @@ def download_uncount(*, link: DownloadLink, export: Export) -> None:
     gets the download back, and the timeline says why."""
     DownloadLink.objects.filter(pk=link.pk, downloads__gt=0).update(downloads=F("downloads") - 1)
     event_append(
-        request=link.request,
+        dsr=link.request,
         actor="system",
         action="download_not_delivered",
         payload={"format": export.format, "link": link.pk, "why": "file does not match"},
@@ -367,7 +366,7 @@ def exports_to_requeue() -> list[int]:
 @staff_action("redact")
 def redaction_add(
     *,
-    request: DataSubjectRequest,
+    dsr: DataSubjectRequest,
     actor: User,
     store: str,
     table: str,
@@ -380,13 +379,13 @@ def redaction_add(
         raise RuleViolation(
             "Say why this is withheld; the person is told the reason.", field="reason"
         )
-    if Export.objects.filter(request=request, released_at__isnull=False).exists():
+    if Export.objects.filter(request=dsr, released_at__isnull=False).exists():
         raise IllegalTransition(
             "Released exports are immutable; redactions can no longer change them."
         )
     label = actor_label(actor)
     redaction, created = Redaction.objects.get_or_create(
-        request=request,
+        request=dsr,
         store=store,
         table=table,
         record_key=record_key,
@@ -394,11 +393,11 @@ def redaction_add(
         defaults={"reason": reason.strip(), "created_by": label},
     )
     event_append(
-        request=request,
+        dsr=dsr,
         actor=label,
         action="redact",
         payload={"store": store, "table": table, "field": field or None, "reason": reason.strip()},
     )
-    if created and Export.objects.filter(request=request).exists():
-        _exports_build_again(request)  # the built files no longer hold what is withheld
+    if created and Export.objects.filter(request=dsr).exists():
+        _exports_build_again(dsr)  # the built files no longer hold what is withheld
     return redaction

@@ -76,10 +76,10 @@ def request_detail(*, reference: str) -> DataSubjectRequest | None:
     )
 
 
-def days_left(request: DataSubjectRequest, today: dt.date | None = None) -> int | None:
-    if request.due_on is None or not request.is_open:
+def days_left(dsr: DataSubjectRequest, today: dt.date | None = None) -> int | None:
+    if dsr.due_on is None or not dsr.is_open:
         return None
-    return (request.due_on - (today or timezone.localdate())).days
+    return (dsr.due_on - (today or timezone.localdate())).days
 
 
 @dataclass(frozen=True)

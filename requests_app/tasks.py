@@ -44,7 +44,7 @@ def advance(request_id: int) -> None:
     """Do what follows verification, approval or completion (``workflow.ROUTES``)."""
     dsr = DataSubjectRequest.objects.filter(pk=request_id).first()
     if dsr is not None:  # gone: purged or deleted meanwhile
-        workflow.request_advance(request=dsr)
+        workflow.request_advance(dsr=dsr)
 
 
 # Gathering and erasure steps share their retry rules (``_run_store_step``).
@@ -157,7 +157,7 @@ def expire_unverified_requests() -> int:
     expired = 0
     for request_id in retention.requests_to_expire():
         try:
-            lifecycle.request_expire(request=DataSubjectRequest.objects.get(pk=request_id))
+            lifecycle.request_expire(dsr=DataSubjectRequest.objects.get(pk=request_id))
             expired += 1
         except IllegalTransition:
             continue  # verified in the meantime

@@ -77,15 +77,15 @@ assert set(ROUTES) == set(RequestType.values), "every request type needs a route
 
 
 @request_locked
-def request_advance(*, request: DataSubjectRequest) -> DataSubjectRequest:
+def request_advance(*, dsr: DataSubjectRequest) -> DataSubjectRequest:
     """Do what follows the request's status for its type, with the row locked; nothing when
     that is done already (a message delivered twice, or a request that moved on)."""
-    route = ROUTES[request.request_type]
-    if request.status == Status.VERIFIED:
-        route.verified(request)
-    elif request.status == Status.APPROVED and route.fulfil and route.may_fulfil(request):
-        request = transition(request, "start_fulfilment", actor="system")
-        route.fulfil(request)
-    elif request.status == Status.COMPLETED and route.completed:
-        route.completed(request)
-    return request
+    route = ROUTES[dsr.request_type]
+    if dsr.status == Status.VERIFIED:
+        route.verified(dsr)
+    elif dsr.status == Status.APPROVED and route.fulfil and route.may_fulfil(dsr):
+        dsr = transition(dsr, "start_fulfilment", actor="system")
+        route.fulfil(dsr)
+    elif dsr.status == Status.COMPLETED and route.completed:
+        route.completed(dsr)
+    return dsr

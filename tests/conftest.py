@@ -205,7 +205,7 @@ def verified(
 
     def _verified(**fields: Any) -> DataSubjectRequest:
         dsr = submit(**fields)
-        raw = verification.token_issue(request=dsr, purpose="verify", ttl=timedelta(days=1))
+        raw = verification.token_issue(dsr=dsr, purpose="verify", ttl=timedelta(days=1))
         with django_capture_on_commit_callbacks(execute=True):
             verification.request_verify_email(raw_token=raw)
         dsr.refresh_from_db()

@@ -20,7 +20,7 @@ def test_the_purge_empties_the_mailbox_key_too(verified: Any) -> None:
 
     dsr = verified(email="Purge.Me+tag@example.com")
     assert dsr.requester_email_key == "purge.me@example.com"
-    request_purge_personal_data(request=dsr)
+    request_purge_personal_data(dsr=dsr)
     dsr.refresh_from_db()
     assert dsr.requester_email_key == ""
 

@@ -161,9 +161,9 @@ class CsvRenderer(Renderer):
 
     @staticmethod
     def _readme(context: ExportContext, manifest: dict[str, dict[str, Any]]) -> str:
-        request = context.request
+        dsr = context.request
         lines = [
-            f"Your data from {settings.DSAR_CONTROLLER_NAME}: request {request.reference}",
+            f"Your data from {settings.DSAR_CONTROLLER_NAME}: request {dsr.reference}",
             f"Prepared on {context.generated_at:%d %B %Y}.",
             "",
             "Each CSV file holds the records one of our systems keeps about you: one row per record,",

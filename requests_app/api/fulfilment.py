@@ -74,7 +74,7 @@ class ErasurePlanApi(APIView):
     @extend_schema(responses=ErasurePlanSerializer)
     def get(self, request: Request, reference: str) -> Response:
         dsr = get_request_or_404(reference)
-        plan = [asdict(p) for p in erasure_plans.erasure_plan(request=dsr)]
+        plan = [asdict(p) for p in erasure_plans.erasure_plan(dsr=dsr)]
         data = {"reference": dsr.reference, "holds": erasure.erasure_holds(dsr), "stores": plan}
         return Response(ErasurePlanSerializer(data).data)
 
@@ -100,7 +100,7 @@ class LegalHoldApi(APIView):
         form.is_valid(raise_exception=True)
         dsr = get_request_or_404(reference)
         erasure.legal_hold_place(
-            request=dsr, actor=staff_user(request), reason=form.validated_data["reason"]
+            dsr=dsr, actor=staff_user(request), reason=form.validated_data["reason"]
         )
         return detail_response(request, reference)
 
@@ -113,7 +113,7 @@ class LegalHoldReleaseApi(APIView):
         form = HoldReleaseInput(data=request.data)
         form.is_valid(raise_exception=True)
         erasure.legal_hold_release(
-            request=get_request_or_404(reference),
+            dsr=get_request_or_404(reference),
             actor=staff_user(request),
             reason=form.validated_data["reason"],
             hold=form.validated_data.get("hold"),
@@ -129,7 +129,7 @@ class ErasureRetryApi(APIView):
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str, store: str) -> Response:
         dsr = get_request_or_404(reference)
-        erasure.erasure_retry_store(request=dsr, store=store, actor=staff_user(request))
+        erasure.erasure_retry_store(dsr=dsr, store=store, actor=staff_user(request))
         return detail_response(request, reference)
 
 
@@ -144,7 +144,7 @@ class NoticeConfirmApi(APIView):
         form.is_valid(raise_exception=True)
         dsr = get_request_or_404(reference)
         recipients.notice_confirm_by_staff(
-            request=dsr, store=store, actor=staff_user(request), note=form.validated_data["reason"]
+            dsr=dsr, store=store, actor=staff_user(request), note=form.validated_data["reason"]
         )
         return detail_response(request, reference)
 
@@ -175,7 +175,7 @@ class CorrectionDecisionApi(APIView):
         form.is_valid(raise_exception=True)
         dsr = get_request_or_404(reference)
         rectification.correction_decide(
-            request=dsr, position=position, actor=staff_user(request), **form.validated_data
+            dsr=dsr, position=position, actor=staff_user(request), **form.validated_data
         )
         return detail_response(request, reference)
 
@@ -188,7 +188,7 @@ class RectificationRetryApi(APIView):
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
         dsr = get_request_or_404(reference)
-        rectification.rectification_retry(request=dsr, actor=staff_user(request))
+        rectification.rectification_retry(dsr=dsr, actor=staff_user(request))
         return detail_response(request, reference)
 
 

@@ -243,7 +243,7 @@ class RequestActionApi(APIView):
         dsr = get_request_or_404(reference)
         decisions.request_act(
             action=self.action_name,
-            request=dsr,
+            dsr=dsr,
             actor=staff_user(request),
             reason=form.validated_data["reason"],
         )
@@ -269,7 +269,7 @@ class AssignApi(APIView):
                     {"assignee": ["No privacy staff member has that username."]}
                 )
         dsr = get_request_or_404(reference)
-        case.request_assign(request=dsr, actor=staff_user(request), assignee=assignee)
+        case.request_assign(dsr=dsr, actor=staff_user(request), assignee=assignee)
         return detail_response(request, reference)
 
 
@@ -281,5 +281,5 @@ class RetryStoreApi(APIView):
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str, store: str) -> Response:
         dsr = get_request_or_404(reference)
-        gather.gathering_retry_store(request=dsr, store=store, actor=staff_user(request))
+        gather.gathering_retry_store(dsr=dsr, store=store, actor=staff_user(request))
         return detail_response(request, reference)

@@ -70,7 +70,7 @@ def _chain_hash(event: RequestEvent) -> str:
 @transaction.atomic
 def event_append(
     *,
-    request: DataSubjectRequest | None,
+    dsr: DataSubjectRequest | None,
     actor: str,
     action: str,
     from_status: str = "",
@@ -83,15 +83,15 @@ def event_append(
     every transaction takes the two in the same order and none can deadlock another."""
     if action not in EventAction.values:
         raise ValueError(f"unknown audit action {action!r}: name it in models.EventAction")
-    if request is not None:
-        list(DataSubjectRequest.objects.select_for_update().filter(pk=request.pk).values("pk"))
+    if dsr is not None:
+        list(DataSubjectRequest.objects.select_for_update().filter(pk=dsr.pk).values("pk"))
     head, _ = AuditHead.objects.select_for_update().get_or_create(
         id=1, defaults={"seq": 0, "hash": GENESIS, "mac": head_mac(0, GENESIS)}
     )
     body = payload or {}
     event = RequestEvent(
         seq=head.seq + 1,
-        request=request,
+        request=dsr,
         at=timezone.now(),
         actor=actor,
         action=action,
@@ -119,9 +119,9 @@ def anchor_soon() -> None:
         send(Task.AUDIT_CHECKPOINT)
 
 
-def event_purge_payloads(*, request: DataSubjectRequest) -> int:
+def event_purge_payloads(*, dsr: DataSubjectRequest) -> int:
     """Drop the personal data in a request's events; the chain still verifies via the digests."""
-    return RequestEvent.objects.filter(request=request, payload_purged_at__isnull=True).update(
+    return RequestEvent.objects.filter(request=dsr, payload_purged_at__isnull=True).update(
         payload=PURGED_PAYLOAD, payload_purged_at=timezone.now()
     )
 
@@ -206,8 +206,8 @@ def _purge_problems(event: RequestEvent) -> Iterator[ChainBreak]:
     """A purged payload is exactly the marker, on a request whose personal data was purged."""
     if event.payload != PURGED_PAYLOAD:
         yield ChainBreak(event.seq, "payload marked purged but is not the purge marker")
-    request = event.request
-    if request is None or request.personal_data_purged_at is None:
+    dsr = event.request
+    if dsr is None or dsr.personal_data_purged_at is None:
         yield ChainBreak(
             event.seq, "payload marked purged, but its request's personal data was never purged"
         )

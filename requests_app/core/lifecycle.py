@@ -71,7 +71,7 @@ ADVANCES_FROM = frozenset({Status.VERIFIED, Status.APPROVED, Status.COMPLETED})
 
 
 def transition(
-    request: DataSubjectRequest,
+    dsr: DataSubjectRequest,
     action: str,
     *,
     actor: str,
@@ -79,7 +79,7 @@ def transition(
     **changes: Any,
 ) -> DataSubjectRequest:
     """Check, apply and record one move. Call inside a transaction."""
-    locked = lock(request)
+    locked = lock(dsr)
     rule = TRANSITIONS[action]
     if locked.status not in rule.sources:
         raise IllegalTransition(
@@ -95,7 +95,7 @@ def transition(
         setattr(locked, name, value)
     locked.save()
     event_append(
-        request=locked,
+        dsr=locked,
         actor=actor,
         action=action,
         from_status=from_status,
@@ -118,19 +118,19 @@ def today() -> dt.date:
     return timezone.localdate()
 
 
-def _pauses(request: DataSubjectRequest) -> list[tuple[dt.date, dt.date | None]]:
-    return list(request.pauses.values_list("started_on", "ended_on"))
+def _pauses(dsr: DataSubjectRequest) -> list[tuple[dt.date, dt.date | None]]:
+    return list(dsr.pauses.values_list("started_on", "ended_on"))
 
 
-def compute_due(request: DataSubjectRequest, *, extended: bool | None = None) -> dt.date | None:
+def compute_due(dsr: DataSubjectRequest, *, extended: bool | None = None) -> dt.date | None:
     """The due date from the clock start, pauses and extension, under the request's rules."""
-    if request.clock_started_on is None:
+    if dsr.clock_started_on is None:
         return None
     return deadlines.due_date(
-        jurisdiction=request.jurisdiction,
-        clock_start=request.clock_started_on,
-        pauses=_pauses(request),
-        extended=hasattr(request, "extension") if extended is None else extended,
+        jurisdiction=dsr.jurisdiction,
+        clock_start=dsr.clock_started_on,
+        pauses=_pauses(dsr),
+        extended=hasattr(dsr, "extension") if extended is None else extended,
         today=today(),
         subdivision=settings.DSAR_UK_HOLIDAY_SUBDIVISION,
     )
@@ -140,25 +140,25 @@ def compute_due(request: DataSubjectRequest, *, extended: bool | None = None) ->
 
 
 @request_locked
-def request_complete(*, request: DataSubjectRequest) -> DataSubjectRequest:
+def request_complete(*, dsr: DataSubjectRequest) -> DataSubjectRequest:
     """Close a fulfilled request (the workflow then does what follows completion)."""
-    return transition(request, "complete", actor="system")
+    return transition(dsr, "complete", actor="system")
 
 
 @request_locked
-def request_expire(*, request: DataSubjectRequest) -> DataSubjectRequest:
+def request_expire(*, dsr: DataSubjectRequest) -> DataSubjectRequest:
     """Never verified in time: close it and purge the personal data it holds."""
-    request = transition(request, "expire", actor="system")
-    request_purge_personal_data(request=request)
-    return request
+    dsr = transition(dsr, "expire", actor="system")
+    request_purge_personal_data(dsr=dsr)
+    return dsr
 
 
 @request_locked
-def request_replan(*, request: DataSubjectRequest, changes: list[str]) -> DataSubjectRequest:
+def request_replan(*, dsr: DataSubjectRequest, changes: list[str]) -> DataSubjectRequest:
     """The approved erasure plan is no longer what the data map gives: back to review, with what
     changed, so it is submitted and approved again."""
     return transition(
-        request,
+        dsr,
         "replan",
         actor="system",
         payload={"changes": changes},
@@ -167,10 +167,10 @@ def request_replan(*, request: DataSubjectRequest, changes: list[str]) -> DataSu
     )
 
 
-def approved_snapshot(request: DataSubjectRequest) -> dict[str, Any] | None:
+def approved_snapshot(dsr: DataSubjectRequest) -> dict[str, Any] | None:
     """What was approved: the snapshot on the request's latest approve event (None if never
     approved). Fulfilment carries out this, never a decision changed since."""
-    event = request.events.filter(action="approve").order_by("-seq").first()
+    event = dsr.events.filter(action="approve").order_by("-seq").first()
     if event is None:
         return None
     approved = event.payload.get("approved")

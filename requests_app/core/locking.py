@@ -46,20 +46,20 @@ def is_retryable(exc: OperationalError) -> bool:
 
 
 def request_locked(service: Callable[..., R]) -> Callable[..., R]:
-    """Run ``service(request=<locked row>, **kwargs)`` in its own transaction, the row locked
+    """Run ``service(dsr=<locked row>, **kwargs)`` in its own transaction, the row locked
     first; retry once on a deadlock or serialization failure."""
 
     @wraps(service)
-    def run(*, request: DataSubjectRequest, **kwargs: Any) -> R:
+    def run(*, dsr: DataSubjectRequest, **kwargs: Any) -> R:
         outermost = not connection.in_atomic_block
         for attempt in (1, 2):
             try:
                 with transaction.atomic():
-                    return service(request=lock(request), **kwargs)
+                    return service(dsr=lock(dsr), **kwargs)
             except OperationalError as exc:
                 if not outermost or not is_retryable(exc):
                     raise
-                log.warning("%s on %s: %s (attempt %d)", service.__name__, request.pk, exc, attempt)
+                log.warning("%s on %s: %s (attempt %d)", service.__name__, dsr.pk, exc, attempt)
         raise Busy(
             "Someone else was changing this request at the same moment. Reload it and try again."
         )
@@ -75,9 +75,9 @@ def staff_action(name: str) -> Callable[[Callable[..., R]], Callable[..., R]]:
     def decorate(service: Callable[..., R]) -> Callable[..., R]:
         @request_locked
         @wraps(service)
-        def checked(*, request: DataSubjectRequest, actor: Any, **kwargs: Any) -> R:
-            permit(name, actor, request)
-            return service(request=request, actor=actor, **kwargs)
+        def checked(*, dsr: DataSubjectRequest, actor: Any, **kwargs: Any) -> R:
+            permit(name, actor, dsr)
+            return service(dsr=dsr, actor=actor, **kwargs)
 
         return checked
 

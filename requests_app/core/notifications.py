@@ -25,9 +25,9 @@ from smarct_dsar.crypto import decrypt, encrypt
 log = logging.getLogger(__name__)
 
 
-def contact_email(request: DataSubjectRequest) -> str:
+def contact_email(dsr: DataSubjectRequest) -> str:
     """Who we write to: the agent when one acts for the person, else the person."""
-    return request.agent_email or request.requester_email
+    return dsr.agent_email or dsr.requester_email
 
 
 def _render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -48,12 +48,12 @@ def email_queue(
     template: str,
     to: str,
     context: dict[str, Any],
-    request: DataSubjectRequest | None = None,
+    dsr: DataSubjectRequest | None = None,
 ) -> OutgoingEmail:
     """Render and queue an email; it is sent only if the surrounding transaction commits."""
     subject, text, html = _render(template, context)
     email = OutgoingEmail.objects.create(
-        request=request,
+        request=dsr,
         template=template,
         to_encrypted=encrypt(to.encode()),
         subject_encrypted=encrypt(subject.encode()),

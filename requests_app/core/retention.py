@@ -41,10 +41,10 @@ PURGED = "[purged]"
 
 
 @transaction.atomic
-def request_purge_personal_data(*, request: DataSubjectRequest) -> DataSubjectRequest:
-    if request.personal_data_purged_at is not None:
-        return request
-    DataSubjectRequest.objects.filter(pk=request.pk).update(
+def request_purge_personal_data(*, dsr: DataSubjectRequest) -> DataSubjectRequest:
+    if dsr.personal_data_purged_at is not None:
+        return dsr
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(
         requester_name=PURGED,
         requester_email="",
         requester_email_key="",
@@ -56,50 +56,50 @@ def request_purge_personal_data(*, request: DataSubjectRequest) -> DataSubjectRe
         details="",
         personal_data_purged_at=timezone.now(),
     )
-    request.corrections.all().delete()
-    request.tokens.all().delete()
-    _delete_files(request)
-    ClockPause.objects.filter(request=request).update(question=PURGED)
-    Extension.objects.filter(request=request).update(reason=PURGED)
-    LegalHold.objects.filter(request=request).update(reason=PURGED)
-    ProcessorNotice.objects.filter(request=request).update(confirmation_note="")
-    GatherStep.objects.filter(request=request).update(error="")
-    ErasureStep.objects.filter(request=request).update(error="")
-    OutgoingEmail.objects.filter(request=request).update(
+    dsr.corrections.all().delete()
+    dsr.tokens.all().delete()
+    _delete_files(dsr)
+    ClockPause.objects.filter(request=dsr).update(question=PURGED)
+    Extension.objects.filter(request=dsr).update(reason=PURGED)
+    LegalHold.objects.filter(request=dsr).update(reason=PURGED)
+    ProcessorNotice.objects.filter(request=dsr).update(confirmation_note="")
+    GatherStep.objects.filter(request=dsr).update(error="")
+    ErasureStep.objects.filter(request=dsr).update(error="")
+    OutgoingEmail.objects.filter(request=dsr).update(
         to_encrypted=b"",
         subject_encrypted=b"",
         text_encrypted=b"",
         html_encrypted=b"",
         last_error="",
     )
-    event_purge_payloads(request=request)
-    event_append(request=request, actor="system", action="personal_data_purged")
-    request.refresh_from_db()
-    return request
+    event_purge_payloads(dsr=dsr)
+    event_append(dsr=dsr, actor="system", action="personal_data_purged")
+    dsr.refresh_from_db()
+    return dsr
 
 
 # Where a request's files live in storage: everything under them is the request's.
 FOLDERS = ("gathered", "exports")
 
 
-def _delete_files(request: DataSubjectRequest) -> None:
+def _delete_files(dsr: DataSubjectRequest) -> None:
     """Every file under the request's storage folders goes (recorded or not: a killed worker's
     file too), except certificates and their signatures (no personal data), which stay."""
     kept = set(
-        Export.objects.filter(request=request, format__in=RECORD_FORMATS).values_list(
+        Export.objects.filter(request=dsr, format__in=RECORD_FORMATS).values_list(
             "file_name", flat=True
         )
     )
     for folder in FOLDERS:
-        for name in _files(f"{folder}/{request.reference}"):
+        for name in _files(f"{folder}/{dsr.reference}"):
             if name not in kept:
                 default_storage.delete(name)
-    GatherStep.objects.filter(request=request).update(file_name="")
-    personal = Export.objects.filter(request=request).exclude(format__in=RECORD_FORMATS)
+    GatherStep.objects.filter(request=dsr).update(file_name="")
+    personal = Export.objects.filter(request=dsr).exclude(format__in=RECORD_FORMATS)
     personal.filter(file_deleted_at__isnull=True).update(file_deleted_at=timezone.now())
     personal.update(error="")
-    request.download_links.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-    request.redactions.all().delete()
+    dsr.download_links.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    dsr.redactions.all().delete()
 
 
 def _files(folder: str) -> list[str]:
@@ -141,7 +141,7 @@ def purge_expired() -> int:
     """Purge every closed request past the retention period; how many were purged."""
     purged = 0
     for request_id in requests_to_purge():
-        request_purge_personal_data(request=DataSubjectRequest.objects.get(pk=request_id))
+        request_purge_personal_data(dsr=DataSubjectRequest.objects.get(pk=request_id))
         purged += 1
     return purged
 

@@ -22,11 +22,11 @@ _RESET = {"status": StepStatus.PENDING, "error": "", "claimed_by": "", "claimed_
 
 
 def steps_plan(
-    model: StepModel, *, request: DataSubjectRequest, stores: list[str], task: Task
+    model: StepModel, *, dsr: DataSubjectRequest, stores: list[str], task: Task
 ) -> list[Step]:
     """One step per store, each pending one queued on ``task`` after commit; a step that failed
     before (an erasure approved again) runs again. Idempotent: existing steps are kept."""
-    steps = [model.objects.get_or_create(request=request, store=name)[0] for name in stores]
+    steps = [model.objects.get_or_create(request=dsr, store=name)[0] for name in stores]
     for step in steps:
         if step.status == StepStatus.FAILED:
             model.objects.filter(pk=step.pk, status=StepStatus.FAILED).update(**_RESET)
@@ -39,7 +39,7 @@ def steps_plan(
 def step_retry(
     model: StepModel,
     *,
-    request: DataSubjectRequest,
+    dsr: DataSubjectRequest,
     store: str,
     task: Task,
     actor: str,
@@ -47,13 +47,13 @@ def step_retry(
     refusal: str,
 ) -> Step:
     """Staff run a failed store's step again, after fixing the cause; the others keep theirs."""
-    step = model.objects.filter(request=request, store=store).first()
+    step = model.objects.filter(request=dsr, store=store).first()
     if step is None:
         raise RuleViolation(f"This request has no step for the store '{store}'.", field="store")
     if step.status != StepStatus.FAILED:
         raise IllegalTransition(refusal)
     model.objects.filter(pk=step.pk, status=StepStatus.FAILED).update(**_RESET)
-    event_append(request=request, actor=actor, action=action, payload={"store": store})
+    event_append(dsr=dsr, actor=actor, action=action, payload={"store": store})
     later(task, step.pk)
     step.refresh_from_db()
     return step
@@ -75,7 +75,7 @@ def step_fail(model: StepModel, *, step_id: int, task_id: str, error: str, actio
     if updated:
         step = model.objects.select_related("request").get(pk=step_id)
         event_append(
-            request=step.request,
+            dsr=step.request,
             actor="system",
             action=action,
             payload={"store": step.store, "error": error[:300]},

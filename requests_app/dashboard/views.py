@@ -138,7 +138,7 @@ def _fulfilment_context(dsr: DataSubjectRequest) -> dict[str, Any]:
     context: dict[str, Any] = {}
     if dsr.request_type == RequestType.ERASURE:
         if dsr.status in {Status.IN_REVIEW, Status.APPROVED, Status.ON_HOLD}:
-            context["plan"] = erasure_plans.erasure_plan(request=dsr)
+            context["plan"] = erasure_plans.erasure_plan(dsr=dsr)
         context["holds"] = erasure.erasure_holds(dsr) if dsr.is_open else []
         context["erasure_steps"] = dsr.erasure_steps.all()
     context["notices"] = [(n, recipients.is_overdue(n)) for n in dsr.notices.all()]
@@ -153,25 +153,25 @@ def _fulfilment_context(dsr: DataSubjectRequest) -> dict[str, Any]:
 
 def _perform(action: str, dsr: DataSubjectRequest, user: User, data: dict[str, Any]) -> None:
     if action == "assign":
-        case.request_assign(request=dsr, actor=user, assignee=data.get("assignee"))
+        case.request_assign(dsr=dsr, actor=user, assignee=data.get("assignee"))
     elif action == "release":
-        decisions.request_release(request=dsr, actor=user)
+        decisions.request_release(dsr=dsr, actor=user)
     elif action == "rebuild":
-        exports.exports_rebuild(request=dsr, actor=user)
+        exports.exports_rebuild(dsr=dsr, actor=user)
     elif action == "reissue_link":
-        exports.link_reissue(request=dsr, actor=user)
+        exports.link_reissue(dsr=dsr, actor=user)
     elif action == "note":
-        case.request_note(request=dsr, actor=user, text=data["reason"])
+        case.request_note(dsr=dsr, actor=user, text=data["reason"])
     elif action == "legal_hold":
-        erasure.legal_hold_place(request=dsr, actor=user, reason=data["reason"])
+        erasure.legal_hold_place(dsr=dsr, actor=user, reason=data["reason"])
     elif action == "release_hold":
         erasure.legal_hold_release(
-            request=dsr, actor=user, reason=data["reason"], hold=int(data["hold"])
+            dsr=dsr, actor=user, reason=data["reason"], hold=int(data["hold"])
         )
     elif action == "retry_rectification":
-        rectification.rectification_retry(request=dsr, actor=user)
+        rectification.rectification_retry(dsr=dsr, actor=user)
     else:
-        decisions.request_act(action=action, request=dsr, actor=user, reason=data.get("reason", ""))
+        decisions.request_act(action=action, dsr=dsr, actor=user, reason=data.get("reason", ""))
 
 
 @staff_required
@@ -217,7 +217,7 @@ def retry_store(request: HttpRequest, reference: str, store: str) -> HttpRespons
     dsr = _request_or_404(reference)
     assert isinstance(request.user, User)
     try:
-        gather.gathering_retry_store(request=dsr, store=store, actor=request.user)
+        gather.gathering_retry_store(dsr=dsr, store=store, actor=request.user)
         messages.success(request, f"Gathering from {store} has been queued again.")
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -230,7 +230,7 @@ def retry_erasure(request: HttpRequest, reference: str, store: str) -> HttpRespo
     dsr = _request_or_404(reference)
     assert isinstance(request.user, User)
     try:
-        erasure.erasure_retry_store(request=dsr, store=store, actor=request.user)
+        erasure.erasure_retry_store(dsr=dsr, store=store, actor=request.user)
         messages.success(request, f"Erasure of {store} has been queued again.")
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -249,7 +249,7 @@ def confirm_notice(request: HttpRequest, reference: str, store: str) -> HttpResp
         return redirect("dashboard-request", reference=reference)
     try:
         recipients.notice_confirm_by_staff(
-            request=dsr, store=store, actor=request.user, note=form.cleaned_data["reason"]
+            dsr=dsr, store=store, actor=request.user, note=form.cleaned_data["reason"]
         )
         messages.success(request, "Their confirmation is recorded.")
     except DomainError as exc:
@@ -270,7 +270,7 @@ def decide_correction(request: HttpRequest, reference: str, position: int) -> Ht
         return redirect("dashboard-request", reference=reference)
     try:
         rectification.correction_decide(
-            request=dsr, position=position, actor=request.user, **form.cleaned_data
+            dsr=dsr, position=position, actor=request.user, **form.cleaned_data
         )
         messages.success(request, f"Correction {position} decided.")
     except DomainError as exc:
@@ -360,7 +360,7 @@ def redact(request: HttpRequest, reference: str, store: str) -> HttpResponse:
         return redirect(back)
     assert isinstance(request.user, User)
     try:
-        exports.redaction_add(request=dsr, actor=request.user, store=store, **form.cleaned_data)
+        exports.redaction_add(dsr=dsr, actor=request.user, store=store, **form.cleaned_data)
         what = f"field {form.cleaned_data['field']}" if form.cleaned_data["field"] else "record"
         messages.success(
             request,

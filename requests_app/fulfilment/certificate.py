@@ -91,46 +91,46 @@ class StoreReport:
         return rows
 
 
-def _context(request: DataSubjectRequest) -> dict[str, Any]:
-    steps = {s.store: s for s in request.erasure_steps.all()}
-    approved = (request.erasure_plan or {}).get("stores")
-    plans = plan_from_json(approved) if approved else erasure_plan(request=request)
+def _context(dsr: DataSubjectRequest) -> dict[str, Any]:
+    steps = {s.store: s for s in dsr.erasure_steps.all()}
+    approved = (dsr.erasure_plan or {}).get("stores")
+    plans = plan_from_json(approved) if approved else erasure_plan(dsr=dsr)
     reports = [StoreReport(plan, steps.get(plan.store)) for plan in plans]
-    approval = request.events.filter(action="approve").order_by("-seq").first()
+    approval = dsr.events.filter(action="approve").order_by("-seq").first()
     return {
-        "request": request,
-        "reference": request.reference,
+        "request": dsr,
+        "reference": dsr.reference,
         "controller": settings.DSAR_CONTROLLER_NAME,
         "privacy_contact": settings.DSAR_PRIVACY_CONTACT,
-        "subject_id": subject_identifier(request.requester_email),
+        "subject_id": subject_identifier(dsr.requester_email),
         "approved_at": approval.at if approval else None,
         "issued_at": timezone.now(),
         "stores": [r for r in reports if not r.plan.by_notice],
-        "notices": list(request.notices.all()),
-        "copies": _copies_deleted(request),
+        "notices": list(dsr.notices.all()),
+        "copies": _copies_deleted(dsr),
         "key_id": signing.key_id(signing.signing_key().public_key()),
         "site_url": settings.SITE_URL,
     }
 
 
-def certificate_render(request: DataSubjectRequest) -> bytes:
-    html = render_to_string("pdf/certificate.html", _context(request))
+def certificate_render(dsr: DataSubjectRequest) -> bytes:
+    html = render_to_string("pdf/certificate.html", _context(dsr))
     document = HTML(string=html, url_fetcher=NoFetching(), base_url="about:blank")
     return bytes(document.write_pdf(pdf_variant="pdf/a-3u"))
 
 
-def _store_file(request: DataSubjectRequest, format_: str, data: bytes) -> Export:
+def _store_file(dsr: DataSubjectRequest, format_: str, data: bytes) -> Export:
     # the row first: its file is bound to it
-    export, _ = Export.objects.get_or_create(request=request, format=format_)
+    export, _ = Export.objects.get_or_create(request=dsr, format=format_)
     handle = io.BytesIO()
     writer = EncryptedWriter(handle, context=export.file_context)
     writer.write(data)
     writer.close()
     handle.seek(0)
-    name = default_storage.save(f"exports/{request.reference}/{format_}.enc", File(handle))
+    name = default_storage.save(f"exports/{dsr.reference}/{format_}.enc", File(handle))
     now = timezone.now()
     export, _ = Export.objects.update_or_create(
-        request=request,
+        request=dsr,
         format=format_,
         defaults={
             "status": ExportStatus.READY,
@@ -144,15 +144,15 @@ def _store_file(request: DataSubjectRequest, format_: str, data: bytes) -> Expor
     return export
 
 
-def copies_forget(request: DataSubjectRequest) -> None:
+def copies_forget(dsr: DataSubjectRequest) -> None:
     """Before the certificate: every copy Smarct made of the person's data goes (what this
     erasure gathered, and the gathered data and files of their earlier requests; certificates
     are kept), and every link to those files is revoked. Recorded on the timeline for the
     certificate to say. Safe to run again (a retried certificate finds nothing more)."""
-    gathered_files_delete(request)
+    gathered_files_delete(dsr)
     earlier = DataSubjectRequest.objects.filter(
-        requester_email__lower=request.requester_email.lower()
-    ).exclude(pk=request.pk)
+        requester_email__lower=dsr.requester_email.lower()
+    ).exclude(pk=dsr.pk)
     now = timezone.now()
     deleted: dict[str, int] = {}
     for other in earlier.order_by("received_at"):
@@ -170,21 +170,21 @@ def copies_forget(request: DataSubjectRequest) -> None:
         if count or revoked:
             deleted[other.reference] = count
             event_append(
-                request=other,
+                dsr=other,
                 actor="system",
                 action="copies_deleted",
-                payload={"by": request.reference, "files": count, "links_revoked": revoked},
+                payload={"by": dsr.reference, "files": count, "links_revoked": revoked},
             )
     if deleted:
         event_append(
-            request=request, actor="system", action="copies_deleted", payload={"requests": deleted}
+            dsr=dsr, actor="system", action="copies_deleted", payload={"requests": deleted}
         )
 
 
-def _copies_deleted(request: DataSubjectRequest) -> dict[str, int]:
+def _copies_deleted(dsr: DataSubjectRequest) -> dict[str, int]:
     """What ``copies_forget`` deleted for this erasure (over every attempt)."""
     found: dict[str, int] = {}
-    for event in request.events.filter(action="copies_deleted"):
+    for event in dsr.events.filter(action="copies_deleted"):
         for reference, count in event.payload.get("requests", {}).items():
             found[reference] = found.get(reference, 0) + int(count)
     return found
@@ -193,16 +193,16 @@ def _copies_deleted(request: DataSubjectRequest) -> dict[str, int]:
 def certificate_issue(*, request_id: int) -> bool:
     """Build, sign, release and email the certificate, and complete the request. True when this
     call did it; False when it was not due (not finished, or already issued)."""
-    request = DataSubjectRequest.objects.get(pk=request_id)
-    if not erasure_done(request):
+    dsr = DataSubjectRequest.objects.get(pk=request_id)
+    if not erasure_done(dsr):
         return False
-    copies_forget(request)
-    pdf = certificate_render(request)
-    signature = signing.sign(pdf, reference=request.reference)
+    copies_forget(dsr)
+    pdf = certificate_render(dsr)
+    signature = signing.sign(pdf, reference=dsr.reference)
     saved: list[str] = []
     try:
         with transaction.atomic():
-            locked = DataSubjectRequest.objects.select_for_update().get(pk=request.pk)
+            locked = DataSubjectRequest.objects.select_for_update().get(pk=dsr.pk)
             if locked.status != Status.FULFILLING:
                 return False
             exports = []
@@ -213,7 +213,7 @@ def certificate_issue(*, request_id: int) -> bool:
                 exports.append(_store_file(locked, format_, data))
                 saved.append(exports[-1].file_name)
             event_append(
-                request=locked,
+                dsr=locked,
                 actor="system",
                 action="certificate_issued",
                 payload={
@@ -221,8 +221,8 @@ def certificate_issue(*, request_id: int) -> bool:
                     "key_id": signing.key_id(signing.signing_key().public_key()),
                 },
             )
-            send_link(request=locked, actor="system", exports=exports, template="erasure-done")
-            request_complete(request=locked)
+            send_link(dsr=locked, actor="system", exports=exports, template="erasure-done")
+            request_complete(dsr=locked)
     except Exception:  # nothing committed: the files must not outlive the rows
         for name in saved:
             default_storage.delete(name)

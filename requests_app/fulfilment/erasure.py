@@ -65,21 +65,21 @@ ACCESS_TYPES = (RequestType.ACCESS, RequestType.PORTABILITY)
 # --- Legal holds -------------------------------------------------------------------------------
 
 
-def erasure_holds(request: DataSubjectRequest) -> list[str]:
+def erasure_holds(dsr: DataSubjectRequest) -> list[str]:
     """Why erasure must wait, in words for staff; empty when it may go ahead."""
     reasons = [
         f"Legal hold placed by {hold.placed_by}: {hold.reason}"
-        for hold in request.legal_holds.filter(released_at__isnull=True)
+        for hold in dsr.legal_holds.filter(released_at__isnull=True)
     ]
-    if request.requester_email:
+    if dsr.requester_email:
         open_access = (
             DataSubjectRequest.objects.filter(
-                requester_email__lower=request.requester_email.lower(),
+                requester_email__lower=dsr.requester_email.lower(),
                 request_type__in=ACCESS_TYPES,
                 # every open stage once verified (a new stage cannot be forgotten here)
                 status__in=OPEN_STATUSES - {Status.AWAITING_VERIFICATION},
             )
-            .exclude(pk=request.pk)
+            .exclude(pk=dsr.pk)
             .values_list("reference", flat=True)
         )
         reasons += [
@@ -91,16 +91,16 @@ def erasure_holds(request: DataSubjectRequest) -> list[str]:
 
 
 @staff_action("legal_hold")
-def legal_hold_place(*, request: DataSubjectRequest, actor: User, reason: str) -> LegalHold:
+def legal_hold_place(*, dsr: DataSubjectRequest, actor: User, reason: str) -> LegalHold:
     """Stop the erasure until the hold is released. Refused once erasure is under way: the
     request's row is locked, so fulfilment either saw this hold or had already started."""
     if not reason.strip():
         raise RuleViolation("Say why erasure must wait.", field="reason")
     hold = LegalHold.objects.create(
-        request=request, reason=reason.strip(), placed_by=actor_label(actor)
+        request=dsr, reason=reason.strip(), placed_by=actor_label(actor)
     )
     event_append(
-        request=request,
+        dsr=dsr,
         actor=actor_label(actor),
         action="legal_hold_placed",
         payload={"reason": reason.strip()},
@@ -110,14 +110,14 @@ def legal_hold_place(*, request: DataSubjectRequest, actor: User, reason: str) -
 
 @staff_action("release_hold")
 def legal_hold_release(
-    *, request: DataSubjectRequest, actor: User, reason: str, hold: int | None = None
+    *, dsr: DataSubjectRequest, actor: User, reason: str, hold: int | None = None
 ) -> int:
     """Release the hold ``hold`` (an approver, with a reason); without one, the only active hold.
     Never a hold the approver did not see: with several active, they must say which. Erasure
     starts at once if it was approved and nothing else holds it. Returns the hold released."""
     if not reason.strip():
         raise RuleViolation("Say why the hold ends.", field="reason")
-    active = request.legal_holds.filter(released_at__isnull=True)
+    active = dsr.legal_holds.filter(released_at__isnull=True)
     if hold is None:
         count = active.count()
         if count == 0:
@@ -133,56 +133,56 @@ def legal_hold_release(
     (released,) = active.values_list("pk", flat=True)
     active.update(released_at=timezone.now(), released_by=actor_label(actor))
     event_append(
-        request=request,
+        dsr=dsr,
         actor=actor_label(actor),
         action="legal_hold_released",
         payload={"reason": reason.strip(), "hold": released},
     )
     if (
-        request.status == Status.APPROVED
-        and not request.legal_holds.filter(released_at__isnull=True).exists()
+        dsr.status == Status.APPROVED
+        and not dsr.legal_holds.filter(released_at__isnull=True).exists()
     ):
-        later(Task.ADVANCE, request.pk)  # the workflow starts the erasure
+        later(Task.ADVANCE, dsr.pk)  # the workflow starts the erasure
     return int(released)
 
 
-def erasures_waiting_on(request: DataSubjectRequest) -> list[int]:
+def erasures_waiting_on(dsr: DataSubjectRequest) -> list[int]:
     """Approved erasure requests of the same person that ``request`` (an access request now
     closing) was holding up."""
-    if request.request_type not in ACCESS_TYPES or not request.requester_email:
+    if dsr.request_type not in ACCESS_TYPES or not dsr.requester_email:
         return []
     return list(
         DataSubjectRequest.objects.filter(
-            requester_email__lower=request.requester_email.lower(),
+            requester_email__lower=dsr.requester_email.lower(),
             request_type=RequestType.ERASURE,
             status=Status.APPROVED,
         ).values_list("pk", flat=True)
     )
 
 
-def erasures_release_waiting(request: DataSubjectRequest) -> None:
+def erasures_release_waiting(dsr: DataSubjectRequest) -> None:
     """An access request closed: the erasures it held back may go ahead now."""
-    for waiting in erasures_waiting_on(request):
+    for waiting in erasures_waiting_on(dsr):
         later(Task.ADVANCE, waiting)
 
 
 # --- Execution ---------------------------------------------------------------------------------
 
 
-def erasure_may_start(request: DataSubjectRequest) -> bool:
+def erasure_may_start(dsr: DataSubjectRequest) -> bool:
     """Whether an approved erasure may start now, decided with the row locked. If the map no
     longer gives the approved plan, it goes back to review (nothing changed); while a hold or an
     open access request holds it back, it waits (said once on the timeline) and the hold's
     release, the access request's completion or the sweeper try again."""
-    drift = erasure_map_drift(request=request) or _plan_not_approved(request)
+    drift = erasure_map_drift(dsr=dsr) or _plan_not_approved(dsr)
     if drift:
-        request_replan(request=request, changes=drift)
+        request_replan(dsr=dsr, changes=drift)
         return False
-    holds = erasure_holds(request)
+    holds = erasure_holds(dsr)
     if holds:
-        if not request.events.filter(action="erasure_waiting").exists():
+        if not dsr.events.filter(action="erasure_waiting").exists():
             event_append(
-                request=request,
+                dsr=dsr,
                 actor="system",
                 action="erasure_waiting",
                 payload={"reasons": holds},
@@ -191,23 +191,23 @@ def erasure_may_start(request: DataSubjectRequest) -> bool:
     return True
 
 
-def _plan_not_approved(request: DataSubjectRequest) -> list[str]:
+def _plan_not_approved(dsr: DataSubjectRequest) -> list[str]:
     """The stored plan is not the one the approve event recorded (changed in the database)."""
-    approved = approved_snapshot(request) or {}
-    stored = (request.erasure_plan or {}).get("digest")
+    approved = approved_snapshot(dsr) or {}
+    stored = (dsr.erasure_plan or {}).get("digest")
     if stored is None or stored != approved.get("plan_digest"):
         return ["the stored erasure plan is not the one that was approved"]
     return []
 
 
-def erasure_start(request: DataSubjectRequest) -> list[Step]:
+def erasure_start(dsr: DataSubjectRequest) -> list[Step]:
     """One step per store Smarct can act on, queued after commit, and an Article 19 notice to
     each recipient it cannot. Call inside the transaction that starts fulfilment. Idempotent."""
     stores = [s.name for s in datamap.current().stores.values() if s.searchable]
-    steps = steps_plan(ErasureStep, request=request, stores=stores, task=Task.ERASE_STORE)
-    notices_send(request=request, purpose=NoticePurpose.ERASURE)
+    steps = steps_plan(ErasureStep, dsr=dsr, stores=stores, task=Task.ERASE_STORE)
+    notices_send(dsr=dsr, purpose=NoticePurpose.ERASURE)
     if not steps:
-        transaction.on_commit(partial(erasure_maybe_finish, request_id=request.pk))
+        transaction.on_commit(partial(erasure_maybe_finish, request_id=dsr.pk))
     return steps
 
 
@@ -228,7 +228,7 @@ def erasure_run_step(*, step_id: int, task_id: str) -> bool:
     store = datamap.current().stores.get(step.store)
     if store is None:
         raise RuleViolation(f"store '{step.store}' is no longer in the data map")
-    drift = erasure_plan_drift(request=step.request, stores=[store])
+    drift = erasure_plan_drift(dsr=step.request, stores=[store])
     if drift:
         error = (
             "the plan for this store is no longer the approved one ("
@@ -236,7 +236,7 @@ def erasure_run_step(*, step_id: int, task_id: str) -> bool:
             + "): nothing was changed; an approver must approve the new plan"
         )
         erasure_fail_step(step_id=step.pk, task_id=task_id, error=error)
-        request_replan(request=step.request, changes=drift)
+        request_replan(dsr=step.request, changes=drift)
         return True
     connector = connector_for(store)
     subject = subject_of(step.request)
@@ -267,7 +267,7 @@ def erasure_run_step(*, step_id: int, task_id: str) -> bool:
     if not finished:
         return False
     event_append(
-        request=step.request,
+        dsr=step.request,
         actor="system",
         action="store_erased",
         payload={"store": step.store, "outcome": total, "rescan": found},
@@ -287,11 +287,11 @@ def erasure_fail_step(*, step_id: int, task_id: str, error: str) -> None:
 
 
 @staff_action("retry_erasure")
-def erasure_retry_store(*, request: DataSubjectRequest, store: str, actor: User) -> Step:
+def erasure_retry_store(*, dsr: DataSubjectRequest, store: str, actor: User) -> Step:
     """Staff run a failed store's erasure (and re-scan) again, after fixing the cause."""
     return step_retry(
         ErasureStep,
-        request=request,
+        dsr=dsr,
         store=store,
         task=Task.ERASE_STORE,
         actor=actor_label(actor),
@@ -300,12 +300,12 @@ def erasure_retry_store(*, request: DataSubjectRequest, store: str, actor: User)
     )
 
 
-def erasure_done(request: DataSubjectRequest) -> bool:
+def erasure_done(dsr: DataSubjectRequest) -> bool:
     """Every store of an erasure under way is erased and clean: the certificate is due."""
     return (
-        request.request_type == RequestType.ERASURE
-        and request.status == Status.FULFILLING
-        and not request.erasure_steps.exclude(status=StepStatus.DONE).exists()
+        dsr.request_type == RequestType.ERASURE
+        and dsr.status == Status.FULFILLING
+        and not dsr.erasure_steps.exclude(status=StepStatus.DONE).exists()
     )
 
 

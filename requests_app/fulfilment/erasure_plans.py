@@ -189,9 +189,9 @@ def _still_found(tables: tuple[TablePlan, ...], owners: dict[str, str]) -> tuple
     return tuple(problems)
 
 
-def erasure_plan(*, request: DataSubjectRequest) -> list[StorePlan]:
+def erasure_plan(*, dsr: DataSubjectRequest) -> list[StorePlan]:
     """What erasure will do in each store, counted on the stores themselves (nothing changes)."""
-    subject = subject_of(request)
+    subject = subject_of(dsr)
     return [store_plan(store, subject) for store in datamap.current().stores.values()]
 
 
@@ -281,11 +281,11 @@ def plan_changes(approved: dict[str, Any], current: dict[str, Any]) -> list[str]
     return changes
 
 
-def erasure_plan_fix(*, request: DataSubjectRequest) -> dict[str, Any]:
+def erasure_plan_fix(*, dsr: DataSubjectRequest) -> dict[str, Any]:
     """The plan as approved: computed now, refused while it has a problem (the map and a store's
     schema disagree, a store cannot be checked), and kept with its digest. Erasure later runs
     only while the map still gives this plan."""
-    plan = erasure_plan(request=request)
+    plan = erasure_plan(dsr=dsr)
     problems = plan_problems(plan)
     if problems:
         raise RuleViolation(
@@ -296,13 +296,13 @@ def erasure_plan_fix(*, request: DataSubjectRequest) -> dict[str, Any]:
     return {"rules": rules, "digest": plan_digest(rules), "stores": plan_as_json(plan)}
 
 
-def erasure_plan_drift(*, request: DataSubjectRequest, stores: list[StoreSpec]) -> list[str]:
+def erasure_plan_drift(*, dsr: DataSubjectRequest, stores: list[StoreSpec]) -> list[str]:
     """How the map's plan for ``stores`` now differs from the approved one; empty when it is the
     same. A store whose plan cannot be computed raises: its step fails (or retries) visibly."""
-    approved = request.erasure_plan or {}
+    approved = dsr.erasure_plan or {}
     if "rules" not in approved:
         return []  # approved before plans were fixed: nothing to compare with
-    plan = [store_plan(store, subject_of(request), counted=False) for store in stores]
+    plan = [store_plan(store, subject_of(dsr), counted=False) for store in stores]
     for store in plan:
         if store.problems:
             error = TransientStoreError if store.unreachable else PermanentStoreError
@@ -311,10 +311,10 @@ def erasure_plan_drift(*, request: DataSubjectRequest, stores: list[StoreSpec]) 
     return plan_changes({name: approved["rules"].get(name) for name in current}, current)
 
 
-def erasure_map_drift(*, request: DataSubjectRequest) -> list[str]:
+def erasure_map_drift(*, dsr: DataSubjectRequest) -> list[str]:
     """Before erasure starts: whether the map still gives the approved plan, store by store. A
     store that cannot be checked now is left to its own step, which checks again."""
-    approved = (request.erasure_plan or {}).get("rules")
+    approved = (dsr.erasure_plan or {}).get("rules")
     if approved is None:
         return []
     changes = [
@@ -322,7 +322,7 @@ def erasure_map_drift(*, request: DataSubjectRequest) -> list[str]:
     ]
     for store in datamap.current().stores.values():
         try:
-            changes += erasure_plan_drift(request=request, stores=[store])
+            changes += erasure_plan_drift(dsr=dsr, stores=[store])
         except StoreError:
             continue
     return changes

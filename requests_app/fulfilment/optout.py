@@ -43,20 +43,20 @@ def suppression_lookup(email: str) -> Suppression | None:
     return Suppression.objects.filter(email_hash=email_key(email)).first()
 
 
-def opt_out_start(request: DataSubjectRequest) -> None:
+def opt_out_start(dsr: DataSubjectRequest) -> None:
     """A verified opt-out is carried out at once, without review: the address is suppressed now
     (no marketing goes out from this moment), and the task changes the stores."""
-    transition(request, "start_opt_out", actor="system")
-    suppression_add(email=request.requester_email, reference=request.reference)
-    later(Task.FULFIL_OPT_OUT, request.pk)
+    transition(dsr, "start_opt_out", actor="system")
+    suppression_add(email=dsr.requester_email, reference=dsr.reference)
+    later(Task.FULFIL_OPT_OUT, dsr.pk)
 
 
 def opt_out_fulfil(*, request_id: int) -> bool:
     """Make the opt-out's changes in the stores and complete it. True when this call did."""
-    request = DataSubjectRequest.objects.get(pk=request_id)
-    if request.request_type != RequestType.MARKETING_OPT_OUT or request.status != Status.FULFILLING:
+    dsr = DataSubjectRequest.objects.get(pk=request_id)
+    if dsr.request_type != RequestType.MARKETING_OPT_OUT or dsr.status != Status.FULFILLING:
         return False
-    subject = subject_of(request)
+    subject = subject_of(dsr)
     stores = datamap.current().stores
     changes: list[dict[str, Any]] = []
     for action in datamap.current().opt_out:
@@ -64,20 +64,20 @@ def opt_out_fulfil(*, request_id: int) -> bool:
         changes.append({"store": action.store, "table": action.table, "records": count})
     with transaction.atomic():
         try:
-            request = request_complete(request=request)
+            dsr = request_complete(dsr=dsr)
         except IllegalTransition:
             return False
         event_append(
-            request=request,
+            dsr=dsr,
             actor="system",
             action="opted_out",
             payload={"changes": changes, "suppressed_at": timezone.now().isoformat()},
         )
         email_queue(
             template="opt-out-done",
-            to=contact_email(request),
-            request=request,
-            context={"request": request, "changes": changes, "stores": stores},
+            to=contact_email(dsr),
+            dsr=dsr,
+            context={"request": dsr, "changes": changes, "stores": stores},
         )
     return True
 
@@ -85,6 +85,6 @@ def opt_out_fulfil(*, request_id: int) -> bool:
 def opt_out_record_failure(*, request_id: int, error: str) -> None:
     """Put a store's refusal on the timeline; the sweeper tries again (the address is already
     suppressed, so no marketing goes out meanwhile)."""
-    request = DataSubjectRequest.objects.get(pk=request_id)
+    dsr = DataSubjectRequest.objects.get(pk=request_id)
     DataSubjectRequest.objects.filter(pk=request_id).update(updated_at=timezone.now())
-    event_append(request=request, actor="system", action="opt_out_failed", payload={"error": error})
+    event_append(dsr=dsr, actor="system", action="opt_out_failed", payload={"error": error})

@@ -63,16 +63,16 @@ def _new_link(notice: ProcessorNotice) -> str:
     return raw
 
 
-def notices_send(*, request: DataSubjectRequest, purpose: str) -> list[ProcessorNotice]:
+def notices_send(*, dsr: DataSubjectRequest, purpose: str) -> list[ProcessorNotice]:
     """Email a notice to every ``notify`` recipient once (inside the caller's transaction)."""
-    corrections = [c for c in request.corrections.all() if c.final_value]
+    corrections = [c for c in dsr.corrections.all() if c.final_value]
     sent = []
     for store in datamap.current().stores.values():
         if store.searchable or not store.notify_email:
             continue
         raw = new_token()
         notice, created = ProcessorNotice.objects.get_or_create(
-            request=request,
+            request=dsr,
             store=store.name,
             purpose=purpose,
             defaults={
@@ -87,11 +87,11 @@ def notices_send(*, request: DataSubjectRequest, purpose: str) -> list[Processor
         email_queue(
             template=f"notice-{purpose}",
             to=store.notify_email,
-            request=request,
+            dsr=dsr,
             context=_context(notice, raw, corrections),
         )
         event_append(
-            request=request,
+            dsr=dsr,
             actor="system",
             action="recipient_notified",
             payload={"store": store.name, "organisation": store.organisation, "purpose": purpose},
@@ -123,7 +123,7 @@ def notice_confirm(*, notice: ProcessorNotice, actor: str, note: str = "") -> Pr
     )
     if updated:
         event_append(
-            request=notice.request,
+            dsr=notice.request,
             actor=actor,
             action="recipient_confirmed",
             payload={"store": notice.store, "purpose": notice.purpose, "note": note.strip()},
@@ -134,10 +134,10 @@ def notice_confirm(*, notice: ProcessorNotice, actor: str, note: str = "") -> Pr
 
 @staff_action("confirm_notice")
 def notice_confirm_by_staff(
-    *, request: DataSubjectRequest, store: str, actor: User, note: str
+    *, dsr: DataSubjectRequest, store: str, actor: User, note: str
 ) -> ProcessorNotice:
     """Record a recipient's reply that came by email or post."""
-    notice = ProcessorNotice.objects.filter(request=request, store=store).first()
+    notice = ProcessorNotice.objects.filter(request=dsr, store=store).first()
     if notice is None:
         raise IllegalTransition(f"No notice was sent to '{store}' for this request.")
     if not note.strip():
@@ -163,7 +163,7 @@ def notices_remind() -> int:
         email_queue(
             template="notice-reminder",
             to=notice.notify_email,
-            request=notice.request,
+            dsr=notice.request,
             context={
                 **_context(
                     notice, raw, [c for c in notice.request.corrections.all() if c.final_value]
@@ -172,7 +172,7 @@ def notices_remind() -> int:
             },
         )
         event_append(
-            request=notice.request,
+            dsr=notice.request,
             actor="system",
             action="recipient_reminded",
             payload={"store": notice.store, "reminders": notice.reminders},

@@ -60,7 +60,7 @@ def rectifiable_fields() -> dict[str, list[tuple[str, str]]]:
 @staff_action("decide_correction")
 def correction_decide(
     *,
-    request: DataSubjectRequest,
+    dsr: DataSubjectRequest,
     position: int,
     actor: User,
     decision: str,
@@ -68,7 +68,7 @@ def correction_decide(
     value: str = "",
     reason: str = "",
 ) -> Correction:
-    correction = request.corrections.select_for_update().filter(position=position).first()
+    correction = dsr.corrections.select_for_update().filter(position=position).first()
     if correction is None:
         raise RuleViolation(f"This request has no correction {position}.", field="position")
     if decision not in {
@@ -101,7 +101,7 @@ def correction_decide(
     correction.decided_at = timezone.now()
     correction.save()
     event_append(
-        request=request,
+        dsr=dsr,
         actor=actor_label(actor),
         action="correction_decided",
         payload={
@@ -115,11 +115,11 @@ def correction_decide(
     return correction
 
 
-def check_decided(request: DataSubjectRequest) -> None:
+def check_decided(dsr: DataSubjectRequest) -> None:
     """Approval needs every correction decided."""
     if (
-        request.request_type == RequestType.RECTIFICATION
-        and request.corrections.filter(decision=CorrectionDecision.PENDING).exists()
+        dsr.request_type == RequestType.RECTIFICATION
+        and dsr.corrections.filter(decision=CorrectionDecision.PENDING).exists()
     ):
         raise RuleViolation("Decide every correction (accept, edit or decline) first.")
 
@@ -153,15 +153,15 @@ def _apply_one(subject: Subject, field: str, value: str) -> tuple[dict[str, Any]
 def rectification_apply(*, request_id: int) -> bool:
     """Apply the accepted corrections; complete the request when every store confirmed. True
     when it completed."""
-    request = DataSubjectRequest.objects.get(pk=request_id)
-    if request.status != Status.FULFILLING or request.request_type != RequestType.RECTIFICATION:
+    dsr = DataSubjectRequest.objects.get(pk=request_id)
+    if dsr.status != Status.FULFILLING or dsr.request_type != RequestType.RECTIFICATION:
         return False
-    subject = subject_of(request)
+    subject = subject_of(dsr)
     # What was approved, from the approve event: never a decision changed since.
-    approved = (approved_snapshot(request) or {}).get("corrections")
+    approved = (approved_snapshot(dsr) or {}).get("corrections")
     if approved is None:
         event_append(
-            request=request,
+            dsr=dsr,
             actor="system",
             action="rectification_failed",
             payload={"problems": ["no approved corrections are recorded: nothing was written"]},
@@ -173,7 +173,7 @@ def rectification_apply(*, request_id: int) -> bool:
     problems = []
     for correction in accepted:
         results, subject = _apply_one(subject, correction["field"], correction["value"])
-        request.corrections.filter(position=correction["position"]).update(results=results)
+        dsr.corrections.filter(position=correction["position"]).update(results=results)
         problems += [
             f"{where}: {r.get('error') or 'the new value did not read back'}"
             for where, r in results.items()
@@ -181,9 +181,9 @@ def rectification_apply(*, request_id: int) -> bool:
         ]
     if problems:
         # Touching the request dates the failure: the sweeper tries again after a while.
-        DataSubjectRequest.objects.filter(pk=request.pk).update(updated_at=timezone.now())
+        DataSubjectRequest.objects.filter(pk=dsr.pk).update(updated_at=timezone.now())
         event_append(
-            request=request,
+            dsr=dsr,
             actor="system",
             action="rectification_failed",
             payload={"problems": problems[:20]},
@@ -191,26 +191,26 @@ def rectification_apply(*, request_id: int) -> bool:
         return False
     with transaction.atomic():
         try:
-            request = request_complete(request=request)
+            dsr = request_complete(dsr=dsr)
         except IllegalTransition:
             return False  # another run completed it
-        event_append(request=request, actor="system", action="rectified")
-        notices_send(request=request, purpose=NoticePurpose.RECTIFICATION)
+        event_append(dsr=dsr, actor="system", action="rectified")
+        notices_send(dsr=dsr, purpose=NoticePurpose.RECTIFICATION)
         email_queue(
             template="rectification-done",
-            to=contact_email(request),
-            request=request,
-            context={"request": request, "corrections": list(request.corrections.all())},
+            to=contact_email(dsr),
+            dsr=dsr,
+            context={"request": dsr, "corrections": list(dsr.corrections.all())},
         )
     return True
 
 
 @staff_action("retry_rectification")
-def rectification_retry(*, request: DataSubjectRequest, actor: User) -> None:
-    event_append(request=request, actor=actor_label(actor), action="rectification_retry")
-    later(Task.APPLY_RECTIFICATION, request.pk)
+def rectification_retry(*, dsr: DataSubjectRequest, actor: User) -> None:
+    event_append(dsr=dsr, actor=actor_label(actor), action="rectification_retry")
+    later(Task.APPLY_RECTIFICATION, dsr.pk)
 
 
-def rectification_start(request: DataSubjectRequest) -> None:
+def rectification_start(dsr: DataSubjectRequest) -> None:
     """Carrying out approved corrections: the task applies them (the workflow's fulfilment)."""
-    later(Task.APPLY_RECTIFICATION, request.pk)
+    later(Task.APPLY_RECTIFICATION, dsr.pk)

@@ -47,27 +47,27 @@ from smarct_dsar.storage import scratch_file, storage_save
 log = logging.getLogger(__name__)
 
 
-def subject_of(request: DataSubjectRequest) -> Subject:
+def subject_of(dsr: DataSubjectRequest) -> Subject:
     """Who the stores are searched for: only what the person proved. The verified email; never
     the phone number typed into the form, which anyone could have typed."""
     return Subject(
-        email=request.requester_email,
-        reference=request.reference,
-        received=timezone.localtime(request.received_at).date() if request.received_at else None,
+        email=dsr.requester_email,
+        reference=dsr.reference,
+        received=timezone.localtime(dsr.received_at).date() if dsr.received_at else None,
     )
 
 
-def gathering_start(request: DataSubjectRequest) -> None:
+def gathering_start(dsr: DataSubjectRequest) -> None:
     """Move a verified request to gathering (its row locked) and plan its steps."""
-    gathering_plan(transition(request, "start_gathering", actor="system"))
+    gathering_plan(transition(dsr, "start_gathering", actor="system"))
 
 
-def gathering_plan(request: DataSubjectRequest) -> list[Step]:
+def gathering_plan(dsr: DataSubjectRequest) -> list[Step]:
     """A step per searchable store, queued after commit. Idempotent."""
     stores = [s.name for s in datamap.current().stores.values() if s.searchable]
-    steps = steps_plan(GatherStep, request=request, stores=stores, task=Task.GATHER_STORE)
+    steps = steps_plan(GatherStep, dsr=dsr, stores=stores, task=Task.GATHER_STORE)
     if not steps:
-        transaction.on_commit(partial(gathering_maybe_finish, request_id=request.pk))
+        transaction.on_commit(partial(gathering_maybe_finish, request_id=dsr.pk))
     return steps
 
 
@@ -156,7 +156,7 @@ def gathering_run_step(*, step_id: int, task_id: str) -> bool:
     if not finished:  # the step was taken from us meanwhile; ours is not the file of record
         return False
     event_append(
-        request=step.request,
+        dsr=step.request,
         actor="system",
         action="store_gathered",
         payload={"store": step.store, "records": tally.records},
@@ -176,28 +176,28 @@ def gathering_fail_step(*, step_id: int, task_id: str, error: str) -> None:
 def gathering_maybe_finish(*, request_id: int) -> None:
     """Move the request on to review once every store is done. Safe to call from every finishing
     step: the check is made again with the row locked."""
-    request = DataSubjectRequest.objects.get(pk=request_id)
-    if request.status == Status.GATHERING and not _unfinished(request):
-        request_finish_gathering(request=request)
+    dsr = DataSubjectRequest.objects.get(pk=request_id)
+    if dsr.status == Status.GATHERING and not _unfinished(dsr):
+        request_finish_gathering(dsr=dsr)
 
 
-def _unfinished(request: DataSubjectRequest) -> bool:
-    return request.gather_steps.exclude(status=StepStatus.DONE).exists()
+def _unfinished(dsr: DataSubjectRequest) -> bool:
+    return dsr.gather_steps.exclude(status=StepStatus.DONE).exists()
 
 
 @request_locked
-def request_finish_gathering(*, request: DataSubjectRequest) -> DataSubjectRequest:
-    if request.status != Status.GATHERING or _unfinished(request):
-        return request  # another step's worker moved it on first
-    return transition(request, "finish_gathering", actor="system")
+def request_finish_gathering(*, dsr: DataSubjectRequest) -> DataSubjectRequest:
+    if dsr.status != Status.GATHERING or _unfinished(dsr):
+        return dsr  # another step's worker moved it on first
+    return transition(dsr, "finish_gathering", actor="system")
 
 
 @staff_action("retry_store")
-def gathering_retry_store(*, request: DataSubjectRequest, store: str, actor: User) -> Step:
+def gathering_retry_store(*, dsr: DataSubjectRequest, store: str, actor: User) -> Step:
     """Staff retry one failed store; the others keep what they gathered."""
     return step_retry(
         GatherStep,
-        request=request,
+        dsr=dsr,
         store=store,
         task=Task.GATHER_STORE,
         actor=actor_label(actor),
@@ -226,11 +226,11 @@ def gathered_records(step: GatherStep) -> Iterator[tuple[str, dict[str, Any]]]:
             yield batch.table, record
 
 
-def gathered_files_delete(request: DataSubjectRequest) -> int:
+def gathered_files_delete(dsr: DataSubjectRequest) -> int:
     """Delete the request's gathered copies (after release, the files are the record; after an
     erasure, nothing of it may remain). Returns how many files went. Safe to call again."""
     deleted = 0
-    for step in GatherStep.objects.filter(request=request).exclude(file_name=""):
+    for step in GatherStep.objects.filter(request=dsr).exclude(file_name=""):
         default_storage.delete(step.file_name)
         GatherStep.objects.filter(pk=step.pk).update(file_name="")
         deleted += 1

@@ -209,7 +209,7 @@ def request_submit(*, data: Submission) -> SubmissionResult:
         _tell_about_existing(existing)
         return SubmissionResult(request=existing, created=False)
     now = timezone.now()
-    request = DataSubjectRequest.objects.create(
+    dsr = DataSubjectRequest.objects.create(
         reference=_next_reference(timezone.localdate(now).year),
         request_type=data.request_type,
         jurisdiction=data.jurisdiction,
@@ -227,7 +227,7 @@ def request_submit(*, data: Submission) -> SubmissionResult:
     )
     Correction.objects.bulk_create(
         Correction(
-            request=request,
+            request=dsr,
             position=i,
             field=c.field.strip(),
             current_value=c.current_value.strip(),
@@ -236,32 +236,32 @@ def request_submit(*, data: Submission) -> SubmissionResult:
         for i, c in enumerate(data.corrections, start=1)
     )
     event_append(
-        request=request,
+        dsr=dsr,
         actor="requester",
         action="received",
-        to_status=request.status,
+        to_status=dsr.status,
         payload={"channel": data.channel, "type": data.request_type},
     )
     email_queue(
         template="verify",
-        to=contact_email(request),
-        request=request,
+        to=contact_email(dsr),
+        dsr=dsr,
         context={
-            "request": request,
-            "verify_url": verification_link(request),
+            "request": dsr,
+            "verify_url": verification_link(dsr),
             "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS,
         },
     )
-    if request.has_agent:
+    if dsr.has_agent:
         # The person is told that someone asked in their name (no link: the request is the
         # agent's, and stays a separate one from any the person makes).
         email_queue(
             template="agent-notice",
-            to=request.requester_email,
-            request=request,
-            context={"request": request},
+            to=dsr.requester_email,
+            dsr=dsr,
+            context={"request": dsr},
         )
-    return SubmissionResult(request=request, created=True)
+    return SubmissionResult(request=dsr, created=True)
 
 
 def _tell_about_existing(existing: DataSubjectRequest) -> None:
@@ -272,14 +272,12 @@ def _tell_about_existing(existing: DataSubjectRequest) -> None:
             "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS,
             "resent": True,
         }
-        email_queue(
-            template="verify", to=contact_email(existing), request=existing, context=context
-        )
+        email_queue(template="verify", to=contact_email(existing), dsr=existing, context=context)
     else:
         email_queue(
             template="duplicate",
             to=contact_email(existing),
-            request=existing,
+            dsr=existing,
             context={"request": existing, "status_url": status_link(existing)},
         )
-    event_append(request=existing, actor="requester", action="duplicate_submission")
+    event_append(dsr=existing, actor="requester", action="duplicate_submission")

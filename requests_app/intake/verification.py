@@ -28,11 +28,11 @@ from requests_app.models import DataSubjectRequest, RequestToken, Status, TokenP
 from smarct_dsar.crypto import new_token, token_hash
 
 
-def token_issue(*, request: DataSubjectRequest, purpose: str, ttl: timedelta) -> str:
+def token_issue(*, dsr: DataSubjectRequest, purpose: str, ttl: timedelta) -> str:
     """Create a token and return it in clear: the only moment it exists outside an email."""
     raw = new_token()
     RequestToken.objects.create(
-        request=request,
+        request=dsr,
         purpose=purpose,
         token_hash=token_hash(raw),
         expires_at=timezone.now() + ttl,
@@ -40,19 +40,19 @@ def token_issue(*, request: DataSubjectRequest, purpose: str, ttl: timedelta) ->
     return raw
 
 
-def verification_link(request: DataSubjectRequest) -> str:
+def verification_link(dsr: DataSubjectRequest) -> str:
     raw = token_issue(
-        request=request,
+        dsr=dsr,
         purpose=TokenPurpose.VERIFY,
         ttl=timedelta(days=settings.DSAR_VERIFICATION_TTL_DAYS),
     )
     return settings.SITE_URL + reverse("verify", args=[raw])
 
 
-def status_link(request: DataSubjectRequest) -> str:
+def status_link(dsr: DataSubjectRequest) -> str:
     # A status link lives as long as the request record is kept.
     raw = token_issue(
-        request=request,
+        dsr=dsr,
         purpose=TokenPurpose.STATUS,
         ttl=timedelta(days=31 * settings.DSAR_RECORD_RETENTION_MONTHS),
     )
@@ -89,61 +89,61 @@ def request_verify_email(*, raw_token: str) -> DataSubjectRequest:
     # Spend the token with a conditional update, so two clicks cannot both succeed.
     if RequestToken.objects.filter(pk=token.pk, used_at__isnull=True).update(used_at=now) != 1:
         raise TokenInvalid("This link has already been used.", reason="used")
-    request = DataSubjectRequest.objects.select_for_update().get(pk=token.request_id)
-    if request.status != Status.AWAITING_VERIFICATION:
+    dsr = DataSubjectRequest.objects.select_for_update().get(pk=token.request_id)
+    if dsr.status != Status.AWAITING_VERIFICATION:
         raise TokenInvalid("This request is already verified.", reason="used")
-    request.email_verified_at = now
-    request.save(update_fields=["email_verified_at", "updated_at"])
-    event_append(request=request, actor="requester", action="email_verified")
-    if request.has_agent and request.authority_confirmed_at is None:
-        return request
-    return request_mark_verified(request=request, actor="requester")
+    dsr.email_verified_at = now
+    dsr.save(update_fields=["email_verified_at", "updated_at"])
+    event_append(dsr=dsr, actor="requester", action="email_verified")
+    if dsr.has_agent and dsr.authority_confirmed_at is None:
+        return dsr
+    return request_mark_verified(dsr=dsr, actor="requester")
 
 
 @request_locked
-def request_mark_verified(*, request: DataSubjectRequest, actor: str) -> DataSubjectRequest:
+def request_mark_verified(*, dsr: DataSubjectRequest, actor: str) -> DataSubjectRequest:
     """Identity (and an agent's authority) is proven: start the clock. What follows (gathering,
     or for a marketing opt-out carrying it out) is the workflow's (``requests_app.workflow``)."""
     now = timezone.now()
     start = deadlines.clock_start(
-        jurisdiction=request.jurisdiction,
-        received=timezone.localdate(request.received_at),
+        jurisdiction=dsr.jurisdiction,
+        received=timezone.localdate(dsr.received_at),
         verified=timezone.localdate(now),
     )
-    request = transition(request, "verify", actor=actor, verified_at=now, clock_started_on=start)
-    request.due_on = compute_due(request, extended=False)
-    request.save(update_fields=["due_on", "updated_at"])
+    dsr = transition(dsr, "verify", actor=actor, verified_at=now, clock_started_on=start)
+    dsr.due_on = compute_due(dsr, extended=False)
+    dsr.save(update_fields=["due_on", "updated_at"])
     email_queue(
         template="verified",
-        to=contact_email(request),
-        request=request,
-        context={"request": request, "status_url": status_link(request)},
+        to=contact_email(dsr),
+        dsr=dsr,
+        context={"request": dsr, "status_url": status_link(dsr)},
     )
-    return request
+    return dsr
 
 
 @staff_action("confirm_authority")
 def request_confirm_authority(
-    *, request: DataSubjectRequest, actor: User, reason: str = ""
+    *, dsr: DataSubjectRequest, actor: User, reason: str = ""
 ) -> DataSubjectRequest:
     """Staff have seen proof that the agent may act.
 
     Once the email is verified too, the clock starts.
     """
-    if not request.has_agent:
+    if not dsr.has_agent:
         raise IllegalTransition(
             "Only a request filed by an agent and awaiting verification needs this."
         )
-    if request.authority_confirmed_at is not None:
+    if dsr.authority_confirmed_at is not None:
         raise IllegalTransition("The agent's authority is already confirmed.")
-    request.authority_confirmed_at = timezone.now()
-    request.save(update_fields=["authority_confirmed_at", "updated_at"])
+    dsr.authority_confirmed_at = timezone.now()
+    dsr.save(update_fields=["authority_confirmed_at", "updated_at"])
     event_append(
-        request=request,
+        dsr=dsr,
         actor=actor_label(actor),
         action="authority_confirmed",
         payload={"reason": reason.strip()},
     )
-    if request.email_verified_at is not None:
-        return request_mark_verified(request=request, actor=actor_label(actor))
-    return request
+    if dsr.email_verified_at is not None:
+        return request_mark_verified(dsr=dsr, actor=actor_label(actor))
+    return dsr

@@ -41,20 +41,20 @@ EVENT_WORDS = {
 }
 
 
-def summary(request: DataSubjectRequest) -> dict[str, Any]:
+def summary(dsr: DataSubjectRequest) -> dict[str, Any]:
     history = [
         {"at": event.at, "words": EVENT_WORDS[event.action]}
-        for event in request.events.order_by("seq")
+        for event in dsr.events.order_by("seq")
         if event.action in EVENT_WORDS
     ]
     return {
-        "reference": request.reference,
-        "name": request.requester_name,
-        "type_label": RequestType(request.request_type).label,
-        "status_words": STATUS_WORDS[Status(request.status)],
-        "status_label": Status(request.status).label,
-        "due_on": request.due_on if request.is_open else None,
-        "paused": request.status == Status.ON_HOLD,
-        "closed_at": request.closed_at,
+        "reference": dsr.reference,
+        "name": dsr.requester_name,
+        "type_label": RequestType(dsr.request_type).label,
+        "status_words": STATUS_WORDS[Status(dsr.status)],
+        "status_label": Status(dsr.status).label,
+        "due_on": dsr.due_on if dsr.is_open else None,
+        "paused": dsr.status == Status.ON_HOLD,
+        "closed_at": dsr.closed_at,
         "history": history,
     }

@@ -17,127 +17,123 @@ from requests_app.models import ClockPause, DataSubjectRequest, Extension
 
 
 @staff_action("extend")
-def request_extend(*, request: DataSubjectRequest, actor: User, reason: str) -> DataSubjectRequest:
+def request_extend(*, dsr: DataSubjectRequest, actor: User, reason: str) -> DataSubjectRequest:
     """The one extension the law allows, before the deadline, with reasons told to the person."""
     reason = require_reason(reason)
-    if request.due_on is None:
+    if dsr.due_on is None:
         raise IllegalTransition("This request has no deadline to extend yet.")
     try:
         deadlines.check_extension_allowed(
-            already_extended=Extension.objects.filter(request=request).exists(),
-            current_due=request.due_on,
+            already_extended=Extension.objects.filter(request=dsr).exists(),
+            current_due=dsr.due_on,
             today=lifecycle.today(),
         )
     except deadlines.DeadlineError as exc:
         raise RuleViolation(str(exc)) from exc
-    previous = request.due_on
+    previous = dsr.due_on
     Extension.objects.create(
-        request=request,
+        request=dsr,
         granted_at=timezone.now(),
         reason=reason,
         previous_due_on=previous,
         granted_by=actor,
     )
-    request.due_on = compute_due(request, extended=True)
-    request.save(update_fields=["due_on", "updated_at"])
+    dsr.due_on = compute_due(dsr, extended=True)
+    dsr.save(update_fields=["due_on", "updated_at"])
     event_append(
-        request=request,
+        dsr=dsr,
         actor=actor_label(actor),
         action="extend",
         payload={
             "reason": reason,
             "previous_due_on": previous.isoformat(),
-            "due_on": request.due_on.isoformat() if request.due_on else None,
+            "due_on": dsr.due_on.isoformat() if dsr.due_on else None,
         },
     )
     email_queue(
         template="extension",
-        to=contact_email(request),
-        request=request,
-        context={"request": request, "reason": reason, "previous_due_on": previous},
+        to=contact_email(dsr),
+        dsr=dsr,
+        context={"request": dsr, "reason": reason, "previous_due_on": previous},
     )
-    return request
+    return dsr
 
 
 @staff_action("hold")
-def request_hold(*, request: DataSubjectRequest, actor: User, question: str) -> DataSubjectRequest:
+def request_hold(*, dsr: DataSubjectRequest, actor: User, question: str) -> DataSubjectRequest:
     """Ask the person for clarification: the clock pauses until they answer."""
     question = require_reason(question)
-    request = transition(
-        request,
+    dsr = transition(
+        dsr,
         "hold",
         actor=actor_label(actor),
         payload={"question": question},
-        held_from_status=request.status,
+        held_from_status=dsr.status,
     )
     ClockPause.objects.create(
-        request=request, started_on=lifecycle.today(), question=question, created_by=actor
+        request=dsr, started_on=lifecycle.today(), question=question, created_by=actor
     )
     email_queue(
         template="clarification",
-        to=contact_email(request),
-        request=request,
-        context={"request": request, "question": question},
+        to=contact_email(dsr),
+        dsr=dsr,
+        context={"request": dsr, "question": question},
     )
-    return request
+    return dsr
 
 
 @staff_action("resume")
-def request_resume(
-    *, request: DataSubjectRequest, actor: User, reason: str = ""
-) -> DataSubjectRequest:
+def request_resume(*, dsr: DataSubjectRequest, actor: User, reason: str = "") -> DataSubjectRequest:
     """The clarification arrived: the clock restarts and the due date moves by the days paused."""
-    request = transition(
-        request,
+    dsr = transition(
+        dsr,
         "resume",
         actor=actor_label(actor),
         payload={"reason": reason.strip()},
         held_from_status="",
     )
-    request.pauses.filter(ended_on__isnull=True).update(ended_on=lifecycle.today())
-    request.due_on = compute_due(request)
-    request.save(update_fields=["due_on", "updated_at"])
-    return request
+    dsr.pauses.filter(ended_on__isnull=True).update(ended_on=lifecycle.today())
+    dsr.due_on = compute_due(dsr)
+    dsr.save(update_fields=["due_on", "updated_at"])
+    return dsr
 
 
 @staff_action("withdraw")
-def request_withdraw(
-    *, request: DataSubjectRequest, actor: User, reason: str
-) -> DataSubjectRequest:
+def request_withdraw(*, dsr: DataSubjectRequest, actor: User, reason: str) -> DataSubjectRequest:
     """Close the request as withdrawn (an approver, with a reason). The person is emailed: if
     they did not ask for it, they learn of it and can ask again."""
     reason = require_reason(reason)
-    request = transition(request, "withdraw", actor=actor_label(actor), payload={"reason": reason})
-    request.pauses.filter(ended_on__isnull=True).update(ended_on=lifecycle.today())
+    dsr = transition(dsr, "withdraw", actor=actor_label(actor), payload={"reason": reason})
+    dsr.pauses.filter(ended_on__isnull=True).update(ended_on=lifecycle.today())
     email_queue(
         template="withdrawn",
-        to=contact_email(request),
-        request=request,
-        context={"request": request, "reason": reason},
+        to=contact_email(dsr),
+        dsr=dsr,
+        context={"request": dsr, "reason": reason},
     )
-    return request
+    return dsr
 
 
 @staff_action("assign")
 def request_assign(
-    *, request: DataSubjectRequest, actor: User, assignee: User | None
+    *, dsr: DataSubjectRequest, actor: User, assignee: User | None
 ) -> DataSubjectRequest:
-    request.assignee = assignee
-    request.save(update_fields=["assignee", "updated_at"])
+    dsr.assignee = assignee
+    dsr.save(update_fields=["assignee", "updated_at"])
     event_append(
-        request=request,
+        dsr=dsr,
         actor=actor_label(actor),
         action="assign",
         payload={"assignee": assignee.get_username() if assignee else None},
     )
-    return request
+    return dsr
 
 
 @staff_action("note")
-def request_note(*, request: DataSubjectRequest, actor: User, text: str) -> None:
+def request_note(*, dsr: DataSubjectRequest, actor: User, text: str) -> None:
     """An internal note on the timeline (staff only; purged with the request's personal data)."""
     event_append(
-        request=request,
+        dsr=dsr,
         actor=actor_label(actor),
         action="note",
         payload={"text": require_reason(text)},

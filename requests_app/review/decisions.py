@@ -34,11 +34,11 @@ from requests_app.review.case import (
 )
 
 
-def approval_snapshot(request: DataSubjectRequest) -> dict[str, Any]:
+def approval_snapshot(dsr: DataSubjectRequest) -> dict[str, Any]:
     """What an approver approves, as data: the corrections as decided, what is withheld, and the
     erasure plan's digest. Recorded on the approve event; fulfilment carries out this only."""
-    snapshot: dict[str, Any] = {"type": request.request_type}
-    if request.request_type == RequestType.RECTIFICATION:
+    snapshot: dict[str, Any] = {"type": dsr.request_type}
+    if dsr.request_type == RequestType.RECTIFICATION:
         snapshot["corrections"] = [
             {
                 "position": c.position,
@@ -46,28 +46,26 @@ def approval_snapshot(request: DataSubjectRequest) -> dict[str, Any]:
                 "field": c.target_field,
                 "value": c.final_value,
             }
-            for c in request.corrections.order_by("position")
+            for c in dsr.corrections.order_by("position")
         ]
-    redactions = Redaction.objects.filter(request=request).order_by("pk")
+    redactions = Redaction.objects.filter(request=dsr).order_by("pk")
     snapshot["redactions"] = [
         [r.store, r.table, r.record_key, r.field, r.reason] for r in redactions
     ]
-    if request.erasure_plan is not None:
-        snapshot["plan_digest"] = request.erasure_plan["digest"]
+    if dsr.erasure_plan is not None:
+        snapshot["plan_digest"] = dsr.erasure_plan["digest"]
     return snapshot
 
 
 @staff_action("submit")
-def request_submit(
-    *, request: DataSubjectRequest, actor: User, reason: str = ""
-) -> DataSubjectRequest:
+def request_submit(*, dsr: DataSubjectRequest, actor: User, reason: str = "") -> DataSubjectRequest:
     """The response is prepared: submit it for approval by another member of staff. Refused
     while it could not be approved (a correction undecided, an erasure plan with a problem)."""
-    check_decided(request)
-    if request.request_type == RequestType.ERASURE:
-        erasure_plan_fix(request=request)
+    check_decided(dsr)
+    if dsr.request_type == RequestType.ERASURE:
+        erasure_plan_fix(dsr=dsr)
     return transition(
-        request,
+        dsr,
         "submit",
         actor=actor_label(actor),
         payload={"reason": reason.strip()},
@@ -77,13 +75,11 @@ def request_submit(
 
 
 @staff_action("send_back")
-def request_send_back(
-    *, request: DataSubjectRequest, actor: User, reason: str
-) -> DataSubjectRequest:
+def request_send_back(*, dsr: DataSubjectRequest, actor: User, reason: str) -> DataSubjectRequest:
     """Not ready: back to review with what needs changing (the submitter or an approver)."""
     reason = require_reason(reason)
     return transition(
-        request,
+        dsr,
         "send_back",
         actor=actor_label(actor),
         payload={"reason": reason},
@@ -94,39 +90,39 @@ def request_send_back(
 
 @staff_action("approve")
 def request_approve(
-    *, request: DataSubjectRequest, actor: User, reason: str = ""
+    *, dsr: DataSubjectRequest, actor: User, reason: str = ""
 ) -> DataSubjectRequest:
     """Approve the response as it stands now (the snapshot goes on the approve event); the
     workflow carries it out after commit (``workflow.ROUTES``)."""
-    check_decided(request)
+    check_decided(dsr)
     changes: dict[str, Any] = {}
-    if request.request_type == RequestType.ERASURE:
-        request.erasure_plan = changes["erasure_plan"] = erasure_plan_fix(request=request)
-    snapshot = approval_snapshot(request)
+    if dsr.request_type == RequestType.ERASURE:
+        dsr.erasure_plan = changes["erasure_plan"] = erasure_plan_fix(dsr=dsr)
+    snapshot = approval_snapshot(dsr)
     payload = {"reason": reason.strip(), "approved": snapshot}
-    return transition(request, "approve", actor=actor_label(actor), payload=payload, **changes)
+    return transition(dsr, "approve", actor=actor_label(actor), payload=payload, **changes)
 
 
 @staff_action("reject")
-def request_reject(*, request: DataSubjectRequest, actor: User, reason: str) -> DataSubjectRequest:
+def request_reject(*, dsr: DataSubjectRequest, actor: User, reason: str) -> DataSubjectRequest:
     """Refuse (manifestly unfounded or excessive, identity not confirmed) with a reason."""
     reason = require_reason(reason)
-    request = transition(request, "reject", actor=actor_label(actor), payload={"reason": reason})
+    dsr = transition(dsr, "reject", actor=actor_label(actor), payload={"reason": reason})
     email_queue(
         template="rejection",
-        to=contact_email(request),
-        request=request,
-        context={"request": request, "reason": reason},
+        to=contact_email(dsr),
+        dsr=dsr,
+        context={"request": dsr, "reason": reason},
     )
-    return request
+    return dsr
 
 
 @staff_action("release")
-def request_release(*, request: DataSubjectRequest, actor: User) -> DataSubjectRequest:
+def request_release(*, dsr: DataSubjectRequest, actor: User) -> DataSubjectRequest:
     """Release the built files (an approver who did not prepare them): they become immutable,
     the person is emailed a link, and the request is complete."""
-    exports_release(request=request, actor=actor)
-    return request_complete(request=request)
+    exports_release(dsr=dsr, actor=actor)
+    return request_complete(dsr=dsr)
 
 
 # The staff actions that take a reason (for hold, the question to the person), by name, for the
@@ -140,14 +136,12 @@ REASONED_ACTIONS: dict[str, Callable[..., DataSubjectRequest]] = {
     "resume": request_resume,
     "withdraw": request_withdraw,
     "confirm_authority": request_confirm_authority,
-    "hold": lambda *, request, actor, reason: request_hold(
-        request=request, actor=actor, question=reason
-    ),
+    "hold": lambda *, dsr, actor, reason: request_hold(dsr=dsr, actor=actor, question=reason),
 }
 
 
 def request_act(
-    *, action: str, request: DataSubjectRequest, actor: User, reason: str = ""
+    *, action: str, dsr: DataSubjectRequest, actor: User, reason: str = ""
 ) -> DataSubjectRequest:
     """Run the staff action called ``action`` (see ``REASONED_ACTIONS``)."""
-    return REASONED_ACTIONS[action](request=request, actor=actor, reason=reason)
+    return REASONED_ACTIONS[action](dsr=dsr, actor=actor, reason=reason)

@@ -69,7 +69,7 @@ def staff_save(
         Token.objects.filter(user=user).delete()
         raw_token = Token.objects.create(user=user).key
     event_append(
-        request=None,
+        dsr=None,
         actor=f"operator:{operator}",
         action="staff_created" if created else "staff_changed",
         payload={
@@ -93,7 +93,7 @@ def staff_deactivate(*, username: str, operator: str = "operator") -> User:
     user.save(update_fields=["is_active"])
     Token.objects.filter(user=user).delete()
     event_append(
-        request=None,
+        dsr=None,
         actor=f"operator:{operator}",
         action="staff_deactivated",
         payload={"username": username},

@@ -19,7 +19,7 @@ BACKUP_CODES = 10
 
 def _tell(user: User, template: str, action: str, device: str) -> None:
     event_append(
-        request=None,
+        dsr=None,
         actor=f"staff:{user.get_username()}",
         action=action,
         payload={"device": device},

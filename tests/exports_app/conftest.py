@@ -35,7 +35,7 @@ def approve(
     def _approve(dsr: DataSubjectRequest) -> DataSubjectRequest:
         ready(dsr)
         with django_capture_on_commit_callbacks(execute=True):
-            decisions.request_approve(request=dsr, actor=approver)
+            decisions.request_approve(dsr=dsr, actor=approver)
         dsr.refresh_from_db()
         return dsr
 

@@ -40,7 +40,7 @@ def released(
         dsr = approve(verified(email=email))
         mail.outbox.clear()
         with django_capture_on_commit_callbacks(execute=True):
-            decisions.request_release(request=dsr, actor=approver)
+            decisions.request_release(dsr=dsr, actor=approver)
         return dsr, _link(mail.outbox[-1])
 
     return _release
@@ -118,7 +118,7 @@ def test_a_revoked_link_is_refused_and_a_reissued_one_works(
     dsr, old = released("alice@example.com")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.link_reissue(request=dsr, actor=approver)
+        services.link_reissue(dsr=dsr, actor=approver)
     new = _link(mail.outbox[-1])
     assert new != old
     assert client.get(f"{old}json/").status_code == 410

@@ -184,7 +184,7 @@ def test_release_emails_a_link_and_completes_the_request(
 ) -> None:
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        decisions.request_release(request=bob, actor=approver)
+        decisions.request_release(dsr=bob, actor=approver)
     bob.refresh_from_db()
     assert bob.status == Status.COMPLETED
     (message,) = mail.outbox
@@ -194,11 +194,11 @@ def test_release_emails_a_link_and_completes_the_request(
 
 
 def test_a_released_export_is_immutable(bob: Any, approver: Any) -> None:
-    decisions.request_release(request=bob, actor=approver)
+    decisions.request_release(dsr=bob, actor=approver)
     with pytest.raises(IllegalTransition):
-        services.exports_rebuild(request=bob, actor=approver)
+        services.exports_rebuild(dsr=bob, actor=approver)
     with pytest.raises(IllegalTransition):
-        decisions.request_release(request=bob, actor=approver)
+        decisions.request_release(dsr=bob, actor=approver)
 
 
 def test_a_build_run_twice_changes_nothing(bob: Any) -> None:

@@ -90,7 +90,7 @@ def test_a_redaction_added_after_the_files_are_built_rebuilds_them(
     ticket = _record(dsr, "support", "tickets", has="Jane Doe")
     with django_capture_on_commit_callbacks(execute=True):
         services.redaction_add(
-            request=dsr,
+            dsr=dsr,
             actor=reviewer,
             store="support",
             table="tickets",
@@ -99,7 +99,7 @@ def test_a_redaction_added_after_the_files_are_built_rebuilds_them(
             reason=REASON,
         )
     with django_capture_on_commit_callbacks(execute=True):
-        decisions.request_release(request=dsr, actor=approver)
+        decisions.request_release(dsr=dsr, actor=approver)
     dsr.refresh_from_db()
     assert dsr.status == Status.COMPLETED
     for export in dsr.exports.all():
@@ -127,7 +127,7 @@ def test_files_built_before_the_current_redactions_are_never_released(
         created_by="staff:rita",
     )
     with pytest.raises(IllegalTransition, match="built before"):
-        decisions.request_release(request=dsr, actor=approver)
+        decisions.request_release(dsr=dsr, actor=approver)
     assert not Export.objects.filter(request=dsr, released_at__isnull=False).exists()
 
 

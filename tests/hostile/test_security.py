@@ -163,7 +163,7 @@ def world(verified: Any, django_capture_on_commit_callbacks: Any) -> dict[str, A
     )
     from exports_app.services import link_issue
 
-    download = link_issue(request=dsr, actor="test").rstrip("/").split("/")[-1]
+    download = link_issue(dsr=dsr, actor="test").rstrip("/").split("/")[-1]
     return {
         "ref": dsr.reference,
         "verify": verification.verification_link(pending).rstrip("/").split("/")[-1],
@@ -303,7 +303,7 @@ def test_no_personal_data_reaches_the_logs_of_a_whole_request(
 
         dsr.refresh_from_db()
         with django_capture_on_commit_callbacks(execute=True):
-            request_release(request=dsr, actor=approver)
+            request_release(dsr=dsr, actor=approver)
         token = verification.status_link(dsr).rstrip("/").split("/")[-1]
         client.get(f"/status/{token}/")
         client.get(f"/downloads/{token}/")  # a 404 logs its path: the token must not appear

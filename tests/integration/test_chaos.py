@@ -52,7 +52,7 @@ def _file(kind: str, n: int) -> DataSubjectRequest:
         )
     )
     dsr = DataSubjectRequest.objects.get(requester_email=email, request_type=kind)
-    raw = verification.token_issue(request=dsr, purpose="verify", ttl=timedelta(hours=1))
+    raw = verification.token_issue(dsr=dsr, purpose="verify", ttl=timedelta(hours=1))
     verification.request_verify_email(raw_token=raw)
     return dsr
 
@@ -65,19 +65,19 @@ def _staff_round(requests: list[DataSubjectRequest], sam: Any, ada: Any) -> None
             if dsr.status == Status.IN_REVIEW:
                 if dsr.request_type == "rectification":
                     rectification.correction_decide(
-                        request=dsr,
+                        dsr=dsr,
                         position=1,
                         actor=sam,
                         decision="accepted",
                         target_field="phone",
                     )
-                decisions.request_submit(request=dsr, actor=sam)
+                decisions.request_submit(dsr=dsr, actor=sam)
             elif dsr.status == Status.READY_FOR_APPROVAL:
-                decisions.request_approve(request=dsr, actor=ada)
+                decisions.request_approve(dsr=dsr, actor=ada)
             elif dsr.status == Status.FULFILLING and dsr.request_type in {"access", "portability"}:
                 exports = list(Export.objects.filter(request=dsr))
                 if exports and all(e.status == ExportStatus.READY for e in exports):
-                    request_release(request=dsr, actor=ada)
+                    request_release(dsr=dsr, actor=ada)
                 elif any(e.status == ExportStatus.FAILED for e in exports):
                     raise AssertionError(f"{dsr.reference}: a build failed: {exports}")
         except Exception as exc:  # a refusal from a race with the workers: look again later

@@ -100,7 +100,7 @@ def test_a_worker_killed_mid_erasure_and_the_request_still_completes(
     )
     assert created.status_code == 202
     dsr = DataSubjectRequest.objects.filter(requester_email="bob@example.com").latest("received_at")
-    raw = verification.token_issue(request=dsr, purpose="verify", ttl=timedelta(hours=1))
+    raw = verification.token_issue(dsr=dsr, purpose="verify", ttl=timedelta(hours=1))
     assert api.post("/api/v1/requests/verify/", {"token": raw}, format="json").status_code == 200
     wait_for(lambda: DataSubjectRequest.objects.get(pk=dsr.pk).status == Status.IN_REVIEW)
     others_before = {

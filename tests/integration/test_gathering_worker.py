@@ -31,7 +31,7 @@ def _verify(api: Any, email: str) -> DataSubjectRequest:
     assert created.status_code == 202
     dsr = DataSubjectRequest.objects.filter(requester_email=email).latest("received_at")
     raw = verification.token_issue(
-        request=dsr, purpose="verify", ttl=__import__("datetime").timedelta(hours=1)
+        dsr=dsr, purpose="verify", ttl=__import__("datetime").timedelta(hours=1)
     )
     assert api.post("/api/v1/requests/verify/", {"token": raw}, format="json").status_code == 200
     return dsr

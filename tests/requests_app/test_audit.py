@@ -25,8 +25,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def trail(verified: Any, approver: Any) -> Any:
     dsr = verified()
-    case.request_hold(request=dsr, actor=approver, question="Which account, please?")
-    case.request_resume(request=dsr, actor=approver)
+    case.request_hold(dsr=dsr, actor=approver, question="Which account, please?")
+    case.request_resume(dsr=dsr, actor=approver)
     return dsr
 
 
@@ -78,7 +78,7 @@ def test_rehashing_without_the_key_is_detected(trail: Any) -> None:
 
 
 def test_purging_personal_data_keeps_the_chain_verifiable(trail: Any) -> None:
-    retention.request_purge_personal_data(request=trail)
+    retention.request_purge_personal_data(dsr=trail)
     hold = RequestEvent.objects.get(request=trail, action="hold")
     assert hold.payload == {"purged": True}
     assert "Which account" not in str(
@@ -92,7 +92,7 @@ def test_purging_personal_data_keeps_the_chain_verifiable(trail: Any) -> None:
 
 def _grow(dsr: Any, approver: Any, notes: int) -> None:
     for n in range(notes):
-        case.request_note(request=dsr, actor=approver, text=f"note {n}")
+        case.request_note(dsr=dsr, actor=approver, text=f"note {n}")
 
 
 @pytest.mark.tampers_audit
@@ -147,7 +147,7 @@ def test_payloads_rewritten_and_marked_purged_are_detected(trail: Any) -> None:
 
 @pytest.mark.tampers_audit
 def test_a_purge_marked_on_a_request_without_its_purge_event_is_detected(trail: Any) -> None:
-    retention.request_purge_personal_data(request=trail)
+    retention.request_purge_personal_data(dsr=trail)
     assert list(chain_verify()) == []
     RequestEvent.objects.filter(request=trail, action="personal_data_purged").delete()
     problems = {b.problem for b in chain_verify()}
@@ -172,7 +172,7 @@ def test_a_forged_or_altered_checkpoint_is_reported(trail: Any, capsys: Any) -> 
 def test_verify_audit_says_what_it_checked_and_the_checkpoint_it_matched(
     trail: Any, capsys: Any
 ) -> None:
-    retention.request_purge_personal_data(request=trail)
+    retention.request_purge_personal_data(dsr=trail)
     _clear_checkpoints()
     call_command("verify_audit")
     first = capsys.readouterr().out
@@ -209,8 +209,8 @@ def test_beat_anchors_the_chain_in_storage_with_a_signed_checkpoint(trail: Any) 
 
 @pytest.mark.tampers_audit
 def test_an_event_recorded_after_the_purge_cannot_pass_as_purged(trail: Any, approver: Any) -> None:
-    retention.request_purge_personal_data(request=trail)
-    case.request_note(request=trail, actor=approver, text="Called the DPO")
+    retention.request_purge_personal_data(dsr=trail)
+    case.request_note(dsr=trail, actor=approver, text="Called the DPO")
     event = RequestEvent.objects.filter(request=trail, action="note").get()
     RequestEvent.objects.filter(pk=event.pk).update(
         payload={"purged": True}, payload_purged_at=timezone.now()
@@ -228,7 +228,7 @@ def test_a_change_is_anchored_at_once_so_a_replayed_head_is_caught(
     earlier = AuditHead.objects.values("seq", "hash", "mac").get(id=1)
     cache.clear()  # (a new anchoring window)
     with django_capture_on_commit_callbacks(execute=True):
-        case.request_withdraw(request=trail, actor=approver, reason="By phone")
+        case.request_withdraw(dsr=trail, actor=approver, reason="By phone")
     # ...the change was anchored within seconds (after its commit), before it could be cut
     RequestEvent.objects.filter(seq__gt=earlier["seq"]).delete()
     AuditHead.objects.filter(id=1).update(**earlier)

@@ -91,7 +91,7 @@ def test_the_plan_shows_what_happens_in_every_store_before_anything_changes(
     bob_erasure: Any, own_estate: OwnEstate
 ) -> None:
     before = own_estate.snapshot()
-    plan = {p.store: p for p in erasure_plans.erasure_plan(request=bob_erasure)}
+    plan = {p.store: p for p in erasure_plans.erasure_plan(dsr=bob_erasure)}
     billing = {t.table: t for t in plan["billing"].tables}
     assert billing["invoices"].action == "retain"
     assert billing["invoices"].records == 8
@@ -246,7 +246,7 @@ def test_a_rescan_that_finds_data_left_fails_the_step_and_blocks_the_certificate
     assert "accounts: 1 record" in step.error
     assert not Export.objects.filter(request=dsr).exists()
     with django_capture_on_commit_callbacks(execute=True):  # staff retry once the import is fixed
-        erasure.erasure_retry_store(request=dsr, store="app", actor=approver)
+        erasure.erasure_retry_store(dsr=dsr, store="app", actor=approver)
     dsr.refresh_from_db()
     assert dsr.status == Status.COMPLETED
 
@@ -306,9 +306,7 @@ def test_an_open_access_request_holds_erasure_until_it_is_answered(
         tasks.advance(dsr.pk)  # the sweeper's retry changes nothing while it waits
     assert dsr.events.filter(action="erasure_waiting").count() == 1
     with django_capture_on_commit_callbacks(execute=True):
-        decisions.request_act(
-            action="withdraw", request=access, actor=approver, reason="done by phone"
-        )
+        decisions.request_act(action="withdraw", dsr=access, actor=approver, reason="done by phone")
     # withdrawal is not completion; the sweeper picks the erasure up
     with django_capture_on_commit_callbacks(execute=True):
         tasks.advance(dsr.pk)
@@ -320,13 +318,13 @@ def test_a_staff_legal_hold_stops_erasure_until_released(
     bob_erasure: Any, own_estate: OwnEstate, approver: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     with pytest.raises(RuleViolation):
-        erasure.legal_hold_place(request=bob_erasure, actor=approver, reason=" ")
-    erasure.legal_hold_place(request=bob_erasure, actor=approver, reason="Litigation: claim 42")
+        erasure.legal_hold_place(dsr=bob_erasure, actor=approver, reason=" ")
+    erasure.legal_hold_place(dsr=bob_erasure, actor=approver, reason="Litigation: claim 42")
     dsr = _approve(bob_erasure, approver, django_capture_on_commit_callbacks)
     assert dsr.status == Status.APPROVED
     assert own_estate.table("app", "accounts")  # nothing erased
     with django_capture_on_commit_callbacks(execute=True):
-        erasure.legal_hold_release(request=dsr, actor=approver, reason="Claim settled")
+        erasure.legal_hold_release(dsr=dsr, actor=approver, reason="Claim settled")
     dsr.refresh_from_db()
     assert dsr.status == Status.COMPLETED
 
@@ -407,7 +405,7 @@ def test_the_certificate_outlives_the_download_link_and_the_purge(
     dsr = _approve(bob_erasure, approver, django_capture_on_commit_callbacks)
     DownloadLink.objects.update(expires_at=timezone.now() - timedelta(days=1))
     assert exports_expire_files() == 0
-    request_purge_personal_data(request=dsr)
+    request_purge_personal_data(dsr=dsr)
     certificate = Export.objects.get(request=dsr, format=ExportFormat.CERTIFICATE)
     assert certificate.file_deleted_at is None
     assert _file(certificate).startswith(b"%PDF")
@@ -450,7 +448,7 @@ def test_purge_deletes_an_access_requests_gathered_data_and_exports(
     files += [e.file_name for e in Export.objects.filter(request=dsr)]
     assert files
     assert all(default_storage.exists(f) for f in files)
-    request_purge_personal_data(request=dsr)
+    request_purge_personal_data(dsr=dsr)
     assert not any(default_storage.exists(f) for f in files)
     assert not Export.objects.filter(request=dsr, file_deleted_at__isnull=True).exists()
 
@@ -472,7 +470,7 @@ def test_an_erasure_deletes_the_copies_made_for_the_persons_earlier_requests(
     with django_capture_on_commit_callbacks(execute=True):
         submit_and_approve(access, approver)
     with django_capture_on_commit_callbacks(execute=True):
-        request_release(request=access, actor=UserFactory(username="bea", roles=["approver"]))
+        request_release(dsr=access, actor=UserFactory(username="bea", roles=["approver"]))
     found = re.search(r"https?://[^/\s]+(/downloads/[^/\s]+/)", mail.outbox[-1].body)
     assert found is not None
     path = found.group(1)

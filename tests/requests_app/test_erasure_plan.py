@@ -113,7 +113,7 @@ def test_a_step_retried_under_a_changed_map_runs_nothing_and_asks_for_approval(
     monkeypatch.setenv("DSAR_STORE_BILLING_URL", own_estate.urls["billing"])
     _use_map(settings, tmp_path, (INVOICES_KEPT, INVOICES_DELETED), (LINES_KEPT, LINES_DELETED))
     with django_capture_on_commit_callbacks(execute=True):
-        erasure.erasure_retry_store(request=bob_erasure, store="billing", actor=approver)
+        erasure.erasure_retry_store(dsr=bob_erasure, store="billing", actor=approver)
     step.refresh_from_db()
     bob_erasure.refresh_from_db()
     assert step.status == StepStatus.FAILED

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 def test_an_unnamed_action_is_refused(verified: object) -> None:
     with pytest.raises(ValueError, match="unknown audit action 'redcat'"):
-        event_append(request=None, actor="staff:ada", action="redcat")
+        event_append(dsr=None, actor="staff:ada", action="redcat")
     assert not RequestEvent.objects.filter(action="redcat").exists()
 
 

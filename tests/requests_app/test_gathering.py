@@ -98,7 +98,7 @@ def test_a_store_that_is_down_fails_visibly_while_the_others_finish(
     # when the partner is back and staff retry just that store
     monkeypatch.undo()
     with django_capture_on_commit_callbacks(execute=True):
-        gather.gathering_retry_store(request=dsr, store="marketing", actor=reviewer)
+        gather.gathering_retry_store(dsr=dsr, store="marketing", actor=reviewer)
     dsr.refresh_from_db()
     assert dsr.status == Status.IN_REVIEW
     assert dsr.gather_steps.get(store="marketing").record_count == 7
@@ -159,9 +159,9 @@ def test_a_running_step_is_not_taken_by_a_second_worker(alice: Any) -> None:
 
 def test_a_withdrawn_request_is_not_gathered(demo_map: Any, submit: Any, approver: Any) -> None:
     dsr = submit(email="alice@example.com")
-    verification.request_mark_verified(request=dsr, actor="requester")  # on-commit work not run
-    dsr = workflow.request_advance(request=type(dsr).objects.get(pk=dsr.pk))  # plans gathering
-    case.request_withdraw(request=dsr, actor=approver, reason="changed their mind")
+    verification.request_mark_verified(dsr=dsr, actor="requester")  # on-commit work not run
+    dsr = workflow.request_advance(dsr=type(dsr).objects.get(pk=dsr.pk))  # plans gathering
+    case.request_withdraw(dsr=dsr, actor=approver, reason="changed their mind")
     step = dsr.gather_steps.get(store="crm")
     assert gather.gathering_run_step(step_id=step.pk, task_id="t") is False
     step.refresh_from_db()

@@ -24,34 +24,32 @@ pytestmark = pytest.mark.django_db
 
 
 @request_locked
-def _system_move(*, request: DataSubjectRequest, action: str) -> DataSubjectRequest:
-    return lifecycle.transition(request, action, actor="system")
+def _system_move(*, dsr: DataSubjectRequest, action: str) -> DataSubjectRequest:
+    return lifecycle.transition(dsr, action, actor="system")
 
 
 def _services(staff: Any) -> dict[str, Callable[[DataSubjectRequest], DataSubjectRequest]]:
     system = {
-        action: lambda r, action=action: _system_move(request=r, action=action)
+        action: lambda r, action=action: _system_move(dsr=r, action=action)
         for action in ("start_gathering", "finish_gathering", "start_fulfilment", "start_opt_out")
     }
     return {
         **system,
-        "verify": lambda r: verification.request_mark_verified(request=r, actor="requester"),
-        "submit": lambda r: decisions.request_submit(request=r, actor=submitter()),
+        "verify": lambda r: verification.request_mark_verified(dsr=r, actor="requester"),
+        "submit": lambda r: decisions.request_submit(dsr=r, actor=submitter()),
         "send_back": lambda r: decisions.request_send_back(
-            request=r, actor=staff, reason="Withhold the colleague's name"
+            dsr=r, actor=staff, reason="Withhold the colleague's name"
         ),
-        "approve": lambda r: decisions.request_approve(request=r, actor=staff),
-        "complete": lambda r: lifecycle.request_complete(request=r),
+        "approve": lambda r: decisions.request_approve(dsr=r, actor=staff),
+        "complete": lambda r: lifecycle.request_complete(dsr=r),
         "reject": lambda r: decisions.request_reject(
-            request=r, actor=staff, reason="Manifestly unfounded"
+            dsr=r, actor=staff, reason="Manifestly unfounded"
         ),
-        "hold": lambda r: case.request_hold(request=r, actor=staff, question="Which account?"),
-        "resume": lambda r: case.request_resume(request=r, actor=staff),
-        "withdraw": lambda r: case.request_withdraw(
-            request=r, actor=staff, reason="Asked by phone"
-        ),
-        "expire": lambda r: lifecycle.request_expire(request=r),
-        "replan": lambda r: lifecycle.request_replan(request=r, changes=["crm.customers: action"]),
+        "hold": lambda r: case.request_hold(dsr=r, actor=staff, question="Which account?"),
+        "resume": lambda r: case.request_resume(dsr=r, actor=staff),
+        "withdraw": lambda r: case.request_withdraw(dsr=r, actor=staff, reason="Asked by phone"),
+        "expire": lambda r: lifecycle.request_expire(dsr=r),
+        "replan": lambda r: lifecycle.request_replan(dsr=r, changes=["crm.customers: action"]),
     }
 
 
@@ -95,7 +93,7 @@ def test_transition_table(action: str, status: str, submit: Any, approver: Any) 
 
 def test_closing_transitions_stamp_closed_at(verified: Any, approver: Any) -> None:
     dsr = verified()
-    after = case.request_withdraw(request=dsr, actor=approver, reason="Changed their mind")
+    after = case.request_withdraw(dsr=dsr, actor=approver, reason="Changed their mind")
     assert after.closed_at is not None
     assert not after.is_open
 
@@ -103,14 +101,14 @@ def test_closing_transitions_stamp_closed_at(verified: Any, approver: Any) -> No
 def test_reject_needs_a_reason(verified: Any, approver: Any) -> None:
     dsr = verified()
     with pytest.raises(RuleViolation) as exc:
-        decisions.request_reject(request=dsr, actor=approver, reason="   ")
+        decisions.request_reject(dsr=dsr, actor=approver, reason="   ")
     assert exc.value.field == "reason"
 
 
 def test_marketing_opt_out_can_never_be_refused(verified: Any, approver: Any) -> None:
     dsr = verified(request_type="marketing_opt_out")
     with pytest.raises(IllegalTransition, match="never be refused"):
-        decisions.request_reject(request=dsr, actor=approver, reason="Excessive")
+        decisions.request_reject(dsr=dsr, actor=approver, reason="Excessive")
     assert "reject" not in available(dsr, approver)
 
 
@@ -120,7 +118,7 @@ def test_rejection_email_gives_reason_and_ico_right(
     dsr = verified()
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        decisions.request_reject(request=dsr, actor=approver, reason="Identity not confirmed")
+        decisions.request_reject(dsr=dsr, actor=approver, reason="Identity not confirmed")
     (message,) = mail.outbox
     assert "Identity not confirmed" in message.body
     assert "Information Commissioner" in message.body
@@ -139,11 +137,11 @@ def test_hold_pauses_and_resume_moves_the_due_date(
     mail.outbox.clear()
     # when staff ask a question on 10 March and the answer comes on 17 March
     with django_capture_on_commit_callbacks(execute=True):
-        held = case.request_hold(request=dsr, actor=approver, question="Which email did you use?")
+        held = case.request_hold(dsr=dsr, actor=approver, question="Which email did you use?")
     assert held.status == Status.ON_HOLD
     assert "Which email did you use?" in mail.outbox[0].body
     monkeypatch.setattr(lifecycle, "today", lambda: dt.date(2026, 3, 17))
-    resumed = case.request_resume(request=held, actor=approver)
+    resumed = case.request_resume(dsr=held, actor=approver)
     # then it returns to review and the due date moves by the 7 days paused:
     # 2 April + 7 = 9 April, a Thursday
     assert resumed.status == Status.IN_REVIEW
@@ -162,12 +160,12 @@ def test_extension_once_before_the_deadline_with_email(
     dsr.refresh_from_db()
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        extended = case.request_extend(request=dsr, actor=approver, reason="Data in 9 systems")
+        extended = case.request_extend(dsr=dsr, actor=approver, reason="Data in 9 systems")
     assert extended.due_on == dt.date(2026, 6, 2)  # three months from 2 March, a Tuesday
     assert "Data in 9 systems" in mail.outbox[0].body
     assert extended.extension.previous_due_on == dt.date(2026, 4, 2)
     with pytest.raises(RuleViolation, match="already been extended"):
-        case.request_extend(request=extended, actor=approver, reason="More")
+        case.request_extend(dsr=extended, actor=approver, reason="More")
 
 
 def test_extension_refused_once_the_deadline_has_passed(
@@ -178,7 +176,7 @@ def test_extension_refused_once_the_deadline_has_passed(
     DataSubjectRequest.objects.filter(pk=dsr.pk).update(due_on=dt.date(2026, 4, 2))
     dsr.refresh_from_db()
     with pytest.raises(RuleViolation, match="has passed"):
-        case.request_extend(request=dsr, actor=approver, reason="Too late")
+        case.request_extend(dsr=dsr, actor=approver, reason="Too late")
 
 
 def test_verification_starts_the_clock_and_sets_the_due_date(verified: Any) -> None:
@@ -202,7 +200,7 @@ def test_ccpa_clock_starts_at_receipt(submit: Any) -> None:
         received_at=timezone.now() - dt.timedelta(days=3)
     )
     dsr.refresh_from_db()
-    after = verification.request_mark_verified(request=dsr, actor="requester")
+    after = verification.request_mark_verified(dsr=dsr, actor="requester")
     received = timezone.localdate(after.received_at)
     assert after.clock_started_on == received
     assert after.due_on == received + dt.timedelta(days=45)
@@ -210,7 +208,7 @@ def test_ccpa_clock_starts_at_receipt(submit: Any) -> None:
 
 def test_assign_records_who(verified: Any, approver: Any, reviewer: Any) -> None:
     dsr = verified()
-    after = case.request_assign(request=dsr, actor=approver, assignee=reviewer)
+    after = case.request_assign(dsr=dsr, actor=approver, assignee=reviewer)
     assert after.assignee == reviewer
     assert RequestEvent.objects.filter(request=dsr, action="assign").get().payload == {
         "assignee": "rita"
@@ -219,9 +217,9 @@ def test_assign_records_who(verified: Any, approver: Any, reviewer: Any) -> None
 
 def test_every_service_leaves_the_chain_intact(verified: Any, approver: Any) -> None:
     dsr = verified()
-    case.request_hold(request=dsr, actor=approver, question="?")
-    case.request_resume(request=dsr, actor=approver)
-    case.request_withdraw(request=dsr, actor=approver, reason="done")
+    case.request_hold(dsr=dsr, actor=approver, question="?")
+    case.request_resume(dsr=dsr, actor=approver)
+    case.request_withdraw(dsr=dsr, actor=approver, reason="done")
     assert list(chain_verify()) == []
 
 
@@ -231,15 +229,15 @@ def test_two_person_rule_one_submits_another_approves(verified: Any, approver: A
     dsr = verified()
     # nobody approves a response nobody submitted
     with pytest.raises(IllegalTransition, match="submitted for approval"):
-        decisions.request_approve(request=dsr, actor=approver)
-    ready = decisions.request_submit(request=dsr, actor=approver)
+        decisions.request_approve(dsr=dsr, actor=approver)
+    ready = decisions.request_submit(dsr=dsr, actor=approver)
     assert ready.status == Status.READY_FOR_APPROVAL
     assert (ready.submitted_by, ready.submitted_at is not None) == (approver, True)
     # nor approves their own submission
     with pytest.raises(NotPermitted, match="Two-person rule"):
-        decisions.request_approve(request=dsr, actor=approver)
+        decisions.request_approve(dsr=dsr, actor=approver)
     other = UserFactory(username="bea", roles=["reviewer", "approver"])
-    assert decisions.request_approve(request=dsr, actor=other).status == Status.APPROVED
+    assert decisions.request_approve(dsr=dsr, actor=other).status == Status.APPROVED
     event = RequestEvent.objects.get(request=dsr, action="submit")
     assert (event.actor, event.to_status) == ("staff:ada", Status.READY_FOR_APPROVAL)
 
@@ -249,20 +247,20 @@ def test_two_person_rule_whoever_prepared_cannot_approve(verified: Any, approver
     from tests.factories import UserFactory
 
     dsr = verified()
-    event_append(request=dsr, actor=permissions.actor_label(approver), action="redact", payload={})
-    decisions.request_submit(request=dsr, actor=submitter())
+    event_append(dsr=dsr, actor=permissions.actor_label(approver), action="redact", payload={})
+    decisions.request_submit(dsr=dsr, actor=submitter())
     with pytest.raises(NotPermitted, match="Two-person rule"):
-        decisions.request_approve(request=dsr, actor=approver)
+        decisions.request_approve(dsr=dsr, actor=approver)
     other = UserFactory(username="bea", roles=["reviewer", "approver"])
-    assert decisions.request_approve(request=dsr, actor=other).status == Status.APPROVED
+    assert decisions.request_approve(dsr=dsr, actor=other).status == Status.APPROVED
 
 
 def test_sent_back_clears_the_submission(verified: Any, approver: Any) -> None:
     dsr = verified()
-    decisions.request_submit(request=dsr, actor=submitter())
+    decisions.request_submit(dsr=dsr, actor=submitter())
     with pytest.raises(RuleViolation, match="reason"):
-        decisions.request_send_back(request=dsr, actor=approver, reason=" ")
-    back = decisions.request_send_back(request=dsr, actor=approver, reason="Withhold Jane")
+        decisions.request_send_back(dsr=dsr, actor=approver, reason=" ")
+    back = decisions.request_send_back(dsr=dsr, actor=approver, reason="Withhold Jane")
     assert (back.status, back.submitted_by, back.submitted_at) == (Status.IN_REVIEW, None, None)
     assert RequestEvent.objects.get(request=dsr, action="send_back").payload == {
         "reason": "Withhold Jane"
@@ -276,5 +274,5 @@ def test_single_person_mode_lets_one_approver_do_it_all(
 
     settings.DSAR_SINGLE_PERSON_MODE = True
     dsr = verified()
-    event_append(request=dsr, actor=permissions.actor_label(approver), action="redact", payload={})
-    assert decisions.request_approve(request=dsr, actor=approver).status == Status.APPROVED
+    event_append(dsr=dsr, actor=permissions.actor_label(approver), action="redact", payload={})
+    assert decisions.request_approve(dsr=dsr, actor=approver).status == Status.APPROVED

@@ -196,13 +196,13 @@ def _filled_request() -> DataSubjectRequest:
     )
     from requests_app.core.audit import event_append
 
-    event_append(request=dsr, actor="staff:ada", action="note", payload={"text": MARK})
+    event_append(dsr=dsr, actor="staff:ada", action="note", payload={"text": MARK})
     return dsr
 
 
 def test_after_the_purge_no_field_of_the_request_holds_its_personal_data() -> None:
     dsr = _filled_request()
-    request_purge_personal_data(request=dsr)
+    request_purge_personal_data(dsr=dsr)
     left = []
     for model in _request_models():
         rows = (
@@ -237,7 +237,7 @@ def test_the_purge_deletes_every_file_under_the_requests_storage_folders() -> No
         ),
     )
     stray = default_storage.save(f"exports/{dsr.reference}/json-3.enc", ContentFile(b"old build"))
-    request_purge_personal_data(request=dsr)
+    request_purge_personal_data(dsr=dsr)
     assert not default_storage.exists(orphan)
     assert not default_storage.exists(stray)
     assert default_storage.exists(certificate.file_name)  # the record is kept

@@ -188,16 +188,16 @@ def test_a_deadlock_is_retried_once_and_both_changes_land(verified: Any) -> None
     attempts: list[int] = []
 
     @request_locked
-    def lock_the_other(*, request: DataSubjectRequest, other: DataSubjectRequest) -> None:
-        attempts.append(request.pk)
-        if attempts.count(request.pk) == 1:
+    def lock_the_other(*, dsr: DataSubjectRequest, other: DataSubjectRequest) -> None:
+        attempts.append(dsr.pk)
+        if attempts.count(dsr.pk) == 1:
             both_locked.wait(timeout=30)  # each holds its own row; each now wants the other's
         DataSubjectRequest.objects.select_for_update().get(pk=other.pk)
-        DataSubjectRequest.objects.filter(pk=request.pk).update(details=f"changed by {request.pk}")
+        DataSubjectRequest.objects.filter(pk=dsr.pk).update(details=f"changed by {dsr.pk}")
 
     race(
-        lambda: lock_the_other(request=first, other=second),
-        lambda: lock_the_other(request=second, other=first),
+        lambda: lock_the_other(dsr=first, other=second),
+        lambda: lock_the_other(dsr=second, other=first),
     )
     # PostgreSQL chose one as the deadlock's victim; it ran again and both changes landed
     assert len(attempts) == 3
@@ -212,7 +212,7 @@ def test_releasing_the_hold_one_saw_never_ends_one_placed_meanwhile(
 ) -> None:
     for n in range(ROUNDS):
         dsr = verified(email=f"rehold{n}@example.com", request_type="erasure")
-        first = erasure.legal_hold_place(request=dsr, actor=staff["rita"], reason="Claim 1")
+        first = erasure.legal_hold_place(dsr=dsr, actor=staff["rita"], reason="Claim 1")
         submit_for_approval(dsr)
         assert post(staff["ada"], dsr, "approve") == 200  # approved, held
         release, place = race(

@@ -60,24 +60,24 @@ def test_an_accepted_correction_reaches_every_store_and_is_read_back(
 ) -> None:
     before = _phones(own_estate)
     rectification.correction_decide(
-        request=dan_correction,
+        dsr=dan_correction,
         position=1,
         actor=reviewer,
         decision="accepted",
         target_field="phone",
     )
     rectification.correction_decide(
-        request=dan_correction,
+        dsr=dan_correction,
         position=2,
         actor=reviewer,
         decision="declined",
         reason="We do not hold a favourite colour.",
     )
-    decisions.request_submit(request=dan_correction, actor=reviewer)
+    decisions.request_submit(dsr=dan_correction, actor=reviewer)
     with pytest.raises(NotPermitted, match="Only an approver"):  # rita prepared it
-        decisions.request_act(action="approve", request=dan_correction, actor=reviewer)
+        decisions.request_act(action="approve", dsr=dan_correction, actor=reviewer)
     with django_capture_on_commit_callbacks(execute=True):
-        decisions.request_act(action="approve", request=dan_correction, actor=approver)
+        decisions.request_act(action="approve", dsr=dan_correction, actor=approver)
     dan_correction.refresh_from_db()
     assert dan_correction.status == Status.COMPLETED
 
@@ -105,7 +105,7 @@ def test_approval_waits_until_every_correction_is_decided(
     dan_correction: Any, reviewer: Any, approver: Any
 ) -> None:
     rectification.correction_decide(
-        request=dan_correction,
+        dsr=dan_correction,
         position=1,
         actor=reviewer,
         decision="edited",
@@ -113,9 +113,9 @@ def test_approval_waits_until_every_correction_is_decided(
         value="+44 7700 900099",
     )
     with pytest.raises(RuleViolation, match="Decide every correction"):
-        decisions.request_submit(request=dan_correction, actor=reviewer)
+        decisions.request_submit(dsr=dan_correction, actor=reviewer)
     with pytest.raises(IllegalTransition, match="submitted for approval"):
-        decisions.request_act(action="approve", request=dan_correction, actor=approver)
+        decisions.request_act(action="approve", dsr=dan_correction, actor=approver)
     assert dan_correction.corrections.get(position=1).final_value == "+44 7700 900099"
 
 
@@ -189,7 +189,7 @@ def test_an_opt_out_is_never_refused_and_a_repeat_changes_nothing(
 ) -> None:
     first = verified(request_type="marketing_opt_out", name="Carol Chen", email=CAROL)
     with pytest.raises(IllegalTransition, match="never be refused"):
-        decisions.request_act(action="reject", request=first, actor=approver, reason="no")
+        decisions.request_act(action="reject", dsr=first, actor=approver, reason="no")
     calls = len(own_estate.sandbox.calls)
     second = verified(request_type="marketing_opt_out", name="Carol Chen", email=CAROL)
     assert second.status == Status.COMPLETED

@@ -31,37 +31,35 @@ Service = Callable[[DataSubjectRequest, Any], Any]
 
 # Every staff action's service, called as a member of staff would call it.
 SERVICES: dict[str, Service] = {
-    "assign": lambda r, u: case.request_assign(request=r, actor=u, assignee=u),
-    "note": lambda r, u: case.request_note(request=r, actor=u, text="A note"),
-    "confirm_authority": lambda r, u: verification.request_confirm_authority(request=r, actor=u),
-    "extend": lambda r, u: case.request_extend(request=r, actor=u, reason="Complex"),
-    "hold": lambda r, u: case.request_hold(request=r, actor=u, question="Which account?"),
-    "resume": lambda r, u: case.request_resume(request=r, actor=u),
-    "legal_hold": lambda r, u: erasure.legal_hold_place(request=r, actor=u, reason="Claim"),
+    "assign": lambda r, u: case.request_assign(dsr=r, actor=u, assignee=u),
+    "note": lambda r, u: case.request_note(dsr=r, actor=u, text="A note"),
+    "confirm_authority": lambda r, u: verification.request_confirm_authority(dsr=r, actor=u),
+    "extend": lambda r, u: case.request_extend(dsr=r, actor=u, reason="Complex"),
+    "hold": lambda r, u: case.request_hold(dsr=r, actor=u, question="Which account?"),
+    "resume": lambda r, u: case.request_resume(dsr=r, actor=u),
+    "legal_hold": lambda r, u: erasure.legal_hold_place(dsr=r, actor=u, reason="Claim"),
     "confirm_notice": lambda r, u: recipients.notice_confirm_by_staff(
-        request=r, store="payments", actor=u, note="By post"
+        dsr=r, store="payments", actor=u, note="By post"
     ),
-    "reissue_link": lambda r, u: exports.link_reissue(request=r, actor=u),
-    "revoke_link": lambda r, u: exports.link_revoke(
-        request=r, link=r.download_links.first(), actor=u
-    ),
-    "retry_erasure": lambda r, u: erasure.erasure_retry_store(request=r, store="crm", actor=u),
-    "retry_rectification": lambda r, u: rectification.rectification_retry(request=r, actor=u),
-    "retry_store": lambda r, u: gather.gathering_retry_store(request=r, store="crm", actor=u),
+    "reissue_link": lambda r, u: exports.link_reissue(dsr=r, actor=u),
+    "revoke_link": lambda r, u: exports.link_revoke(dsr=r, link=r.download_links.first(), actor=u),
+    "retry_erasure": lambda r, u: erasure.erasure_retry_store(dsr=r, store="crm", actor=u),
+    "retry_rectification": lambda r, u: rectification.rectification_retry(dsr=r, actor=u),
+    "retry_store": lambda r, u: gather.gathering_retry_store(dsr=r, store="crm", actor=u),
     "decide_correction": lambda r, u: rectification.correction_decide(
-        request=r, position=1, actor=u, decision="declined", reason="Not held"
+        dsr=r, position=1, actor=u, decision="declined", reason="Not held"
     ),
     "redact": lambda r, u: exports.redaction_add(
-        request=r, actor=u, store="crm", table="t", record_key="a" * 64, field="", reason="3rd"
+        dsr=r, actor=u, store="crm", table="t", record_key="a" * 64, field="", reason="3rd"
     ),
-    "rebuild": lambda r, u: exports.exports_rebuild(request=r, actor=u),
-    "submit": lambda r, u: decisions.request_submit(request=r, actor=u),
-    "send_back": lambda r, u: decisions.request_send_back(request=r, actor=u, reason="Redo"),
-    "approve": lambda r, u: decisions.request_approve(request=r, actor=u),
-    "release": lambda r, u: decisions.request_release(request=r, actor=u),
-    "reject": lambda r, u: decisions.request_reject(request=r, actor=u, reason="Unfounded"),
-    "withdraw": lambda r, u: case.request_withdraw(request=r, actor=u, reason="By phone"),
-    "release_hold": lambda r, u: erasure.legal_hold_release(request=r, actor=u, reason="Ended"),
+    "rebuild": lambda r, u: exports.exports_rebuild(dsr=r, actor=u),
+    "submit": lambda r, u: decisions.request_submit(dsr=r, actor=u),
+    "send_back": lambda r, u: decisions.request_send_back(dsr=r, actor=u, reason="Redo"),
+    "approve": lambda r, u: decisions.request_approve(dsr=r, actor=u),
+    "release": lambda r, u: decisions.request_release(dsr=r, actor=u),
+    "reject": lambda r, u: decisions.request_reject(dsr=r, actor=u, reason="Unfounded"),
+    "withdraw": lambda r, u: case.request_withdraw(dsr=r, actor=u, reason="By phone"),
+    "release_hold": lambda r, u: erasure.legal_hold_release(dsr=r, actor=u, reason="Ended"),
 }
 
 
@@ -122,20 +120,20 @@ def test_an_action_that_needs_a_reason_is_refused_without_one(
     if action == "release_hold":
         LegalHold.objects.create(request=dsr, reason="Claim", placed_by="staff:ada")
     blank: dict[str, Service] = {
-        "note": lambda r, u: case.request_note(request=r, actor=u, text=" "),
-        "extend": lambda r, u: case.request_extend(request=r, actor=u, reason=" "),
-        "hold": lambda r, u: case.request_hold(request=r, actor=u, question=" "),
-        "legal_hold": lambda r, u: erasure.legal_hold_place(request=r, actor=u, reason=" "),
+        "note": lambda r, u: case.request_note(dsr=r, actor=u, text=" "),
+        "extend": lambda r, u: case.request_extend(dsr=r, actor=u, reason=" "),
+        "hold": lambda r, u: case.request_hold(dsr=r, actor=u, question=" "),
+        "legal_hold": lambda r, u: erasure.legal_hold_place(dsr=r, actor=u, reason=" "),
         "confirm_notice": lambda r, u: recipients.notice_confirm_by_staff(
-            request=r, store="payments", actor=u, note=" "
+            dsr=r, store="payments", actor=u, note=" "
         ),
         "redact": lambda r, u: exports.redaction_add(
-            request=r, actor=u, store="crm", table="t", record_key="a" * 64, field="", reason=" "
+            dsr=r, actor=u, store="crm", table="t", record_key="a" * 64, field="", reason=" "
         ),
-        "send_back": lambda r, u: decisions.request_send_back(request=r, actor=u, reason=" "),
-        "reject": lambda r, u: decisions.request_reject(request=r, actor=u, reason=" "),
-        "withdraw": lambda r, u: case.request_withdraw(request=r, actor=u, reason=" "),
-        "release_hold": lambda r, u: erasure.legal_hold_release(request=r, actor=u, reason=" "),
+        "send_back": lambda r, u: decisions.request_send_back(dsr=r, actor=u, reason=" "),
+        "reject": lambda r, u: decisions.request_reject(dsr=r, actor=u, reason=" "),
+        "withdraw": lambda r, u: case.request_withdraw(dsr=r, actor=u, reason=" "),
+        "release_hold": lambda r, u: erasure.legal_hold_release(dsr=r, actor=u, reason=" "),
     }
     with pytest.raises(DomainError):
         blank[action](dsr, approver)
@@ -154,7 +152,7 @@ def test_a_reviewer_may_neither_withdraw_nor_release_a_hold(
     verified: Any, reviewer: Any, reviewer_api: Any
 ) -> None:
     dsr = verified(request_type="erasure", email="held@example.com")
-    erasure.legal_hold_place(request=dsr, actor=reviewer, reason="Claim 42")
+    erasure.legal_hold_place(dsr=dsr, actor=reviewer, reason="Claim 42")
     for path in ("withdraw", "legal-hold/release"):
         response = reviewer_api.post(
             f"/api/v1/requests/{dsr.reference}/{path}/", {"reason": "x"}, format="json"
@@ -171,7 +169,7 @@ def test_a_staff_withdrawal_emails_the_person_the_reason(
     dsr = verified(name="Wendy Wood", email="wendy@example.com")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        case.request_withdraw(request=dsr, actor=approver, reason="Asked by phone on 3 March")
+        case.request_withdraw(dsr=dsr, actor=approver, reason="Asked by phone on 3 March")
     (message,) = mail.outbox
     assert message.to == ["wendy@example.com"]
     assert dsr.reference in message.subject
@@ -187,8 +185,8 @@ def test_releasing_a_hold_ends_only_the_hold_named(
     verified: Any, reviewer: Any, approver: Any, approver_api: Any
 ) -> None:
     dsr = verified(request_type="erasure", email="twoholds@example.com")
-    first = erasure.legal_hold_place(request=dsr, actor=reviewer, reason="Claim 42")
-    second = erasure.legal_hold_place(request=dsr, actor=reviewer, reason="Regulator")
+    first = erasure.legal_hold_place(dsr=dsr, actor=reviewer, reason="Claim 42")
+    second = erasure.legal_hold_place(dsr=dsr, actor=reviewer, reason="Regulator")
     url = f"/api/v1/requests/{dsr.reference}/legal-hold/release/"
     # not saying which, with two active: refused (the approver may have seen only one)
     unnamed = approver_api.post(url, {"reason": "Settled"}, format="json")
@@ -212,12 +210,12 @@ def test_the_dashboard_releases_the_hold_it_showed(
     from django.test import Client
 
     dsr = verified(request_type="erasure", email="shown@example.com")
-    shown = erasure.legal_hold_place(request=dsr, actor=reviewer, reason="Claim 42")
+    shown = erasure.legal_hold_place(dsr=dsr, actor=reviewer, reason="Claim 42")
     client = Client()
     client.force_login(approver)
     page = client.get(f"/staff/requests/{dsr.reference}/release_hold/").content.decode()
     assert f'value="{shown.pk}"' in page
-    later = erasure.legal_hold_place(request=dsr, actor=reviewer, reason="Placed meanwhile")
+    later = erasure.legal_hold_place(dsr=dsr, actor=reviewer, reason="Placed meanwhile")
     client.post(
         f"/staff/requests/{dsr.reference}/release_hold/", {"hold": shown.pk, "reason": "Done"}
     )
@@ -252,9 +250,9 @@ def _superuser_request() -> Any:
     from django.contrib.auth.models import User
     from django.test import RequestFactory
 
-    request = RequestFactory().get("/admin/")
-    request.user = User(username="root", is_superuser=True, is_staff=True)
-    return request
+    dsr = RequestFactory().get("/admin/")
+    dsr.user = User(username="root", is_superuser=True, is_staff=True)
+    return dsr
 
 
 def test_a_nul_byte_in_a_file_format_is_a_404_not_a_500(
@@ -266,5 +264,5 @@ def test_a_nul_byte_in_a_file_format_is_a_404_not_a_500(
     for path in ("%00", "json%00"):
         preview = approver_api.get(f"/api/v1/requests/{dsr.reference}/exports/{path}/")
         assert preview.status_code == 404, path
-    token = link_issue(request=dsr, actor="test").rstrip("/").split("/")[-1]
+    token = link_issue(dsr=dsr, actor="test").rstrip("/").split("/")[-1]
     assert client.get(f"/downloads/{token}/json%00/").status_code == 404

@@ -138,7 +138,7 @@ def test_agent_request_waits_for_authority_before_the_clock_starts(
     assert "confirm_authority" in available(dsr, UserFactory(username="rita", roles=["reviewer"]))
     with django_capture_on_commit_callbacks(execute=True):
         verification.request_confirm_authority(
-            request=dsr, actor=approver, reason="Signed letter of authority"
+            dsr=dsr, actor=approver, reason="Signed letter of authority"
         )
     dsr.refresh_from_db()
     assert dsr.status == Status.IN_REVIEW
@@ -155,7 +155,7 @@ def test_status_page_shows_plain_words_and_no_other_personal_data(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(path)
     status_path = link_from(mail.outbox[-1], "status")
-    case.request_assign(request=dsr, actor=approver, assignee=approver)
+    case.request_assign(dsr=dsr, actor=approver, assignee=approver)
     page = client.get(status_path)
     assert page.status_code == 200
     html = page.content.decode()

@@ -15,7 +15,7 @@ def submitter() -> Any:
 
 
 def submit_for_approval(dsr: DataSubjectRequest, by: Any = None) -> DataSubjectRequest:
-    return decisions.request_submit(request=dsr, actor=by or submitter())
+    return decisions.request_submit(dsr=dsr, actor=by or submitter())
 
 
 def submit_and_approve(
@@ -24,4 +24,4 @@ def submit_and_approve(
     """Sam submits, ``approver`` approves. Run inside ``django_capture_on_commit_callbacks`` to
     carry the approval out."""
     submit_for_approval(dsr)
-    return decisions.request_approve(request=dsr, actor=approver, reason=reason)
+    return decisions.request_approve(dsr=dsr, actor=approver, reason=reason)

@@ -63,12 +63,12 @@ def test_withholding_a_field_reaches_the_export_and_blocks_self_approval(
             f"/staff/requests/{dsr.reference}/data/support/?table=tickets"
         ).content.decode()
     )
-    decisions.request_submit(request=dsr, actor=approver)
+    decisions.request_submit(dsr=dsr, actor=approver)
     with pytest.raises(NotPermitted, match="Two-person rule"):
-        decisions.request_approve(request=dsr, actor=approver)
+        decisions.request_approve(dsr=dsr, actor=approver)
     second = UserFactory(username="bea", roles=["reviewer", "approver"])
     with django_capture_on_commit_callbacks(execute=True):
-        decisions.request_approve(request=dsr, actor=second)
+        decisions.request_approve(dsr=dsr, actor=second)
     document = json.loads(export_bytes(dsr.exports.get(format="json")))
     assert document["data"]["support"]["tickets"]["records"][0]["messages"] == "[REDACTED]"
     assert "jane.doe@example.org" not in json.dumps(document)
