@@ -145,10 +145,6 @@ def export_fail(*, export_id: int, task_id: str, error: str) -> None:
 @staff_action("rebuild")
 def exports_rebuild(*, dsr: DataSubjectRequest, actor: User) -> list[Export]:
     """Build again before release (after a failure). Released exports never change."""
-    if Export.objects.filter(request=dsr).filter(released_at__isnull=False).exists():
-        raise IllegalTransition(
-            "Only unreleased exports of a request being fulfilled can be rebuilt."
-        )
     event_append(dsr=dsr, actor=actor_label(actor), action="exports_rebuild")
     return _exports_build_again(dsr)
 
@@ -197,21 +193,13 @@ def send_link(
 def exports_release(*, dsr: DataSubjectRequest, actor: User) -> None:
     """Release the built exports: they become immutable and the person is emailed a link. Call
     with the request locked; the caller completes the request (``review.request_release``)."""
-    exports = list(Export.objects.filter(request=dsr))
-    if not exports:
-        raise IllegalTransition(
-            "Only a request being fulfilled, with its exports built, can be released."
-        )
-    if any(e.status != ExportStatus.READY for e in exports):
-        raise IllegalTransition("Every export must be built (and previewed) before release.")
+    exports = list(Export.objects.filter(request=dsr))  # built, none released: ``can_release``
     current = redactions_digest(dsr)
     if any(e.redactions_digest != current for e in exports):
         raise IllegalTransition(
             "These files were built before the latest change to what is withheld: build them "
             "again, check them, then release."
         )
-    if any(e.released_at for e in exports):
-        raise IllegalTransition("These exports have already been released.")
     now = timezone.now()
     Export.objects.filter(request=dsr).update(released_at=now)
     send_link(dsr=dsr, actor=actor_label(actor), exports=exports)
@@ -248,8 +236,6 @@ def link_reissue(*, dsr: DataSubjectRequest, actor: User) -> DownloadLink:
             released_at__isnull=False, file_deleted_at__isnull=True
         )
     )
-    if not exports:
-        raise IllegalTransition("There are no released exports to send (they may have expired).")
     DownloadLink.objects.filter(request=dsr).filter(revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )

@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 
 from exports_app.models import ExportStatus
-from requests_app.core.errors import IllegalTransition, NotPermitted
+from requests_app.core.errors import IllegalTransition, NotPermitted, RuleViolation
 from requests_app.core.permissions import (
     APPROVER,
     REVIEWER,
@@ -127,14 +127,94 @@ def prepared_by(dsr: DataSubjectRequest, user: Any) -> bool:
 class Refusal:
     message: str
     forbidden: bool  # True: this person may not (403); False: not now (409)
+    rule: bool = False  # a rule of what the response holds (400), not of the request's state
 
     def error(self) -> Exception:
-        return NotPermitted(self.message) if self.forbidden else IllegalTransition(self.message)
+        if self.forbidden:
+            return NotPermitted(self.message)
+        return RuleViolation(self.message) if self.rule else IllegalTransition(self.message)
+
+
+# --- What the table cannot say by status alone: is there something to act on? ------------------
+# One predicate per rule, read by ``refusal``: the page hides the button, the API leaves the action
+# out of ``allowed_actions``, and the service is refused with the same words.
+
+
+def _not_now(message: str) -> Refusal:
+    return Refusal(message, forbidden=False)
+
+
+def corrections_undecided(dsr: DataSubjectRequest) -> Refusal | None:
+    """A response is submitted and approved only with every correction decided."""
+    if dsr.corrections.filter(decision="pending").exists():
+        return Refusal("Decide every correction (accept, edit or decline) first.", False, rule=True)
+    return None
+
+
+def can_extend(dsr: DataSubjectRequest) -> Refusal | None:
+    if dsr.due_on is None:
+        return _not_now("This request has no deadline to extend yet.")
+    if hasattr(dsr, "extension"):
+        return Refusal(
+            "This request has already been extended; the law allows one extension.", False, True
+        )
+    return None
+
+
+def can_confirm_authority(dsr: DataSubjectRequest) -> Refusal | None:
+    if not dsr.has_agent:
+        return _not_now("Only a request filed by an agent and awaiting verification needs this.")
+    if dsr.authority_confirmed_at is not None:
+        return _not_now("The agent's authority is already confirmed.")
+    return None
+
+
+def can_release_hold(dsr: DataSubjectRequest) -> Refusal | None:
+    if dsr.legal_holds.filter(released_at__isnull=True).exists():
+        return None
+    return _not_now("This request has no active legal hold.")
+
+
+def can_rebuild(dsr: DataSubjectRequest) -> Refusal | None:
+    exports = list(dsr.exports.all())
+    if not exports or any(e.released_at for e in exports):
+        return _not_now("Only unreleased exports of a request being fulfilled can be rebuilt.")
+    return None
+
+
+def can_release(dsr: DataSubjectRequest) -> Refusal | None:
+    exports = list(dsr.exports.all())
+    if not exports:
+        return _not_now("Only a request being fulfilled, with its exports built, can be released.")
+    if any(e.released_at for e in exports):
+        return _not_now("These exports have already been released.")
+    if any(e.status != ExportStatus.READY for e in exports):
+        return _not_now("Every export must be built (and previewed) before release.")
+    return None
+
+
+def can_reissue_link(dsr: DataSubjectRequest) -> Refusal | None:
+    if any(e.released_at and not e.file_deleted_at for e in dsr.exports.all()):
+        return None
+    return _not_now("There are no released exports to send (they may have expired).")
+
+
+NOT_NOW = {
+    "submit": corrections_undecided,
+    "approve": corrections_undecided,
+    "extend": can_extend,
+    "confirm_authority": can_confirm_authority,
+    "release_hold": can_release_hold,
+    "rebuild": can_rebuild,
+    "release": can_release,
+    "reissue_link": can_reissue_link,
+}
 
 
 def refusal(action: str, user: Any, dsr: DataSubjectRequest) -> Refusal | None:
     """Why ``user`` may not take ``action`` on ``dsr`` now; None when they may. The role comes
-    first, then the request's type and status, then the two-person rule."""
+    first, then the request's type and status, then the two-person rule, then whether there is
+    something to act on (``NOT_NOW``)."""
     spec = ACTIONS[action]
     if not has_role(user, action):
         who = "an approver" if spec.role == APPROVER else "privacy staff"
@@ -151,8 +231,15 @@ def refusal(action: str, user: Any, dsr: DataSubjectRequest) -> Refusal | None:
             f"Cannot {_words(action)}: the request is {Status(dsr.status).label.lower()}.",
             forbidden=False,
         )
-    if single_person_mode():
-        return None
+    if not single_person_mode():
+        found = _two_person_rule(action, user, dsr)
+        if found is not None:
+            return found
+    check = NOT_NOW.get(action)
+    return check(dsr) if check else None
+
+
+def _two_person_rule(action: str, user: Any, dsr: DataSubjectRequest) -> Refusal | None:
     if action == "approve" and dsr.status != Status.READY_FOR_APPROVAL:
         return Refusal(
             "Cannot approve: the response must first be submitted for approval, and another "
@@ -189,30 +276,6 @@ def _words(action: str) -> str:
     }.get(action, action.replace("_", " "))
 
 
-def _applies(action: str, dsr: DataSubjectRequest) -> bool:
-    """What the table cannot say by status alone: whether there is something to act on."""
-    if action == "extend":
-        return dsr.due_on is not None and not hasattr(dsr, "extension")
-    if action == "confirm_authority":
-        return dsr.has_agent and dsr.authority_confirmed_at is None
-    if action == "submit":  # every correction decided first
-        return not dsr.corrections.filter(decision="pending").exists()
-    if action in {"legal_hold", "release_hold"}:
-        held = dsr.legal_holds.filter(released_at__isnull=True).exists()
-        return held if action == "release_hold" else not held
-    if action in {"rebuild", "release", "reissue_link"}:
-        exports = list(dsr.exports.all())
-        released = any(e.released_at for e in exports)
-        if action == "reissue_link":
-            return any(e.released_at and not e.file_deleted_at for e in exports)
-        if action == "rebuild":
-            return bool(exports) and not released
-        return (
-            bool(exports) and not released and all(e.status == ExportStatus.READY for e in exports)
-        )
-    return True
-
-
 # The actions the request page offers as buttons (the others have their own place: a store's
 # retry, a correction's decision, a record's redaction, a recipient's confirmation).
 PAGE_ACTIONS = (
@@ -238,4 +301,4 @@ PAGE_ACTIONS = (
 
 def available(dsr: DataSubjectRequest, user: Any) -> list[str]:
     """The page's actions this person may take on this request now."""
-    return [a for a in PAGE_ACTIONS if refusal(a, user, dsr) is None and _applies(a, dsr)]
+    return [a for a in PAGE_ACTIONS if refusal(a, user, dsr) is None]

@@ -115,15 +115,6 @@ def correction_decide(
     return correction
 
 
-def check_decided(dsr: DataSubjectRequest) -> None:
-    """Approval needs every correction decided."""
-    if (
-        dsr.request_type == RequestType.RECTIFICATION
-        and dsr.corrections.filter(decision=CorrectionDecision.PENDING).exists()
-    ):
-        raise RuleViolation("Decide every correction (accept, edit or decline) first.")
-
-
 def _apply_one(subject: Subject, field: str, value: str) -> tuple[dict[str, Any], Subject]:
     """Write one accepted value everywhere it is held and read it back. Returns the results and
     the subject to look for from now on (a corrected email is how the stores now know them)."""

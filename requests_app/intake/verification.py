@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from requests_app.core import deadlines
 from requests_app.core.audit import event_append
-from requests_app.core.errors import IllegalTransition, TokenInvalid
+from requests_app.core.errors import TokenInvalid
 from requests_app.core.lifecycle import compute_due, transition
 from requests_app.core.locking import request_locked, staff_action
 from requests_app.core.notifications import contact_email, email_queue
@@ -130,12 +130,6 @@ def request_confirm_authority(
 
     Once the email is verified too, the clock starts.
     """
-    if not dsr.has_agent:
-        raise IllegalTransition(
-            "Only a request filed by an agent and awaiting verification needs this."
-        )
-    if dsr.authority_confirmed_at is not None:
-        raise IllegalTransition("The agent's authority is already confirmed.")
     dsr.authority_confirmed_at = timezone.now()
     dsr.save(update_fields=["authority_confirmed_at", "updated_at"])
     event_append(

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from requests_app.core import deadlines, lifecycle
 from requests_app.core.audit import event_append
-from requests_app.core.errors import IllegalTransition, RuleViolation
+from requests_app.core.errors import RuleViolation
 from requests_app.core.lifecycle import compute_due, require_reason, transition
 from requests_app.core.locking import staff_action
 from requests_app.core.notifications import contact_email, email_queue
@@ -20,8 +20,7 @@ from requests_app.models import ClockPause, DataSubjectRequest, Extension
 def request_extend(*, dsr: DataSubjectRequest, actor: User, reason: str) -> DataSubjectRequest:
     """The one extension the law allows, before the deadline, with reasons told to the person."""
     reason = require_reason(reason)
-    if dsr.due_on is None:
-        raise IllegalTransition("This request has no deadline to extend yet.")
+    assert dsr.due_on is not None  # ``actions.can_extend``
     try:
         deadlines.check_extension_allowed(
             already_extended=Extension.objects.filter(request=dsr).exists(),

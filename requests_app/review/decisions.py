@@ -23,7 +23,6 @@ from requests_app.core.locking import staff_action
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
 from requests_app.fulfilment.erasure_plans import erasure_plan_fix
-from requests_app.fulfilment.rectification import check_decided
 from requests_app.intake.verification import request_confirm_authority
 from requests_app.models import DataSubjectRequest, RequestType
 from requests_app.review.case import (
@@ -61,8 +60,7 @@ def approval_snapshot(dsr: DataSubjectRequest) -> dict[str, Any]:
 def request_submit(*, dsr: DataSubjectRequest, actor: User, reason: str = "") -> DataSubjectRequest:
     """The response is prepared: submit it for approval by another member of staff. Refused
     while it could not be approved (a correction undecided, an erasure plan with a problem)."""
-    check_decided(dsr)
-    if dsr.request_type == RequestType.ERASURE:
+    if dsr.request_type == RequestType.ERASURE:  # every correction decided: ``actions``
         erasure_plan_fix(dsr=dsr)
     return transition(
         dsr,
@@ -94,7 +92,6 @@ def request_approve(
 ) -> DataSubjectRequest:
     """Approve the response as it stands now (the snapshot goes on the approve event); the
     workflow carries it out after commit (``workflow.ROUTES``)."""
-    check_decided(dsr)
     changes: dict[str, Any] = {}
     if dsr.request_type == RequestType.ERASURE:
         dsr.erasure_plan = changes["erasure_plan"] = erasure_plan_fix(dsr=dsr)
