@@ -45,6 +45,9 @@ NAIVE_MAX = 10_000
 PDF_MAX = 100_000
 
 
+CATEGORIES = {"visitors": "usage", "page_views": "usage"}
+
+
 def setup() -> dict[int, int]:
     """A request per size, its analytics gathered into an encrypted file; returns size → request pk."""
     import django
@@ -53,12 +56,11 @@ def setup() -> dict[int, int]:
     VAR.mkdir(parents=True, exist_ok=True)
     django.setup()
     call_command("migrate", verbosity=0)
-    from django.core.files import File
-    from django.core.files.storage import default_storage
     from django.utils import timezone
 
     from requests_app.gathering.gather import write_records
     from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
+    from smarct_dsar.encrypted_files import store_encrypted
 
     made = {}
     for rows in SIZES:
@@ -80,19 +82,13 @@ def setup() -> dict[int, int]:
             due_on=now.date(),
         )
         step = GatherStep.objects.create(request=dsr, store="analytics", status=StepStatus.DONE)
-        import tempfile
-
-        with tempfile.TemporaryFile() as handle:
-            tally = write_records(
-                _batches(rows),
-                {"visitors": "usage", "page_views": "usage"},
-                handle,
-                context=step.file_context,
-            )
-            handle.seek(0)
-            name = default_storage.save(f"gathered/{reference}/analytics.jsonl.enc", File(handle))
+        tally, stored = store_encrypted(
+            f"gathered/{reference}/analytics.jsonl.enc",
+            context=step.file_context,
+            write=lambda out, rows=rows: write_records(_batches(rows), CATEGORIES, out),
+        )
         GatherStep.objects.filter(pk=step.pk).update(
-            file_name=name, record_count=tally.records, table_counts=dict(tally.tables)
+            file_name=stored.name, record_count=tally.records, table_counts=dict(tally.tables)
         )
         made[rows] = dsr.pk
     return made

@@ -143,12 +143,13 @@ def run_ours(store: Any) -> int:
     """One gathering step: connect, reflect, plan, stream, encode, encrypt, write."""
     from requests_app.gathering.gather import write_records
     from requests_app.stores import Subject, connector_for
+    from smarct_dsar.crypto import EncryptedWriter
 
     categories = {name: table.category for name, table in store.tables.items()}
     with tempfile.TemporaryFile() as target:
-        tally = write_records(
-            connector_for(store).find(Subject(email=EMAIL)), categories, target, context="bench"
-        )
+        out = EncryptedWriter(target, context="bench")
+        tally = write_records(connector_for(store).find(Subject(email=EMAIL)), categories, out)
+        out.close()
     return tally.records
 
 

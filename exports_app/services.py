@@ -7,7 +7,6 @@ approve → ``exports_plan`` (one ``Export`` per format, built on Celery) → st
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,7 +14,6 @@ from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
@@ -41,8 +39,8 @@ from requests_app.core.queue import Task, later
 from requests_app.gathering.gather import gathered_files_delete
 from requests_app.models import DataSubjectRequest, RequestType
 from smarct_dsar.claims import claim, finish_with_file
-from smarct_dsar.crypto import EncryptedWriter, Writable, new_token, token_hash
-from smarct_dsar.storage import scratch_file, storage_save
+from smarct_dsar.crypto import Writable, new_token, token_hash
+from smarct_dsar.encrypted_files import store_encrypted
 
 log = logging.getLogger(__name__)
 
@@ -63,21 +61,6 @@ def exports_plan(dsr: DataSubjectRequest) -> list[Export]:
     return exports
 
 
-class _Tee:
-    """Encrypts what is written while hashing and counting the plaintext the person will receive."""
-
-    def __init__(self, target: Writable, *, context: str) -> None:
-        self.writer = EncryptedWriter(target, context=context)
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.writer.write(data)
-        self.digest.update(data)
-        self.size += len(data)
-        return len(data)
-
-
 def _claim(export_id: int, task_id: str) -> Export | None:
     # A released export is immutable: never claimed for a rebuild.
     exports = Export.objects.filter(pk=export_id, released_at__isnull=True)
@@ -94,26 +77,27 @@ def export_build(*, export_id: int, task_id: str) -> bool:
     if export is None:
         return False
     context = ExportContext.for_request(export.request)
-    with scratch_file() as handle:
-        tee = _Tee(handle, context=export.file_context)
-        count = renderer_for(export.format).render(context, tee)
-        tee.writer.close()
-        context.redactions.check_all_matched()
-        handle.seek(0)
-        name = storage_save(
-            f"exports/{export.request.reference}/{export.format}-{export.attempts}.enc",
-            File(handle),
-        )
+
+    def render(out: Writable) -> int:
+        count = renderer_for(export.format).render(context, out)
+        context.redactions.check_all_matched()  # a redaction that matched nothing: not stored
+        return count
+
+    count, stored = store_encrypted(
+        f"exports/{export.request.reference}/{export.format}-{export.attempts}.enc",
+        context=export.file_context,
+        write=render,
+    )
     built = finish_with_file(
         Export.objects.filter(pk=export.pk),
         working=ExportStatus.BUILDING,
         task_id=task_id,
-        new_file=name,
+        new_file=stored.name,
         old_file=export.file_name,
         status=ExportStatus.READY,
         built_at=timezone.now(),
-        sha256=tee.digest.hexdigest(),
-        size_bytes=tee.size,
+        sha256=stored.sha256,
+        size_bytes=stored.size,
         record_count=count,
         redactions_digest=context.redactions.digest,
         error="",
@@ -124,7 +108,7 @@ def export_build(*, export_id: int, task_id: str) -> bool:
         dsr=export.request,
         actor="system",
         action="export_built",
-        payload={"format": export.format, "bytes": tee.size, "sha256": tee.digest.hexdigest()},
+        payload={"format": export.format, "bytes": stored.size, "sha256": stored.sha256},
     )
     return True
 

@@ -11,19 +11,17 @@ file through Django's storage API. All progress is in ``GatherStep`` rows.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import IO, Any
+from typing import Any
 
 import orjson
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -41,8 +39,8 @@ from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStat
 from requests_app.stores import Batch, Subject, connector_for
 from requests_app.stores.base import json_default
 from smarct_dsar.claims import claim, finish_with_file
-from smarct_dsar.crypto import EncryptedWriter, iter_decrypted_lines
-from smarct_dsar.storage import scratch_file, storage_save
+from smarct_dsar.crypto import Writable, iter_decrypted_lines
+from smarct_dsar.encrypted_files import store_encrypted
 
 log = logging.getLogger(__name__)
 
@@ -86,36 +84,22 @@ class Tally:
     categories: Counter[str] = field(default_factory=Counter)
 
 
-def write_records(
-    batches: Iterable[Batch], categories: dict[str, str], target: IO[bytes], *, context: str
-) -> Tally:
-    """Stream batches as encrypted JSON Lines, one line per batch:
-    ``{"t": table, "c": [columns] or null, "rows": [...]}`` (see ``gathered_records``), the file
-    bound to ``context`` (the step's)."""
+def write_records(batches: Iterable[Batch], categories: dict[str, str], out: Writable) -> Tally:
+    """Write batches as JSON Lines, one line per batch: ``{"t": table, "c": [columns] or null,
+    "rows": [...]}`` (see ``gathered_records``); ``out`` encrypts them (``store_encrypted``)."""
     tally = Tally()
-    writer = EncryptedWriter(target, context=context)
     for batch in batches:
         line = orjson.dumps(
             {"t": batch.table, "c": batch.columns, "rows": batch.rows},
             default=json_default,
             option=orjson.OPT_NON_STR_KEYS,
         )
-        writer.write(line + b"\n")
+        out.write(line + b"\n")
         tally.tables[batch.table] += len(batch.rows)
-    writer.close()
     tally.records = sum(tally.tables.values())
     for table, count in tally.tables.items():
         tally.categories[categories.get(table, "unknown")] += count
     return tally
-
-
-def _sha256(handle: IO[bytes]) -> str:
-    digest = hashlib.sha256()
-    handle.seek(0)
-    while chunk := handle.read(1 << 20):
-        digest.update(chunk)
-    handle.seek(0)
-    return digest.hexdigest()
 
 
 def gathering_run_step(*, step_id: int, task_id: str) -> bool:
@@ -127,28 +111,22 @@ def gathering_run_step(*, step_id: int, task_id: str) -> bool:
     if store is None:
         raise RuleViolation(f"store '{step.store}' is no longer in the data map")
     categories = {name: table.category for name, table in store.tables.items()}
-    with scratch_file() as handle:
-        tally = write_records(
-            connector_for(store).find(subject_of(step.request)),
-            categories,
-            handle,
-            context=step.file_context,
-        )
-        digest = _sha256(handle)
-        name = storage_save(
-            f"gathered/{step.request.reference}/{step.store}-{step.attempts}.jsonl.enc",
-            File(handle),
-        )
+    records = connector_for(store).find(subject_of(step.request))
+    tally, stored = store_encrypted(
+        f"gathered/{step.request.reference}/{step.store}-{step.attempts}.jsonl.enc",
+        context=step.file_context,
+        write=lambda out: write_records(records, categories, out),
+    )
     finished = finish_with_file(
         GatherStep.objects.filter(pk=step.pk),
         working=StepStatus.RUNNING,
         task_id=task_id,
-        new_file=name,
+        new_file=stored.name,
         old_file=step.file_name,
         status=StepStatus.DONE,
         finished_at=timezone.now(),
         error="",
-        file_sha256=digest,
+        file_sha256=stored.stored_sha256,
         record_count=tally.records,
         table_counts=dict(tally.tables),
         category_counts=dict(tally.categories),
