@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.intake import POSTGRES, REDIS, environment, free_port, postgres_and_redis  # noqa: E402
+from smarct_dsar import processes  # noqa: E402
 
 VAR = ROOT / "var" / "bench-e2e"
 SUBJECTS = [
@@ -42,59 +42,14 @@ SUBJECTS = [
 
 def start(env: dict[str, str], workers: int) -> list[subprocess.Popen[bytes]]:
     port = int(env["BENCH_PORT"])
-    web = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "smarct_dsar.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-        "--log-level",
-        "warning",
-    ]
-    processes = [subprocess.Popen(web, cwd=ROOT, env=env, start_new_session=True)]
+    started = [processes.start(processes.gunicorn(f"127.0.0.1:{port}", workers=2), env=env)]
     for n in range(workers):
-        worker = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "smarct_dsar",
-            "worker",
-            "-n",
-            f"bench{n}@%h",
-            "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ]
-        processes.append(
-            subprocess.Popen(
-                worker,
-                cwd=ROOT,
-                env=env,
-                start_new_session=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-    for _ in range(300):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/demo/ping", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
+        worker = processes.celery_worker(name=f"bench{n}@%h", log_level="WARNING")
+        quiet = subprocess.DEVNULL
+        started.append(processes.start(worker, env=env, stdout=quiet, stderr=quiet))
+    processes.wait_until_serving(f"http://127.0.0.1:{port}/demo/ping", timeout=30)
     time.sleep(3)  # the workers connect
-    return processes
-
-
-def stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
-        process.wait(timeout=60)
+    return started
 
 
 def wait(check: Any, what: str, timeout: float = 120) -> None:
@@ -212,13 +167,13 @@ def run(label: str, database: str, broker: str, cache: str, workers: int) -> dic
         user.groups.set([Group.objects.get_or_create(name=n)[0] for n in ("reviewer", *roles)])
         tokens.append(Token.objects.get_or_create(user=user)[0].key)
     token = (tokens[0], tokens[1])
-    processes = start(env, workers)
+    started = start(env, workers)
     try:
         url = f"http://127.0.0.1:{env['BENCH_PORT']}"
         one_subject("warm.up@example.net", url, token, VAR / "mail")  # workers warm, not timed
         rows = {email: one_subject(email, url, token, VAR / "mail") for email in SUBJECTS}
     finally:
-        stop(processes)
+        processes.stop(started)
         sandbox.shutdown()
         db.connections.close_all()
     return {"setup": label, "workers": workers, "subjects": rows}

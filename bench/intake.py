@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -28,6 +27,8 @@ from typing import Any
 
 import httpx
 from cryptography.fernet import Fernet
+
+from smarct_dsar import processes
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var" / "bench-intake"
@@ -105,32 +106,10 @@ def prepare(env: dict[str, str]) -> None:
 
 
 def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "smarct_dsar.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            httpx.get(f"{url}/demo/ping", timeout=1)
-            return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
+    url = f"http://127.0.0.1:{free_port()}"
+    process = processes.start(processes.gunicorn(url.removeprefix("http://"), workers=4), env=env)
+    processes.wait_until_serving(f"{url}/demo/ping", timeout=30, process=process)
+    return process, url
 
 
 def load(url: str, path: str, body: Any, count: int) -> dict[str, float]:
@@ -184,8 +163,7 @@ def run(label: str, database: str, broker: str, cache: str) -> dict[str, Any]:
         ceiling = load(url, "/demo/ping", None, REQUESTS)
         intake = load(url, "/api/v1/requests/", person("p"), REQUESTS)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        processes.stop([process], timeout=30)
     return {"setup": label, "intake": intake, "baseline": ceiling}
 
 

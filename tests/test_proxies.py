@@ -75,7 +75,7 @@ def test_the_limit_counts_the_address_the_proxy_saw(
 def test_the_compose_file_publishes_only_the_proxy_and_trusts_only_its_address() -> None:
     import yaml
 
-    from tests.integration.conftest import ROOT, dockerfile_gunicorn_flags
+    from smarct_dsar.processes import ROOT, dockerfile_gunicorn_flags
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -21,6 +18,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from smarct_dsar import processes
 from smarct_dsar.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,27 +57,12 @@ class Worker:
             "DSAR_DATA_MAP": str(settings.DSAR_DATA_MAP),
             **self.env,
         }
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "smarct_dsar",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=INFO",
-        ]
-        self.process = subprocess.Popen(
-            command,
-            cwd=ROOT,
+        self.process = processes.start(
+            processes.celery_worker(),
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            start_new_session=True,  # its own process group, so kill() reaches the pool children
         )
         threading.Thread(target=self._read, daemon=True).start()
         if not self._ready.wait(timeout):
@@ -97,16 +80,11 @@ class Worker:
     def kill(self) -> None:
         """SIGKILL the worker and its pool children at once, as an OOM killer or a crash would."""
         assert self.process
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=20)
+        processes.kill(self.process)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        if self.process:
+            processes.stop([self.process])
 
 
 @pytest.fixture
@@ -132,6 +110,59 @@ def celery_worker(start_worker: Callable[..., Worker]) -> Worker:
     return start_worker()
 
 
+# How long a claim may go untouched before the sweeper takes it back, in the crash tests.
+FAST_SWEEP = {"DSAR_SWEEP_AFTER_SECONDS": "2"}
+
+
+class CrashMidStep:
+    """A worker is SIGKILLed while it runs one store's step; the step stays claimed by the dead
+    worker, a second worker starts, and once the claim is stale (2 seconds here) the sweeper
+    hands the step to it."""
+
+    def __init__(self, start_worker: Callable[..., Worker], wait_for: Callable[..., Any]) -> None:
+        self.start_worker, self.wait_for = start_worker, wait_for
+        self.first: Worker | None = None
+
+    def start(self) -> None:
+        """Start the worker to be killed (after the test has set the data map it reads)."""
+        self.first = self.start_worker(**FAST_SWEEP)
+
+    def during(
+        self,
+        model: Any,
+        dsr: Any,
+        store: str,
+        *,
+        release: threading.Event,
+        called: Callable[[], Any] = lambda: True,
+    ) -> Any:
+        """Kill the worker once ``store``'s step is running and ``called()`` (the store's call
+        under way); ``release`` then lets that hung call go on, answering a worker that is gone.
+        Returns the step as the worker left it."""
+        from requests_app import tasks
+        from requests_app.models import StepStatus
+
+        assert self.first is not None, "start() the worker first"
+        running = model.objects.filter(request=dsr, store=store, status=StepStatus.RUNNING)
+        step = self.wait_for(running.first, what=f"the step of {store} to be running")
+        self.wait_for(called, what=f"the call to {store}")
+        self.first.kill()
+        release.set()
+        assert model.objects.get(pk=step.pk).status == StepStatus.RUNNING  # nobody finished it
+        self.start_worker(**FAST_SWEEP)
+        time.sleep(settings.DSAR_SWEEP_AFTER_SECONDS + 0.5)
+        tasks.sweep_lost_work()
+        return step
+
+
+@pytest.fixture
+def crash_mid_step(
+    start_worker: Callable[..., Worker], wait_for: Callable[..., Any], settings: Any
+) -> CrashMidStep:
+    settings.DSAR_SWEEP_AFTER_SECONDS = int(FAST_SWEEP["DSAR_SWEEP_AFTER_SECONDS"])
+    return CrashMidStep(start_worker, wait_for)
+
+
 @pytest.fixture
 def wait_for() -> Callable[..., Any]:
     def _wait(check: Callable[[], Any], timeout: float = 45, what: str = "condition") -> Any:
@@ -154,74 +185,35 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def dockerfile_gunicorn_flags() -> list[str]:
-    """The flags the Dockerfile's CMD gives gunicorn, less ``--bind`` and ``--workers``."""
-    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
-    (line,) = [row for row in text.splitlines() if row.startswith("CMD ")]
-    command = json.loads(line.removeprefix("CMD "))
-    assert command[:2] == ["gunicorn", "smarct_dsar.wsgi:application"], command
-    flags, tokens = [], iter(command[2:])
-    for token in tokens:
-        if token in {"--bind", "--workers"}:
-            next(tokens)  # and its value
-        else:
-            flags.append(token)
-    return flags
-
-
 @pytest.fixture
 def web_server(transactional_db: Any) -> Iterator[Callable[..., str]]:
     """Start the real WSGI app under gunicorn on 127.0.0.1, on the test database; returns its URL."""
-    processes: list[subprocess.Popen[str]] = []
+    started: list[subprocess.Popen[str]] = []
 
     def _start(workers: int = 4, shipped: bool = False, log: Path | None = None, **env: str) -> str:
         """``shipped``: with the Dockerfile's own gunicorn flags (only the address and the
         number of workers changed). ``log``: where its output goes (else nowhere)."""
-        import httpx
-
         port = free_port()
-        flags = dockerfile_gunicorn_flags() if shipped else []
-        flags += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "smarct_dsar.wsgi:application",
-                *flags,
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env={
-                **os.environ,
-                "DATABASE_URL": database_url(),
-                "VAR_DIR": str(settings.VAR_DIR),
-                "DSAR_DATA_MAP": str(settings.DSAR_DATA_MAP),
+        flags = processes.dockerfile_gunicorn_flags() if shipped else []
+        process = processes.start(
+            processes.gunicorn(f"127.0.0.1:{port}", workers=workers, flags=flags),
+            env=processes.environ(
+                DATABASE_URL=database_url(),
+                VAR_DIR=str(settings.VAR_DIR),
+                DSAR_DATA_MAP=str(settings.DSAR_DATA_MAP),
                 **env,
-            },
+            ),
             stdout=log.open("w") if log else subprocess.DEVNULL,
             stderr=subprocess.STDOUT if log else subprocess.PIPE,
             text=True,
-            start_new_session=True,
         )
-        processes.append(process)
+        started.append(process)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code in {200, 503}:
-                    return url
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise RuntimeError(
-            "gunicorn did not start: " + (process.stderr.read() if process.stderr else "")
-        )
+        processes.wait_until_serving(f"{url}/healthz", process=process)
+        return url
 
     yield _start
-    for process in processes:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
+    processes.stop(started)
 
 
 def delivered(reference: str) -> Counter[str]:

@@ -25,6 +25,7 @@ from requests_app.review import decisions
 from requests_app.review.decisions import request_release
 from tests.conftest import OwnEstate
 from tests.factories import UserFactory
+from tests.integration.conftest import FAST_SWEEP
 from tests.integration.conftest import delivered as _delivered
 
 pytestmark = [
@@ -91,8 +92,8 @@ def test_chaos_every_request_ends_as_expected_each_email_once(
     outbox: Path,
     settings: Any,
 ) -> None:
-    settings.DSAR_SWEEP_AFTER_SECONDS = 2
-    env = {"DSAR_SWEEP_AFTER_SECONDS": "2"}
+    settings.DSAR_SWEEP_AFTER_SECONDS = int(FAST_SWEEP["DSAR_SWEEP_AFTER_SECONDS"])
+    env = FAST_SWEEP
     sam = UserFactory(username="sam", roles=["reviewer"])
     ada = UserFactory(username="ada", roles=["reviewer", "approver"])
     worker = start_worker(**env)

@@ -14,7 +14,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from exports_app.models import Export
-from requests_app import datamap, tasks
+from requests_app import datamap
 from requests_app.intake import verification
 from requests_app.models import (
     DataSubjectRequest,
@@ -58,7 +58,7 @@ stores:
 
 def test_a_worker_killed_mid_erasure_and_the_request_still_completes(
     own_estate: OwnEstate,
-    start_worker: Any,
+    crash_mid_step: Any,
     wait_for: Any,
     api: Any,
     approver: Any,
@@ -89,9 +89,8 @@ def test_a_worker_killed_mid_erasure_and_the_request_still_completes(
     map_file = tmp_path / "map.yaml"
     map_file.write_text(MAP.format(url=httpserver.url_for("/partner")))
     settings.DSAR_DATA_MAP = str(map_file)
-    settings.DSAR_SWEEP_AFTER_SECONDS = 2
     datamap.current.cache_clear()
-    first = start_worker(DSAR_SWEEP_AFTER_SECONDS="2")
+    crash_mid_step.start()
 
     created = api.post(
         "/api/v1/requests/",
@@ -107,21 +106,11 @@ def test_a_worker_killed_mid_erasure_and_the_request_still_completes(
         k: v for k, v in own_estate.table("app", "accounts").items() if v[1] != "bob@example.com"
     }
     submit_and_approve(dsr, approver, reason="ok")
-    slow = wait_for(
-        lambda: ErasureStep.objects.filter(
-            request=dsr, store="slow_partner", status=StepStatus.RUNNING
-        ).first(),
-        what="the partner's erasure to be running",
+    # when the worker is killed with SIGKILL in the middle of the partner's erasure
+    slow = crash_mid_step.during(
+        ErasureStep, dsr, "slow_partner", release=release, called=lambda: deletes
     )
-    wait_for(lambda: deletes, what="the first delete call")
-    # when the worker is killed with SIGKILL in the middle of that step
-    first.kill()
-    release.set()
-    assert ErasureStep.objects.get(pk=slow.pk).status == StepStatus.RUNNING
     # then the sweeper re-queues it once the claim is stale, and a new worker completes the request
-    start_worker(DSAR_SWEEP_AFTER_SECONDS="2")
-    time.sleep(2.5)
-    tasks.sweep_lost_work()
     wait_for(
         lambda: DataSubjectRequest.objects.get(pk=dsr.pk).status == Status.COMPLETED,
         timeout=60,

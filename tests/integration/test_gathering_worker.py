@@ -12,7 +12,6 @@ from django.core.files.storage import default_storage
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from requests_app import tasks
 from requests_app.gathering import gather
 from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
 from tests.requests_app.stores.conftest import CHINOOK
@@ -78,7 +77,7 @@ stores:
 
 
 def test_a_worker_killed_mid_gather_and_the_sweeper_completes_the_request(
-    start_worker: Any,
+    crash_mid_step: Any,
     wait_for: Any,
     api: Any,
     settings: Any,
@@ -101,24 +100,12 @@ def test_a_worker_killed_mid_gather_and_the_sweeper_completes_the_request(
     map_file = tmp_path / "map.yaml"
     map_file.write_text(SLOW_MAP.format(chinook=CHINOOK, url=httpserver.url_for("/partner")))
     settings.DSAR_DATA_MAP = str(map_file)
-    settings.DSAR_SWEEP_AFTER_SECONDS = 2
     gather.datamap.current.cache_clear()
-    first = start_worker(DSAR_SWEEP_AFTER_SECONDS="2")
+    crash_mid_step.start()
+    # when the worker is killed with SIGKILL in the middle of the slow step
     dsr = _verify(api, "luisg@embraer.com.br")
-    slow = wait_for(
-        lambda: GatherStep.objects.filter(
-            request=dsr, store="slow_partner", status=StepStatus.RUNNING
-        ).first(),
-        what="the slow step to be running",
-    )
-    # when the worker is killed with SIGKILL in the middle of that step
-    first.kill()
-    release.set()
-    assert GatherStep.objects.get(pk=slow.pk).status == StepStatus.RUNNING  # nobody finished it
+    slow = crash_mid_step.during(GatherStep, dsr, "slow_partner", release=release)
     # then, once the claim is stale, the sweeper re-queues it and a new worker completes the request
-    second = start_worker(DSAR_SWEEP_AFTER_SECONDS="2")
-    time.sleep(2.5)
-    tasks.sweep_lost_work()
     wait_for(
         lambda: DataSubjectRequest.objects.get(pk=dsr.pk).status == Status.IN_REVIEW,
         timeout=60,
@@ -140,4 +127,3 @@ def test_a_worker_killed_mid_gather_and_the_sweeper_completes_the_request(
     assert [f for f in files if f.startswith("slow_partner-")] == [
         Path(slow.file_name).name
     ]  # the killed attempt left none
-    second.stop()

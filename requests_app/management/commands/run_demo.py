@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,25 +10,18 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-PROCESSES = {
-    "web": [sys.executable, "manage.py", "runserver", "--noreload"],
-    "worker": [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "smarct_dsar",
-        "worker",
-        "--loglevel=INFO",
-        "--concurrency=2",
-        "--without-gossip",
-        "--without-mingle",
-        "--pool=prefork",
-    ],
-    "beat": [sys.executable, "-m", "celery", "-A", "smarct_dsar", "beat", "--loglevel=INFO"],
-    # The stand-in for the marketing and support partners' APIs (demo/partners.py).
-    "partners": [sys.executable, "-m", "demo.partners", "--port", "8001"],
-}
+from smarct_dsar import processes
+
+
+def _commands(addr: str) -> dict[str, list[str]]:
+    data = str(Path(settings.VAR_DIR) / "demo" / "partners.json")
+    return {
+        "web": [sys.executable, "manage.py", "runserver", "--noreload", addr],
+        "worker": processes.celery_worker(concurrency=2),
+        "beat": processes.celery_beat(),
+        # The stand-in for the marketing and support partners' APIs (demo/partners.py).
+        "partners": [sys.executable, "-m", "demo.partners", "--port", "8001", "--data", data],
+    }
 
 
 class Command(BaseCommand):
@@ -40,18 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         addr = options["addr"]
-        data = str(Path(settings.VAR_DIR) / "demo" / "partners.json")
-        children = {
-            name: subprocess.Popen(  # noqa: S603 (our own fixed commands)
-                [*cmd, addr]
-                if name == "web"
-                else [*cmd, "--data", data]
-                if name == "partners"
-                else cmd,
-                cwd=settings.BASE_DIR,
-            )
-            for name, cmd in PROCESSES.items()
-        }
+        children = {name: processes.start(cmd) for name, cmd in _commands(addr).items()}
         site = f"http://{addr}"
         self.stdout.write(
             self.style.SUCCESS(
@@ -79,14 +60,7 @@ class Command(BaseCommand):
             self._stop_all(children)
 
     def _stop_all(self, children: dict[str, subprocess.Popen[bytes]]) -> None:
-        for child in children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for name, child in children.items():
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.kill(child.pid, signal.SIGKILL)
-                self.stderr.write(f"{name} did not stop in time; killed")
+        for child in processes.stop(children.values(), timeout=15):
+            name = next(name for name, running in children.items() if running is child)
+            self.stderr.write(f"{name} did not stop in time; killed")
         self.stdout.write("Stopped web, worker, beat and the partner sandbox.")
