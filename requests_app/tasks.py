@@ -20,8 +20,7 @@ from django.utils import timezone
 
 from exports_app.services import exports_to_requeue
 from requests_app import selectors, workflow
-from requests_app.core import checkpoints as audit_checkpoints
-from requests_app.core import lifecycle, notifications, probes, retention
+from requests_app.core import checkpoints, lifecycle, notifications, probes, retention
 from requests_app.core.errors import IllegalTransition
 from requests_app.core.queue import Task, send
 from requests_app.fulfilment import certificate, erasure, optout, recipients, rectification
@@ -169,7 +168,7 @@ def audit_checkpoint() -> int | None:
     """Anchor the audit trail outside the database: a signed checkpoint of its head, in storage
     (after changes, and every minute when the chain has grown). Returns the seq anchored."""
     try:
-        written = audit_checkpoints.checkpoint_write()
+        written = checkpoints.checkpoint_write()
     except OSError as exc:  # the storage is away: beat tries again within the minute
         log.warning("audit checkpoint not written: the file storage refused it (%s)", exc)
         return None

@@ -10,7 +10,7 @@ needs the key too.
 A purged payload is checkable: it is exactly the purge marker, on a request whose personal data
 was purged, which has its ``personal_data_purged`` event. What the database alone cannot prove
 (a head row copied back from earlier, with everything after it deleted) the signed checkpoints
-outside it do: ``audit_checkpoints.py``.
+outside it do: ``checkpoints.py``.
 """
 
 from __future__ import annotations

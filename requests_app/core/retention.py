@@ -6,7 +6,7 @@ questions, reasons, recipients' notes, errors), corrections, the personal data i
 payloads, every file under the request's storage folders and the redactions go. Deletion
 certificates stay: they name no one. Closed requests are purged ``DSAR_RECORD_RETENTION_MONTHS``
 after closing (the privacy policy's 24 months), by a daily beat task.
-``tests/requests_app/test_purge.py`` lists every field and fails on one nobody placed.
+``tests/requests_app/core/test_purge.py`` lists every field and fails on one nobody placed.
 
 Files no row points at (a worker killed between writing a file and recording it) are swept once
 they are a day old (``orphans_sweep``, daily).

@@ -20,12 +20,14 @@ urlpatterns = [
     path("requests/<ref:reference>/", views.request_page, name="dashboard-request"),
     path(
         "requests/<ref:reference>/stores/<slug:store>/retry/",
-        views.retry_store,
+        views.retry_step,
+        {"step": "gathering"},
         name="dashboard-retry-store",
     ),
     path(
         "requests/<ref:reference>/erasure/<slug:store>/retry/",
-        views.retry_erasure,
+        views.retry_step,
+        {"step": "erasure"},
         name="dashboard-retry-erasure",
     ),
     path(

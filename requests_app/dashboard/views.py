@@ -211,27 +211,22 @@ def request_action(request: HttpRequest, reference: str, action: str) -> HttpRes
     )
 
 
-@staff_required
-@require_http_methods(["POST"])
-def retry_store(request: HttpRequest, reference: str, store: str) -> HttpResponse:
-    dsr = _request_or_404(reference)
-    assert isinstance(request.user, User)
-    try:
-        gather.gathering_retry_store(dsr=dsr, store=store, actor=request.user)
-        messages.success(request, f"Gathering from {store} has been queued again.")
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect("dashboard-request", reference=reference)
+# A failed store's step, run again: gathering (while gathering) or erasure (while fulfilling).
+RETRIES = {
+    "gathering": (gather.gathering_retry_store, "Gathering from {store} has been queued again."),
+    "erasure": (erasure.erasure_retry_store, "Erasure of {store} has been queued again."),
+}
 
 
 @staff_required
 @require_http_methods(["POST"])
-def retry_erasure(request: HttpRequest, reference: str, store: str) -> HttpResponse:
+def retry_step(request: HttpRequest, reference: str, store: str, step: str) -> HttpResponse:
     dsr = _request_or_404(reference)
     assert isinstance(request.user, User)
+    retry, done = RETRIES[step]
     try:
-        erasure.erasure_retry_store(dsr=dsr, store=store, actor=request.user)
-        messages.success(request, f"Erasure of {store} has been queued again.")
+        retry(dsr=dsr, store=store, actor=request.user)
+        messages.success(request, done.format(store=store))
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("dashboard-request", reference=reference)

@@ -21,7 +21,7 @@ from requests_app.core.actions import ACTIONS
 from requests_app.core.permissions import APPROVER as APPROVER_ROLE
 from requests_app.intake import verification
 from requests_app.models import DataSubjectRequest, RequestToken
-from smarct_dsar.logfilter import RedactPersonalData
+from smarct_dsar.logfilter import RedactPersonalData, redact
 from tests.factories import UserFactory
 from tests.support.workflow import submit_and_approve
 
@@ -328,3 +328,19 @@ def test_no_personal_data_reaches_the_logs_of_a_whole_request(
     out = io.StringIO()
     call_command("verify_audit", stdout=out)
     assert "audit chain intact" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "GET /contacts?email=zoe2%40ex%C3%A4mple.com",
+        "mail for zoe@exämple.com",
+        "GET /x?email=bob@[192.168.0.1]",
+        "to Ünïcode.Nämé@example.org",
+    ],
+)
+def test_addresses_with_international_or_literal_domains_are_redacted_in_logs(line: str) -> None:
+    cleaned = redact(line)
+    assert "[email]" in cleaned
+    for part in ("zoe", "bob@", "Nämé", "192.168"):
+        assert part not in cleaned

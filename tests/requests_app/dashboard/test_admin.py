@@ -42,7 +42,7 @@ def superuser(db: Any) -> Any:
 
 
 def test_unmounted_the_admin_is_not_found(admin_mounted: Any) -> None:
-    # production's default (tests/test_site.py checks the setting under production settings)
+    # production's default (tests/smarct_dsar/test_site.py checks the setting under production settings)
     admin_mounted(False)
     assert Client().get("/admin/").status_code == 404
     assert Client().get("/admin/login/").status_code == 404

@@ -123,3 +123,14 @@ def test_no_email_before_verification_echoes_the_typed_name(
     for message in mail.outbox:
         assert "evil.example" not in message.body
         assert all("evil.example" not in str(part[0]) for part in message.alternatives)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Bob\u3164", "\u115fBob", "Bob\u2800", "Bo\u034fb", "Bob\ufe0f", "Bob\U000e0041"],
+)
+def test_default_ignorable_characters_are_refused_in_names(api: Any, name: str) -> None:
+    body = {"request_type": "access", "name": name, "email": "x@example.com"}
+    response = api.post("/api/v1/requests/", body, format="json")
+    assert response.status_code == 400
+    assert "name" in response.json()

@@ -25,3 +25,12 @@ def test_ordinary_json_is_unaffected(api: Any) -> None:
         format="json",
     )
     assert response.status_code == 202
+
+
+def test_json_in_another_charset_is_refused_not_a_500(api: Any) -> None:
+    body = ('["\u2241",' + "[" * 100_000 + "]" * 100_000 + "]").encode("utf-16-le")
+    response = api.generic(
+        "POST", "/api/v1/requests/", body, content_type="application/json; charset=utf-16-le"
+    )
+    assert response.status_code == 400
+    assert "UTF-8" in response.json()["detail"]

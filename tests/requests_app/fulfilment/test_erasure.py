@@ -21,12 +21,13 @@ from exports_app.models import DownloadLink, Export, ExportFormat
 from requests_app import tasks
 from requests_app.core.errors import RuleViolation
 from requests_app.fulfilment import erasure, erasure_plans
+from requests_app.fulfilment.erasure import erasure_holds
 from requests_app.models import ErasureStep, ProcessorNotice, Status, StepStatus
 from requests_app.review import decisions
 from smarct_dsar.crypto import iter_decrypted
 from tests.conftest import OwnEstate
 from tests.factories import UserFactory
-from tests.support.workflow import submit_and_approve
+from tests.support.workflow import submit_and_approve, submit_for_approval
 
 pytestmark = pytest.mark.django_db
 
@@ -496,3 +497,10 @@ def test_an_erasure_deletes_the_copies_made_for_the_persons_earlier_requests(
     text = " ".join(text.split())
     assert f"{access.reference}: 3 files deleted" in text
     assert "its download link no longer works" in text
+
+
+def test_an_access_request_awaiting_approval_holds_the_erasure(verified: Any) -> None:
+    access = submit_for_approval(verified(email="alice@example.com"))
+    erasure = verified(email="alice@example.com", request_type="erasure")
+    assert access.status == "ready_for_approval"
+    assert any(access.reference in reason for reason in erasure_holds(erasure))

@@ -268,3 +268,13 @@ def test_orphaned_files_older_than_a_day_are_swept(settings: Any) -> None:
     assert not default_storage.exists(old)
     assert default_storage.exists(new)  # too recent: a worker may be about to record it
     assert default_storage.exists(kept_step.file_name)  # a row points at it
+
+
+def test_the_purge_empties_the_mailbox_key_too(verified: Any) -> None:
+    from requests_app.core.retention import request_purge_personal_data
+
+    dsr = verified(email="Purge.Me+tag@example.com")
+    assert dsr.requester_email_key == "purge.me@example.com"
+    request_purge_personal_data(dsr=dsr)
+    dsr.refresh_from_db()
+    assert dsr.requester_email_key == ""
