@@ -13,7 +13,7 @@ import orjson
 from django.conf import settings
 from django.utils import timezone
 
-from exports_app.models import Redaction
+from exports_app.models import Redaction, redactions_digest
 from requests_app import datamap
 from requests_app.datamap.spec import DataMap, TableSpec
 from requests_app.gathering.gather import gathered_batches
@@ -48,15 +48,6 @@ def record_key(record: dict[str, Any]) -> str:
     return hashlib.sha256(
         orjson.dumps(record, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
     ).hexdigest()
-
-
-def redactions_digest(dsr: DataSubjectRequest) -> str:
-    """The digest of the request's redactions as they stand: a file is released only if it was
-    built with this set."""
-    rows = Redaction.objects.filter(request=dsr).values_list(
-        "store", "table", "record_key", "field", "reason"
-    )
-    return hashlib.sha256(orjson.dumps(sorted(rows))).hexdigest()
 
 
 class RedactionUnmatched(Exception):

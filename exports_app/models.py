@@ -7,8 +7,10 @@ deleted when no link can reach it any more; the row (format, size, SHA-256) stay
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
+import orjson
 from django.db import models
 
 from requests_app.models import DataSubjectRequest
@@ -71,7 +73,7 @@ class Export(models.Model):
     size_bytes = models.PositiveBigIntegerField(default=0)
     record_count = models.PositiveBigIntegerField(default=0)
     # The digest of the redactions the file was built with: it is released only while that is
-    # still the request's set (``content.redactions_digest``).
+    # still the request's set (``redactions_digest``).
     redactions_digest = models.CharField(max_length=64, blank=True)
 
     class Meta:
@@ -122,7 +124,7 @@ class DownloadLink(models.Model):
 class Redaction(models.Model):
     """A record, or one field of it, withheld from release (for example another person's data in
     a support ticket). ``record_key`` is a fingerprint of the record's content (see
-    ``exports_app.redaction.record_key``), stable across re-gathering of the same data."""
+    ``exports_app.content.record_key``), stable across re-gathering of the same data."""
 
     request = models.ForeignKey(
         DataSubjectRequest, on_delete=models.CASCADE, related_name="redactions"
@@ -146,3 +148,12 @@ class Redaction(models.Model):
 
     def __str__(self) -> str:
         return f"redact {self.store}.{self.table}[{self.record_key[:8]}].{self.field or '*'}"
+
+
+def redactions_digest(dsr: DataSubjectRequest) -> str:
+    """The digest of the request's redactions as they stand: a file is released only if it was
+    built with this set."""
+    rows = Redaction.objects.filter(request=dsr).values_list(
+        "store", "table", "record_key", "field", "reason"
+    )
+    return hashlib.sha256(orjson.dumps(sorted(rows))).hexdigest()

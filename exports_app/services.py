@@ -10,17 +10,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from exports_app.content import ExportContext, redactions_digest
+from exports_app.content import ExportContext
 from exports_app.models import (
     RECORD_FORMATS,
     DownloadLink,
@@ -31,12 +29,11 @@ from exports_app.models import (
 )
 from exports_app.renderers import renderer_for
 from requests_app.core.audit import event_append
-from requests_app.core.errors import IllegalTransition, RuleViolation, TokenInvalid
+from requests_app.core.errors import RuleViolation, TokenInvalid
 from requests_app.core.locking import staff_action
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
 from requests_app.core.queue import Task, later
-from requests_app.gathering.gather import gathered_files_delete
 from requests_app.models import DataSubjectRequest, RequestType
 from smarct_dsar.claims import claim, finish_with_file
 from smarct_dsar.crypto import Writable, new_token, token_hash
@@ -176,14 +173,9 @@ def send_link(
 
 def exports_release(*, dsr: DataSubjectRequest, actor: User) -> None:
     """Release the built exports: they become immutable and the person is emailed a link. Call
-    with the request locked; the caller completes the request (``review.request_release``)."""
-    exports = list(Export.objects.filter(request=dsr))  # built, none released: ``can_release``
-    current = redactions_digest(dsr)
-    if any(e.redactions_digest != current for e in exports):
-        raise IllegalTransition(
-            "These files were built before the latest change to what is withheld: build them "
-            "again, check them, then release."
-        )
+    with the request locked; the caller completes the request (``review.decisions.request_release``)."""
+    exports = list(Export.objects.filter(request=dsr))  # built for what is withheld now:
+    # ``actions.can_release``
     now = timezone.now()
     Export.objects.filter(request=dsr).update(released_at=now)
     send_link(dsr=dsr, actor=actor_label(actor), exports=exports)
@@ -193,8 +185,6 @@ def exports_release(*, dsr: DataSubjectRequest, actor: User) -> None:
         action="exports_released",
         payload={"files": {e.format: e.sha256 for e in exports}},
     )
-    # The released files are the record now: the gathered copy goes once this commits.
-    transaction.on_commit(partial(gathered_files_delete, dsr))
 
 
 @staff_action("revoke_link")
@@ -348,10 +338,6 @@ def redaction_add(
     if not reason.strip():
         raise RuleViolation(
             "Say why this is withheld; the person is told the reason.", field="reason"
-        )
-    if Export.objects.filter(request=dsr, released_at__isnull=False).exists():
-        raise IllegalTransition(
-            "Released exports are immutable; redactions can no longer change them."
         )
     label = actor_label(actor)
     redaction, created = Redaction.objects.get_or_create(

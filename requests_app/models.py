@@ -76,7 +76,7 @@ class DataSubjectRequest(models.Model):
     requester_name = models.CharField(max_length=200)
     requester_email = models.EmailField(max_length=254, db_index=True)
     # The address as one mailbox: lower-cased, without a sub-address (bob+x@ is bob@): what the
-    # duplicate check and the per-address limit count (``intake.email_key``).
+    # duplicate check and the per-address limit count (``intake.receive.email_key``).
     requester_email_key = models.CharField(max_length=254, blank=True, db_index=True)
     requester_phone = models.CharField(max_length=40, blank=True)
     requester_company = models.CharField(max_length=200, blank=True)
@@ -161,7 +161,7 @@ class Correction(models.Model):
     field = models.CharField(max_length=100)
     current_value = models.CharField(max_length=500, blank=True)
     corrected_value = models.CharField(max_length=500)
-    # Staff's decision (requests_app/rectification.py): which mapped field it corrects, the value
+    # Staff's decision (requests_app/fulfilment/rectification.py): which mapped field it corrects, the value
     # to write (the person's, or an edit of it), or why it is declined; then what happened.
     decision = models.CharField(
         max_length=10, choices=CorrectionDecision.choices, default=CorrectionDecision.PENDING
@@ -413,7 +413,7 @@ class StepStatus(models.TextChoices):
 
 class StoreStep(models.Model):
     """One store's share of a request's work (gathering it, erasing from it), claimed by one
-    Celery task at a time (``smarct_dsar/claims.py``; shared services in ``requests_app/steps.py``).
+    Celery task at a time (``smarct_dsar/claims.py``; shared services in ``requests_app/core/steps.py``).
 
     ``claimed_by`` is the Celery task id that holds the step, so a message re-delivered after its
     worker died can take the step straight back, while a stale claim is re-queued by the sweeper.

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
@@ -129,8 +130,6 @@ def stalled_requests(now: dt.datetime | None = None) -> list[tuple[str, str]]:
     """(reference, status) of every request the system should have moved on but has not, for
     two sweep intervals (one for the sweeper to have tried): neither its row nor its timeline
     changed. Requests waiting for a person (a hold, files ready for release) are not stalled."""
-    from django.conf import settings
-
     cutoff = (now or timezone.now()) - dt.timedelta(seconds=2 * settings.DSAR_SWEEP_AFTER_SECONDS)
     candidates = (
         DataSubjectRequest.objects.filter(status__in=SYSTEM_DRIVEN, updated_at__lt=cutoff)

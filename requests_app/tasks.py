@@ -134,7 +134,10 @@ def apply_rectification(request_id: int) -> None:
 
 
 @idempotent_task(
-    name=Task.ISSUE_CERTIFICATE, autoretry_for=(OSError,), retry_backoff=30, max_retries=5
+    name=Task.ISSUE_CERTIFICATE,
+    autoretry_for=(OSError, StorageUnavailable),
+    retry_backoff=30,
+    max_retries=5,
 )
 def issue_certificate(request_id: int) -> None:
     certificate.certificate_issue(request_id=request_id)

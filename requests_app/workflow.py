@@ -10,16 +10,22 @@ request type         once verified       once approved (fulfilment)      once co
 access               gather every store  build the JSON, CSV, PDF files  erasures it held go
 portability          gather every store  build the JSON and CSV files    erasures it held go
 rectification        gather every store  apply the approved corrections  —
-erasure              gather every store  erase every store, re-scan,     —
-                                         certificate (when not held)
-marketing opt-out    carry it out        — (never reviewed)              —
+                                         (its ``carry_out`` task)
+erasure              gather every store  unless held or the plan         —
+                                         changed: erase every store,
+                                         re-scan, certificate
+marketing opt-out    suppress, then      — (never reviewed)              —
+                     change the stores
+                     (``carry_out``)
 ===================  ==================  ==============================  =====================
 
 Staff work between "verified" and "approved" (review, submit, approve: ``review/``); delivery
 ends an access request (release: ``review.decisions.request_release``); the fulfilment of the
-other types completes the request itself. The sweeper (``tasks.sweep_lost_work``) reads the same
-table: a request left verified or approved is advanced again, and one left fulfilling has its
-``carry_out`` task queued again.
+other types completes the request itself (the last erasure step queues the certificate, which
+completes it; ``carry_out`` completes a correction or an opt-out). The sweeper
+(``tasks.sweep_lost_work``) reads the same table: a request left verified or approved is
+advanced again, and one left fulfilling has its ``carry_out`` task queued again; the per-store
+steps and the files have rows of their own, which it re-queues too.
 """
 
 from __future__ import annotations
@@ -31,21 +37,20 @@ from typing import Any
 from exports_app.services import exports_plan
 from requests_app.core.lifecycle import transition
 from requests_app.core.locking import request_locked
-from requests_app.core.queue import Task
-from requests_app.fulfilment.erasure import (
-    erasure_may_start,
-    erasure_start,
-    erasures_release_waiting,
-)
+from requests_app.core.queue import Task, later
+from requests_app.fulfilment.erasure import erasure_ready, erasure_start, erasures_release_waiting
 from requests_app.fulfilment.optout import opt_out_start
-from requests_app.fulfilment.rectification import rectification_start
 from requests_app.gathering.gather import gathering_start
 from requests_app.models import DataSubjectRequest, RequestType, Status
 
 Step = Callable[[DataSubjectRequest], Any]
 
 
-def _always(dsr: DataSubjectRequest) -> bool:
+def _nothing(dsr: DataSubjectRequest) -> None:
+    return None
+
+
+def _ready(dsr: DataSubjectRequest) -> bool:
     return True
 
 
@@ -54,10 +59,12 @@ class Route:
     """What the system does for one request type, each step called with the row locked."""
 
     verified: Step  # once identity is proven
-    fulfil: Step | None = None  # once approved and fulfilling (None: never reviewed)
-    may_fulfil: Callable[[DataSubjectRequest], bool] = _always  # else it stays approved
-    completed: Step | None = None  # once completed
+    fulfil: Step = _nothing  # once approved, as it starts fulfilling
+    # Before fulfilment: False keeps it approved (waiting) or, having said why, sends it back to
+    # review; the hold's release, the access request's completion or the sweeper try again.
+    ready: Callable[[DataSubjectRequest], bool] = _ready
     carry_out: Task | None = None  # the task that carries out a fulfilling request
+    completed: Step = _nothing  # once completed
 
 
 _ACCESS = Route(verified=gathering_start, fulfil=exports_plan, completed=erasures_release_waiting)
@@ -65,12 +72,8 @@ _ACCESS = Route(verified=gathering_start, fulfil=exports_plan, completed=erasure
 ROUTES: dict[str, Route] = {
     RequestType.ACCESS: _ACCESS,
     RequestType.PORTABILITY: _ACCESS,
-    RequestType.RECTIFICATION: Route(
-        verified=gathering_start, fulfil=rectification_start, carry_out=Task.APPLY_RECTIFICATION
-    ),
-    RequestType.ERASURE: Route(
-        verified=gathering_start, fulfil=erasure_start, may_fulfil=erasure_may_start
-    ),
+    RequestType.RECTIFICATION: Route(verified=gathering_start, carry_out=Task.APPLY_RECTIFICATION),
+    RequestType.ERASURE: Route(verified=gathering_start, fulfil=erasure_start, ready=erasure_ready),
     RequestType.MARKETING_OPT_OUT: Route(verified=opt_out_start, carry_out=Task.FULFIL_OPT_OUT),
 }
 assert set(ROUTES) == set(RequestType.values), "every request type needs a route"
@@ -83,9 +86,11 @@ def request_advance(*, dsr: DataSubjectRequest) -> DataSubjectRequest:
     route = ROUTES[dsr.request_type]
     if dsr.status == Status.VERIFIED:
         route.verified(dsr)
-    elif dsr.status == Status.APPROVED and route.fulfil and route.may_fulfil(dsr):
-        dsr = transition(dsr, "start_fulfilment", actor="system")
-        route.fulfil(dsr)
-    elif dsr.status == Status.COMPLETED and route.completed:
+    elif dsr.status == Status.APPROVED and route.ready(dsr):
+        route.fulfil(transition(dsr, "start_fulfilment", actor="system"))
+    elif dsr.status == Status.COMPLETED:
         route.completed(dsr)
+    dsr.refresh_from_db()
+    if dsr.status == Status.FULFILLING and route.carry_out:
+        later(route.carry_out, dsr.pk)
     return dsr

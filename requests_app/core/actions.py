@@ -9,9 +9,10 @@ that was shown a moment ago and a script that never saw one meet the same rule.
 
 The two-person rule: a response is prepared and *submitted for approval* by one member of staff
 and approved by another; whoever prepared it (decided a correction, withheld data, rebuilt the
-files, retried a store, submitted it) may not approve it or release its files. An erasure is
-approved only after submission, and so always by two people. ``DSAR_SINGLE_PERSON_MODE`` turns
-the rule off for a team of one; every staff page then says so.
+files, retried a store, submitted it) may not approve it or release its files. A response is
+approved only after submission, and so by two people. ``DSAR_SINGLE_PERSON_MODE`` turns the rule
+off for a team of one (an approver may then approve straight from review); every staff page then
+says so.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Any
 
 from django.conf import settings
 
-from exports_app.models import ExportStatus
+from exports_app.models import ExportStatus, redactions_digest
+from requests_app.core import deadlines
 from requests_app.core.errors import IllegalTransition, NotPermitted, RuleViolation
 from requests_app.core.permissions import (
     APPROVER,
@@ -154,10 +156,14 @@ def corrections_undecided(dsr: DataSubjectRequest) -> Refusal | None:
 def can_extend(dsr: DataSubjectRequest) -> Refusal | None:
     if dsr.due_on is None:
         return _not_now("This request has no deadline to extend yet.")
-    if hasattr(dsr, "extension"):
-        return Refusal(
-            "This request has already been extended; the law allows one extension.", False, True
+    try:
+        deadlines.check_extension_allowed(
+            already_extended=hasattr(dsr, "extension"),
+            current_due=dsr.due_on,
+            today=deadlines.today(),
         )
+    except deadlines.DeadlineError as exc:
+        return Refusal(str(exc), forbidden=False, rule=True)
     return None
 
 
@@ -190,6 +196,18 @@ def can_release(dsr: DataSubjectRequest) -> Refusal | None:
         return _not_now("These exports have already been released.")
     if any(e.status != ExportStatus.READY for e in exports):
         return _not_now("Every export must be built (and previewed) before release.")
+    withheld = redactions_digest(dsr)
+    if any(e.redactions_digest != withheld for e in exports):
+        return _not_now(
+            "These files were built before the latest change to what is withheld: build them "
+            "again, check them, then release."
+        )
+    return None
+
+
+def can_redact(dsr: DataSubjectRequest) -> Refusal | None:
+    if dsr.exports.filter(released_at__isnull=False).exists():
+        return _not_now("Released exports are immutable; redactions can no longer change them.")
     return None
 
 
@@ -206,6 +224,7 @@ NOT_NOW = {
     "confirm_authority": can_confirm_authority,
     "release_hold": can_release_hold,
     "rebuild": can_rebuild,
+    "redact": can_redact,
     "release": can_release,
     "reissue_link": can_reissue_link,
 }

@@ -7,6 +7,8 @@ for clarification are added back. One extension of two further months may be mad
 first deadline passes, with reasons told to the person.
 
 CCPA: 45 calendar days from receipt (verification does not stop it), plus one 45-day extension.
+
+``today()`` is the one clock every deadline decision reads (the tests set it here).
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from functools import lru_cache
 from typing import Literal
 
 import holidays
+from django.utils import timezone
+
+
+def today() -> dt.date:
+    """Today in the controller's time zone."""
+    return timezone.localdate()
 
 
 @dataclass(frozen=True)

@@ -114,10 +114,6 @@ def require_reason(reason: str, field: str = "reason") -> str:
     return reason
 
 
-def today() -> dt.date:
-    return timezone.localdate()
-
-
 def _pauses(dsr: DataSubjectRequest) -> list[tuple[dt.date, dt.date | None]]:
     return list(dsr.pauses.values_list("started_on", "ended_on"))
 
@@ -131,7 +127,7 @@ def compute_due(dsr: DataSubjectRequest, *, extended: bool | None = None) -> dt.
         clock_start=dsr.clock_started_on,
         pauses=_pauses(dsr),
         extended=hasattr(dsr, "extension") if extended is None else extended,
-        today=today(),
+        today=deadlines.today(),
         subdivision=settings.DSAR_UK_HOLIDAY_SUBDIVISION,
     )
 

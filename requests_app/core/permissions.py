@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django_otp import user_has_device
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -41,8 +44,6 @@ class IsPrivacyStaff(BasePermission):
             return False
         # A browser session must have passed two-factor as the dashboard requires; API tokens are
         # issued to staff deliberately, for scripts, and carry no second factor.
-        from rest_framework.authentication import SessionAuthentication
-
         if isinstance(request.successful_authenticator, SessionAuthentication):
             return needs_second_factor(request.user) is None
         return True
@@ -51,9 +52,6 @@ class IsPrivacyStaff(BasePermission):
 def needs_second_factor(user: Any) -> str | None:
     """ "verify" when the user has an authenticator app but has not entered a code this session;
     "setup" when production requires two-factor and the user has none; else None."""
-    from django.conf import settings
-    from django_otp import user_has_device
-
     if not getattr(user, "is_authenticated", False):
         return None
     if user_has_device(user):

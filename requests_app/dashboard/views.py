@@ -119,6 +119,11 @@ def request_page(request: HttpRequest, reference: str) -> HttpResponse:
             "exports": exports,
             "links": DownloadLink.objects.filter(request=dsr),
             "sent_back": _sent_back(dsr),
+            # the per-store and per-correction buttons, from the one table of staff actions
+            "may": {
+                a: actions.refusal(a, request.user, dsr) is None
+                for a in ("retry_store", "retry_erasure", "decide_correction")
+            },
             **_fulfilment_context(dsr),
         },
     )
@@ -147,7 +152,6 @@ def _fulfilment_context(dsr: DataSubjectRequest) -> dict[str, Any]:
         context["decisions"] = [
             (c, DecisionForm(fields, prefix=f"c{c.position}")) for c in dsr.corrections.all()
         ]
-        context["can_decide"] = dsr.status == Status.IN_REVIEW
     return context
 
 
@@ -324,8 +328,7 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
             "table": table,
             "page": page,
             "rows": rows,
-            "can_redact": actions.refusal("redact", request.user, dsr) is None
-            and not Export.objects.filter(request=dsr, released_at__isnull=False).exists(),
+            "can_redact": actions.refusal("redact", request.user, dsr) is None,
         },
     )
 

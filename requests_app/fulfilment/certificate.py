@@ -11,13 +11,10 @@ data that was just erased.
 
 from __future__ import annotations
 
-import hashlib
-import io
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -38,7 +35,8 @@ from requests_app.models import (
     Status,
 )
 from smarct_dsar import signing
-from smarct_dsar.crypto import EncryptedWriter, keyed_hash
+from smarct_dsar.crypto import keyed_hash
+from smarct_dsar.encrypted_files import store_encrypted
 
 # How each anonymisation strategy reads on the certificate.
 STRATEGY_WORDS = {
@@ -122,21 +120,20 @@ def certificate_render(dsr: DataSubjectRequest) -> bytes:
 def _store_file(dsr: DataSubjectRequest, format_: str, data: bytes) -> Export:
     # the row first: its file is bound to it
     export, _ = Export.objects.get_or_create(request=dsr, format=format_)
-    handle = io.BytesIO()
-    writer = EncryptedWriter(handle, context=export.file_context)
-    writer.write(data)
-    writer.close()
-    handle.seek(0)
-    name = default_storage.save(f"exports/{dsr.reference}/{format_}.enc", File(handle))
+    _, stored = store_encrypted(
+        f"exports/{dsr.reference}/{format_}.enc",
+        context=export.file_context,
+        write=lambda out: out.write(data),
+    )
     now = timezone.now()
     export, _ = Export.objects.update_or_create(
         request=dsr,
         format=format_,
         defaults={
             "status": ExportStatus.READY,
-            "file_name": name,
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "size_bytes": len(data),
+            "file_name": stored.name,
+            "sha256": stored.sha256,
+            "size_bytes": stored.size,
             "built_at": now,
             "released_at": now,
         },

@@ -145,8 +145,8 @@ def legal_hold_release(
 
 
 def erasures_waiting_on(dsr: DataSubjectRequest) -> list[int]:
-    """Approved erasure requests of the same person that ``request`` (an access request now
-    closing) was holding up."""
+    """Approved erasure requests of the same person that ``dsr`` (an access request now
+    completed) was holding up."""
     if dsr.request_type not in ACCESS_TYPES or not dsr.requester_email:
         return []
     return list(
@@ -167,11 +167,12 @@ def erasures_release_waiting(dsr: DataSubjectRequest) -> None:
 # --- Execution ---------------------------------------------------------------------------------
 
 
-def erasure_may_start(dsr: DataSubjectRequest) -> bool:
-    """Whether an approved erasure may start now, decided with the row locked. If the map no
-    longer gives the approved plan, it goes back to review (nothing changed); while a hold or an
-    open access request holds it back, it waits (said once on the timeline) and the hold's
-    release, the access request's completion or the sweeper try again."""
+def erasure_ready(dsr: DataSubjectRequest) -> bool:
+    """Whether an approved erasure may start now, decided with the row locked. If not, it has
+    been dealt with: if the map no longer gives the approved plan, it went back to review
+    (nothing changed); while a hold or an open access request holds it back, it waits (said
+    once on the timeline) and the hold's release, the access request's completion or the
+    sweeper try again."""
     drift = erasure_map_drift(dsr=dsr) or _plan_not_approved(dsr)
     if drift:
         request_replan(dsr=dsr, changes=drift)

@@ -22,7 +22,6 @@ from requests_app.core.audit import event_append
 from requests_app.core.errors import IllegalTransition
 from requests_app.core.lifecycle import request_complete, transition
 from requests_app.core.notifications import contact_email, email_queue
-from requests_app.core.queue import Task, later
 from requests_app.gathering.gather import subject_of
 from requests_app.models import DataSubjectRequest, RequestType, Status, Suppression
 from requests_app.stores import connector_for
@@ -45,10 +44,9 @@ def suppression_lookup(email: str) -> Suppression | None:
 
 def opt_out_start(dsr: DataSubjectRequest) -> None:
     """A verified opt-out is carried out at once, without review: the address is suppressed now
-    (no marketing goes out from this moment), and the task changes the stores."""
+    (no marketing goes out from this moment); its task then changes the stores."""
     transition(dsr, "start_opt_out", actor="system")
     suppression_add(email=dsr.requester_email, reference=dsr.reference)
-    later(Task.FULFIL_OPT_OUT, dsr.pk)
 
 
 def opt_out_fulfil(*, request_id: int) -> bool:

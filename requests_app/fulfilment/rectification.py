@@ -8,7 +8,8 @@ and read back.
                 emails the person what changed and what did not, and completes the request.
 
 Writing a value that is already there changes nothing, so applying twice is harmless. A store
-that fails leaves the request fulfilling with the error on the correction, for staff to retry.
+that fails leaves the request fulfilling with the error on the correction: the sweeper tries
+again after a while, and staff can retry at once.
 """
 
 from __future__ import annotations
@@ -141,6 +142,18 @@ def _apply_one(subject: Subject, field: str, value: str) -> tuple[dict[str, Any]
     return results, after
 
 
+def _failed(dsr: DataSubjectRequest, problems: list[str]) -> None:
+    """Say why on the timeline, once while the problems stay the same (the sweeper tries again
+    after a while: touching the request dates the failure)."""
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(updated_at=timezone.now())
+    last = dsr.events.filter(action__startswith="rectif").order_by("-seq").first()
+    if last and last.action == "rectification_failed" and last.payload == {"problems": problems}:
+        return
+    event_append(
+        dsr=dsr, actor="system", action="rectification_failed", payload={"problems": problems}
+    )
+
+
 def rectification_apply(*, request_id: int) -> bool:
     """Apply the accepted corrections; complete the request when every store confirmed. True
     when it completed."""
@@ -151,12 +164,7 @@ def rectification_apply(*, request_id: int) -> bool:
     # What was approved, from the approve event: never a decision changed since.
     approved = (approved_snapshot(dsr) or {}).get("corrections")
     if approved is None:
-        event_append(
-            dsr=dsr,
-            actor="system",
-            action="rectification_failed",
-            payload={"problems": ["no approved corrections are recorded: nothing was written"]},
-        )
+        _failed(dsr, ["no approved corrections are recorded: nothing was written"])
         return False
     accepted = [c for c in approved if c["decision"] != CorrectionDecision.DECLINED]
     # An email correction goes last: the other stores still know the person by the old one.
@@ -171,14 +179,7 @@ def rectification_apply(*, request_id: int) -> bool:
             if not r["read_back"] and (r.get("error") or r.get("changed"))
         ]
     if problems:
-        # Touching the request dates the failure: the sweeper tries again after a while.
-        DataSubjectRequest.objects.filter(pk=dsr.pk).update(updated_at=timezone.now())
-        event_append(
-            dsr=dsr,
-            actor="system",
-            action="rectification_failed",
-            payload={"problems": problems[:20]},
-        )
+        _failed(dsr, problems[:20])
         return False
     with transaction.atomic():
         try:
@@ -199,9 +200,4 @@ def rectification_apply(*, request_id: int) -> bool:
 @staff_action("retry_rectification")
 def rectification_retry(*, dsr: DataSubjectRequest, actor: User) -> None:
     event_append(dsr=dsr, actor=actor_label(actor), action="rectification_retry")
-    later(Task.APPLY_RECTIFICATION, dsr.pk)
-
-
-def rectification_start(dsr: DataSubjectRequest) -> None:
-    """Carrying out approved corrections: the task applies them (the workflow's fulfilment)."""
     later(Task.APPLY_RECTIFICATION, dsr.pk)

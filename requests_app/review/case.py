@@ -6,9 +6,8 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from requests_app.core import deadlines, lifecycle
+from requests_app.core import deadlines
 from requests_app.core.audit import event_append
-from requests_app.core.errors import RuleViolation
 from requests_app.core.lifecycle import compute_due, require_reason, transition
 from requests_app.core.locking import staff_action
 from requests_app.core.notifications import contact_email, email_queue
@@ -20,16 +19,8 @@ from requests_app.models import ClockPause, DataSubjectRequest, Extension
 def request_extend(*, dsr: DataSubjectRequest, actor: User, reason: str) -> DataSubjectRequest:
     """The one extension the law allows, before the deadline, with reasons told to the person."""
     reason = require_reason(reason)
-    assert dsr.due_on is not None  # ``actions.can_extend``
-    try:
-        deadlines.check_extension_allowed(
-            already_extended=Extension.objects.filter(request=dsr).exists(),
-            current_due=dsr.due_on,
-            today=lifecycle.today(),
-        )
-    except deadlines.DeadlineError as exc:
-        raise RuleViolation(str(exc)) from exc
-    previous = dsr.due_on
+    previous = dsr.due_on  # a deadline not yet passed, never extended: ``actions.can_extend``
+    assert previous is not None
     Extension.objects.create(
         request=dsr,
         granted_at=timezone.now(),
@@ -70,7 +61,7 @@ def request_hold(*, dsr: DataSubjectRequest, actor: User, question: str) -> Data
         held_from_status=dsr.status,
     )
     ClockPause.objects.create(
-        request=dsr, started_on=lifecycle.today(), question=question, created_by=actor
+        request=dsr, started_on=deadlines.today(), question=question, created_by=actor
     )
     email_queue(
         template="clarification",
@@ -91,7 +82,7 @@ def request_resume(*, dsr: DataSubjectRequest, actor: User, reason: str = "") ->
         payload={"reason": reason.strip()},
         held_from_status="",
     )
-    dsr.pauses.filter(ended_on__isnull=True).update(ended_on=lifecycle.today())
+    dsr.pauses.filter(ended_on__isnull=True).update(ended_on=deadlines.today())
     dsr.due_on = compute_due(dsr)
     dsr.save(update_fields=["due_on", "updated_at"])
     return dsr
@@ -103,7 +94,7 @@ def request_withdraw(*, dsr: DataSubjectRequest, actor: User, reason: str) -> Da
     they did not ask for it, they learn of it and can ask again."""
     reason = require_reason(reason)
     dsr = transition(dsr, "withdraw", actor=actor_label(actor), payload={"reason": reason})
-    dsr.pauses.filter(ended_on__isnull=True).update(ended_on=lifecycle.today())
+    dsr.pauses.filter(ended_on__isnull=True).update(ended_on=deadlines.today())
     email_queue(
         template="withdrawn",
         to=contact_email(dsr),

@@ -11,9 +11,11 @@ statuses, is the one table in ``core/actions.py``; ``staff_action`` checks it wi
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.utils import timezone
 
 from exports_app.models import Redaction
@@ -23,6 +25,7 @@ from requests_app.core.locking import staff_action
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
 from requests_app.fulfilment.erasure_plans import erasure_plan_fix
+from requests_app.gathering.gather import gathered_files_delete
 from requests_app.intake.verification import request_confirm_authority
 from requests_app.models import DataSubjectRequest, RequestType
 from requests_app.review.case import (
@@ -119,6 +122,8 @@ def request_release(*, dsr: DataSubjectRequest, actor: User) -> DataSubjectReque
     """Release the built files (an approver who did not prepare them): they become immutable,
     the person is emailed a link, and the request is complete."""
     exports_release(dsr=dsr, actor=actor)
+    # The released files are the record now: the gathered copy goes once this commits.
+    transaction.on_commit(partial(gathered_files_delete, dsr))
     return request_complete(dsr=dsr)
 
 

@@ -12,7 +12,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core import mail
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from demo import estate
 from requests_app.core.permissions import APPROVER, REVIEWER
 
 DEMO_STAFF = [
@@ -68,8 +69,6 @@ class Command(BaseCommand):
             )
 
     def _estate(self, *, rebuild: bool) -> None:
-        from demo import estate
-
         marker = Path(settings.VAR_DIR) / "demo" / f".built-{estate.SEED}"
         if rebuild or not marker.exists():
             estate.build(Path(settings.VAR_DIR))

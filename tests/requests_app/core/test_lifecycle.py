@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from requests_app.core import lifecycle, permissions
+from requests_app.core import deadlines, lifecycle, permissions
 from requests_app.core.actions import ACTIONS, available, refusal
 from requests_app.core.audit import chain_verify
 from requests_app.core.errors import IllegalTransition, NotPermitted, RuleViolation
@@ -129,7 +129,7 @@ def test_hold_pauses_and_resume_moves_the_due_date(
     verified: Any, approver: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
 ) -> None:
     # given a request verified on Monday 2 March 2026 (due Thursday 2 April)
-    monkeypatch.setattr(lifecycle, "today", lambda: dt.date(2026, 3, 10))
+    monkeypatch.setattr(deadlines, "today", lambda: dt.date(2026, 3, 10))
     dsr = verified()
     DataSubjectRequest.objects.filter(pk=dsr.pk).update(
         status=Status.IN_REVIEW, clock_started_on=dt.date(2026, 3, 2), due_on=dt.date(2026, 4, 2)
@@ -140,7 +140,7 @@ def test_hold_pauses_and_resume_moves_the_due_date(
         held = case.request_hold(dsr=dsr, actor=approver, question="Which email did you use?")
     assert held.status == Status.ON_HOLD
     assert "Which email did you use?" in mail.outbox[0].body
-    monkeypatch.setattr(lifecycle, "today", lambda: dt.date(2026, 3, 17))
+    monkeypatch.setattr(deadlines, "today", lambda: dt.date(2026, 3, 17))
     resumed = case.request_resume(dsr=held, actor=approver)
     # then it returns to review and the due date moves by the 7 days paused:
     # 2 April + 7 = 9 April, a Thursday
@@ -152,7 +152,7 @@ def test_hold_pauses_and_resume_moves_the_due_date(
 def test_extension_once_before_the_deadline_with_email(
     verified: Any, approver: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr(lifecycle, "today", lambda: dt.date(2026, 3, 20))
+    monkeypatch.setattr(deadlines, "today", lambda: dt.date(2026, 3, 20))
     dsr = verified()
     DataSubjectRequest.objects.filter(pk=dsr.pk).update(
         clock_started_on=dt.date(2026, 3, 2), due_on=dt.date(2026, 4, 2)
@@ -171,7 +171,7 @@ def test_extension_once_before_the_deadline_with_email(
 def test_extension_refused_once_the_deadline_has_passed(
     verified: Any, approver: Any, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr(lifecycle, "today", lambda: dt.date(2026, 4, 3))
+    monkeypatch.setattr(deadlines, "today", lambda: dt.date(2026, 4, 3))
     dsr = verified()
     DataSubjectRequest.objects.filter(pk=dsr.pk).update(due_on=dt.date(2026, 4, 2))
     dsr.refresh_from_db()

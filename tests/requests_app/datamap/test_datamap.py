@@ -11,7 +11,7 @@ import pytest
 
 from requests_app import datamap
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "demo" / "data-map.yaml"
 
 

@@ -12,7 +12,13 @@ import pytest
 from requests_app.core.errors import IllegalTransition, NotPermitted, RuleViolation
 from requests_app.fulfilment import rectification
 from requests_app.intake.receive import CorrectionInput
-from requests_app.models import CorrectionDecision, ProcessorNotice, Status, Suppression
+from requests_app.models import (
+    CorrectionDecision,
+    DataSubjectRequest,
+    ProcessorNotice,
+    Status,
+    Suppression,
+)
 from requests_app.review import decisions
 from tests.conftest import OwnEstate
 
@@ -196,3 +202,19 @@ def test_an_opt_out_is_never_refused_and_a_repeat_changes_nothing(
     assert Suppression.objects.count() == 1
     # the partner already shows her unsubscribed: the same value is written again, harmlessly
     assert all(c[0] == "PATCH" for c in own_estate.sandbox.calls[calls:])
+
+
+def test_a_correction_with_no_approval_on_record_fails_once_not_every_sweep(
+    verified: Any,
+) -> None:
+    # given a correction left fulfilling with no approve event (a row changed in the database)
+    dsr = verified(request_type="rectification", email="noapproval@example.com")
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(status=Status.FULFILLING)
+    # when the sweeper runs it again and again
+    for _ in range(3):
+        assert rectification.rectification_apply(request_id=dsr.pk) is False
+    # then nothing is written, it is said once on the timeline, and it waits a sweep interval
+    failures = dsr.events.filter(action="rectification_failed")
+    assert failures.count() == 1
+    assert "no approved corrections" in failures.get().payload["problems"][0]
+    assert DataSubjectRequest.objects.get(pk=dsr.pk).status == Status.FULFILLING
