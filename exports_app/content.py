@@ -152,7 +152,7 @@ class TableData:
 
 @dataclass
 class ExportContext:
-    request: DataSubjectRequest
+    dsr: DataSubjectRequest
     data_map: DataMap
     steps: list[GatherStep]
     redactions: Redactions
@@ -172,7 +172,7 @@ class ExportContext:
             key=lambda s: order[s.store],
         )
         return cls(
-            request=dsr,
+            dsr=dsr,
             data_map=data_map,
             steps=steps,
             redactions=Redactions.for_request(dsr),
@@ -210,7 +210,7 @@ class ExportContext:
 
     def header(self) -> dict[str, Any]:
         """Everything but the data: the request, Article 15 information, what was searched."""
-        dsr = self.request
+        dsr = self.dsr
         return {
             "format": "smarct-dsar-export",
             "version": 1,

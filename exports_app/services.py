@@ -162,7 +162,7 @@ def send_link(
         to=contact_email(dsr),
         dsr=dsr,
         context={
-            "request": dsr,
+            "dsr": dsr,
             "download_url": url,
             "ttl_days": settings.DSAR_DOWNLOAD_TTL_DAYS,
             "max_downloads": settings.DSAR_DOWNLOAD_MAX,

@@ -190,8 +190,8 @@ def submit(db: Any, django_capture_on_commit_callbacks: Any) -> Callable[..., Da
             **fields,
         }
         with django_capture_on_commit_callbacks(execute=True):
-            result = receive.request_submit(data=receive.Submission(**data))
-        return result.request
+            result = receive.request_receive(data=receive.Submission(**data))
+        return result.dsr
 
     return _submit
 

@@ -106,7 +106,7 @@ class CsvRenderer(Renderer):
             archive.writestr(
                 "manifest.json",
                 orjson.dumps(
-                    {"reference": context.request.reference, "files": manifest},
+                    {"reference": context.dsr.reference, "files": manifest},
                     option=orjson.OPT_INDENT_2,
                 ),
             )
@@ -161,7 +161,7 @@ class CsvRenderer(Renderer):
 
     @staticmethod
     def _readme(context: ExportContext, manifest: dict[str, dict[str, Any]]) -> str:
-        dsr = context.request
+        dsr = context.dsr
         lines = [
             f"Your data from {settings.DSAR_CONTROLLER_NAME}: request {dsr.reference}",
             f"Prepared on {context.generated_at:%d %B %Y}.",

@@ -64,15 +64,15 @@ class PdfRenderer(Renderer):
                 **header,
                 **header["request"],
                 **header["article_15"],
-                "reference": context.request.reference,
+                "reference": context.dsr.reference,
                 "controller": settings.DSAR_CONTROLLER_NAME,
                 "privacy_contact": settings.DSAR_PRIVACY_CONTACT,
                 "generated_at": context.generated_at,
-                "received_at": context.request.received_at,
-                "verified_at": context.request.verified_at,
-                "due_on": context.request.due_on,
+                "received_at": context.dsr.received_at,
+                "verified_at": context.dsr.verified_at,
+                "due_on": context.dsr.due_on,
                 "data": data,
-                "portability": context.request.request_type == RequestType.PORTABILITY,
+                "portability": context.dsr.request_type == RequestType.PORTABILITY,
             },
         )
         document = HTML(string=html, url_fetcher=NoFetching(), base_url="about:blank")
@@ -125,7 +125,7 @@ class PdfRenderer(Renderer):
             attachments.append(
                 Attachment(
                     string=buffer.getvalue(),
-                    name=f"{context.request.reference}.{extension}",
+                    name=f"{context.dsr.reference}.{extension}",
                     description=description,
                 )
             )

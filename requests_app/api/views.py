@@ -110,7 +110,7 @@ class RequestCollectionApi(APIView):
         )
         if not verdict.allowed:
             return too_many(verdict)
-        receive.request_submit(data=form.to_submission(channel="api"))
+        receive.request_receive(data=form.to_submission(channel="api"))
         # The same answer whether the request is new or one already open: whoever typed the
         # address must not learn which (the mailbox is told, and gets the reference).
         return Response(IntakeOutput(INTAKE_ANSWER).data, status=status.HTTP_202_ACCEPTED)

@@ -40,7 +40,7 @@ from smarct_dsar.crypto import InvalidToken
 
 @dataclass(frozen=True)
 class QueueRow:
-    request: DataSubjectRequest
+    dsr: DataSubjectRequest
     days_left: int | None
 
     @property

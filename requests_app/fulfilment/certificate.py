@@ -96,7 +96,7 @@ def _context(dsr: DataSubjectRequest) -> dict[str, Any]:
     reports = [StoreReport(plan, steps.get(plan.store)) for plan in plans]
     approval = dsr.events.filter(action="approve").order_by("-seq").first()
     return {
-        "request": dsr,
+        "dsr": dsr,
         "reference": dsr.reference,
         "controller": settings.DSAR_CONTROLLER_NAME,
         "privacy_contact": settings.DSAR_PRIVACY_CONTACT,

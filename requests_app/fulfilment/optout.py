@@ -75,7 +75,7 @@ def opt_out_fulfil(*, request_id: int) -> bool:
             template="opt-out-done",
             to=contact_email(dsr),
             dsr=dsr,
-            context={"request": dsr, "changes": changes, "stores": stores},
+            context={"dsr": dsr, "changes": changes, "stores": stores},
         )
     return True
 

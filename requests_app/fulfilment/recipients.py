@@ -50,7 +50,7 @@ def _context(notice: ProcessorNotice, raw: str, corrections: list[Correction]) -
     store = datamap.current().stores.get(notice.store)
     return {
         "notice": notice,
-        "request": notice.request,
+        "dsr": notice.request,
         "tables": list(store.tables.values()) if store else [],
         "corrections": corrections,
         "confirm_url": settings.SITE_URL + reverse("notice-confirm", args=[raw]),

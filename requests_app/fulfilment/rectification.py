@@ -192,7 +192,7 @@ def rectification_apply(*, request_id: int) -> bool:
             template="rectification-done",
             to=contact_email(dsr),
             dsr=dsr,
-            context={"request": dsr, "corrections": list(dsr.corrections.all())},
+            context={"dsr": dsr, "corrections": list(dsr.corrections.all())},
         )
     return True
 

@@ -155,7 +155,7 @@ def submission_errors(data: Submission) -> dict[str, list[str]]:
 
 @dataclass(frozen=True)
 class SubmissionResult:
-    request: DataSubjectRequest
+    dsr: DataSubjectRequest
     created: bool
 
 
@@ -195,7 +195,7 @@ def _open_duplicate(data: Submission) -> DataSubjectRequest | None:
 
 
 @transaction.atomic
-def request_submit(*, data: Submission) -> SubmissionResult:
+def request_receive(*, data: Submission) -> SubmissionResult:
     """Create the request and email a verification link; or, for an open duplicate, tell the
     person about the one they already have (re-sending its verification link if unverified)."""
     data = replace(
@@ -207,7 +207,7 @@ def request_submit(*, data: Submission) -> SubmissionResult:
     existing = _open_duplicate(data)
     if existing is not None:
         _tell_about_existing(existing)
-        return SubmissionResult(request=existing, created=False)
+        return SubmissionResult(dsr=existing, created=False)
     now = timezone.now()
     dsr = DataSubjectRequest.objects.create(
         reference=_next_reference(timezone.localdate(now).year),
@@ -247,7 +247,7 @@ def request_submit(*, data: Submission) -> SubmissionResult:
         to=contact_email(dsr),
         dsr=dsr,
         context={
-            "request": dsr,
+            "dsr": dsr,
             "verify_url": verification_link(dsr),
             "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS,
         },
@@ -259,15 +259,15 @@ def request_submit(*, data: Submission) -> SubmissionResult:
             template="agent-notice",
             to=dsr.requester_email,
             dsr=dsr,
-            context={"request": dsr},
+            context={"dsr": dsr},
         )
-    return SubmissionResult(request=dsr, created=True)
+    return SubmissionResult(dsr=dsr, created=True)
 
 
 def _tell_about_existing(existing: DataSubjectRequest) -> None:
     if existing.status == Status.AWAITING_VERIFICATION:
         context = {
-            "request": existing,
+            "dsr": existing,
             "verify_url": verification_link(existing),
             "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS,
             "resent": True,
@@ -278,6 +278,6 @@ def _tell_about_existing(existing: DataSubjectRequest) -> None:
             template="duplicate",
             to=contact_email(existing),
             dsr=existing,
-            context={"request": existing, "status_url": status_link(existing)},
+            context={"dsr": existing, "status_url": status_link(existing)},
         )
     event_append(dsr=existing, actor="requester", action="duplicate_submission")

@@ -117,7 +117,7 @@ def request_mark_verified(*, dsr: DataSubjectRequest, actor: str) -> DataSubject
         template="verified",
         to=contact_email(dsr),
         dsr=dsr,
-        context={"request": dsr, "status_url": status_link(dsr)},
+        context={"dsr": dsr, "status_url": status_link(dsr)},
     )
     return dsr
 

@@ -47,7 +47,7 @@ def intake_form(request: HttpRequest) -> HttpResponse:
     )
     if not verdict.allowed:
         return too_many_page(request, verdict)
-    receive.request_submit(data=submission)
+    receive.request_receive(data=submission)
     # The same page whether it was new or a duplicate: only the mailbox learns which.
     request.session["submitted"] = True
     return redirect("submitted")

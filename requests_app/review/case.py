@@ -44,7 +44,7 @@ def request_extend(*, dsr: DataSubjectRequest, actor: User, reason: str) -> Data
         template="extension",
         to=contact_email(dsr),
         dsr=dsr,
-        context={"request": dsr, "reason": reason, "previous_due_on": previous},
+        context={"dsr": dsr, "reason": reason, "previous_due_on": previous},
     )
     return dsr
 
@@ -67,7 +67,7 @@ def request_hold(*, dsr: DataSubjectRequest, actor: User, question: str) -> Data
         template="clarification",
         to=contact_email(dsr),
         dsr=dsr,
-        context={"request": dsr, "question": question},
+        context={"dsr": dsr, "question": question},
     )
     return dsr
 
@@ -99,7 +99,7 @@ def request_withdraw(*, dsr: DataSubjectRequest, actor: User, reason: str) -> Da
         template="withdrawn",
         to=contact_email(dsr),
         dsr=dsr,
-        context={"request": dsr, "reason": reason},
+        context={"dsr": dsr, "reason": reason},
     )
     return dsr
 

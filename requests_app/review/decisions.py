@@ -112,7 +112,7 @@ def request_reject(*, dsr: DataSubjectRequest, actor: User, reason: str) -> Data
         template="rejection",
         to=contact_email(dsr),
         dsr=dsr,
-        context={"request": dsr, "reason": reason},
+        context={"dsr": dsr, "reason": reason},
     )
     return dsr
 

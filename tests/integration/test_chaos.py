@@ -19,7 +19,7 @@ from exports_app.models import DownloadLink, Export, ExportStatus
 from requests_app import selectors, tasks
 from requests_app.fulfilment import rectification
 from requests_app.intake import verification
-from requests_app.intake.receive import CorrectionInput, Submission, request_submit
+from requests_app.intake.receive import CorrectionInput, Submission, request_receive
 from requests_app.models import DataSubjectRequest, GatherStep, RequestEvent, Status
 from requests_app.review import decisions
 from requests_app.review.decisions import request_release
@@ -47,7 +47,7 @@ def _file(kind: str, n: int) -> DataSubjectRequest:
     corrections = []
     if kind == "rectification":
         corrections = [CorrectionInput(field="Phone", corrected_value=f"07700 8{number:05d}")]
-    request_submit(
+    request_receive(
         data=Submission(
             request_type=kind, name=f"Person {number:03d}", email=email, corrections=corrections
         )

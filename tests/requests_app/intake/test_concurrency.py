@@ -20,7 +20,7 @@ def test_simultaneous_identical_requests_create_one(settings: Any) -> None:
     def submit() -> None:
         try:
             start.wait()
-            result = receive.request_submit(
+            result = receive.request_receive(
                 data=receive.Submission(
                     request_type="erasure", name="Twin", email="twin@example.com"
                 )
