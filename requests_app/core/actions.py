@@ -182,8 +182,8 @@ def can_release_hold(dsr: DataSubjectRequest) -> Refusal | None:
 
 
 def can_rebuild(dsr: DataSubjectRequest) -> Refusal | None:
-    exports = list(dsr.exports.all())
-    if not exports or any(e.released_at for e in exports):
+    """Released files never change; before release, building again also makes any file missing."""
+    if dsr.exports.filter(released_at__isnull=False).exists():
         return _not_now("Only unreleased exports of a request being fulfilled can be rebuilt.")
     return None
 

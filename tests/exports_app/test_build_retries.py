@@ -28,3 +28,24 @@ def test_a_file_built_when_the_storage_refuses_writes_is_retried(
     monkeypatch.setattr(tasks.build_export, "default_retry_delay", 0)
     dsr = approve(verified(email="alice@example.com"))
     assert {e.status for e in dsr.exports.all()} == {"ready"}  # built once storage came back
+
+
+def test_rebuilding_before_release_makes_a_missing_file_again(
+    verified: Any, approve: Any, approver: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from exports_app import services
+    from exports_app.models import Export
+    from requests_app.core.actions import available
+
+    # given an access request being fulfilled whose file rows were lost (a manual repair)
+    dsr = approve(verified(email="missing@example.com"))
+    Export.objects.filter(request=dsr).delete()
+    # then staff are offered a rebuild, and it makes every file again
+    assert "rebuild" in available(dsr, approver)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.exports_rebuild(dsr=dsr, actor=approver)
+    assert sorted(dsr.exports.values_list("format", "status")) == [
+        ("csv", "ready"),
+        ("json", "ready"),
+        ("pdf", "ready"),
+    ]
