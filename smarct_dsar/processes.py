@@ -125,10 +125,12 @@ def kill(process: subprocess.Popen[Any]) -> None:
 def stop(
     processes: Iterable[subprocess.Popen[Any]], *, timeout: float = 20
 ) -> list[subprocess.Popen[Any]]:
-    """SIGTERM each process group, wait, then SIGKILL what is left; returns those killed."""
+    """SIGTERM each process (its own children are its to stop: a Celery worker finishes its
+    tasks, gunicorn its requests), wait, then SIGKILL each whole group that is left; returns
+    those killed."""
     running = [p for p in processes if p.poll() is None]
     for process in running:
-        os.killpg(process.pid, signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)
     killed = []
     deadline = time.monotonic() + timeout
     for process in running:
