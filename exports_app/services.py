@@ -30,7 +30,7 @@ from exports_app.models import (
 from exports_app.renderers import renderer_for
 from requests_app.core.audit import event_append
 from requests_app.core.errors import RuleViolation, TokenInvalid
-from requests_app.core.locking import staff_action
+from requests_app.core.locking import lock, staff_action
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
 from requests_app.core.queue import Task, later
@@ -98,16 +98,15 @@ def export_build(*, export_id: int, task_id: str) -> bool:
         record_count=count,
         redactions_digest=context.redactions.digest,
         error="",
+        lock=lambda: lock(export.request),
+        record=lambda: event_append(
+            dsr=export.request,
+            actor="system",
+            action="export_built",
+            payload={"format": export.format, "bytes": stored.size, "sha256": stored.sha256},
+        ),
     )
-    if not built:
-        return False
-    event_append(
-        dsr=export.request,
-        actor="system",
-        action="export_built",
-        payload={"format": export.format, "bytes": stored.size, "sha256": stored.sha256},
-    )
-    return True
+    return built
 
 
 def export_release_claim(*, export_id: int, task_id: str) -> None:

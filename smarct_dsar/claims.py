@@ -8,11 +8,13 @@ re-queued it). Exactly one task wins; the others see 0 rows updated and do nothi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -40,14 +42,23 @@ def finish_with_file(
     task_id: str,
     new_file: str,
     old_file: str,
+    lock: Callable[[], Any],
+    record: Callable[[], Any],
     **fields: Any,
 ) -> bool:
     """Finish a claimed unit whose result is a stored file. Only if this task still holds the row
-    does its file become the file of record (and the previous attempt's file is deleted); if the
-    row was taken from it meanwhile, its own file is deleted instead. True when it finished."""
-    finished = queryset.filter(status=working, claimed_by=task_id).update(
-        file_name=new_file, **fields
-    )
+    does its file become the file of record, and ``record()`` (its event on the audit trail) runs
+    in the same transaction: a unit is never finished without its record, nor recorded without
+    being finished. ``lock()`` runs first (the caller's lock order: its request's row before
+    anything else). Then the previous attempt's file is deleted; if the row was taken from this
+    task meanwhile, its own file is deleted instead. True when it finished."""
+    with transaction.atomic():
+        lock()
+        finished = queryset.filter(status=working, claimed_by=task_id).update(
+            file_name=new_file, **fields
+        )
+        if finished == 1:
+            record()
     if finished != 1:
         default_storage.delete(new_file)
         return False

@@ -5,14 +5,18 @@ the steps whose message was lost or whose worker died."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from requests_app.core.audit import event_append
 from requests_app.core.errors import IllegalTransition, RuleViolation
+from requests_app.core.locking import lock
 from requests_app.core.queue import Task, later
 from requests_app.models import DataSubjectRequest, ErasureStep, GatherStep, StepStatus
 
@@ -59,6 +63,19 @@ def step_retry(
     return step
 
 
+def step_done(model: StepModel, *, step: Step, task_id: str, record: Callable[[], Any]) -> bool:
+    """Mark the step done if this task still holds it, and ``record()`` its event in the same
+    transaction: never done without the event, nor the event without done."""
+    with transaction.atomic():
+        lock(step.request)  # the request's row first, as every service does
+        finished = model.objects.filter(
+            pk=step.pk, status=StepStatus.RUNNING, claimed_by=task_id
+        ).update(status=StepStatus.DONE, finished_at=timezone.now(), error="")
+        if finished:
+            record()
+    return bool(finished)
+
+
 def step_retry_later(model: StepModel, *, step_id: int, task_id: str, error: str) -> None:
     model.objects.filter(pk=step_id, status=StepStatus.RUNNING, claimed_by=task_id).update(
         status=StepStatus.PENDING, error=f"retrying: {error}"[:1000]
@@ -66,7 +83,14 @@ def step_retry_later(model: StepModel, *, step_id: int, task_id: str, error: str
 
 
 def step_fail(model: StepModel, *, step_id: int, task_id: str, error: str, action: str) -> None:
-    """Mark the step failed (if this task holds it, or nobody does) and say why on the timeline."""
+    """Mark the step failed (if this task holds it, or nobody does) and say why on the timeline,
+    both in one transaction."""
+    with transaction.atomic():
+        lock(model.objects.select_related("request").get(pk=step_id).request)
+        _step_fail(model, step_id=step_id, task_id=task_id, error=error, action=action)
+
+
+def _step_fail(model: StepModel, *, step_id: int, task_id: str, error: str, action: str) -> None:
     updated = model.objects.filter(
         Q(claimed_by=task_id) | Q(claimed_by=""),
         pk=step_id,

@@ -32,6 +32,7 @@ from requests_app.core.permissions import actor_label
 from requests_app.core.queue import Task, later
 from requests_app.core.steps import (
     Step,
+    step_done,
     step_fail,
     step_retry,
     step_retry_later,
@@ -260,17 +261,19 @@ def erasure_run_step(*, step_id: int, task_id: str) -> bool:
             "until this store is clean",
         )
         return True
-    finished = ErasureStep.objects.filter(
-        pk=step.pk, status=StepStatus.RUNNING, claimed_by=task_id
-    ).update(status=StepStatus.DONE, finished_at=timezone.now(), error="")
+    finished = step_done(
+        ErasureStep,
+        step=step,
+        task_id=task_id,
+        record=lambda: event_append(
+            dsr=step.request,
+            actor="system",
+            action="store_erased",
+            payload={"store": step.store, "outcome": total, "rescan": found},
+        ),
+    )
     if not finished:
         return False
-    event_append(
-        dsr=step.request,
-        actor="system",
-        action="store_erased",
-        payload={"store": step.store, "outcome": total, "rescan": found},
-    )
     erasure_maybe_finish(request_id=step.request_id)
     return True
 

@@ -30,7 +30,7 @@ from requests_app import datamap
 from requests_app.core.audit import event_append
 from requests_app.core.errors import RuleViolation
 from requests_app.core.lifecycle import transition
-from requests_app.core.locking import request_locked, staff_action
+from requests_app.core.locking import lock, request_locked, staff_action
 from requests_app.core.permissions import actor_label
 from requests_app.core.queue import Task
 from requests_app.core.steps import Step, step_fail, step_retry, step_retry_later, steps_plan
@@ -130,15 +130,16 @@ def gathering_run_step(*, step_id: int, task_id: str) -> bool:
         record_count=tally.records,
         table_counts=dict(tally.tables),
         category_counts=dict(tally.categories),
+        lock=lambda: lock(step.request),
+        record=lambda: event_append(
+            dsr=step.request,
+            actor="system",
+            action="store_gathered",
+            payload={"store": step.store, "records": tally.records},
+        ),
     )
     if not finished:  # the step was taken from us meanwhile; ours is not the file of record
         return False
-    event_append(
-        dsr=step.request,
-        actor="system",
-        action="store_gathered",
-        payload={"store": step.store, "records": tally.records},
-    )
     gathering_maybe_finish(request_id=step.request_id)
     return True
 

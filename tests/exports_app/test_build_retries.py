@@ -49,3 +49,24 @@ def test_rebuilding_before_release_makes_a_missing_file_again(
         ("json", "ready"),
         ("pdf", "ready"),
     ]
+
+
+def test_a_file_is_built_only_with_its_event_on_the_timeline(
+    verified: Any, approve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exports_app import services
+    from exports_app.models import Export, ExportStatus
+
+    dsr = approve(verified(email="event@example.com"))
+    export = Export.objects.get(request=dsr, format="json")
+    Export.objects.filter(pk=export.pk).update(status=ExportStatus.PENDING, claimed_by="")
+
+    def dies(**kwargs: Any) -> None:
+        raise RuntimeError("the worker died here")
+
+    monkeypatch.setattr(services, "event_append", dies)
+    with pytest.raises(RuntimeError):
+        services.export_build(export_id=export.pk, task_id="t")
+    export.refresh_from_db()
+    assert export.status == ExportStatus.BUILDING  # not ready without its export_built event
+    assert default_storage.exists(export.file_name)  # the file of record is still there

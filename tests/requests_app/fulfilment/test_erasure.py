@@ -504,3 +504,25 @@ def test_an_access_request_awaiting_approval_holds_the_erasure(verified: Any) ->
     erasure = verified(email="alice@example.com", request_type="erasure")
     assert access.status == "ready_for_approval"
     assert any(access.reference in reason for reason in erasure_holds(erasure))
+
+
+def test_a_store_is_erased_only_with_its_event_on_the_timeline(
+    bob_erasure: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dsr = _approve(bob_erasure, approver, django_capture_on_commit_callbacks)
+    step = ErasureStep.objects.filter(request=dsr).first()
+    assert step is not None
+    ErasureStep.objects.filter(pk=step.pk).update(status=StepStatus.PENDING, claimed_by="")
+    type(dsr).objects.filter(pk=dsr.pk).update(status=Status.FULFILLING)
+
+    def dies(**kwargs: Any) -> None:
+        raise RuntimeError("the worker died here")
+
+    monkeypatch.setattr(erasure, "event_append", dies)
+    with pytest.raises(RuntimeError):
+        erasure.erasure_run_step(step_id=step.pk, task_id="t")
+    step.refresh_from_db()
+    assert step.status == StepStatus.RUNNING  # not done without its store_erased event

@@ -167,3 +167,23 @@ def test_a_withdrawn_request_is_not_gathered(demo_map: Any, submit: Any, approve
     step.refresh_from_db()
     assert step.status == StepStatus.PENDING
     assert step.file_name == ""
+
+
+def test_a_step_is_done_only_with_its_event_on_the_timeline(
+    alice: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a store step about to finish, and a worker that dies as it records the event
+    step = alice.gather_steps.get(store="crm")
+    type(alice).objects.filter(pk=alice.pk).update(status=Status.GATHERING)
+    GatherStep.objects.filter(pk=step.pk).update(status=StepStatus.PENDING, claimed_by="")
+
+    def dies(**kwargs: Any) -> None:
+        raise RuntimeError("the worker died here")
+
+    monkeypatch.setattr(gather, "event_append", dies)
+    with pytest.raises(RuntimeError):
+        gather.gathering_run_step(step_id=step.pk, task_id="t")
+    # then the step is not done: the sweeper runs it again, and the timeline misses nothing
+    step.refresh_from_db()
+    assert step.status == StepStatus.RUNNING
+    assert step.file_name == "" or default_storage.exists(step.file_name)
