@@ -32,7 +32,14 @@ from requests_app.core.permissions import (
     is_approver,
     is_privacy_staff,
 )
-from requests_app.models import OPEN_STATUSES, DataSubjectRequest, EventAction, RequestType, Status
+from requests_app.models import (
+    OPEN_STATUSES,
+    CorrectionDecision,
+    DataSubjectRequest,
+    EventAction,
+    RequestType,
+    Status,
+)
 
 ALL_TYPES = frozenset(RequestType)
 EXPORT_TYPES = frozenset({RequestType.ACCESS, RequestType.PORTABILITY})
@@ -148,7 +155,7 @@ def _not_now(message: str) -> Refusal:
 
 def corrections_undecided(dsr: DataSubjectRequest) -> Refusal | None:
     """A response is submitted and approved only with every correction decided."""
-    if dsr.corrections.filter(decision="pending").exists():
+    if dsr.corrections.filter(decision=CorrectionDecision.PENDING).exists():
         return Refusal("Decide every correction (accept, edit or decline) first.", False, rule=True)
     return None
 
