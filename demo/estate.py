@@ -35,6 +35,7 @@ class DemoSubject:
     marketing: bool
     account: bool = True
     shows: str = ""
+    consents: bool = True  # a consent record and cookie choices (someone who has visited)
 
 
 SUBJECTS = [
@@ -104,6 +105,7 @@ SUBJECTS = [
         0,
         False,
         account=False,
+        consents=False,
         shows="no data anywhere: the response must say so",
     ),
 ]
@@ -495,6 +497,8 @@ def build_consent(directory: Path, everyone: list[DemoSubject], rng: random.Rand
     directory.mkdir(parents=True, exist_ok=True)
     with (directory / "consents.jsonl").open("w", encoding="utf-8") as out:
         for i, p in enumerate(everyone, start=1):
+            if not p.consents:
+                continue
             record = {
                 "consent_id": f"c-{i:05d}",
                 "email": p.email,
@@ -511,6 +515,8 @@ def build_consent(directory: Path, everyone: list[DemoSubject], rng: random.Rand
         )
         writer.writeheader()
         for i, p in enumerate(everyone, start=1):
+            if not p.consents:
+                continue
             for cookie, category in (("_ga", "analytics"), ("smarct_theme", "preferences")):
                 writer.writerow(
                     {

@@ -25,6 +25,11 @@ class RequestType(models.TextChoices):
     MARKETING_OPT_OUT = "marketing_opt_out", "Opt out of marketing"
 
 
+# Carried out as soon as the address is confirmed, never reviewed and not on the month's clock
+# (a marketing opt-out is absolute): the words the person reads say so.
+AT_ONCE_TYPES = frozenset({RequestType.MARKETING_OPT_OUT})
+
+
 class Jurisdiction(models.TextChoices):
     UK_GDPR = "uk_gdpr", "UK GDPR"
     CCPA = "ccpa", "CCPA (California)"
@@ -138,6 +143,10 @@ class DataSubjectRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def at_once(self) -> bool:
+        return self.request_type in AT_ONCE_TYPES
 
     @property
     def has_agent(self) -> bool:

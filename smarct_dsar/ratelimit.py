@@ -21,7 +21,20 @@ from smarct_dsar.crypto import keyed_hash
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
-    retry_after: int
+    retry_after: int  # seconds
+
+    @property
+    def retry_minutes(self) -> int:
+        """The wait in whole minutes, rounded up: what a person is told."""
+        return max(1, -(-self.retry_after // 60))
+
+
+def too_many_words(verdict: Verdict) -> str:
+    minutes = verdict.retry_minutes
+    return (
+        "We have received many requests from this connection in a short time. Please try again "
+        f"in {minutes} minute{'s' if minutes != 1 else ''}."
+    )
 
 
 def _key(scope: str, identity: str, window: int) -> tuple[str, int]:
@@ -65,7 +78,7 @@ def too_many_page(request: HttpRequest, verdict: Verdict) -> HttpResponse:
     response = render(
         request,
         "requests_app/rate_limited.html",
-        {"retry_minutes": max(1, verdict.retry_after // 60)},
+        {"retry_minutes": verdict.retry_minutes},
         status=429,
     )
     response["Retry-After"] = str(verdict.retry_after)

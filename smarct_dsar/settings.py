@@ -435,7 +435,8 @@ DSAR_MAX_DETAILS_CHARS = env_int("DSAR_MAX_DETAILS_CHARS", 5000, minimum=100)
 DSAR_MAX_CORRECTIONS = env_int("DSAR_MAX_CORRECTIONS", 20, minimum=1)
 # Public endpoints: at most N submissions per window per client IP and per email address.
 DSAR_RATE_LIMIT_WINDOW_SECONDS = env_int("DSAR_RATE_LIMIT_WINDOW_SECONDS", 3600, minimum=1)
-DSAR_RATE_LIMIT_PER_IP = env_int("DSAR_RATE_LIMIT_PER_IP", 20, minimum=1)
+# Requests filed (not mistakes) from one IP an hour: an office behind one address files 60.
+DSAR_RATE_LIMIT_PER_IP = env_int("DSAR_RATE_LIMIT_PER_IP", 60, minimum=1)
 DSAR_RATE_LIMIT_PER_EMAIL = env_int("DSAR_RATE_LIMIT_PER_EMAIL", 5, minimum=1)
 DSAR_RATE_LIMIT_VERIFY_PER_IP = env_int("DSAR_RATE_LIMIT_VERIFY_PER_IP", 60, minimum=1)
 # How many reverse proxies sit in front of the app; the client IP is taken that many hops from

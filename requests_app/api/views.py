@@ -32,12 +32,12 @@ from requests_app.intake import receive, verification
 from requests_app.models import DataSubjectRequest, RequestType, Status
 from requests_app.review import case, decisions
 from smarct_dsar.proxies import client_ip
-from smarct_dsar.ratelimit import Verdict, rate_limit_hit
+from smarct_dsar.ratelimit import Verdict, rate_limit_hit, too_many_words
 
 
 def too_many(verdict: Verdict) -> Response:
     response = Response(
-        {"detail": f"Too many requests. Try again in {verdict.retry_after} seconds."},
+        {"detail": too_many_words(verdict)},
         status=status.HTTP_429_TOO_MANY_REQUESTS,
     )
     response["Retry-After"] = str(verdict.retry_after)

@@ -33,6 +33,7 @@ from requests_app.core.permissions import (
     is_privacy_staff,
 )
 from requests_app.models import (
+    AT_ONCE_TYPES,
     OPEN_STATUSES,
     CorrectionDecision,
     DataSubjectRequest,
@@ -43,7 +44,7 @@ from requests_app.models import (
 
 ALL_TYPES = frozenset(RequestType)
 EXPORT_TYPES = frozenset({RequestType.ACCESS, RequestType.PORTABILITY})
-REVIEWED_TYPES = ALL_TYPES - {RequestType.MARKETING_OPT_OUT}  # an opt-out is carried out unreviewed
+REVIEWED_TYPES = ALL_TYPES - AT_ONCE_TYPES  # an opt-out is carried out unreviewed
 EARLY = frozenset({Status.VERIFIED, Status.GATHERING, Status.IN_REVIEW})
 
 

@@ -123,6 +123,8 @@ class Submission:
     agent_relationship: str = ""
     corrections: list[CorrectionInput] = field(default_factory=list)
     channel: str = "web"
+    # Ticked "acting for someone else": the agent's name, email and relationship are needed.
+    acting_for_someone: bool = False
 
 
 def submission_errors(data: Submission) -> dict[str, list[str]]:
@@ -137,7 +139,7 @@ def submission_errors(data: Submission) -> dict[str, list[str]]:
             f"At most {settings.DSAR_MAX_CORRECTIONS} corrections per request."
         ]
     agent = [data.agent_name, data.agent_email, data.agent_relationship]
-    if any(agent) and not all(agent):
+    if (data.acting_for_someone or any(agent)) and not all(agent):
         for name, value in zip(
             ("agent_name", "agent_email", "agent_relationship"), agent, strict=True
         ):

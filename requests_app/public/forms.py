@@ -81,11 +81,14 @@ class IntakeForm(forms.Form):
     agent_name = forms.CharField(
         max_length=200,
         required=False,
-        label="Your name (the agent)",
+        label="Your full name",
         validators=[receive.single_line],
     )
     agent_email = forms.EmailField(
-        max_length=254, required=False, label="Your email address (the agent)"
+        max_length=254,
+        required=False,
+        label="Your email address",
+        help_text="We write to you about the request.",
     )
     agent_relationship = forms.CharField(
         max_length=200,
@@ -100,6 +103,40 @@ class IntakeForm(forms.Form):
         label="Leave this empty",
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
+
+    # An agent types the person's details under "About the person", and their own under
+    # "About you": the words each field shows when "acting for someone else" is ticked (the
+    # server renders them after a ticked submission; intake.js swaps them as the box changes).
+    AGENT_WORDS = {
+        "name": ("The person's full name", ""),
+        "email": (
+            "The person's email address",
+            "The address they use with us. We tell them, at this address, that you asked.",
+        ),
+        "phone": ("The person's phone number (optional)", ""),
+        "company": ("The person's company (optional)", ""),
+        "details": (
+            "Anything else we should know (optional)",
+            "For example, other email addresses or account names they have used with us.",
+        ),
+        "jurisdiction": ("Where does the person live?", ""),
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, (label, help_text) in self.AGENT_WORDS.items():
+            field = self.fields[name]
+            field.agent_label = label  # type: ignore[attr-defined]
+            field.agent_help = help_text or field.help_text  # type: ignore[attr-defined]
+            if self.acting:
+                field.label = label
+                field.help_text = field.agent_help  # type: ignore[attr-defined]
+
+    @property
+    def acting(self) -> bool:
+        """Whether the person filling the form acts for someone else (as submitted or given)."""
+        source = self.data if self.is_bound else self.initial
+        return str(source.get("acting_for_someone", "")).lower() in {"on", "true", "1"}
 
 
 class CorrectionForm(forms.Form):
@@ -128,11 +165,25 @@ class CorrectionForm(forms.Form):
 
 CorrectionFormSet = forms.formset_factory(
     CorrectionForm,
-    extra=3,
+    extra=1,
     max_num=settings.DSAR_MAX_CORRECTIONS,
     validate_max=True,
     absolute_max=settings.DSAR_MAX_CORRECTIONS,
 )
+
+
+def with_another_correction(data: Any) -> tuple[IntakeForm, Any]:
+    """The form as typed, unchecked, with one more correction row (up to the limit)."""
+    try:
+        rows = min(int(data.get("c-TOTAL_FORMS", 0)), settings.DSAR_MAX_CORRECTIONS)
+    except ValueError:
+        rows = 0
+    typed = [
+        {name: data.get(f"c-{i}-{name}", "") for name in CorrectionForm.base_fields}
+        for i in range(rows)
+    ]
+    form = IntakeForm(initial={name: data.get(name, "") for name in IntakeForm.base_fields})
+    return form, CorrectionFormSet(prefix="c", initial=typed)
 
 
 def to_submission(form: IntakeForm, corrections: Any) -> receive.Submission:
@@ -148,6 +199,7 @@ def to_submission(form: IntakeForm, corrections: Any) -> receive.Submission:
     ]
     agent = data["acting_for_someone"]
     return receive.Submission(
+        acting_for_someone=agent,
         request_type=data["request_type"],
         name=data["name"],
         email=data["email"],

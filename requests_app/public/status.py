@@ -41,20 +41,40 @@ EVENT_WORDS = {
 }
 
 
+# Said together, once: the person's confirmation that starts the clock at the same moment.
+MERGED = {
+    ("email_verified", "verify"): "You confirmed your email address, and we started work on "
+    "your request.",
+    ("authority_confirmed", "verify"): "We confirmed your agent's authority to act for you, and "
+    "started work on your request.",
+}
+
+
+def history(dsr: DataSubjectRequest) -> list[dict[str, Any]]:
+    """What happened, in the person's words, each thing said once."""
+    lines: list[dict[str, Any]] = []
+    previous = ""
+    for event in dsr.events.order_by("seq"):
+        if event.action not in EVENT_WORDS:
+            continue
+        merged = MERGED.get((previous, event.action))
+        if merged:
+            lines[-1] = {"at": event.at, "words": merged}
+        else:
+            lines.append({"at": event.at, "words": EVENT_WORDS[event.action]})
+        previous = event.action
+    return lines
+
+
 def summary(dsr: DataSubjectRequest) -> dict[str, Any]:
-    history = [
-        {"at": event.at, "words": EVENT_WORDS[event.action]}
-        for event in dsr.events.order_by("seq")
-        if event.action in EVENT_WORDS
-    ]
     return {
         "reference": dsr.reference,
         "name": dsr.requester_name,
         "type_label": RequestType(dsr.request_type).label,
         "status_words": STATUS_WORDS[Status(dsr.status)],
         "status_label": Status(dsr.status).label,
-        "due_on": dsr.due_on if dsr.is_open else None,
+        "due_on": dsr.due_on if dsr.is_open and not dsr.at_once else None,
         "paused": dsr.status == Status.ON_HOLD,
         "closed_at": dsr.closed_at,
-        "history": history,
+        "history": history(dsr),
     }

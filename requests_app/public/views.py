@@ -14,42 +14,47 @@ from django.views.decorators.http import require_http_methods
 from requests_app.core.errors import TokenInvalid
 from requests_app.fulfilment import recipients
 from requests_app.intake import receive, verification
-from requests_app.models import TokenPurpose
+from requests_app.models import AT_ONCE_TYPES, TokenPurpose
 from requests_app.public import forms, status
 from smarct_dsar.proxies import client_ip
-from smarct_dsar.ratelimit import rate_limit_hit, too_many_page
+from smarct_dsar.ratelimit import rate_limit_hit, too_many_page, too_many_words
 
 
 @require_http_methods(["GET", "POST"])
 def intake_form(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _render_form(request, forms.IntakeForm(), forms.CorrectionFormSet(prefix="c"))
-    verdict = rate_limit_hit(
-        scope="intake-ip", identity=client_ip(request), limit=settings.DSAR_RATE_LIMIT_PER_IP
-    )
-    if not verdict.allowed:
-        return too_many_page(request, verdict)
+    if "add_correction" in request.POST:
+        # Without JavaScript, "Add another correction" asks for the form again with one more
+        # row: everything typed comes back, and nothing is checked or filed yet.
+        form, corrections = forms.with_another_correction(request.POST)
+        return _render_form(request, form, corrections)
     form = forms.IntakeForm(request.POST)
     corrections = forms.CorrectionFormSet(request.POST, prefix="c")
     if not (form.is_valid() and corrections.is_valid()):
         return _render_form(request, form, corrections, status=400)
     if form.cleaned_data["website"]:
         # A bot filled the hidden field: answer as if all went well, and keep nothing.
-        request.session["submitted"] = True
+        request.session["submitted"] = form.cleaned_data["request_type"]
         return redirect("submitted")
     submission = forms.to_submission(form, corrections)
     if not forms.apply_submission_errors(form, submission):
         return _render_form(request, form, corrections, status=400)
-    verdict = rate_limit_hit(
-        scope="intake-email",
-        identity=receive.email_key(submission.email),
-        limit=settings.DSAR_RATE_LIMIT_PER_EMAIL,
-    )
-    if not verdict.allowed:
-        return too_many_page(request, verdict)
+    # Only a request that would be filed counts against the limits: correcting a mistake costs
+    # nothing. Refused, the form comes back as it was typed, saying how long to wait.
+    for scope, identity, limit in (
+        ("intake-ip", client_ip(request), settings.DSAR_RATE_LIMIT_PER_IP),
+        ("intake-email", receive.email_key(submission.email), settings.DSAR_RATE_LIMIT_PER_EMAIL),
+    ):
+        verdict = rate_limit_hit(scope=scope, identity=identity, limit=limit)
+        if not verdict.allowed:
+            form.add_error(None, too_many_words(verdict))
+            response = _render_form(request, form, corrections, status=429)
+            response["Retry-After"] = str(verdict.retry_after)
+            return response
     receive.request_receive(data=submission)
     # The same page whether it was new or a duplicate: only the mailbox learns which.
-    request.session["submitted"] = True
+    request.session["submitted"] = submission.request_type
     return redirect("submitted")
 
 
@@ -61,6 +66,8 @@ def _render_form(
         "corrections": corrections,
         "rights": forms.RIGHTS_EXPLAINED,
         "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS,
+        "max_corrections": settings.DSAR_MAX_CORRECTIONS,
+        "error_summary": True,
     }
     return render(request, "requests_app/intake.html", context, status=status)
 
@@ -72,7 +79,10 @@ def submitted(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "requests_app/submitted.html",
-        {"ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS},
+        {
+            "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS,
+            "at_once": request.session["submitted"] in AT_ONCE_TYPES,
+        },
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 
 from requests_app.models import Correction, DataSubjectRequest
+from tests.support.html import dangling_references, parse
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +122,7 @@ def test_form_rate_limit_is_a_friendly_429(client: Any, settings: Any) -> None:
     )
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
-    assert b"Too many attempts" in response.content
+    assert b"Please try again in" in response.content
 
 
 def test_csrf_is_enforced_on_the_form(db: Any) -> None:
@@ -144,3 +145,119 @@ def test_duplicate_via_form_reveals_neither_the_duplicate_nor_the_reference(clie
     assert "We have sent an email to the address you gave" in html
     assert first.reference not in html
     assert DataSubjectRequest.objects.count() == 1
+
+
+# What a new user found on the form (issue 15).
+
+
+def test_the_error_summary_lists_a_correction_rows_error_and_links_to_it(client: Any) -> None:
+    response = client.post(
+        "/",
+        {
+            **BASE,
+            "request_type": "rectification",
+            "name": "Ann",
+            "email": "ann@example.com",
+            "c-0-corrected_value": "0711",  # "what it should be", but not what is wrong
+        },
+    )
+    assert response.status_code == 400
+    summary = next(
+        e for e in parse(response.content).elements if e.attrs.get("id") == "error-summary"
+    )
+    assert "Say which item this corrects" in summary.text
+    assert 'href="#id_c-0-field"' in response.content.decode()
+    assert DataSubjectRequest.objects.count() == 0
+
+
+def test_every_help_text_and_error_is_announced_with_its_field(client: Any) -> None:
+    page = client.get("/").content
+    assert dangling_references(page) == []
+    email = next(e for e in parse(page).elements if e.attrs.get("id") == "id_email")
+    assert "confirm it is yours" in parse(page).ids[email.attrs["aria-describedby"]].text
+    response = client.post("/", {**BASE, "request_type": "access", "name": "", "email": "nope"})
+    assert dangling_references(response.content) == []
+    email = next(e for e in parse(response.content).elements if e.attrs.get("id") == "id_email")
+    described = " ".join(
+        parse(response.content).ids[i].text for i in email.attrs["aria-describedby"].split()
+    )
+    assert "Enter a valid email address" in described
+    assert email.attrs.get("aria-invalid") == "true"
+    # one region announces the errors, not one per field
+    assert len([e for e in parse(response.content).elements if e.attrs.get("role") == "alert"]) == 1
+
+
+def test_one_correction_row_and_a_way_to_add_more(client: Any) -> None:
+    page = client.get("/").content.decode()
+    assert 'name="c-0-field"' in page
+    assert 'name="c-1-field"' not in page
+    response = client.post(
+        "/",
+        {
+            **BASE,
+            "c-TOTAL_FORMS": "1",
+            "request_type": "rectification",
+            "name": "Ann",
+            "c-0-field": "phone",
+            "c-0-corrected_value": "0711",
+            "add_correction": "1",
+        },
+    )
+    # without JavaScript the button asks the server for one more row: no errors, nothing lost
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'name="c-1-field"' in html
+    assert 'value="0711"' in html
+    assert "Please check the form" not in html
+    assert DataSubjectRequest.objects.count() == 0
+
+
+def test_acting_for_someone_with_no_agent_details_is_refused_not_filed_as_the_persons(
+    client: Any,
+) -> None:
+    response = client.post(
+        "/",
+        {
+            **BASE,
+            "request_type": "access",
+            "name": "Ann",
+            "email": "ann@example.com",
+            "acting_for_someone": "on",
+        },
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    for field in ("agent_name", "agent_email", "agent_relationship"):
+        assert f'id="id_{field}_error"' in html
+    assert DataSubjectRequest.objects.count() == 0
+    # the labels say whose details go where
+    assert "About the person" in html
+    assert "About you" in html
+
+
+def test_the_form_is_rate_limited_in_minutes_and_keeps_what_was_typed(
+    client: Any, settings: Any
+) -> None:
+    settings.DSAR_RATE_LIMIT_PER_IP = 1
+    client.post("/", {**BASE, "request_type": "access", "name": "Ann", "email": "a1@example.com"})
+    response = client.post(
+        "/", {**BASE, "request_type": "access", "name": "Ann Other", "email": "a2@example.com"}
+    )
+    assert response.status_code == 429
+    html = response.content.decode()
+    assert "minute" in html
+    assert "seconds" not in html
+    assert 'value="a2@example.com"' in html  # nothing lost: the form comes back filled in
+    assert DataSubjectRequest.objects.count() == 1
+
+
+def test_an_office_behind_one_address_can_file_many_requests_in_an_hour(client: Any) -> None:
+    """The default per-address limit counts requests filed, not mistakes corrected: an office
+    behind one IP files 50 in an hour (docs/operations.md says what it is and how to change it)."""
+    for _ in range(3):  # three mistakes first: they cost nothing
+        client.post("/", {**BASE, "request_type": "access", "name": "", "email": "bad"})
+    for i in range(50):
+        response = client.post(
+            "/", {**BASE, "request_type": "access", "name": "Ann", "email": f"p{i}@example.com"}
+        )
+        assert response.status_code == 302, i
