@@ -35,6 +35,37 @@ class Jurisdiction(models.TextChoices):
     CCPA = "ccpa", "CCPA (California)"
 
 
+class Channel(models.TextChoices):
+    """How a request arrived. The public form and API are the person's own; the rest are logged
+    by staff (``intake/staff.py``): the law lets a person ask in any way, to anyone."""
+
+    WEB = "web", "Web form"
+    API = "api", "API"
+    PHONE = "phone", "Phone"
+    LETTER = "letter", "Letter"
+    EMAIL = "email", "Email"
+    IN_PERSON = "in_person", "In person"
+    SOCIAL_MEDIA = "social_media", "Social media"
+
+
+STAFF_CHANNELS = frozenset(set(Channel) - {Channel.WEB, Channel.API})
+
+
+class IdentityCheck(models.TextChoices):
+    """How staff checked who a person is when they logged the request."""
+
+    KNOWN_DETAILS = "known_details", "Known customer details matched"
+    ID_SEEN = "id_seen", "Identity document seen"
+    EMAIL_VERIFIED = "email_verified", "Email address verified"
+
+
+class Delivery(models.TextChoices):
+    """How the response reaches the person."""
+
+    EMAIL = "email", "By email (a download link)"
+    POST = "post", "By post (the printed PDF)"
+
+
 class Status(models.TextChoices):
     AWAITING_VERIFICATION = "awaiting_verification", "Awaiting verification"
     VERIFIED = "verified", "Verified"
@@ -91,7 +122,19 @@ class DataSubjectRequest(models.Model):
     agent_relationship = models.CharField(max_length=200, blank=True)
 
     details = models.TextField(blank=True)
-    channel = models.CharField(max_length=10, default="web")  # web | api
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.WEB)
+    # Logged by staff: who took it, how they checked identity, how the response goes out.
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    identity_check = models.CharField(max_length=20, choices=IdentityCheck.choices, blank=True)
+    identity_note = models.TextField(blank=True)
+    delivery = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.EMAIL)
+    postal_address = models.TextField(blank=True)
 
     received_at = models.DateTimeField()
     email_verified_at = models.DateTimeField(null=True, blank=True)
@@ -218,6 +261,75 @@ class ClockPause(models.Model):
         return f"pause {self.started_on} to {self.ended_on or 'now'}"
 
 
+class MessageDirection(models.TextChoices):
+    TO_PERSON = "to_person", "To the person"
+    FROM_PERSON = "from_person", "From the person"
+
+
+class RequestMessage(models.Model):
+    """One message of the conversation with the person on their portal (the status link): a
+    question staff asked (a clarification hold) or the person's reply. Free text: purged with the
+    request's personal data."""
+
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="messages"
+    )
+    direction = models.CharField(max_length=12, choices=MessageDirection.choices)
+    body = models.TextField()
+    author = models.CharField(max_length=200)  # an actor label: staff:…, requester, agent
+    pause = models.ForeignKey(
+        ClockPause, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.direction} message on {self.request_id}"
+
+
+class DocumentKind(models.TextChoices):
+    ATTACHMENT = "attachment", "Attachment"  # what a request arrived with (a letter, an email)
+    IDENTITY = "identity", "Proof of identity"
+    AUTHORITY = "authority", "Proof of an agent's authority"
+
+
+class RequestDocument(models.Model):
+    """A file about the request: what it arrived with, or proof the person uploaded. Stored
+    encrypted through the storage API (``documents/<reference>/``); its type was checked by
+    content, not name. Proof is deleted ``DSAR_PROOF_RETENTION_DAYS`` after the decision it was
+    for (``delete_after``), and the deletion goes on the timeline."""
+
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="documents"
+    )
+    message = models.ForeignKey(
+        RequestMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
+    kind = models.CharField(max_length=12, choices=DocumentKind.choices)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)  # as sniffed from the content
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file_name = models.CharField(max_length=500, blank=True)
+    uploaded_by = models.CharField(max_length=200)
+    uploaded_at = models.DateTimeField()
+    delete_after = models.DateTimeField(null=True, blank=True, db_index=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} document on {self.request_id}"
+
+    @property
+    def file_context(self) -> str:
+        """What its encrypted file is bound to (``smarct_dsar.crypto``)."""
+        return f"document:{self.request_id}:{self.pk}"
+
+
 class Extension(models.Model):
     """The single extension the law allows, with its reason (told to the person)."""
 
@@ -271,6 +383,13 @@ class EventAction(models.TextChoices):
 
     # the request's moves (``lifecycle.TRANSITIONS``)
     RECEIVED = "received", "Received"
+    # the conversation on the person's portal
+    MESSAGE_SENT = "message_sent", "Message to the person"
+    REPLY_RECEIVED = "reply_received", "Reply from the person"
+    DOCUMENT_ADDED = "document_added", "Document added"
+    DOCUMENT_DELETED = "document_deleted", "Document deleted"
+    IDENTITY_CONFIRMED = "identity_confirmed", "Identity confirmed"
+    LINK_REQUESTED = "link_requested", "New download link asked for"
     VERIFY = "verify", "Verified"
     START_GATHERING = "start_gathering", "Gathering started"
     FINISH_GATHERING = "finish_gathering", "Gathering finished"

@@ -434,6 +434,16 @@ DSAR_UK_HOLIDAY_SUBDIVISION = env_str("DSAR_UK_HOLIDAY_SUBDIVISION", "ENG")
 DSAR_MAX_DETAILS_CHARS = env_int("DSAR_MAX_DETAILS_CHARS", 5000, minimum=100)
 DSAR_MAX_CORRECTIONS = env_int("DSAR_MAX_CORRECTIONS", 20, minimum=1)
 # Public endpoints: at most N submissions per window per client IP and per email address.
+# Documents: the largest file taken (a letter, a photo of a passport), how many at once, and how
+# long proof of identity or authority is kept after the decision it was for (the ICO: keep only
+# what is needed).
+DSAR_DOCUMENT_MAX_BYTES = env_int("DSAR_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+DSAR_DOCUMENTS_PER_UPLOAD = env_int("DSAR_DOCUMENTS_PER_UPLOAD", 5, minimum=1)
+DSAR_PROOF_RETENTION_DAYS = env_int("DSAR_PROOF_RETENTION_DAYS", 30, minimum=0)
+# Uploaded files stay in memory, never in a temporary file on disk (a passport must not be left
+# behind in /tmp): a body larger than this is refused whole, before any of it is read.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = DSAR_DOCUMENT_MAX_BYTES * DSAR_DOCUMENTS_PER_UPLOAD + 1024 * 1024
 DSAR_RATE_LIMIT_WINDOW_SECONDS = env_int("DSAR_RATE_LIMIT_WINDOW_SECONDS", 3600, minimum=1)
 # Requests filed (not mistakes) from one IP an hour: an office behind one address files 60.
 DSAR_RATE_LIMIT_PER_IP = env_int("DSAR_RATE_LIMIT_PER_IP", 60, minimum=1)

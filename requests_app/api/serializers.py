@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from django.conf import settings
@@ -10,15 +12,21 @@ from rest_framework import serializers
 from exports_app.models import DownloadLink, Export
 from requests_app import selectors
 from requests_app.core import actions
+from requests_app.core.documents import Upload
 from requests_app.fulfilment.recipients import is_overdue
 from requests_app.intake import receive
+from requests_app.intake.staff import LoggedRequest, logged_errors
 from requests_app.models import (
+    STAFF_CHANNELS,
+    Channel,
     ClockPause,
     Correction,
     DataSubjectRequest,
+    Delivery,
     ErasureStep,
     Extension,
     GatherStep,
+    IdentityCheck,
     Jurisdiction,
     LegalHold,
     ProcessorNotice,
@@ -78,6 +86,82 @@ class IntakeSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
+
+
+class AttachmentSerializer(serializers.Serializer):
+    name = single_line(max_length=255)
+    content_base64 = serializers.CharField(help_text="the file, base64-encoded")
+
+    def validate_content_base64(self, value: str) -> bytes:
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise serializers.ValidationError("Not valid base64.") from exc
+
+
+class StaffIntakeSerializer(IntakeSerializer):
+    """A request received by phone, letter, email, in person or social media, logged by staff
+    (``channel`` one of those; staff only; no public rate limit). ``intake/staff.py`` has the
+    rules."""
+
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+    channel = serializers.ChoiceField(
+        choices=[(c.value, c.label) for c in Channel if c in STAFF_CHANNELS]
+    )
+    received_at = serializers.DateTimeField()
+    identity_check = serializers.ChoiceField(
+        choices=IdentityCheck.choices, required=False, allow_blank=True, default=""
+    )
+    identity_note = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[receive.multi_line],
+    )
+    delivery = serializers.ChoiceField(choices=Delivery.choices, default=Delivery.EMAIL)
+    postal_address = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[receive.multi_line],
+    )
+    untold_reason = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[receive.multi_line],
+    )
+    attachments = AttachmentSerializer(many=True, required=False, default=list)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors = logged_errors(self.to_logged(attrs))
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def to_logged(self, attrs: dict[str, Any] | None = None) -> LoggedRequest:
+        data = dict(attrs if attrs is not None else self.validated_data)
+        staff = {
+            name: data.pop(name)
+            for name in (
+                "received_at",
+                "identity_check",
+                "identity_note",
+                "delivery",
+                "postal_address",
+                "untold_reason",
+            )
+        }
+        attachments = [
+            Upload(name=a["name"], content=a["content_base64"]) for a in data.pop("attachments")
+        ]
+        corrections = [receive.CorrectionInput(**c) for c in data.pop("corrections", [])]
+        agent = bool(data.get("agent_email") or data.get("agent_name"))
+        submission = receive.Submission(**data, corrections=corrections, acting_for_someone=agent)
+        return LoggedRequest(submission=submission, attachments=attachments, **staff)
 
 
 class EventSerializer(serializers.ModelSerializer):

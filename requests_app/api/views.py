@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, BasePermission
@@ -24,12 +24,14 @@ from requests_app.api.serializers import (
     IntakeSerializer,
     RequestDetailSerializer,
     RequestSummarySerializer,
+    StaffIntakeSerializer,
 )
 from requests_app.core.actions import has_role
 from requests_app.core.permissions import IsPrivacyStaff, is_privacy_staff
 from requests_app.gathering import gather
 from requests_app.intake import receive, verification
-from requests_app.models import DataSubjectRequest, RequestType, Status
+from requests_app.intake import staff as staff_intake
+from requests_app.models import Channel, DataSubjectRequest, RequestType, Status
 from requests_app.review import case, decisions
 from smarct_dsar.proxies import client_ip
 from smarct_dsar.ratelimit import Verdict, rate_limit_hit, too_many_words
@@ -42,6 +44,11 @@ def too_many(verdict: Verdict) -> Response:
     )
     response["Retry-After"] = str(verdict.retry_after)
     return response
+
+
+class LoggedOutput(serializers.Serializer):
+    reference = serializers.CharField()
+    status = serializers.CharField()
 
 
 class IntakeOutput(serializers.Serializer):
@@ -94,8 +101,21 @@ class RequestCollectionApi(APIView):
     def get_permissions(self) -> list[BasePermission]:
         return [AllowAny()] if self.request.method == "POST" else [IsPrivacyStaff()]
 
-    @extend_schema(request=IntakeSerializer, responses={202: IntakeOutput}, auth=[])
+    @extend_schema(
+        request=PolymorphicProxySerializer(
+            component_name="IntakeOrLoggedRequest",
+            serializers=[IntakeSerializer, StaffIntakeSerializer],
+            resource_type_field_name=None,
+        ),
+        responses={202: IntakeOutput, 201: LoggedOutput},
+        description="Anyone files a request (202). Staff log one received by phone, letter, "
+        "email, in person or social media with `channel` and the fields of "
+        "StaffIntakeSerializer (201; no rate limit).",
+    )
     def post(self, request: Request) -> Response:
+        channel = request.data.get("channel") if isinstance(request.data, dict) else None
+        if channel not in (None, "", Channel.API, Channel.WEB):
+            return self._log(request)
         verdict = rate_limit_hit(
             scope="intake-ip", identity=client_ip(request), limit=settings.DSAR_RATE_LIMIT_PER_IP
         )
@@ -114,6 +134,26 @@ class RequestCollectionApi(APIView):
         # The same answer whether the request is new or one already open: whoever typed the
         # address must not learn which (the mailbox is told, and gets the reference).
         return Response(IntakeOutput(INTAKE_ANSWER).data, status=status.HTTP_202_ACCEPTED)
+
+    def _log(self, request: Request) -> Response:
+        """Staff log a request received another way (``intake/staff.py``)."""
+        if not (
+            IsPrivacyStaff().has_permission(request, self) and has_role(request.user, "log_request")
+        ):
+            return Response(
+                {
+                    "detail": "Only the privacy team logs requests received by phone, letter, "
+                    "email, in person or social media."
+                },
+                status=status.HTTP_403_FORBIDDEN,
+            )
+        form = StaffIntakeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        dsr = staff_intake.request_log(data=form.to_logged(), staff=staff_user(request))
+        return Response(
+            LoggedOutput({"reference": dsr.reference, "status": dsr.status}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(
         operation_id="v1_requests_list",

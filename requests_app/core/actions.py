@@ -69,6 +69,9 @@ def _table(*actions: StaffAction) -> dict[str, StaffAction]:
 
 
 ACTIONS: dict[str, StaffAction] = _table(
+    # Logging a request received by phone, letter, email, in person or social media (no request
+    # exists yet, so no status: ``intake/staff.py`` checks the role).
+    StaffAction("log_request", REVIEWER, frozenset(), event="received"),
     # Working a request: any member of the privacy team.
     StaffAction("assign", REVIEWER, OPEN_STATUSES),
     StaffAction("note", REVIEWER, frozenset(Status), reason=True),

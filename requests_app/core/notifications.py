@@ -49,8 +49,11 @@ def email_queue(
     to: str,
     context: dict[str, Any],
     dsr: DataSubjectRequest | None = None,
-) -> OutgoingEmail:
-    """Render and queue an email; it is sent only if the surrounding transaction commits."""
+) -> OutgoingEmail | None:
+    """Render and queue an email; it is sent only if the surrounding transaction commits.
+    Nothing for a person who gave no address (a request by post: staff write the letters)."""
+    if not to:
+        return None
     subject, text, html = _render(template, context)
     email = OutgoingEmail.objects.create(
         request=dsr,

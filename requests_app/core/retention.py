@@ -34,6 +34,8 @@ from requests_app.models import (
     LegalHold,
     OutgoingEmail,
     ProcessorNotice,
+    RequestDocument,
+    RequestMessage,
     Status,
 )
 
@@ -54,12 +56,16 @@ def request_purge_personal_data(*, dsr: DataSubjectRequest) -> DataSubjectReques
         agent_email="",
         agent_relationship="",
         details="",
+        identity_note="",
+        postal_address="",
         personal_data_purged_at=timezone.now(),
     )
     dsr.corrections.all().delete()
     dsr.tokens.all().delete()
     _delete_files(dsr)
     ClockPause.objects.filter(request=dsr).update(question=PURGED)
+    RequestMessage.objects.filter(request=dsr).update(body=PURGED)
+    RequestDocument.objects.filter(request=dsr).update(original_name="")
     Extension.objects.filter(request=dsr).update(reason=PURGED)
     LegalHold.objects.filter(request=dsr).update(reason=PURGED)
     ProcessorNotice.objects.filter(request=dsr).update(confirmation_note="")
@@ -79,7 +85,7 @@ def request_purge_personal_data(*, dsr: DataSubjectRequest) -> DataSubjectReques
 
 
 # Where a request's files live in storage: everything under them is the request's.
-FOLDERS = ("gathered", "exports")
+FOLDERS = ("gathered", "exports", "documents")
 
 
 def _delete_files(dsr: DataSubjectRequest) -> None:
@@ -95,6 +101,9 @@ def _delete_files(dsr: DataSubjectRequest) -> None:
             if name not in kept:
                 default_storage.delete(name)
     GatherStep.objects.filter(request=dsr).update(file_name="")
+    RequestDocument.objects.filter(request=dsr, deleted_at__isnull=True).update(
+        file_name="", deleted_at=timezone.now()
+    )
     personal = Export.objects.filter(request=dsr).exclude(format__in=RECORD_FORMATS)
     personal.filter(file_deleted_at__isnull=True).update(file_deleted_at=timezone.now())
     personal.update(error="")
@@ -118,6 +127,9 @@ def orphans_sweep(*, older_than: timedelta = timedelta(days=1)) -> int:
     day (younger ones may be a worker's about to be recorded). Returns how many went."""
     recorded = set(GatherStep.objects.exclude(file_name="").values_list("file_name", flat=True))
     recorded |= set(Export.objects.exclude(file_name="").values_list("file_name", flat=True))
+    recorded |= set(
+        RequestDocument.objects.exclude(file_name="").values_list("file_name", flat=True)
+    )
     cutoff = timezone.now() - older_than
     swept = 0
     for folder in FOLDERS:

@@ -7,11 +7,24 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from requests_app.core.actions import ACTIONS
+from requests_app.core.documents import Upload
 from requests_app.core.permissions import ROLES
-from requests_app.intake.receive import multi_line
-from requests_app.models import DataSubjectRequest, RequestType, Status
+from requests_app.intake.forms import corrections_typed
+from requests_app.intake.receive import Submission, multi_line, phone_validator, single_line
+from requests_app.intake.staff import LoggedRequest
+from requests_app.models import (
+    STAFF_CHANNELS,
+    Channel,
+    DataSubjectRequest,
+    Delivery,
+    IdentityCheck,
+    Jurisdiction,
+    RequestType,
+    Status,
+)
 from requests_app.selectors import RequestFilters
 
 # action → (button label, what it will do: shown before confirming, message after)
@@ -280,3 +293,154 @@ class DecisionForm(forms.Form):
 
 class NoteForm(forms.Form):
     reason = forms.CharField(max_length=2000, validators=[multi_line], label="Their reply")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented pattern)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)] if data else []
+
+
+class LogRequestForm(forms.Form):
+    """A request received by phone, letter, email, in person or social media."""
+
+    channel = forms.ChoiceField(
+        choices=[(c.value, c.label) for c in Channel if c in STAFF_CHANNELS],
+        widget=forms.RadioSelect,
+        label="How did it arrive?",
+    )
+    received_at = forms.DateTimeField(
+        label="When was it received?",
+        help_text="The clock starts from here once identity is checked (UK time).",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    request_type = forms.ChoiceField(
+        choices=RequestType.choices, widget=forms.RadioSelect, label="What does the person ask?"
+    )
+    name = forms.CharField(max_length=200, label="The person's full name", validators=[single_line])
+    email = forms.EmailField(
+        max_length=254,
+        required=False,
+        label="Their email address (if they gave one)",
+        help_text="They get the same emails as on the web.",
+    )
+    phone = forms.CharField(
+        max_length=40, required=False, label="Phone number", validators=[phone_validator]
+    )
+    company = forms.CharField(
+        max_length=200, required=False, label="Company", validators=[single_line]
+    )
+    jurisdiction = forms.ChoiceField(
+        choices=Jurisdiction.choices, initial=Jurisdiction.UK_GDPR, label="The law it falls under"
+    )
+    details = forms.CharField(
+        max_length=settings.DSAR_MAX_DETAILS_CHARS,
+        required=False,
+        label="What they said",
+        help_text="In their words, as far as you can: what they ask for, other names or "
+        "addresses they have used.",
+        validators=[multi_line],
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    acting_for_someone = forms.BooleanField(
+        required=False, label="An agent (a solicitor, a parent, a carer) asks for the person"
+    )
+    agent_name = forms.CharField(
+        max_length=200, required=False, label="Agent's name", validators=[single_line]
+    )
+    agent_email = forms.EmailField(max_length=254, required=False, label="Agent's email address")
+    agent_relationship = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Agent's relationship to the person",
+        validators=[single_line],
+    )
+    untold_reason = forms.CharField(
+        max_length=2000,
+        required=False,
+        label="Not telling the person? Why (optional)",
+        help_text="We email the person that an agent asked for them. Leave empty to tell them; "
+        "to keep it from them (a risk to them, say), give the reason: it goes on the timeline.",
+        validators=[multi_line],
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    identity_check = forms.ChoiceField(
+        choices=[
+            ("", "Not checked: email them a link to confirm the request"),
+            *IdentityCheck.choices,
+        ],
+        required=False,
+        widget=forms.RadioSelect,
+        label="How did you check who they are?",
+    )
+    identity_note = forms.CharField(
+        max_length=2000,
+        required=False,
+        label="What you checked",
+        help_text="For example: date of birth and postcode matched the account; passport seen.",
+        validators=[multi_line],
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    delivery = forms.ChoiceField(
+        choices=Delivery.choices,
+        initial=Delivery.EMAIL,
+        widget=forms.RadioSelect,
+        label="How will the response be sent?",
+    )
+    postal_address = forms.CharField(
+        max_length=1000,
+        required=False,
+        label="Postal address (for a response by post)",
+        validators=[multi_line],
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    attachments = MultipleFileField(
+        required=False,
+        label="Attachments",
+        help_text="The letter (PDF or a photo: JPEG, PNG) or the email (.eml). Stored encrypted.",
+    )
+
+    def to_logged(self, corrections: Any) -> LoggedRequest:
+        data = self.cleaned_data
+        agent = data["acting_for_someone"]
+        received = data["received_at"]
+        if timezone.is_naive(received):
+            received = timezone.make_aware(received)
+        return LoggedRequest(
+            submission=Submission(
+                request_type=data["request_type"],
+                name=data["name"],
+                email=data["email"],
+                phone=data["phone"],
+                company=data["company"],
+                details=data["details"],
+                jurisdiction=data["jurisdiction"],
+                agent_name=data["agent_name"] if agent else "",
+                agent_email=data["agent_email"] if agent else "",
+                agent_relationship=data["agent_relationship"] if agent else "",
+                acting_for_someone=agent,
+                corrections=corrections_typed(corrections)
+                if data["request_type"] == RequestType.RECTIFICATION
+                else [],
+                channel=data["channel"],
+            ),
+            received_at=received,
+            identity_check=data["identity_check"],
+            identity_note=data["identity_note"],
+            delivery=data["delivery"],
+            postal_address=data["postal_address"],
+            untold_reason=data["untold_reason"] if agent else "",
+            attachments=[Upload(name=f.name, content=f.read()) for f in data["attachments"]],
+        )

@@ -17,6 +17,7 @@ urlpatterns = [
     path("two-factor/remove/", twofactor.remove, name="dashboard-otp-remove"),
     path("", views.queue, name="dashboard-queue"),
     path("overview/", views.overview, name="dashboard-overview"),
+    path("requests/new/", views.log_request, name="dashboard-log-request"),
     path("requests/<ref:reference>/", views.request_page, name="dashboard-request"),
     path(
         "requests/<ref:reference>/stores/<slug:store>/retry/",
@@ -42,6 +43,11 @@ urlpatterns = [
     ),
     path(
         "requests/<ref:reference>/data/<slug:store>/", views.store_data, name="dashboard-store-data"
+    ),
+    path(
+        "requests/<ref:reference>/documents/<int:pk>/",
+        views.document_view,
+        name="dashboard-document",
     ),
     path(
         "requests/<ref:reference>/data/<slug:store>/redact/", views.redact, name="dashboard-redact"

@@ -19,13 +19,14 @@ from django.views.decorators.http import require_http_methods
 from exports_app import services as exports
 from exports_app.models import DownloadLink, Export, Redaction
 from requests_app import selectors
-from requests_app.core import actions
+from requests_app.core import actions, documents
 from requests_app.core.errors import DomainError
 from requests_app.dashboard.access import staff_required
 from requests_app.dashboard.forms import (
     ACTION_TEXT,
     ActionForm,
     DecisionForm,
+    LogRequestForm,
     NoteForm,
     QueueFilterForm,
     RedactForm,
@@ -33,6 +34,8 @@ from requests_app.dashboard.forms import (
 from requests_app.dashboard.reports import overview as figures
 from requests_app.fulfilment import erasure, erasure_plans, recipients, rectification
 from requests_app.gathering import gather
+from requests_app.intake import staff as staff_intake
+from requests_app.intake.forms import CorrectionFormSet
 from requests_app.models import DataSubjectRequest, GatherStep, RequestType, Status, StepStatus
 from requests_app.review import case, decisions
 from smarct_dsar.crypto import InvalidToken
@@ -96,6 +99,79 @@ def _request_or_404(reference: str) -> DataSubjectRequest:
 
 
 @staff_required
+@require_http_methods(["GET", "POST"])
+def log_request(request: HttpRequest) -> HttpResponse:
+    """Log a request received by phone, letter, email, in person or social media."""
+    if not actions.has_role(request.user, "log_request"):
+        raise PermissionDenied("Only the privacy team logs requests.")
+    if request.method == "GET":
+        now = timezone.localtime().replace(second=0, microsecond=0, tzinfo=None)
+        form = LogRequestForm(initial={"received_at": now})
+        return _log_page(request, form, CorrectionFormSet(prefix="c"))
+    form = LogRequestForm(request.POST, request.FILES)
+    corrections = CorrectionFormSet(request.POST, prefix="c")
+    if not (form.is_valid() and corrections.is_valid()):
+        return _log_page(request, form, corrections, status=400)
+    logged = form.to_logged(corrections)
+    errors = staff_intake.logged_errors(logged)
+    for field, problems in errors.items():
+        for problem in problems:
+            form.add_error(field if field in form.fields else None, problem)
+    if errors:
+        return _log_page(request, form, corrections, status=400)
+    try:
+        dsr = staff_intake.request_log(data=logged, staff=request.user)  # type: ignore[arg-type]
+    except DomainError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return _log_page(request, form, corrections, status=400)
+    messages.success(request, f"Logged as {dsr.reference}.")
+    return redirect("dashboard-request", reference=dsr.reference)
+
+
+def _log_page(
+    request: HttpRequest, form: LogRequestForm, corrections: Any, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "dashboard/log_request.html",
+        {"form": form, "corrections": corrections, "error_summary": True},
+        status=status,
+    )
+
+
+# A document is shown, never run: the content type is the one its content was checked to be,
+# the browser may not guess another (nosniff), and the page may run nothing (a sandbox, no
+# sources). An email is shown as text inside a page of ours.
+DOCUMENT_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@staff_required
+def document_view(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    dsr = _request_or_404(reference)
+    document = dsr.documents.filter(pk=pk, deleted_at__isnull=True).first()
+    if document is None:
+        raise Http404("No such document, or it was deleted.")
+    content = documents.document_bytes(document)
+    if document.content_type == documents.EML:
+        response = render(
+            request,
+            "dashboard/document_email.html",
+            {"dsr": dsr, "document": document, "mail": documents.email_text(content)},
+        )
+    else:
+        response = HttpResponse(content, content_type=document.content_type)
+        response["Content-Disposition"] = "inline"
+    for header, value in DOCUMENT_HEADERS.items():
+        response[header] = value
+    return response
+
+
+@staff_required
 def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/overview.html", {"o": figures(timezone.localdate())})
 
@@ -116,6 +192,8 @@ def request_page(request: HttpRequest, reference: str) -> HttpResponse:
             "pauses": dsr.pauses.all(),
             "extension": getattr(dsr, "extension", None),
             "corrections": dsr.corrections.all(),
+            "documents": dsr.documents.all(),
+            "conversation": dsr.messages.prefetch_related("documents"),
             "exports": exports,
             "links": DownloadLink.objects.filter(request=dsr),
             "sent_back": _sent_back(dsr),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -168,7 +169,7 @@ def _next_reference(year: int) -> str:
     return f"DSR-{year}-{number:06d}"
 
 
-def _serialise_by_address(email: str) -> None:
+def serialise_by_address(email: str) -> None:
     """Submissions for one address must take turns, or two at once both pass the duplicate check.
     SQLite already runs one write transaction at a time (BEGIN IMMEDIATE); PostgreSQL takes a
     transaction-scoped advisory lock on the address's keyed hash."""
@@ -178,7 +179,7 @@ def _serialise_by_address(email: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
-def _open_duplicate(data: Submission) -> DataSubjectRequest | None:
+def open_duplicate(data: Submission) -> DataSubjectRequest | None:
     """The same request from the same contact: the person's own for the person's own, one agent's
     for that agent's. Submissions from different contacts are never merged (an agent's request
     cannot swallow the person's, nor send the person's link to the agent)."""
@@ -205,14 +206,33 @@ def request_receive(*, data: Submission) -> SubmissionResult:
         email=normalise_email(data.email),
         agent_email=normalise_email(data.agent_email) if data.agent_email else "",
     )
-    _serialise_by_address(email_key(data.email))
-    existing = _open_duplicate(data)
+    serialise_by_address(email_key(data.email))
+    existing = open_duplicate(data)
     if existing is not None:
         _tell_about_existing(existing)
         return SubmissionResult(dsr=existing, created=False)
-    now = timezone.now()
+    dsr = request_create(data, received_at=timezone.now(), actor="requester")
+    email_queue(
+        template="verify",
+        to=contact_email(dsr),
+        dsr=dsr,
+        context={
+            "dsr": dsr,
+            "verify_url": verification_link(dsr),
+            "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS,
+        },
+    )
+    agent_notice(dsr)
+    return SubmissionResult(dsr=dsr, created=True)
+
+
+def request_create(
+    data: Submission, *, received_at: datetime, actor: str, **recorded: Any
+) -> DataSubjectRequest:
+    """Create the request, its corrections and its ``received`` event (in the caller's
+    transaction; ``recorded``: staff intake's fields)."""
     dsr = DataSubjectRequest.objects.create(
-        reference=_next_reference(timezone.localdate(now).year),
+        reference=_next_reference(timezone.localdate(received_at).year),
         request_type=data.request_type,
         jurisdiction=data.jurisdiction,
         requester_name=data.name.strip(),
@@ -225,7 +245,8 @@ def request_receive(*, data: Submission) -> SubmissionResult:
         agent_relationship=data.agent_relationship.strip(),
         details=data.details.strip(),
         channel=data.channel,
-        received_at=now,
+        received_at=received_at,
+        **recorded,
     )
     Correction.objects.bulk_create(
         Correction(
@@ -239,31 +260,19 @@ def request_receive(*, data: Submission) -> SubmissionResult:
     )
     event_append(
         dsr=dsr,
-        actor="requester",
+        actor=actor,
         action="received",
         to_status=dsr.status,
         payload={"channel": data.channel, "type": data.request_type},
     )
-    email_queue(
-        template="verify",
-        to=contact_email(dsr),
-        dsr=dsr,
-        context={
-            "dsr": dsr,
-            "verify_url": verification_link(dsr),
-            "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS,
-        },
-    )
+    return dsr
+
+
+def agent_notice(dsr: DataSubjectRequest) -> None:
+    """The person is told that someone asked in their name (no link: the request is the
+    agent's, and stays a separate one from any the person makes)."""
     if dsr.has_agent:
-        # The person is told that someone asked in their name (no link: the request is the
-        # agent's, and stays a separate one from any the person makes).
-        email_queue(
-            template="agent-notice",
-            to=dsr.requester_email,
-            dsr=dsr,
-            context={"dsr": dsr},
-        )
-    return SubmissionResult(dsr=dsr, created=True)
+        email_queue(template="agent-notice", to=dsr.requester_email, dsr=dsr, context={"dsr": dsr})
 
 
 def _tell_about_existing(existing: DataSubjectRequest) -> None:

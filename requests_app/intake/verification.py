@@ -9,7 +9,7 @@ confirmed the agent's authority (``request_confirm_authority``).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -101,10 +101,14 @@ def request_verify_email(*, raw_token: str) -> DataSubjectRequest:
 
 
 @request_locked
-def request_mark_verified(*, dsr: DataSubjectRequest, actor: str) -> DataSubjectRequest:
+def request_mark_verified(
+    *, dsr: DataSubjectRequest, actor: str, verified_at: datetime | None = None
+) -> DataSubjectRequest:
     """Identity (and an agent's authority) is proven: start the clock. What follows (gathering,
-    or for a marketing opt-out carrying it out) is the workflow's (``requests_app.workflow``)."""
-    now = timezone.now()
+    or for a marketing opt-out carrying it out) is the workflow's (``requests_app.workflow``).
+    ``verified_at``: when it was proven, if earlier than now (staff checked identity as they
+    took the request)."""
+    now = verified_at or timezone.now()
     start = deadlines.clock_start(
         jurisdiction=dsr.jurisdiction,
         received=timezone.localdate(dsr.received_at),

@@ -11,6 +11,7 @@ from django import forms
 from django.conf import settings
 
 from requests_app.intake import receive
+from requests_app.intake.forms import CorrectionForm, CorrectionFormSet, corrections_typed
 from requests_app.models import Jurisdiction, RequestType
 
 RIGHTS_EXPLAINED = {
@@ -139,39 +140,6 @@ class IntakeForm(forms.Form):
         return str(source.get("acting_for_someone", "")).lower() in {"on", "true", "1"}
 
 
-class CorrectionForm(forms.Form):
-    field = forms.CharField(
-        max_length=100,
-        required=False,
-        label="What is wrong",
-        validators=[receive.single_line],
-        widget=forms.TextInput(attrs={"placeholder": "e.g. phone number"}),
-    )
-    current_value = forms.CharField(
-        max_length=500, required=False, label="What we have now", validators=[receive.single_line]
-    )
-    corrected_value = forms.CharField(
-        max_length=500, required=False, label="What it should be", validators=[receive.single_line]
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("field") and not data.get("corrected_value"):
-            self.add_error("corrected_value", "Give the correct value.")
-        if data.get("corrected_value") and not data.get("field"):
-            self.add_error("field", "Say which item this corrects.")
-        return data
-
-
-CorrectionFormSet = forms.formset_factory(
-    CorrectionForm,
-    extra=1,
-    max_num=settings.DSAR_MAX_CORRECTIONS,
-    validate_max=True,
-    absolute_max=settings.DSAR_MAX_CORRECTIONS,
-)
-
-
 def with_another_correction(data: Any) -> tuple[IntakeForm, Any]:
     """The form as typed, unchecked, with one more correction row (up to the limit)."""
     try:
@@ -188,15 +156,7 @@ def with_another_correction(data: Any) -> tuple[IntakeForm, Any]:
 
 def to_submission(form: IntakeForm, corrections: Any) -> receive.Submission:
     data = form.cleaned_data
-    items = [
-        receive.CorrectionInput(
-            field=c["field"],
-            current_value=c.get("current_value", ""),
-            corrected_value=c["corrected_value"],
-        )
-        for c in corrections.cleaned_data
-        if c and c.get("field")
-    ]
+    items = corrections_typed(corrections)
     agent = data["acting_for_someone"]
     return receive.Submission(
         acting_for_someone=agent,

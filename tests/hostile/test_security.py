@@ -132,6 +132,8 @@ DASHBOARD = {  # covered by tests/requests_app/dashboard/test_dashboard.py's mat
     "dashboard-store-data",
     "dashboard-redact",
     "dashboard-action",
+    "dashboard-document",
+    "dashboard-log-request",
 }
 
 

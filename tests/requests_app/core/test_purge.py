@@ -29,7 +29,9 @@ from requests_app.models import (
     LegalHold,
     OutgoingEmail,
     ProcessorNotice,
+    RequestDocument,
     RequestEvent,
+    RequestMessage,
     RequestToken,
 )
 
@@ -38,6 +40,10 @@ MARK = "Mallory Marker 07700 900123 mallory@example.com"
 
 # (model, field) → how the purge treats it
 PURGED = {
+    ("DataSubjectRequest", "identity_note"),
+    ("DataSubjectRequest", "postal_address"),
+    ("RequestMessage", "body"),
+    ("RequestDocument", "original_name"),
     ("DataSubjectRequest", "requester_name"),
     ("DataSubjectRequest", "requester_email"),
     ("DataSubjectRequest", "requester_phone"),
@@ -67,12 +73,21 @@ DELETED = {  # rows that go whole
     "Redaction",
 }
 NOT_PERSONAL = {
+    ("DataSubjectRequest", "channel"): "a choice",
+    ("DataSubjectRequest", "identity_check"): "a choice",
+    ("DataSubjectRequest", "delivery"): "a choice",
+    ("RequestMessage", "direction"): "a choice",
+    ("RequestMessage", "author"): "staff, requester or agent",
+    ("RequestDocument", "kind"): "a choice",
+    ("RequestDocument", "content_type"): "a choice",
+    ("RequestDocument", "sha256"): "a digest",
+    ("RequestDocument", "file_name"): "a storage path of our reference and the row's id",
+    ("RequestDocument", "uploaded_by"): "staff, requester or agent",
     ("DataSubjectRequest", "reference"): "our reference",
     ("DataSubjectRequest", "request_type"): "a choice",
     ("DataSubjectRequest", "jurisdiction"): "a choice",
     ("DataSubjectRequest", "status"): "a choice",
     ("DataSubjectRequest", "held_from_status"): "a choice",
-    ("DataSubjectRequest", "channel"): "web or api",
     ("DataSubjectRequest", "erasure_plan"): "tables, rules and counts of the approved plan",
     ("ErasureStep", "store"): "a store's name",
     ("ErasureStep", "status"): "a choice",
@@ -156,8 +171,24 @@ def _filled_request() -> DataSubjectRequest:
         agent_email="mallory@example.com",
         agent_relationship=MARK,
         details=MARK,
+        identity_note=MARK,
+        postal_address=MARK,
         received_at=now,
         closed_at=now,
+    )
+    message = RequestMessage.objects.create(
+        request=dsr, direction="from_person", body=MARK, author="requester", created_at=now
+    )
+    RequestDocument.objects.create(
+        request=dsr,
+        message=message,
+        kind="identity",
+        original_name=f"{MARK}.pdf",
+        content_type="application/pdf",
+        size=1,
+        sha256="c" * 64,
+        uploaded_by="requester",
+        uploaded_at=now,
     )
     ClockPause.objects.create(request=dsr, started_on=dt.date(2026, 1, 5), question=MARK)
     Extension.objects.create(

@@ -10,7 +10,9 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
+from requests_app.core import documents
 from requests_app.models import DataSubjectRequest, GatherStep, Status, StepStatus
+from tests.support.documents import PDF
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +28,7 @@ def dsr(verified: Any) -> DataSubjectRequest:
     return verified(name="Dora Dash", email="dora@example.com")
 
 
-def urls(reference: str) -> list[tuple[str, str, bool]]:
+def urls(reference: str, document: int = 1) -> list[tuple[str, str, bool]]:
     """Every dashboard URL: (method, url, approver only). The next test checks it is every one."""
     from requests_app.core.actions import ACTIONS
     from requests_app.core.permissions import APPROVER
@@ -44,6 +46,8 @@ def urls(reference: str) -> list[tuple[str, str, bool]]:
         ("post", f"{base}erasure/crm/retry/", False),
         ("post", f"{base}notices/payments/confirm/", False),
         ("post", f"{base}corrections/1/decide/", False),
+        ("get", f"{base}documents/{document}/", False),
+        ("get", "/staff/requests/new/", False),
         ("get", "/staff/two-factor/", False),
         ("get", "/staff/two-factor/remove/", False),
         *actions,
@@ -68,6 +72,8 @@ def test_the_matrix_covers_every_dashboard_url() -> None:
         "dashboard-otp-remove",
         "dashboard-otp-backup-codes",  # shown once after set-up: its own test (test_two_factor)
         "dashboard-action",
+        "dashboard-document",
+        "dashboard-log-request",
     }
     assert {p.name for p in urlpatterns} - open_to_all == covered
 
@@ -80,7 +86,14 @@ def test_authorisation_matrix(
     step = GatherStep.objects.create(request=dsr, store="crm")
     DataSubjectRequest.objects.filter(pk=dsr.pk).update(status=Status.GATHERING)
     gather.gathering_run_step(step_id=step.pk, task_id="matrix")  # a real gathered file to preview
-    for method, url, approver_only in urls(dsr.reference):
+    document = documents.document_add(
+        dsr=dsr,
+        upload=documents.Upload(name="letter.pdf", content=PDF),
+        kind="attachment",
+        actor="staff:rita",
+        allowed=documents.ATTACHMENT_TYPES,
+    )
+    for method, url, approver_only in urls(dsr.reference, document.pk):
         anonymous = getattr(Client(), method)(url)
         assert anonymous.status_code == 302, url
         assert anonymous["Location"].startswith("/staff/login/"), url

@@ -1,0 +1,56 @@
+"""The corrections a person lists, one row each: the public form and staff intake share them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from requests_app.intake import receive
+
+
+class CorrectionForm(forms.Form):
+    field = forms.CharField(
+        max_length=100,
+        required=False,
+        label="What is wrong",
+        validators=[receive.single_line],
+        widget=forms.TextInput(attrs={"placeholder": "e.g. phone number"}),
+    )
+    current_value = forms.CharField(
+        max_length=500, required=False, label="What we have now", validators=[receive.single_line]
+    )
+    corrected_value = forms.CharField(
+        max_length=500, required=False, label="What it should be", validators=[receive.single_line]
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("field") and not data.get("corrected_value"):
+            self.add_error("corrected_value", "Give the correct value.")
+        if data.get("corrected_value") and not data.get("field"):
+            self.add_error("field", "Say which item this corrects.")
+        return data
+
+
+CorrectionFormSet = forms.formset_factory(
+    CorrectionForm,
+    extra=1,
+    max_num=settings.DSAR_MAX_CORRECTIONS,
+    validate_max=True,
+    absolute_max=settings.DSAR_MAX_CORRECTIONS,
+)
+
+
+def corrections_typed(corrections: Any) -> list[receive.CorrectionInput]:
+    """The filled rows of a valid correction formset."""
+    return [
+        receive.CorrectionInput(
+            field=c["field"],
+            current_value=c.get("current_value", ""),
+            corrected_value=c["corrected_value"],
+        )
+        for c in corrections.cleaned_data
+        if c and c.get("field")
+    ]
