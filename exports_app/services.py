@@ -35,6 +35,7 @@ from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
 from requests_app.core.queue import Task, later
 from requests_app.models import DataSubjectRequest, RequestType
+from requests_app.models import Delivery as ResponseDelivery
 from smarct_dsar.claims import claim, finish_with_file
 from smarct_dsar.crypto import Writable, new_token, token_hash
 from smarct_dsar.encrypted_files import store_encrypted
@@ -177,12 +178,15 @@ def exports_release(*, dsr: DataSubjectRequest, actor: User) -> None:
     # ``actions.can_release``
     now = timezone.now()
     Export.objects.filter(request=dsr).update(released_at=now)
-    send_link(dsr=dsr, actor=actor_label(actor), exports=exports)
+    # A response by post is printed by staff (the PDF) and posted: no link, no email.
+    by_post = dsr.delivery == ResponseDelivery.POST
+    if not by_post:
+        send_link(dsr=dsr, actor=actor_label(actor), exports=exports)
     event_append(
         dsr=dsr,
         actor=actor_label(actor),
         action="exports_released",
-        payload={"files": {e.format: e.sha256 for e in exports}},
+        payload={"files": {e.format: e.sha256 for e in exports}, "delivery": dsr.delivery},
     )
 
 

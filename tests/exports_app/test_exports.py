@@ -19,7 +19,7 @@ from django.core.files.storage import default_storage
 from exports_app import services
 from exports_app.models import ExportStatus
 from requests_app.core.errors import IllegalTransition
-from requests_app.models import Status
+from requests_app.models import DataSubjectRequest, Status
 from requests_app.review import decisions
 from tests.exports_app.conftest import export_bytes, open_zip
 
@@ -206,3 +206,30 @@ def test_a_build_run_twice_changes_nothing(bob: Any) -> None:
     assert services.export_build(export_id=export.pk, task_id="again") is False
     export.refresh_from_db()
     assert export.attempts == 1
+
+
+def test_a_response_by_post_sends_no_link_and_asks_staff_to_print_the_pdf(
+    bob: Any, approver: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.test import Client
+
+    DataSubjectRequest.objects.filter(pk=bob.pk).update(
+        delivery="post", postal_address="1 High Street\nTown AB1 2CD"
+    )
+    bob.refresh_from_db()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        decisions.request_release(dsr=bob, actor=approver)
+    bob.refresh_from_db()
+    assert bob.status == Status.COMPLETED
+    assert mail.outbox == []
+    assert bob.download_links.count() == 0
+    released = bob.events.get(action="exports_released")
+    assert released.payload["delivery"] == "post"
+    staff = Client()
+    staff.force_login(approver)
+    page = staff.get(f"/staff/requests/{bob.reference}/").content.decode()
+    assert "print the PDF" in page
+    assert "1 High Street" in page
+    printed = staff.get(f"/api/v1/requests/{bob.reference}/exports/pdf/")
+    assert b"".join(printed.streaming_content).startswith(b"%PDF-")
