@@ -251,6 +251,10 @@ def download_resolve(*, raw_token: str) -> Delivery:
         raise TokenInvalid(
             "This download link has been used the maximum number of times.", reason="exhausted"
         )
+    return download_resolve_link(link)
+
+
+def download_resolve_link(link: DownloadLink) -> Delivery:
     exports = list(
         Export.objects.filter(request=link.request).filter(
             released_at__isnull=False, file_deleted_at__isnull=True
@@ -259,6 +263,28 @@ def download_resolve(*, raw_token: str) -> Delivery:
     if not exports:
         raise TokenInvalid("The files for this request are no longer available.", reason="expired")
     return Delivery(link=link, exports=exports)
+
+
+def portal_delivery(*, dsr: DataSubjectRequest) -> Delivery:
+    """The request's live download link and its files, for the person's portal; or
+    ``TokenInvalid`` (expired: they can ask for a new link there)."""
+    link = (
+        DownloadLink.objects.filter(
+            request=dsr,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            downloads__lt=F("max_downloads"),
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if link is None:
+        raise TokenInvalid(
+            "Your download link has expired or been used up: ask for a new one on your "
+            "request's page.",
+            reason="expired",
+        )
+    return download_resolve_link(link)
 
 
 def download_record(*, link: DownloadLink, export: Export, ip: str, user_agent: str) -> bool:

@@ -16,6 +16,8 @@ from django.views.decorators.http import require_GET
 from exports_app import services
 from exports_app.files import FileMismatch, stream_export
 from requests_app.core.errors import TokenInvalid
+from requests_app.intake import verification
+from requests_app.models import TokenPurpose
 from smarct_dsar.crypto import InvalidToken
 from smarct_dsar.proxies import client_ip
 from smarct_dsar.ratelimit import rate_limit_hit, too_many_page
@@ -72,6 +74,25 @@ def download_file(request: HttpRequest, token: str, format_: str) -> HttpRespons
         delivery = services.download_resolve(raw_token=token)
     except TokenInvalid as exc:
         return _problem(request, exc)
+    return _serve(request, delivery, format_)
+
+
+@never_cache
+@require_GET
+def portal_file(request: HttpRequest, token: str, format_: str) -> HttpResponseBase:
+    """A released file downloaded from the person's portal (the status link), while a download
+    link is live: it counts against that link's downloads, like the link itself."""
+    if (limited := _limited(request)) is not None:
+        return limited
+    try:
+        found = verification.token_resolve(raw=token, purpose=TokenPurpose.STATUS)
+        delivery = services.portal_delivery(dsr=found.request)
+    except TokenInvalid as exc:
+        return _problem(request, exc)
+    return _serve(request, delivery, format_)
+
+
+def _serve(request: HttpRequest, delivery: services.Delivery, format_: str) -> HttpResponseBase:
     export = next((e for e in delivery.exports if e.format == format_), None)
     if export is None or not default_storage.exists(export.file_name):
         return _problem(

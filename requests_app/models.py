@@ -244,6 +244,8 @@ class ClockPause(models.Model):
     started_on = models.DateField()
     ended_on = models.DateField(null=True, blank=True)
     question = models.TextField()
+    # "identity": staff asked for proof of identity; the person uploads it with their reply.
+    proof = models.CharField(max_length=12, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

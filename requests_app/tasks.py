@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from exports_app.services import exports_to_requeue
 from requests_app import selectors, workflow
-from requests_app.core import checkpoints, lifecycle, notifications, probes, retention
+from requests_app.core import checkpoints, documents, lifecycle, notifications, probes, retention
 from requests_app.core.errors import IllegalTransition
 from requests_app.core.queue import Task, send
 from requests_app.fulfilment import certificate, erasure, optout, recipients, rectification
@@ -188,6 +188,12 @@ def sweep_orphaned_files() -> int:
 def purge_expired_requests() -> int:
     """Closed requests past the retention period lose their personal data (daily)."""
     return retention.purge_expired()
+
+
+@idempotent_task(name=Task.EXPIRE_PROOF_DOCUMENTS)
+def expire_proof_documents() -> int:
+    """Proof of identity or authority past its time after the decision is deleted (daily)."""
+    return documents.documents_expire()
 
 
 @idempotent_task(name=Task.SWEEP_LOST_WORK)

@@ -13,5 +13,10 @@ urlpatterns = [
     path("submitted/", views.submitted, name="submitted"),
     path("verify/<str:token>/", views.verify, name="verify"),
     path("status/<str:token>/", views.status_page, name="status"),
+    path(
+        "status/<str:token>/<slug:act>/",
+        views.status_page,
+        name="status-act",
+    ),
     path("recipients/confirm/<str:token>/", views.notice_confirm, name="notice-confirm"),
 ]

@@ -71,6 +71,10 @@ app.conf.beat_schedule = {
         "task": Task.SWEEP_ORPHANED_FILES,
         "schedule": crontab(minute=7, hour=4),
     },
+    "expire-proof-documents": {
+        "task": Task.EXPIRE_PROOF_DOCUMENTS,
+        "schedule": crontab(minute=23, hour=3),
+    },
     "purge-expired-requests": {
         "task": Task.PURGE_EXPIRED_REQUESTS,
         "schedule": crontab(minute=53, hour=3),

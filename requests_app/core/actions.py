@@ -37,6 +37,7 @@ from requests_app.models import (
     OPEN_STATUSES,
     CorrectionDecision,
     DataSubjectRequest,
+    DocumentKind,
     EventAction,
     RequestType,
     Status,
@@ -77,6 +78,7 @@ ACTIONS: dict[str, StaffAction] = _table(
     StaffAction("note", REVIEWER, frozenset(Status), reason=True),
     StaffAction("confirm_authority", REVIEWER, frozenset({Status.AWAITING_VERIFICATION}),
                 event="authority_confirmed"),
+    StaffAction("confirm_identity", REVIEWER, OPEN_STATUSES, event="identity_confirmed"),
     StaffAction("extend", REVIEWER, EARLY, reason=True),
     StaffAction("hold", REVIEWER, EARLY, reason=True),
     StaffAction("resume", REVIEWER, frozenset({Status.ON_HOLD})),
@@ -186,6 +188,14 @@ def can_confirm_authority(dsr: DataSubjectRequest) -> Refusal | None:
     return None
 
 
+def can_confirm_identity(dsr: DataSubjectRequest) -> Refusal | None:
+    if not dsr.documents.filter(
+        kind=DocumentKind.IDENTITY, delete_after__isnull=True, deleted_at__isnull=True
+    ).exists():
+        return _not_now("There is no proof of identity waiting to be checked.")
+    return None
+
+
 def can_release_hold(dsr: DataSubjectRequest) -> Refusal | None:
     if dsr.legal_holds.filter(released_at__isnull=True).exists():
         return None
@@ -233,6 +243,7 @@ NOT_NOW = {
     "approve": corrections_undecided,
     "extend": can_extend,
     "confirm_authority": can_confirm_authority,
+    "confirm_identity": can_confirm_identity,
     "release_hold": can_release_hold,
     "rebuild": can_rebuild,
     "redact": can_redact,
@@ -319,6 +330,7 @@ PAGE_ACTIONS = (
     "hold",
     "resume",
     "confirm_authority",
+    "confirm_identity",
     "legal_hold",
     "release_hold",
     "retry_rectification",

@@ -40,6 +40,7 @@ class Task(StrEnum):
     AUDIT_CHECKPOINT = "requests_app.tasks.audit_checkpoint"
     EXPIRE_UNVERIFIED_REQUESTS = "requests_app.tasks.expire_unverified_requests"
     PURGE_EXPIRED_REQUESTS = "requests_app.tasks.purge_expired_requests"
+    EXPIRE_PROOF_DOCUMENTS = "requests_app.tasks.expire_proof_documents"
     SWEEP_ORPHANED_FILES = "requests_app.tasks.sweep_orphaned_files"
     PROBE = "requests_app.tasks.probe"
 

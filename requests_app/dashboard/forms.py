@@ -128,6 +128,12 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
         "the person. Once their email is verified the clock starts.",
         "Authority confirmed.",
     ),
+    "confirm_identity": (
+        "Confirm identity",
+        "You have checked the proof of identity the person uploaded. It is deleted "
+        f"{settings.DSAR_PROOF_RETENTION_DAYS} days from now (keep only what is needed).",
+        "Identity confirmed.",
+    ),
 }
 REJECTION_TEMPLATES = [
     ("", "Write your own reason"),
@@ -208,6 +214,12 @@ class ActionForm(forms.Form):
         empty_label="Nobody (unassign)",
     )
     hold = forms.ChoiceField(label="The legal hold to end", choices=[])
+    proof = forms.BooleanField(
+        required=False,
+        label="Ask for proof of identity",
+        help_text="The person uploads it (PDF, JPEG or PNG) with their reply on their request's "
+        f"page; it is deleted {settings.DSAR_PROOF_RETENTION_DAYS} days after you confirm it.",
+    )
 
     def __init__(
         self, action: str, *args: Any, dsr: DataSubjectRequest | None = None, **kwargs: Any
@@ -229,6 +241,8 @@ class ActionForm(forms.Form):
             del self.fields["hold"]
         if action != "reject":
             del self.fields["template"]
+        if action != "hold":
+            del self.fields["proof"]
         if action == "assign":
             del self.fields["reason"]
             field = self.fields["assignee"]

@@ -250,6 +250,13 @@ def _perform(action: str, dsr: DataSubjectRequest, user: User, data: dict[str, A
         erasure.legal_hold_release(
             dsr=dsr, actor=user, reason=data["reason"], hold=int(data["hold"])
         )
+    elif action == "hold":
+        case.request_hold(
+            dsr=dsr,
+            actor=user,
+            question=data["reason"],
+            proof="identity" if data.get("proof") else "",
+        )
     elif action == "retry_rectification":
         rectification.rectification_retry(dsr=dsr, actor=user)
     else:

@@ -31,7 +31,7 @@ from requests_app.core.documents import ATTACHMENT_TYPES, Upload, document_add, 
 from requests_app.core.errors import NotPermitted, RuleViolation
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
-from requests_app.intake import receive
+from requests_app.intake import receive, verification
 from requests_app.intake.verification import request_mark_verified, verification_link
 from requests_app.models import STAFF_CHANNELS, DataSubjectRequest, Delivery, DocumentKind
 
@@ -165,7 +165,8 @@ def request_log(*, data: LoggedRequest, staff: User) -> DataSubjectRequest:
     if not data.untold_reason.strip():
         receive.agent_notice(dsr)
     if not data.identity_check:
-        return dsr
+        return dsr  # the confirmation link comes first; proof of authority is asked for then
     if dsr.has_agent:
+        verification.authority_invite(dsr)
         return dsr  # the agent's authority is still to be seen: the clock starts then
     return request_mark_verified(dsr=dsr, actor=actor, verified_at=data.received_at)

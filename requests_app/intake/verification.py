@@ -19,12 +19,19 @@ from django.utils import timezone
 
 from requests_app.core import deadlines
 from requests_app.core.audit import event_append
+from requests_app.core.documents import proof_decided
 from requests_app.core.errors import TokenInvalid
 from requests_app.core.lifecycle import compute_due, transition
 from requests_app.core.locking import request_locked, staff_action
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
-from requests_app.models import DataSubjectRequest, RequestToken, Status, TokenPurpose
+from requests_app.models import (
+    DataSubjectRequest,
+    DocumentKind,
+    RequestToken,
+    Status,
+    TokenPurpose,
+)
 from smarct_dsar.crypto import new_token, token_hash
 
 
@@ -96,6 +103,7 @@ def request_verify_email(*, raw_token: str) -> DataSubjectRequest:
     dsr.save(update_fields=["email_verified_at", "updated_at"])
     event_append(dsr=dsr, actor="requester", action="email_verified")
     if dsr.has_agent and dsr.authority_confirmed_at is None:
+        authority_invite(dsr)
         return dsr
     return request_mark_verified(dsr=dsr, actor="requester")
 
@@ -142,6 +150,37 @@ def request_confirm_authority(
         action="authority_confirmed",
         payload={"reason": reason.strip()},
     )
-    if dsr.email_verified_at is not None:
+    proof_decided(dsr=dsr, kinds=[DocumentKind.AUTHORITY])
+    # identity proven by the email link, or checked by staff as they logged the request
+    if dsr.email_verified_at is not None or dsr.identity_check:
         return request_mark_verified(dsr=dsr, actor=actor_label(actor))
+    return dsr
+
+
+def authority_invite(dsr: DataSubjectRequest) -> None:
+    """Ask the agent for proof of their authority, with the link to the page to upload it."""
+    email_queue(
+        template="authority-needed",
+        to=dsr.agent_email,
+        dsr=dsr,
+        context={
+            "dsr": dsr,
+            "status_url": status_link(dsr),
+            "retention_days": settings.DSAR_PROOF_RETENTION_DAYS,
+        },
+    )
+
+
+@staff_action("confirm_identity")
+def request_confirm_identity(
+    *, dsr: DataSubjectRequest, actor: User, reason: str = ""
+) -> DataSubjectRequest:
+    """Staff have checked the proof of identity the person uploaded: it is due for deletion."""
+    proof_decided(dsr=dsr, kinds=[DocumentKind.IDENTITY])
+    event_append(
+        dsr=dsr,
+        actor=actor_label(actor),
+        action="identity_confirmed",
+        payload={"reason": reason.strip()},
+    )
     return dsr

@@ -5,17 +5,22 @@ Thin: form, service, template.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from requests_app.core.errors import TokenInvalid
+from requests_app.core.documents import Upload
+from requests_app.core.errors import DomainError, IllegalTransition, TokenInvalid
 from requests_app.fulfilment import recipients
 from requests_app.intake import receive, verification
 from requests_app.models import AT_ONCE_TYPES, TokenPurpose
 from requests_app.public import forms, status
+from requests_app.review import portal
 from smarct_dsar.proxies import client_ip
 from smarct_dsar.ratelimit import rate_limit_hit, too_many_page, too_many_words
 
@@ -111,18 +116,90 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "requests_app/verified.html", {"dsr": dsr})
 
 
+def _status_link_problem(request: HttpRequest, exc: TokenInvalid) -> HttpResponse:
+    return render(
+        request,
+        "requests_app/link_problem.html",
+        {"problem": exc.reason, "message": exc.message, "status_link": True},
+        status=404,
+    )
+
+
+def _portal(
+    request: HttpRequest, token: str, dsr: Any, *, problem: str = "", status_code: int = 200
+) -> HttpResponse:
+    context = {
+        **status.summary(dsr),
+        "token": token,
+        "problem": problem,
+        "typed": request.POST.get("body", "") if problem else "",
+    }
+    return render(request, "requests_app/status.html", context, status=status_code)
+
+
 @never_cache
-def status_page(request: HttpRequest, token: str) -> HttpResponse:
+@require_http_methods(["GET", "POST"])
+def status_page(request: HttpRequest, token: str, act: str = "") -> HttpResponse:
+    """The person's portal. GET shows it; POST (``act``) answers the question, uploads proof,
+    asks for a new link or withdraws (``review/portal.py``). A refusal comes back on the page,
+    in words, with a 400 or 409, and what was typed kept."""
     try:
         found = verification.token_resolve(raw=token, purpose=TokenPurpose.STATUS)
     except TokenInvalid as exc:
-        return render(
+        return _status_link_problem(request, exc)
+    dsr = found.request
+    if request.method == "GET":
+        if act == "withdraw":
+            return render(request, "requests_app/withdraw.html", {"dsr": dsr, "token": token})
+        return _portal(request, token, dsr)
+    verdict = rate_limit_hit(
+        scope="portal-ip", identity=client_ip(request), limit=settings.DSAR_RATE_LIMIT_VERIFY_PER_IP
+    )
+    if not verdict.allowed:
+        return too_many_page(request, verdict)
+    if _too_large(request):
+        return _portal(
             request,
-            "requests_app/link_problem.html",
-            {"problem": exc.reason, "message": exc.message, "status_link": True},
-            status=404,
+            token,
+            dsr,
+            problem=f"The files are too large together: send at most "
+            f"{settings.DSAR_DOCUMENT_MAX_BYTES // (1024 * 1024)} MB each, "
+            f"{settings.DSAR_DOCUMENTS_PER_UPLOAD} at a time.",
+            status_code=400,
         )
-    return render(request, "requests_app/status.html", status.summary(found.request))
+    uploads = [Upload(name=f.name or "", content=f.read()) for f in request.FILES.getlist("files")]
+    try:
+        if act == "reply":
+            portal.request_reply(dsr=dsr, body=request.POST.get("body", ""), uploads=uploads)
+            messages.success(request, "Thank you: we have your answer, and work has resumed.")
+        elif act == "proof":
+            portal.request_upload_authority(
+                dsr=dsr, uploads=uploads, note=request.POST.get("body", "")
+            )
+            messages.success(request, "Thank you: we will check your proof and email you.")
+        elif act == "new-link":
+            portal.request_new_link(dsr=dsr)
+            messages.success(request, "We have asked our privacy team to send you a new link.")
+        elif act == "withdraw":
+            portal.request_withdraw_by_person(dsr=dsr)
+            messages.success(request, "Your request is withdrawn. We have emailed you to confirm.")
+        else:
+            raise Http404
+    except DomainError as exc:
+        dsr.refresh_from_db()
+        code = 409 if isinstance(exc, IllegalTransition) else 400
+        return _portal(request, token, dsr, problem=exc.message, status_code=code)
+    return redirect("status", token=token)
+
+
+def _too_large(request: HttpRequest) -> bool:
+    """A body larger than uploads may be is refused before it is read (files are kept in
+    memory only: ``FILE_UPLOAD_HANDLERS``)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return True
+    return length > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
 
 
 @never_cache

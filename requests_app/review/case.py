@@ -8,11 +8,20 @@ from django.utils import timezone
 
 from requests_app.core import deadlines
 from requests_app.core.audit import event_append
+from requests_app.core.errors import RuleViolation
 from requests_app.core.lifecycle import compute_due, require_reason, transition
 from requests_app.core.locking import staff_action
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
-from requests_app.models import ClockPause, DataSubjectRequest, Extension
+from requests_app.intake.verification import status_link
+from requests_app.models import (
+    ClockPause,
+    DataSubjectRequest,
+    DocumentKind,
+    Extension,
+    MessageDirection,
+    RequestMessage,
+)
 
 
 @staff_action("extend")
@@ -50,35 +59,59 @@ def request_extend(*, dsr: DataSubjectRequest, actor: User, reason: str) -> Data
 
 
 @staff_action("hold")
-def request_hold(*, dsr: DataSubjectRequest, actor: User, question: str) -> DataSubjectRequest:
-    """Ask the person for clarification: the clock pauses until they answer."""
+def request_hold(
+    *, dsr: DataSubjectRequest, actor: User, question: str, proof: str = ""
+) -> DataSubjectRequest:
+    """Ask the person for clarification (or, ``proof="identity"``, for proof of identity): the
+    clock pauses until they answer on their portal, where the question is shown."""
     question = require_reason(question)
+    if proof not in {"", DocumentKind.IDENTITY}:
+        raise RuleViolation("Proof asked for is of identity, or none.", field="proof")
     dsr = transition(
         dsr,
         "hold",
         actor=actor_label(actor),
-        payload={"question": question},
+        payload={"question": question, "proof": proof},
         held_from_status=dsr.status,
     )
-    ClockPause.objects.create(
-        request=dsr, started_on=deadlines.today(), question=question, created_by=actor
+    pause = ClockPause.objects.create(
+        request=dsr, started_on=deadlines.today(), question=question, proof=proof, created_by=actor
+    )
+    RequestMessage.objects.create(
+        request=dsr,
+        direction=MessageDirection.TO_PERSON,
+        body=question,
+        author=actor_label(actor),
+        pause=pause,
+        created_at=timezone.now(),
     )
     email_queue(
         template="clarification",
         to=contact_email(dsr),
         dsr=dsr,
-        context={"dsr": dsr, "question": question},
+        context={
+            "dsr": dsr,
+            "question": question,
+            "proof": proof,
+            "status_url": status_link(dsr),
+        },
     )
     return dsr
 
 
 @staff_action("resume")
 def request_resume(*, dsr: DataSubjectRequest, actor: User, reason: str = "") -> DataSubjectRequest:
-    """The clarification arrived: the clock restarts and the due date moves by the days paused."""
+    """The clarification arrived (by post, say): staff restart the clock."""
+    return resumed(dsr, actor=actor_label(actor), reason=reason)
+
+
+def resumed(dsr: DataSubjectRequest, *, actor: str, reason: str = "") -> DataSubjectRequest:
+    """The clock restarts today and the due date moves on by the days paused (the caller holds
+    the row locked: staff's ``request_resume``, or the person's reply on the portal)."""
     dsr = transition(
         dsr,
         "resume",
-        actor=actor_label(actor),
+        actor=actor,
         payload={"reason": reason.strip()},
         held_from_status="",
     )
@@ -92,14 +125,21 @@ def request_resume(*, dsr: DataSubjectRequest, actor: User, reason: str = "") ->
 def request_withdraw(*, dsr: DataSubjectRequest, actor: User, reason: str) -> DataSubjectRequest:
     """Close the request as withdrawn (an approver, with a reason). The person is emailed: if
     they did not ask for it, they learn of it and can ask again."""
-    reason = require_reason(reason)
-    dsr = transition(dsr, "withdraw", actor=actor_label(actor), payload={"reason": reason})
+    return withdrawn(dsr, actor=actor_label(actor), reason=require_reason(reason))
+
+
+def withdrawn(
+    dsr: DataSubjectRequest, *, actor: str, reason: str, by_person: bool = False
+) -> DataSubjectRequest:
+    """Close the request as withdrawn, with the row locked (staff's ``request_withdraw``, or the
+    person's own on the portal), and tell the person."""
+    dsr = transition(dsr, "withdraw", actor=actor, payload={"reason": reason})
     dsr.pauses.filter(ended_on__isnull=True).update(ended_on=deadlines.today())
     email_queue(
         template="withdrawn",
         to=contact_email(dsr),
         dsr=dsr,
-        context={"dsr": dsr, "reason": reason},
+        context={"dsr": dsr, "reason": reason, "by_person": by_person},
     )
     return dsr
 

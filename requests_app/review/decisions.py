@@ -26,7 +26,7 @@ from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
 from requests_app.fulfilment.erasure_plans import erasure_plan_fix
 from requests_app.gathering.gather import gathered_files_delete
-from requests_app.intake.verification import request_confirm_authority
+from requests_app.intake.verification import request_confirm_authority, request_confirm_identity
 from requests_app.models import DataSubjectRequest, RequestType
 from requests_app.review.case import (
     request_extend,
@@ -138,6 +138,7 @@ REASONED_ACTIONS: dict[str, Callable[..., DataSubjectRequest]] = {
     "resume": request_resume,
     "withdraw": request_withdraw,
     "confirm_authority": request_confirm_authority,
+    "confirm_identity": request_confirm_identity,
     "hold": lambda *, dsr, actor, reason: request_hold(dsr=dsr, actor=actor, question=reason),
 }
 
