@@ -34,7 +34,8 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
         "what is withheld, the erasure plan) is recorded on the timeline, and corrections and "
         "erasure carry out exactly that. For access and portability the files are then built "
         "to preview; anything withheld after this is checked by the approver who releases "
-        "them, who must not have prepared it.",
+        "them, who must not have prepared it. A restriction is then carried out in the stores "
+        "the data map lists; upholding an objection emails the person your reason.",
         "Approved.",
     ),
     "reject": (
@@ -108,6 +109,13 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
         "Write the accepted corrections to the stores again (after fixing a store that failed). "
         "Values already written are left as they are.",
         "The corrections are being applied again.",
+    ),
+    "lift_restriction": (
+        "Lift the restriction",
+        "Let processing of this person's data start again: the values the data map gives to "
+        "undo the restriction are written back. The person is emailed first, with your reason "
+        "(UK GDPR Article 18(3)); it is lifted once that email has been sent.",
+        "The person is being told; the restriction is lifted once the email has gone.",
     ),
     "confirm_authority": (
         "Confirm agent's authority",
@@ -232,7 +240,8 @@ class ActionForm(forms.Form):
             if action == "note":
                 self.fields["reason"].label = "Note"
             # A rejection's reason may come from a template instead (see ``clean``).
-            self.fields["reason"].required = ACTIONS[action].reason and action != "reject"
+            needs = ACTIONS[action].needs_reason(dsr) if dsr else ACTIONS[action].reason
+            self.fields["reason"].required = needs and action != "reject"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

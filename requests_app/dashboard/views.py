@@ -33,7 +33,14 @@ from requests_app.dashboard.forms import (
 from requests_app.dashboard.reports import overview as figures
 from requests_app.fulfilment import erasure, erasure_plans, recipients, rectification
 from requests_app.gathering import gather
-from requests_app.models import DataSubjectRequest, GatherStep, RequestType, Status, StepStatus
+from requests_app.models import (
+    DataSubjectRequest,
+    GatherStep,
+    RequestType,
+    Restriction,
+    Status,
+    StepStatus,
+)
 from requests_app.review import case, decisions
 from smarct_dsar.crypto import InvalidToken
 
@@ -147,6 +154,8 @@ def _fulfilment_context(dsr: DataSubjectRequest) -> dict[str, Any]:
         context["holds"] = erasure.erasure_holds(dsr) if dsr.is_open else []
         context["erasure_steps"] = dsr.erasure_steps.all()
     context["notices"] = [(n, recipients.is_overdue(n)) for n in dsr.notices.all()]
+    if dsr.request_type == RequestType.RESTRICTION:
+        context["restriction"] = Restriction.objects.filter(request=dsr).first()
     if dsr.request_type == RequestType.RECTIFICATION:
         fields = sorted(rectification.rectifiable_fields())
         context["decisions"] = [

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from requests_app.models import DataSubjectRequest, RequestType, Status
+from django.utils import timezone
+
+from requests_app.models import DataSubjectRequest, RequestType, Restriction, Status
 
 STATUS_WORDS = {
     Status.AWAITING_VERIFICATION: "We are waiting for you to confirm your email address.",
@@ -38,7 +40,26 @@ EVENT_WORDS = {
     "resume": "Work resumed and the deadline moved on by the days it was paused.",
     "withdraw": "The request was withdrawn.",
     "expire": "The request was closed because it was never confirmed.",
+    "restricted": "We restricted the use of your information (we emailed you where).",
+    "restriction_lift_decided": "We told you we will lift the restriction, and why.",
+    "restriction_lifted": "The restriction was lifted.",
+    "objection_upheld": "We upheld your objection (the reason was emailed to you).",
 }
+
+
+def _restriction_words(dsr: DataSubjectRequest) -> str | None:
+    """A completed restriction: whether it is still in force (the status alone cannot say)."""
+    restriction = Restriction.objects.filter(request=dsr).first()
+    if dsr.status != Status.COMPLETED or restriction is None:
+        return None
+    if restriction.lifted_at is not None:
+        lifted = timezone.localtime(restriction.lifted_at)
+        return f"The restriction was lifted on {lifted:%-d %B %Y}; we told you beforehand."
+    if restriction.lift_decided_at is not None:
+        return "We have told you that we will lift the restriction; it is in force until then."
+    return (
+        "Your request is complete: the restriction is in force. We will tell you before we lift it."
+    )
 
 
 def summary(dsr: DataSubjectRequest) -> dict[str, Any]:
@@ -51,7 +72,7 @@ def summary(dsr: DataSubjectRequest) -> dict[str, Any]:
         "reference": dsr.reference,
         "name": dsr.requester_name,
         "type_label": RequestType(dsr.request_type).label,
-        "status_words": STATUS_WORDS[Status(dsr.status)],
+        "status_words": _restriction_words(dsr) or STATUS_WORDS[Status(dsr.status)],
         "status_label": Status(dsr.status).label,
         "due_on": dsr.due_on if dsr.is_open else None,
         "paused": dsr.status == Status.ON_HOLD,

@@ -100,6 +100,11 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "api-request-hold": ("post", "/api/v1/requests/{ref}/hold/", may("hold")),
     "api-request-resume": ("post", "/api/v1/requests/{ref}/resume/", may("resume")),
     "api-request-withdraw": ("post", "/api/v1/requests/{ref}/withdraw/", may("withdraw")),
+    "api-request-lift_restriction": (
+        "post",
+        "/api/v1/requests/{ref}/lift-restriction/",
+        may("lift_restriction"),
+    ),
     "api-exports-rebuild": ("post", "/api/v1/requests/{ref}/exports/rebuild/", may("rebuild")),
     "api-export-preview": ("get", "/api/v1/requests/{ref}/exports/json/", STAFF),
     "api-request-release": ("post", "/api/v1/requests/{ref}/release/", may("release")),

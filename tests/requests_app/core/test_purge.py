@@ -31,6 +31,7 @@ from requests_app.models import (
     ProcessorNotice,
     RequestEvent,
     RequestToken,
+    Restriction,
 )
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +48,8 @@ PURGED = {
     ("DataSubjectRequest", "agent_relationship"),
     ("DataSubjectRequest", "details"),
     ("DataSubjectRequest", "requester_email_key"),
+    ("DataSubjectRequest", "grounds"),
+    ("Restriction", "lift_reason"),
     ("ClockPause", "question"),
     ("Extension", "reason"),
     ("LegalHold", "reason"),
@@ -74,6 +77,9 @@ NOT_PERSONAL = {
     ("DataSubjectRequest", "held_from_status"): "a choice",
     ("DataSubjectRequest", "channel"): "web or api",
     ("DataSubjectRequest", "erasure_plan"): "tables, rules and counts of the approved plan",
+    ("DataSubjectRequest", "objection_scope"): "a choice",
+    ("Restriction", "changes"): "the data map's stores, tables and flags, with counts",
+    ("Restriction", "lift_decided_by"): "a member of staff",
     ("ErasureStep", "store"): "a store's name",
     ("ErasureStep", "status"): "a choice",
     ("ErasureStep", "claimed_by"): "a task id",
@@ -156,6 +162,7 @@ def _filled_request() -> DataSubjectRequest:
         agent_email="mallory@example.com",
         agent_relationship=MARK,
         details=MARK,
+        grounds=MARK,
         received_at=now,
         closed_at=now,
     )
@@ -164,6 +171,7 @@ def _filled_request() -> DataSubjectRequest:
         request=dsr, granted_at=now, reason=MARK, previous_due_on=dt.date(2026, 2, 1)
     )
     LegalHold.objects.create(request=dsr, reason=MARK, placed_by="staff:ada")
+    Restriction.objects.create(request=dsr, restricted_at=now, lift_reason=MARK)
     ProcessorNotice.objects.create(
         request=dsr,
         store="payments",

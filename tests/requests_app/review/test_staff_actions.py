@@ -14,15 +14,16 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from exports_app import services as exports
 from requests_app.core.actions import ACTIONS, PAGE_ACTIONS, available
 from requests_app.core.errors import DomainError, IllegalTransition, NotPermitted
 from requests_app.core.permissions import APPROVER
-from requests_app.fulfilment import erasure, recipients, rectification
+from requests_app.fulfilment import erasure, recipients, rectification, restriction
 from requests_app.gathering import gather
 from requests_app.intake import verification
-from requests_app.models import DataSubjectRequest, LegalHold, RequestEvent, Status
+from requests_app.models import DataSubjectRequest, LegalHold, RequestEvent, Restriction, Status
 from requests_app.review import case, decisions
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +61,7 @@ SERVICES: dict[str, Service] = {
     "reject": lambda r, u: decisions.request_reject(dsr=r, actor=u, reason="Unfounded"),
     "withdraw": lambda r, u: case.request_withdraw(dsr=r, actor=u, reason="By phone"),
     "release_hold": lambda r, u: erasure.legal_hold_release(dsr=r, actor=u, reason="Ended"),
+    "lift_restriction": lambda r, u: restriction.restriction_lift(dsr=r, actor=u, reason="Checked"),
 }
 
 
@@ -119,6 +121,8 @@ def test_an_action_that_needs_a_reason_is_refused_without_one(
     dsr = _in(submit, sorted(spec.statuses)[0], sorted(spec.types)[0])
     if action == "release_hold":
         LegalHold.objects.create(request=dsr, reason="Claim", placed_by="staff:ada")
+    if action == "lift_restriction":  # a restriction carried out: what is lifted
+        Restriction.objects.create(request=dsr, restricted_at=timezone.now())
     blank: dict[str, Service] = {
         "note": lambda r, u: case.request_note(dsr=r, actor=u, text=" "),
         "extend": lambda r, u: case.request_extend(dsr=r, actor=u, reason=" "),
@@ -134,6 +138,7 @@ def test_an_action_that_needs_a_reason_is_refused_without_one(
         "reject": lambda r, u: decisions.request_reject(dsr=r, actor=u, reason=" "),
         "withdraw": lambda r, u: case.request_withdraw(dsr=r, actor=u, reason=" "),
         "release_hold": lambda r, u: erasure.legal_hold_release(dsr=r, actor=u, reason=" "),
+        "lift_restriction": lambda r, u: restriction.restriction_lift(dsr=r, actor=u, reason=" "),
     }
     with pytest.raises(DomainError):
         blank[action](dsr, approver)
