@@ -153,6 +153,8 @@ def _crm() -> sa.MetaData:
         sa.Column("company", sa.String(200)),
         sa.Column("created_at", sa.DateTime(timezone=True)),
         sa.Column("account_manager_id", sa.ForeignKey("employees.id")),
+        # Set while processing is restricted (UK GDPR Article 18): the map's ``restrict:``.
+        sa.Column("processing_restricted", sa.Boolean, default=False),
     )
     sa.Table(
         "customer_notes",
@@ -177,6 +179,7 @@ def _app() -> sa.MetaData:
         sa.Column("phone", sa.String(40)),
         sa.Column("created_at", sa.DateTime(timezone=True)),
         sa.Column("last_login_at", sa.DateTime(timezone=True)),
+        sa.Column("processing_restricted", sa.Boolean, default=False),
     )
     sa.Table(
         "preferences",

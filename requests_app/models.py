@@ -23,6 +23,16 @@ class RequestType(models.TextChoices):
     ERASURE = "erasure", "Deletion of your data"
     PORTABILITY = "portability", "Portability (your data in a machine-readable format)"
     MARKETING_OPT_OUT = "marketing_opt_out", "Opt out of marketing"
+    RESTRICTION = "restriction", "Restriction (stop using your data for a time)"
+    OBJECTION = "objection", "Objection to how we use your data"
+
+
+class ObjectionScope(models.TextChoices):
+    """What an objection (Article 21) is to. Direct marketing is an absolute right (21(3)): it is
+    carried out like a marketing opt-out, never reviewed; other processing is decided by staff."""
+
+    DIRECT_MARKETING = "direct_marketing", "Direct marketing"
+    OTHER = "other", "Another use of my data (with my reasons)"
 
 
 # Carried out as soon as the address is confirmed, never reviewed and not on the month's clock
@@ -122,6 +132,10 @@ class DataSubjectRequest(models.Model):
     agent_relationship = models.CharField(max_length=200, blank=True)
 
     details = models.TextField(blank=True)
+    # An objection's scope (blank for the other types), and the person's grounds for an
+    # objection to other processing or for a restriction (Articles 18 and 21).
+    objection_scope = models.CharField(max_length=20, choices=ObjectionScope.choices, blank=True)
+    grounds = models.TextField(blank=True)
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.WEB)
     # Logged by staff: who took it, how they checked identity, how the response goes out.
     received_by = models.ForeignKey(
@@ -189,11 +203,21 @@ class DataSubjectRequest(models.Model):
 
     @property
     def at_once(self) -> bool:
-        return self.request_type in AT_ONCE_TYPES
+        return self.stops_marketing
 
     @property
     def has_agent(self) -> bool:
         return bool(self.agent_email)
+
+    @property
+    def stops_marketing(self) -> bool:
+        """A marketing opt-out, or an objection to direct marketing: carried out at once without
+        review, and never refused (UK GDPR Article 21(3)). One rule for the workflow, the staff
+        actions and the opt-out itself."""
+        return self.request_type == RequestType.MARKETING_OPT_OUT or (
+            self.request_type == RequestType.OBJECTION
+            and self.objection_scope == ObjectionScope.DIRECT_MARKETING
+        )
 
 
 class CorrectionDecision(models.TextChoices):
@@ -442,6 +466,12 @@ class EventAction(models.TextChoices):
     RECTIFICATION_RETRY = "rectification_retry", "Correction retried"
     OPTED_OUT = "opted_out", "Opted out"
     OPT_OUT_FAILED = "opt_out_failed", "Opt-out failed"
+    RESTRICTED = "restricted", "Processing restricted"
+    RESTRICTION_FAILED = "restriction_failed", "Restriction failed"
+    RESTRICTION_LIFT_DECIDED = "restriction_lift_decided", "Restriction to be lifted: person told"
+    RESTRICTION_LIFTED = "restriction_lifted", "Restriction lifted"
+    RESTRICTION_LIFT_FAILED = "restriction_lift_failed", "Lifting the restriction failed"
+    OBJECTION_UPHELD = "objection_upheld", "Objection upheld"
     RECIPIENT_NOTIFIED = "recipient_notified", "Recipient told"
     RECIPIENT_REMINDED = "recipient_reminded", "Recipient reminded"
     RECIPIENT_CONFIRMED = "recipient_confirmed", "Recipient confirmed"
@@ -669,6 +699,33 @@ class ProcessorNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} notice to {self.organisation} for {self.request_id}"
+
+
+class Restriction(models.Model):
+    """A restriction of processing (Article 18) carried out: what the data map's ``restrict:``
+    changed, each with the values that undo it, and its lifting. Lifting writes back the values
+    recorded here, not the map's as it may be later. While ``lifted_at`` is empty the restriction
+    is in force (and the request's record is kept: lifting needs the person's address)."""
+
+    request = models.OneToOneField(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="restriction"
+    )
+    # [{"store", "table", "set", "lift", "records"}], as made
+    changes = models.JSONField(default=list)
+    restricted_at = models.DateTimeField()
+    # An approver decides to lift it (with the reason told to the person); it is lifted once
+    # the person's notice has been sent (Article 18(3): told before it is lifted).
+    lift_reason = models.TextField(blank=True)
+    lift_decided_by = models.CharField(max_length=200, blank=True)
+    lift_decided_at = models.DateTimeField(null=True, blank=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"restriction of {self.request_id}"
+
+    @property
+    def in_force(self) -> bool:
+        return self.lifted_at is None
 
 
 class Suppression(models.Model):

@@ -23,7 +23,14 @@ from requests_app import selectors, workflow
 from requests_app.core import checkpoints, documents, lifecycle, notifications, probes, retention
 from requests_app.core.errors import IllegalTransition
 from requests_app.core.queue import Task, send
-from requests_app.fulfilment import certificate, erasure, optout, recipients, rectification
+from requests_app.fulfilment import (
+    certificate,
+    erasure,
+    optout,
+    recipients,
+    rectification,
+    restriction,
+)
 from requests_app.gathering import gather
 from requests_app.models import DataSubjectRequest, Status
 from requests_app.stores import PermanentStoreError, TransientStoreError
@@ -128,6 +135,50 @@ def fulfil_opt_out(request_id: int) -> None:
         optout.opt_out_record_failure(request_id=request_id, error=str(exc))
 
 
+@idempotent_task(
+    name=Task.APPLY_RESTRICTION,
+    autoretry_for=(TransientStoreError,),
+    retry_backoff=10,
+    max_retries=8,
+)
+def apply_restriction(request_id: int) -> None:
+    """Make an approved restriction's changes in the stores; a permanent store error is put on
+    the timeline and left for the sweeper (and staff)."""
+    try:
+        restriction.restriction_apply(request_id=request_id)
+    except PermanentStoreError as exc:
+        log.error("restriction %s: %s", request_id, exc)
+        restriction.restriction_record_failure(request_id=request_id, error=str(exc))
+
+
+# How long a lift waits for its notice to be sent before looking again (then the sweeper does).
+LIFT_NOTICE_WAIT_SECONDS = 30
+LIFT_NOTICE_CHECKS = 10
+
+
+@idempotent_task(
+    name=Task.LIFT_RESTRICTION,
+    bind=True,
+    autoretry_for=(TransientStoreError,),
+    retry_backoff=10,
+    max_retries=8,
+)
+def lift_restriction(self: Any, request_id: int) -> Any:
+    """Lift a restriction once the person's notice has been sent (Article 18(3))."""
+    try:
+        if restriction.restriction_lift_apply(request_id=request_id):
+            return None
+    except PermanentStoreError as exc:
+        log.error("lifting restriction %s: %s", request_id, exc)
+        restriction.restriction_record_failure(
+            request_id=request_id, error=str(exc), action="restriction_lift_failed"
+        )
+        return None
+    if restriction.lift_pending(request_id) and self.request.retries < LIFT_NOTICE_CHECKS:
+        return self.retry(countdown=LIFT_NOTICE_WAIT_SECONDS, throw=False)
+    return None
+
+
 @idempotent_task(name=Task.APPLY_RECTIFICATION)
 def apply_rectification(request_id: int) -> None:
     rectification.rectification_apply(request_id=request_id)
@@ -209,15 +260,14 @@ def sweep_lost_work() -> None:
     )
     for request_id in DataSubjectRequest.objects.filter(stuck).values_list("pk", flat=True):
         advance.delay(request_id)
-    # fulfilling, carried out by one task (an opt-out, corrections): run it again
-    carried_by = {
-        kind: route.carry_out for kind, route in workflow.ROUTES.items() if route.carry_out
-    }
-    fulfilling = DataSubjectRequest.objects.filter(
-        status=Status.FULFILLING, updated_at__lt=stale, request_type__in=list(carried_by)
-    )
-    for request_id, kind in fulfilling.values_list("pk", "request_type"):
-        send(carried_by[kind], request_id)
+    # fulfilling, carried out by one task (an opt-out, corrections, a restriction): run it again
+    fulfilling = DataSubjectRequest.objects.filter(status=Status.FULFILLING, updated_at__lt=stale)
+    for dsr in fulfilling.only("pk", "request_type", "objection_scope"):
+        carry_out = workflow.route_of(dsr).carry_out
+        if carry_out is not None:
+            send(carry_out, dsr.pk)
+    for request_id in restriction.lifts_to_requeue():
+        send(Task.LIFT_RESTRICTION, request_id)
     for step_id in gather.steps_to_requeue():
         gather_store.delay(step_id)
     # every store done but the request never moved on (its worker died in between)

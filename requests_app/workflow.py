@@ -17,12 +17,21 @@ erasure              gather every store  unless held or the plan         —
 marketing opt-out    suppress, then      — (never reviewed)              —
                      change the stores
                      (``carry_out``)
+restriction          gather every store  make the map's ``restrict:``    —
+                                         changes, email what
+                                         (``carry_out``); an approver
+                                         may lift it later
+objection            gather every store  complete, emailing the          —
+                                         approver's reason
+objection to direct  as a marketing opt-out (``route_of``: the same route)
+marketing
 ===================  ==================  ==============================  =====================
 
 Staff work between "verified" and "approved" (review, submit, approve: ``review/``); delivery
 ends an access request (release: ``review.decisions.request_release``); the fulfilment of the
 other types completes the request itself (the last erasure step queues the certificate, which
-completes it; ``carry_out`` completes a correction or an opt-out). The sweeper
+completes it; ``carry_out`` completes a correction, an opt-out or a restriction; an upheld
+objection completes as it starts fulfilling). The sweeper
 (``tasks.sweep_lost_work``) reads the same table: a request left verified or approved is
 advanced again, and one left fulfilling has its ``carry_out`` task queued again; the per-store
 steps and the files have rows of their own, which it re-queues too.
@@ -39,6 +48,7 @@ from requests_app.core.lifecycle import transition
 from requests_app.core.locking import request_locked
 from requests_app.core.queue import Task, later
 from requests_app.fulfilment.erasure import erasure_ready, erasure_start, erasures_release_waiting
+from requests_app.fulfilment.objection import objection_uphold
 from requests_app.fulfilment.optout import opt_out_start
 from requests_app.gathering.gather import gathering_start
 from requests_app.models import DataSubjectRequest, RequestType, Status
@@ -75,15 +85,25 @@ ROUTES: dict[str, Route] = {
     RequestType.RECTIFICATION: Route(verified=gathering_start, carry_out=Task.APPLY_RECTIFICATION),
     RequestType.ERASURE: Route(verified=gathering_start, fulfil=erasure_start, ready=erasure_ready),
     RequestType.MARKETING_OPT_OUT: Route(verified=opt_out_start, carry_out=Task.FULFIL_OPT_OUT),
+    RequestType.RESTRICTION: Route(verified=gathering_start, carry_out=Task.APPLY_RESTRICTION),
+    RequestType.OBJECTION: Route(verified=gathering_start, fulfil=objection_uphold),
 }
 assert set(ROUTES) == set(RequestType.values), "every request type needs a route"
+
+
+def route_of(dsr: DataSubjectRequest) -> Route:
+    """The request's route: its type's, except that an objection to direct marketing is a
+    marketing opt-out in all but name (Article 21(2), (3)) and takes the opt-out's."""
+    if dsr.stops_marketing:
+        return ROUTES[RequestType.MARKETING_OPT_OUT]
+    return ROUTES[dsr.request_type]
 
 
 @request_locked
 def request_advance(*, dsr: DataSubjectRequest) -> DataSubjectRequest:
     """Do what follows the request's status for its type, with the row locked; nothing when
     that is done already (a message delivered twice, or a request that moved on)."""
-    route = ROUTES[dsr.request_type]
+    route = route_of(dsr)
     if dsr.status == Status.VERIFIED:
         route.verified(dsr)
     elif dsr.status == Status.APPROVED and route.ready(dsr):

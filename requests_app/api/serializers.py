@@ -7,6 +7,7 @@ import binascii
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from exports_app.models import DownloadLink, Export
@@ -29,9 +30,11 @@ from requests_app.models import (
     IdentityCheck,
     Jurisdiction,
     LegalHold,
+    ObjectionScope,
     ProcessorNotice,
     RequestEvent,
     RequestType,
+    Restriction,
 )
 
 
@@ -73,6 +76,21 @@ class IntakeSerializer(serializers.Serializer):
     )
     agent_relationship = single_line(max_length=200, required=False, allow_blank=True, default="")
     corrections = CorrectionSerializer(many=True, required=False, default=list)
+    objection_scope = serializers.ChoiceField(
+        choices=ObjectionScope.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="objection only: direct marketing (never refused) or another use (give grounds)",
+    )
+    grounds = serializers.CharField(
+        max_length=settings.DSAR_MAX_DETAILS_CHARS,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[receive.multi_line],
+        help_text="why: required for a restriction and for an objection to another use",
+    )
 
     def to_submission(self, channel: str) -> receive.Submission:
         data = dict(self.validated_data)
@@ -222,6 +240,19 @@ class LegalHoldSerializer(serializers.ModelSerializer):
         fields = ["reason", "placed_by", "placed_at", "released_by", "released_at"]
 
 
+class RestrictionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Restriction
+        fields = [
+            "changes",
+            "restricted_at",
+            "lift_reason",
+            "lift_decided_by",
+            "lift_decided_at",
+            "lifted_at",
+        ]
+
+
 class RequestSummarySerializer(serializers.ModelSerializer):
     assignee: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
@@ -324,6 +355,7 @@ class RequestDetailSerializer(RequestSummarySerializer):
     notices = NoticeSerializer(many=True, read_only=True)
     legal_holds = LegalHoldSerializer(many=True, read_only=True)
     extension = serializers.SerializerMethodField()
+    restriction = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
     submitted_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
@@ -338,6 +370,8 @@ class RequestDetailSerializer(RequestSummarySerializer):
             "agent_email",
             "agent_relationship",
             "details",
+            "objection_scope",
+            "grounds",
             "channel",
             "email_verified_at",
             "authority_confirmed_at",
@@ -351,6 +385,7 @@ class RequestDetailSerializer(RequestSummarySerializer):
             "erasure_steps",
             "notices",
             "legal_holds",
+            "restriction",
             "submitted_by",
             "submitted_at",
             "allowed_actions",
@@ -360,6 +395,12 @@ class RequestDetailSerializer(RequestSummarySerializer):
     def get_extension(self, obj: DataSubjectRequest) -> dict[str, Any] | None:
         extension = getattr(obj, "extension", None)
         return dict(ExtensionSerializer(extension).data) if extension else None
+
+    @extend_schema_field(RestrictionSerializer(allow_null=True))
+    def get_restriction(self, obj: DataSubjectRequest) -> dict[str, Any] | None:
+        """A restriction carried out: what changed, and its lifting (null until then)."""
+        restriction = Restriction.objects.filter(request=obj).first()
+        return dict(RestrictionSerializer(restriction).data) if restriction else None
 
     def get_allowed_actions(self, obj: DataSubjectRequest) -> list[str]:
         """What the caller may do now (``actions.ACTIONS``: role, status, two-person rule)."""

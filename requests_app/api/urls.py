@@ -31,6 +31,11 @@ urlpatterns = [
         name="api-request-confirm_authority",
     ),
     path(
+        "requests/<ref:reference>/lift-restriction/",
+        views.RequestActionApi.as_view(action_name="lift_restriction"),
+        name="api-request-lift_restriction",
+    ),
+    path(
         "requests/<ref:reference>/erasure-plan/",
         fulfilment.ErasurePlanApi.as_view(),
         name="api-request-erasure-plan",

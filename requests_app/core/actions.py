@@ -40,12 +40,14 @@ from requests_app.models import (
     DocumentKind,
     EventAction,
     RequestType,
+    Restriction,
     Status,
 )
 
 ALL_TYPES = frozenset(RequestType)
 EXPORT_TYPES = frozenset({RequestType.ACCESS, RequestType.PORTABILITY})
-REVIEWED_TYPES = ALL_TYPES - AT_ONCE_TYPES  # an opt-out is carried out unreviewed
+# An opt-out is carried out unreviewed (and so is an objection to direct marketing: ``NOT_NOW``).
+REVIEWED_TYPES = ALL_TYPES - AT_ONCE_TYPES
 EARLY = frozenset({Status.VERIFIED, Status.GATHERING, Status.IN_REVIEW})
 
 
@@ -56,6 +58,7 @@ class StaffAction:
     statuses: frozenset[str]
     types: frozenset[str] = ALL_TYPES
     reason: bool = False  # a reason is required (and kept on the timeline)
+    reason_types: frozenset[str] = frozenset()  # … on these types only (the person is told it)
     prepares: bool = False  # whoever takes it prepared the response (the two-person rule)
     event: str = ""  # the audit-trail action it records, when it differs from ``name``
     wrong_type: str = ""  # why the other request types cannot have it, when the law says
@@ -63,6 +66,9 @@ class StaffAction:
     @property
     def recorded_as(self) -> str:
         return self.event or self.name
+
+    def needs_reason(self, dsr: DataSubjectRequest) -> bool:
+        return self.reason or dsr.request_type in self.reason_types
 
 
 def _table(*actions: StaffAction) -> dict[str, StaffAction]:
@@ -105,8 +111,9 @@ ACTIONS: dict[str, StaffAction] = _table(
     StaffAction("send_back", REVIEWER, frozenset({Status.READY_FOR_APPROVAL}), REVIEWED_TYPES,
                 reason=True),
     # Deciding: approvers only.
+    # Upholding an objection: the email tells the person the reason.
     StaffAction("approve", APPROVER, frozenset({Status.IN_REVIEW, Status.READY_FOR_APPROVAL}),
-                REVIEWED_TYPES),
+                REVIEWED_TYPES, reason_types=frozenset({RequestType.OBJECTION})),
     StaffAction("release", APPROVER, frozenset({Status.FULFILLING}), EXPORT_TYPES,
                 event="exports_released"),
     StaffAction("reject", APPROVER, EARLY | {Status.AWAITING_VERIFICATION, Status.READY_FOR_APPROVAL,
@@ -115,8 +122,14 @@ ACTIONS: dict[str, StaffAction] = _table(
     StaffAction("withdraw", APPROVER, OPEN_STATUSES, reason=True),
     StaffAction("release_hold", APPROVER, OPEN_STATUSES, frozenset({RequestType.ERASURE}), reason=True,
                 event="legal_hold_released"),
+    # Processing may start again: a decision, as approving the restriction was.
+    StaffAction("lift_restriction", APPROVER, frozenset({Status.COMPLETED}),
+                frozenset({RequestType.RESTRICTION}), reason=True, event="restriction_lift_decided",
+                wrong_type="Only a restriction of processing can be lifted."),
 )  # fmt: skip
 
+# The actions taken on a request that exists (all but logging a new one).
+ON_A_REQUEST = {name: spec for name, spec in ACTIONS.items() if spec.statuses}
 # The audit-trail actions that mark whoever took them as a preparer of the response.
 PREPARATION_EVENTS = frozenset(a.recorded_as for a in ACTIONS.values() if a.prepares)
 _unknown = {a.recorded_as for a in ACTIONS.values()} - set(EventAction.values)
@@ -232,6 +245,30 @@ def can_redact(dsr: DataSubjectRequest) -> Refusal | None:
     return None
 
 
+def can_refuse(dsr: DataSubjectRequest) -> Refusal | None:
+    """An objection to direct marketing is absolute, like an opt-out (the type check says it for
+    an opt-out, the scope for an objection)."""
+    if dsr.stops_marketing:
+        return _not_now(
+            "An objection to direct marketing can never be refused (UK GDPR Article 21(3))."
+        )
+    return None
+
+
+def can_lift_restriction(dsr: DataSubjectRequest) -> Refusal | None:
+    restriction = Restriction.objects.filter(request=dsr).first()
+    if restriction is None:
+        return _not_now("The restriction was never carried out: there is nothing to lift.")
+    if restriction.lifted_at is not None:
+        return _not_now("The restriction is already lifted.")
+    if restriction.lift_decided_at is not None:
+        return _not_now(
+            "The restriction is already being lifted: it is lifted once the person's notice "
+            "has been sent."
+        )
+    return None
+
+
 def can_reissue_link(dsr: DataSubjectRequest) -> Refusal | None:
     if any(e.released_at and not e.file_deleted_at for e in dsr.exports.all()):
         return None
@@ -249,6 +286,8 @@ NOT_NOW = {
     "redact": can_redact,
     "release": can_release,
     "reissue_link": can_reissue_link,
+    "reject": can_refuse,
+    "lift_restriction": can_lift_restriction,
 }
 
 
@@ -314,6 +353,7 @@ def _words(action: str) -> str:
         "decide_correction": "decide a correction",
         "redact": "withhold data",
         "rebuild": "rebuild the files",
+        "lift_restriction": "lift the restriction",
     }.get(action, action.replace("_", " "))
 
 
@@ -334,6 +374,7 @@ PAGE_ACTIONS = (
     "legal_hold",
     "release_hold",
     "retry_rectification",
+    "lift_restriction",
     "reject",
     "withdraw",
     "assign",

@@ -31,6 +31,8 @@ class Task(StrEnum):
     ISSUE_CERTIFICATE = "requests_app.tasks.issue_certificate"
     APPLY_RECTIFICATION = "requests_app.tasks.apply_rectification"
     FULFIL_OPT_OUT = "requests_app.tasks.fulfil_opt_out"
+    APPLY_RESTRICTION = "requests_app.tasks.apply_restriction"
+    LIFT_RESTRICTION = "requests_app.tasks.lift_restriction"
     REMIND_RECIPIENTS = "requests_app.tasks.remind_recipients"
     # delivery
     BUILD_EXPORT = "exports_app.tasks.build_export"

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from exports_app.models import RECORD_FORMATS, Export
@@ -36,6 +37,7 @@ from requests_app.models import (
     ProcessorNotice,
     RequestDocument,
     RequestMessage,
+    Restriction,
     Status,
 )
 
@@ -58,6 +60,7 @@ def request_purge_personal_data(*, dsr: DataSubjectRequest) -> DataSubjectReques
         details="",
         identity_note="",
         postal_address="",
+        grounds="",
         personal_data_purged_at=timezone.now(),
     )
     dsr.corrections.all().delete()
@@ -68,6 +71,7 @@ def request_purge_personal_data(*, dsr: DataSubjectRequest) -> DataSubjectReques
     RequestDocument.objects.filter(request=dsr).update(original_name="")
     Extension.objects.filter(request=dsr).update(reason=PURGED)
     LegalHold.objects.filter(request=dsr).update(reason=PURGED)
+    Restriction.objects.filter(request=dsr).exclude(lift_reason="").update(lift_reason=PURGED)
     ProcessorNotice.objects.filter(request=dsr).update(confirmation_note="")
     GatherStep.objects.filter(request=dsr).update(error="")
     ErasureStep.objects.filter(request=dsr).update(error="")
@@ -159,12 +163,17 @@ def purge_expired() -> int:
 
 
 def requests_to_purge() -> list[int]:
-    """Closed requests whose record has been kept as long as the privacy policy says."""
+    """Closed requests whose record has been kept as long as the privacy policy says. A
+    restriction counts from its lifting: while it is in force, lifting it needs the person's
+    address (to find their records, and to tell them first)."""
     cutoff = months_before(timezone.now(), settings.DSAR_RECORD_RETENTION_MONTHS)
+    in_use = Restriction.objects.filter(Q(lifted_at__isnull=True) | Q(lifted_at__gte=cutoff))
     return list(
         DataSubjectRequest.objects.filter(
             status__in=CLOSED_STATUSES, closed_at__lt=cutoff, personal_data_purged_at__isnull=True
-        ).values_list("pk", flat=True)
+        )
+        .exclude(pk__in=in_use.values("request_id"))
+        .values_list("pk", flat=True)
     )
 
 

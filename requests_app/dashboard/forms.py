@@ -22,6 +22,7 @@ from requests_app.models import (
     Delivery,
     IdentityCheck,
     Jurisdiction,
+    ObjectionScope,
     RequestType,
     Status,
 )
@@ -47,7 +48,8 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
         "what is withheld, the erasure plan) is recorded on the timeline, and corrections and "
         "erasure carry out exactly that. For access and portability the files are then built "
         "to preview; anything withheld after this is checked by the approver who releases "
-        "them, who must not have prepared it.",
+        "them, who must not have prepared it. A restriction is then carried out in the stores "
+        "the data map lists; upholding an objection emails the person your reason.",
         "Approved.",
     ),
     "reject": (
@@ -121,6 +123,13 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
         "Write the accepted corrections to the stores again (after fixing a store that failed). "
         "Values already written are left as they are.",
         "The corrections are being applied again.",
+    ),
+    "lift_restriction": (
+        "Lift the restriction",
+        "Let processing of this person's data start again: the values the data map gives to "
+        "undo the restriction are written back. The person is emailed first, with your reason "
+        "(UK GDPR Article 18(3)); it is lifted once that email has been sent.",
+        "The person is being told; the restriction is lifted once the email has gone.",
     ),
     "confirm_authority": (
         "Confirm agent's authority",
@@ -259,7 +268,8 @@ class ActionForm(forms.Form):
             if action == "note":
                 self.fields["reason"].label = "Note"
             # A rejection's reason may come from a template instead (see ``clean``).
-            self.fields["reason"].required = ACTIONS[action].reason and action != "reject"
+            needs = ACTIONS[action].needs_reason(dsr) if dsr else ACTIONS[action].reason
+            self.fields["reason"].required = needs and action != "reject"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -342,6 +352,19 @@ class LogRequestForm(forms.Form):
     )
     request_type = forms.ChoiceField(
         choices=RequestType.choices, widget=forms.RadioSelect, label="What does the person ask?"
+    )
+    objection_scope = forms.ChoiceField(
+        choices=ObjectionScope.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        label="What do they object to? (an objection)",
+    )
+    grounds = forms.CharField(
+        max_length=settings.DSAR_MAX_DETAILS_CHARS,
+        required=False,
+        label="Their grounds (a restriction, or an objection to another use)",
+        validators=[multi_line],
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     name = forms.CharField(max_length=200, label="The person's full name", validators=[single_line])
     email = forms.EmailField(
@@ -449,6 +472,12 @@ class LogRequestForm(forms.Form):
                 if data["request_type"] == RequestType.RECTIFICATION
                 else [],
                 channel=data["channel"],
+                objection_scope=data["objection_scope"]
+                if data["request_type"] == RequestType.OBJECTION
+                else "",
+                grounds=data["grounds"]
+                if data["request_type"] in {RequestType.RESTRICTION, RequestType.OBJECTION}
+                else "",
             ),
             received_at=received,
             identity_check=data["identity_check"],

@@ -18,6 +18,8 @@ TYPE_COLOURS = {
     RequestType.ERASURE: "#d92d20",
     RequestType.PORTABILITY: "#0e9384",
     RequestType.MARKETING_OPT_OUT: "#f79009",
+    RequestType.RESTRICTION: "#475467",
+    RequestType.OBJECTION: "#c11574",
 }
 
 

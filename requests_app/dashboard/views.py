@@ -36,7 +36,14 @@ from requests_app.fulfilment import erasure, erasure_plans, recipients, rectific
 from requests_app.gathering import gather
 from requests_app.intake import staff as staff_intake
 from requests_app.intake.forms import CorrectionFormSet
-from requests_app.models import DataSubjectRequest, GatherStep, RequestType, Status, StepStatus
+from requests_app.models import (
+    DataSubjectRequest,
+    GatherStep,
+    RequestType,
+    Restriction,
+    Status,
+    StepStatus,
+)
 from requests_app.review import case, decisions
 from smarct_dsar.crypto import InvalidToken
 
@@ -225,6 +232,8 @@ def _fulfilment_context(dsr: DataSubjectRequest) -> dict[str, Any]:
         context["holds"] = erasure.erasure_holds(dsr) if dsr.is_open else []
         context["erasure_steps"] = dsr.erasure_steps.all()
     context["notices"] = [(n, recipients.is_overdue(n)) for n in dsr.notices.all()]
+    if dsr.request_type == RequestType.RESTRICTION:
+        context["restriction"] = Restriction.objects.filter(request=dsr).first()
     if dsr.request_type == RequestType.RECTIFICATION:
         fields = sorted(rectification.rectifiable_fields())
         context["decisions"] = [

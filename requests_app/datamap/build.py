@@ -71,7 +71,7 @@ def build(raw: Any, c: Checker, file: str) -> spec.DataMap:
     top = c.mapping(
         raw,
         (),
-        {"version", "register", "stores", "marketing_opt_out"},
+        {"version", "register", "stores", "marketing_opt_out", "restrict"},
         {"version", "register", "stores"},
     )
     if top.get("version") not in (None, 1):
@@ -89,8 +89,11 @@ def build(raw: Any, c: Checker, file: str) -> spec.DataMap:
         ).items()
     }
     _check_register_covers(stores, register, c)
-    opt_out = _opt_out(top.get("marketing_opt_out"), ("marketing_opt_out",), stores, c)
-    return spec.DataMap(path=file, stores=stores, register=register, opt_out=opt_out)
+    opt_out = _changes(top.get("marketing_opt_out"), ("marketing_opt_out",), stores, c)
+    restrict = _changes(top.get("restrict"), ("restrict",), stores, c, undone=True)
+    return spec.DataMap(
+        path=file, stores=stores, register=register, opt_out=opt_out, restrict=restrict
+    )
 
 
 def _register(value: Any, path: Path_, c: Checker) -> spec.RegisterEntry:
@@ -317,43 +320,82 @@ def _call(value: Any, path: Path_, c: Checker) -> spec.HttpCall | None:
     )
 
 
-def _opt_out(
-    value: Any, path: Path_, stores: dict[str, spec.StoreSpec], c: Checker
-) -> tuple[spec.OptOutAction, ...]:
+def _changes(
+    value: Any, path: Path_, stores: dict[str, spec.StoreSpec], c: Checker, *, undone: bool = False
+) -> tuple[spec.StoreChange, ...]:
+    """A section of changes to the person's records (``marketing_opt_out``, ``restrict``).
+    ``undone``: each entry also gives ``lift``, the values that undo it, for the same fields."""
     if value is None:
         return ()
+    example = "- {store: ..., table: ..., set: {...}" + (", lift: {...}}" if undone else "}")
     if not isinstance(value, list):
-        c.fail(path, "expected a list", "write - {store: ..., table: ..., set: {...}}")
+        c.fail(path, "expected a list", f"write {example}")
         return ()
-    actions = []
+    keys = {"store", "table", "set", "lift"} if undone else {"store", "table", "set"}
+    changes = []
     for i, item in enumerate(value):
-        data = c.mapping(item, (*path, i), {"store", "table", "set"}, {"store", "table", "set"})
-        store, table = str(data.get("store", "")), str(data.get("table", ""))
-        changes = data.get("set")
-        if store not in stores:
-            c.fail((*path, i, "store"), f"no store called '{store}'", "name a store listed above")
-            continue
-        if table not in stores[store].tables:
-            c.fail(
-                (*path, i, "table"),
-                f"store '{store}' lists no '{table}'",
-                f"use one of: {', '.join(stores[store].tables)}",
-            )
-            continue
-        if not stores[store].searchable:
-            c.fail((*path, i, "store"), "a notify store cannot be changed by Smarct", "remove it")
-            continue
-        if stores[store].kind == "http" and stores[store].tables[table].update_call is None:
-            c.fail(
-                (*path, i),
-                f"'{store}.{table}' has no 'update' call",
-                'add update: {method: PATCH, path: "/v1/.../{id}"} to the resource',
-            )
-        if not isinstance(changes, dict) or not changes:
+        data = c.mapping(item, (*path, i), keys, keys)
+        where = _change_target(data, (*path, i), stores, c)
+        values = data.get("set")
+        if not isinstance(values, dict) or not values:
             c.fail((*path, i, "set"), "expected the fields to set", "write set: {marketing: false}")
             continue
-        actions.append(spec.OptOutAction(store=store, table=table, set=dict(changes)))
-    return tuple(actions)
+        # (a missing ``lift`` is reported by ``mapping``)
+        lift = _lift(data["lift"], values, (*path, i, "lift"), c) if "lift" in data else None
+        if where is not None and (lift is not None or not undone):
+            changes.append(spec.StoreChange(*where, set=dict(values), lift=lift))
+    return tuple(changes)
+
+
+def _change_target(
+    data: dict[str, Any], path: Path_, stores: dict[str, spec.StoreSpec], c: Checker
+) -> tuple[str, str] | None:
+    """The (store, table) an entry changes, when Smarct can change it."""
+    store, table = str(data.get("store", "")), str(data.get("table", ""))
+    if store not in stores:
+        c.fail((*path, "store"), f"no store called '{store}'", "name a store listed above")
+        return None
+    if table not in stores[store].tables:
+        c.fail(
+            (*path, "table"),
+            f"store '{store}' lists no '{table}'",
+            f"use one of: {', '.join(stores[store].tables)}",
+        )
+        return None
+    if not stores[store].searchable:
+        c.fail((*path, "store"), "a notify store cannot be changed by Smarct", "remove it")
+        return None
+    if stores[store].kind == "http" and stores[store].tables[table].update_call is None:
+        c.fail(
+            path,
+            f"'{store}.{table}' has no 'update' call",
+            'add update: {method: PATCH, path: "/v1/.../{id}"} to the resource',
+        )
+    return store, table
+
+
+def _lift(value: Any, changed: dict[str, Any], path: Path_, c: Checker) -> dict[str, Any] | None:
+    """The values that undo ``changed``: the same fields, each with a value to write back."""
+    if not isinstance(value, dict) or not value:
+        c.fail(
+            path,
+            "expected the values that undo 'set'",
+            "write lift: {processing_restricted: false}",
+        )
+        return None
+    for name in sorted(set(changed) - set(value)):
+        c.fail(
+            path,
+            f"'set' changes '{name}' but 'lift' gives no value to write back",
+            f"add {name}: <the value that undoes it> to 'lift'",
+        )
+    for name in sorted(set(value) - set(changed)):
+        c.fail(
+            path,
+            f"'lift' writes '{name}', which 'set' does not change",
+            f"lift only the fields 'set' changes: {', '.join(sorted(changed))}",
+        )
+    return dict(value) if set(value) == set(changed) else None
 
 
 def _field(

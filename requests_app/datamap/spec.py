@@ -206,13 +206,15 @@ class RegisterEntry:
 
 
 @dataclass(frozen=True)
-class OptOutAction:
-    """One change that records a marketing opt-out: ``set`` these fields on the person's records
-    of ``store.table`` (a consent flag, a partner's subscription status)."""
+class StoreChange:
+    """One change a right makes in the stores: ``set`` these fields on the person's records of
+    ``store.table``. ``marketing_opt_out`` lists them (a consent flag, a partner's subscription
+    status); so does ``restrict``, each with ``lift``: the values that undo it (the same fields)."""
 
     store: str
     table: str
     set: dict[str, Any]
+    lift: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,8 @@ class DataMap:
     path: str
     stores: dict[str, StoreSpec]
     register: dict[str, RegisterEntry]
-    opt_out: tuple[OptOutAction, ...] = ()
+    opt_out: tuple[StoreChange, ...] = ()
+    restrict: tuple[StoreChange, ...] = ()  # a restriction of processing (Article 18)
     lines: dict[str, int] = field(default_factory=dict)  # dotted path in the file → its line
 
     def line_of(self, path: str) -> int | None:

@@ -1,5 +1,5 @@
-"""Marketing opt-out: never refused (UK GDPR Article 21(3)), carried out without staff as soon as
-the address is verified.
+"""Marketing opt-out, and an objection to direct marketing (the same thing under Article 21(2)):
+never refused (Article 21(3)), carried out without staff as soon as the address is verified.
 
     verified → fulfilling: the address goes on the suppression list (a keyed hash, so it stays
     suppressed even if it is imported again from anywhere); each change the data map lists under
@@ -8,10 +8,14 @@ the address is verified.
 
 A store that fails raises a ``StoreError``: the task retries it with backoff and the sweeper
 picks up an opt-out left fulfilling. Every change is idempotent, so retrying is harmless.
+
+``store_changes_make`` is how a right changes the person's records through the connectors: the
+opt-out's changes, and a restriction's and its lifting's (``restriction.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -23,8 +27,8 @@ from requests_app.core.errors import IllegalTransition
 from requests_app.core.lifecycle import request_complete, transition
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.gathering.gather import subject_of
-from requests_app.models import DataSubjectRequest, RequestType, Status, Suppression
-from requests_app.stores import connector_for
+from requests_app.models import DataSubjectRequest, Status, Suppression
+from requests_app.stores import PermanentStoreError, Subject, connector_for
 from smarct_dsar.crypto import keyed_hash
 
 
@@ -49,17 +53,32 @@ def opt_out_start(dsr: DataSubjectRequest) -> None:
     suppression_add(email=dsr.requester_email, reference=dsr.reference)
 
 
+def store_changes_make(
+    subject: Subject, changes: Iterable[tuple[str, str, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Set fields on the person's records: each (store, table, values) through the store's
+    connector (only the person's own rows). Returns what changed where, in order. Writing a
+    value already there changes nothing, so running again is harmless. A store the map no
+    longer has is a ``PermanentStoreError``."""
+    stores = datamap.current().stores
+    made: list[dict[str, Any]] = []
+    for store, table, values in changes:
+        if store not in stores or table not in stores[store].tables:
+            raise PermanentStoreError(f"the data map no longer has '{store}.{table}'")
+        count = connector_for(stores[store]).update(subject, table, values)
+        made.append({"store": store, "table": table, "set": values, "records": count})
+    return made
+
+
 def opt_out_fulfil(*, request_id: int) -> bool:
     """Make the opt-out's changes in the stores and complete it. True when this call did."""
     dsr = DataSubjectRequest.objects.get(pk=request_id)
-    if dsr.request_type != RequestType.MARKETING_OPT_OUT or dsr.status != Status.FULFILLING:
+    if not dsr.stops_marketing or dsr.status != Status.FULFILLING:
         return False
-    subject = subject_of(dsr)
     stores = datamap.current().stores
-    changes: list[dict[str, Any]] = []
-    for action in datamap.current().opt_out:
-        count = connector_for(stores[action.store]).update(subject, action.table, action.set)
-        changes.append({"store": action.store, "table": action.table, "records": count})
+    changes = store_changes_make(
+        subject_of(dsr), ((a.store, a.table, a.set) for a in datamap.current().opt_out)
+    )
     with transaction.atomic():
         try:
             dsr = request_complete(dsr=dsr)

@@ -22,6 +22,7 @@ from requests_app.models import (
     Correction,
     DataSubjectRequest,
     Jurisdiction,
+    ObjectionScope,
     ReferenceCounter,
     RequestType,
     Status,
@@ -126,6 +127,8 @@ class Submission:
     channel: str = "web"
     # Ticked "acting for someone else": the agent's name, email and relationship are needed.
     acting_for_someone: bool = False
+    objection_scope: str = ""  # an objection's: ObjectionScope
+    grounds: str = ""  # why: an objection to other processing, a restriction
 
 
 def submission_errors(data: Submission) -> dict[str, list[str]]:
@@ -139,6 +142,7 @@ def submission_errors(data: Submission) -> dict[str, list[str]]:
         errors["corrections"] = [
             f"At most {settings.DSAR_MAX_CORRECTIONS} corrections per request."
         ]
+    errors.update(_objection_errors(data))
     agent = [data.agent_name, data.agent_email, data.agent_relationship]
     if (data.acting_for_someone or any(agent)) and not all(agent):
         for name, value in zip(
@@ -153,6 +157,25 @@ def submission_errors(data: Submission) -> dict[str, list[str]]:
             errors["agent_email"] = ["Enter a valid email address."]
         if normalise_email(data.agent_email).lower() == normalise_email(data.email).lower():
             errors["agent_email"] = ["An agent's email must differ from the person's email."]
+    return errors
+
+
+def _objection_errors(data: Submission) -> dict[str, list[str]]:
+    """An objection says what it is to; one to other processing, and a restriction, say why
+    (staff decide them on those grounds)."""
+    errors: dict[str, list[str]] = {}
+    if data.request_type == RequestType.OBJECTION:
+        if data.objection_scope not in ObjectionScope.values:
+            errors["objection_scope"] = [
+                "Say what you object to: direct marketing, or another use of your data."
+            ]
+    elif data.objection_scope:
+        errors["objection_scope"] = ["Give what you object to only with an objection."]
+    needs_grounds = data.request_type == RequestType.RESTRICTION or (
+        data.request_type == RequestType.OBJECTION and data.objection_scope == ObjectionScope.OTHER
+    )
+    if needs_grounds and not data.grounds.strip():
+        errors["grounds"] = ["Tell us why, so that we can decide: we reply with our reasons."]
     return errors
 
 
@@ -189,6 +212,8 @@ def open_duplicate(data: Submission) -> DataSubjectRequest | None:
             requester_email_key=email_key(data.email),
             agent_email__lower=data.agent_email.lower(),
             request_type=data.request_type,
+            # an objection to direct marketing is never swallowed by one to something else
+            objection_scope=data.objection_scope,
             status__in=OPEN_STATUSES,
             received_at__gte=since,
         )
@@ -244,6 +269,8 @@ def request_create(
         agent_email=data.agent_email,
         agent_relationship=data.agent_relationship.strip(),
         details=data.details.strip(),
+        objection_scope=data.objection_scope,
+        grounds=data.grounds.strip(),
         channel=data.channel,
         received_at=received_at,
         **recorded,

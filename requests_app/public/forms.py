@@ -12,7 +12,7 @@ from django.conf import settings
 
 from requests_app.intake import receive
 from requests_app.intake.forms import CorrectionForm, CorrectionFormSet, corrections_typed
-from requests_app.models import Jurisdiction, RequestType
+from requests_app.models import Jurisdiction, ObjectionScope, RequestType
 
 RIGHTS_EXPLAINED = {
     RequestType.ACCESS: "Get a copy of the personal information we hold about you, with what we "
@@ -26,6 +26,14 @@ RIGHTS_EXPLAINED = {
     "a structured, commonly used, machine-readable format (JSON and CSV) to take elsewhere.",
     RequestType.MARKETING_OPT_OUT: "Stop all marketing emails and messages from us and our "
     "marketing partners. We always do this; we never refuse it.",
+    RequestType.RESTRICTION: "Stop using your information for a time, for example while we "
+    "check it is accurate, or while we consider an objection you have made. We keep it stored "
+    "but do not otherwise use it, and we tell you before we start using it again. Tell us why "
+    "below.",
+    RequestType.OBJECTION: "Object to how we use your information. If you object to direct "
+    "marketing we always stop, at once. If you object to another use, tell us why below: we "
+    "stop unless we have strong legitimate reasons that outweigh yours, and we explain our "
+    "decision.",
 }
 
 
@@ -66,6 +74,21 @@ class IntakeForm(forms.Form):
         validators=[receive.multi_line],
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="For example, other email addresses or account names you have used with us.",
+    )
+    objection_scope = forms.ChoiceField(
+        choices=ObjectionScope.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        label="What do you object to? (for an objection)",
+    )
+    grounds = forms.CharField(
+        max_length=settings.DSAR_MAX_DETAILS_CHARS,
+        required=False,
+        label="Why? (for a restriction, or an objection to another use)",
+        validators=[receive.multi_line],
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="For example: which information is inaccurate, or which use of your data you "
+        "object to and why. We decide on what you tell us, and reply with our reasons.",
     )
     jurisdiction = forms.ChoiceField(
         choices=[
@@ -158,6 +181,7 @@ def to_submission(form: IntakeForm, corrections: Any) -> receive.Submission:
     data = form.cleaned_data
     items = corrections_typed(corrections)
     agent = data["acting_for_someone"]
+    kind = data["request_type"]
     return receive.Submission(
         acting_for_someone=agent,
         request_type=data["request_type"],
@@ -172,6 +196,8 @@ def to_submission(form: IntakeForm, corrections: Any) -> receive.Submission:
         agent_relationship=data["agent_relationship"] if agent else "",
         corrections=items if data["request_type"] == RequestType.RECTIFICATION else [],
         channel="web",
+        objection_scope=data["objection_scope"] if kind == RequestType.OBJECTION else "",
+        grounds=data["grounds"] if kind in {RequestType.RESTRICTION, RequestType.OBJECTION} else "",
     )
 
 

@@ -7,8 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
-from requests_app.models import DataSubjectRequest, MessageDirection, RequestType, Status
+from requests_app.models import (
+    DataSubjectRequest,
+    MessageDirection,
+    RequestType,
+    Restriction,
+    Status,
+)
 from requests_app.review import portal
 
 # Where it stands, as a heading and a sentence.
@@ -75,6 +82,10 @@ EVENT_WORDS = {
     "link_requested": "You asked for a new download link.",
     "download_link_reissued": "We sent you a new download link.",
     "document_deleted": "A document you sent us was deleted, as we promised.",
+    "restricted": "We restricted the use of your information (we emailed you where).",
+    "restriction_lift_decided": "We told you we will lift the restriction, and why.",
+    "restriction_lifted": "The restriction was lifted.",
+    "objection_upheld": "We upheld your objection (the reason was emailed to you).",
 }
 
 # Said together, once: the person's confirmation that starts the clock at the same moment.
@@ -109,7 +120,32 @@ def where_it_stands(dsr: DataSubjectRequest) -> tuple[str, str]:
         return AWAITING_AUTHORITY
     if dsr.at_once and dsr.status in AT_ONCE_WORDS:
         return AT_ONCE_WORDS[Status(dsr.status)]
+    restriction = _restriction_words(dsr)
+    if restriction:
+        return restriction
     return STATUS_WORDS[Status(dsr.status)]
+
+
+def _restriction_words(dsr: DataSubjectRequest) -> tuple[str, str] | None:
+    """A completed restriction: whether it is still in force (the status alone cannot say)."""
+    restriction = Restriction.objects.filter(request=dsr).first()
+    if dsr.status != Status.COMPLETED or restriction is None:
+        return None
+    if restriction.lifted_at is not None:
+        lifted = timezone.localtime(restriction.lifted_at)
+        return (
+            "Lifted",
+            f"The restriction was lifted on {lifted:%-d %B %Y}; we told you beforehand.",
+        )
+    if restriction.lift_decided_at is not None:
+        return (
+            "In force until lifted",
+            "We have told you that we will lift the restriction; it is in force until then.",
+        )
+    return (
+        "In force",
+        "Your request is complete: the restriction is in force. We will tell you before we lift it.",
+    )
 
 
 def summary(dsr: DataSubjectRequest) -> dict[str, Any]:

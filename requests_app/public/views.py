@@ -18,7 +18,7 @@ from requests_app.core.documents import Upload
 from requests_app.core.errors import DomainError, IllegalTransition, TokenInvalid
 from requests_app.fulfilment import recipients
 from requests_app.intake import receive, verification
-from requests_app.models import AT_ONCE_TYPES, TokenPurpose
+from requests_app.models import TokenPurpose
 from requests_app.public import forms, status
 from requests_app.review import portal
 from smarct_dsar.proxies import client_ip
@@ -40,7 +40,7 @@ def intake_form(request: HttpRequest) -> HttpResponse:
         return _render_form(request, form, corrections, status=400)
     if form.cleaned_data["website"]:
         # A bot filled the hidden field: answer as if all went well, and keep nothing.
-        request.session["submitted"] = form.cleaned_data["request_type"]
+        request.session["submitted"] = "on_the_clock"
         return redirect("submitted")
     submission = forms.to_submission(form, corrections)
     if not forms.apply_submission_errors(form, submission):
@@ -57,9 +57,9 @@ def intake_form(request: HttpRequest) -> HttpResponse:
             response = _render_form(request, form, corrections, status=429)
             response["Retry-After"] = str(verdict.retry_after)
             return response
-    receive.request_receive(data=submission)
+    result = receive.request_receive(data=submission)
     # The same page whether it was new or a duplicate: only the mailbox learns which.
-    request.session["submitted"] = submission.request_type
+    request.session["submitted"] = "at_once" if result.dsr.at_once else "on_the_clock"
     return redirect("submitted")
 
 
@@ -86,7 +86,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
         "requests_app/submitted.html",
         {
             "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS,
-            "at_once": request.session["submitted"] in AT_ONCE_TYPES,
+            "at_once": request.session["submitted"] == "at_once",
         },
     )
 

@@ -20,11 +20,13 @@ from django.utils import timezone
 
 from exports_app.models import Redaction
 from exports_app.services import exports_release
+from requests_app.core.actions import ACTIONS
 from requests_app.core.lifecycle import request_complete, require_reason, transition
 from requests_app.core.locking import staff_action
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
 from requests_app.fulfilment.erasure_plans import erasure_plan_fix
+from requests_app.fulfilment.restriction import restriction_lift
 from requests_app.gathering.gather import gathered_files_delete
 from requests_app.intake.verification import request_confirm_authority, request_confirm_identity
 from requests_app.models import DataSubjectRequest, RequestType
@@ -94,7 +96,10 @@ def request_approve(
     *, dsr: DataSubjectRequest, actor: User, reason: str = ""
 ) -> DataSubjectRequest:
     """Approve the response as it stands now (the snapshot goes on the approve event); the
-    workflow carries it out after commit (``workflow.ROUTES``)."""
+    workflow carries it out after commit (``workflow.ROUTES``). Upholding an objection needs a
+    reason: the person is told it."""
+    if ACTIONS["approve"].needs_reason(dsr):
+        reason = require_reason(reason)
     changes: dict[str, Any] = {}
     if dsr.request_type == RequestType.ERASURE:
         dsr.erasure_plan = changes["erasure_plan"] = erasure_plan_fix(dsr=dsr)
@@ -139,6 +144,7 @@ REASONED_ACTIONS: dict[str, Callable[..., DataSubjectRequest]] = {
     "withdraw": request_withdraw,
     "confirm_authority": request_confirm_authority,
     "confirm_identity": request_confirm_identity,
+    "lift_restriction": restriction_lift,
     "hold": lambda *, dsr, actor, reason: request_hold(dsr=dsr, actor=actor, question=reason),
 }
 

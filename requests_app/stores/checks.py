@@ -81,7 +81,42 @@ def check_store(
         if raise_transient and isinstance(exc, TransientStoreError):
             raise
         found = [LiveProblem(None, "connection", str(exc), "see the message")]
-    return [_locate(data_map, store, p) for p in found]
+    located = [_locate(data_map, store, p) for p in found]
+    if store.kind == "sql" and not any(p.key == "connection" for p in found):
+        located += _change_problems(data_map, store, connector)
+    return located
+
+
+def _change_problems(
+    data_map: DataMap, store: StoreSpec, connector: Connector
+) -> list[StoreProblem]:
+    """The columns the opt-out's and the restriction's changes (and a restriction's ``lift``)
+    write in this SQL store: each must be a column of its table, or the right fails half-way."""
+    problems = []
+    for section, changes in (
+        ("marketing_opt_out", data_map.opt_out),
+        ("restrict", data_map.restrict),
+    ):
+        for i, change in enumerate(changes):
+            if change.store != store.name:
+                continue
+            try:
+                columns = connector.columns(change.table)
+            except (KeyError, StoreError):
+                continue  # a missing table is reported with the table's own problems
+            for key, values in (("set", change.set), ("lift", change.lift or {})):
+                for name in sorted(set(values) - set(columns)):
+                    path = f"{section}.{i}.{key}"
+                    problems.append(
+                        StoreProblem(
+                            data_map.path,
+                            data_map.line_of(path),
+                            path,
+                            f"table '{change.table}' of store '{store.name}' has no column '{name}'",
+                            did_you_mean(name, columns),
+                        )
+                    )
+    return problems
 
 
 def _locate(data_map: DataMap, store: StoreSpec, problem: LiveProblem) -> StoreProblem:

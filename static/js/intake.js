@@ -1,9 +1,11 @@
-// Show the corrections only for a correction request, and the agent fields only when ticked;
-// when ticked, the person's fields are labelled as the person's ("About the person"). "Add another
-// correction" adds a row here; without JavaScript it asks the server for the form with one more.
+// Show the corrections only for a correction request, a restriction's or objection's details only
+// for those, and the agent fields only when ticked; when ticked, the person's fields are labelled
+// as the person's ("About the person"). "Add another correction" adds a row here; without
+// JavaScript it asks the server for the form with one more.
 // Without JavaScript everything stays visible and the server ignores what does not apply.
 (function () {
   const corrections = document.getElementById("corrections");
+  const objection = document.getElementById("objection");
   const agent = document.getElementById("agent-fields");
   const acting = document.getElementById("id_acting_for_someone");
   function relabel(ticked) {
@@ -20,6 +22,7 @@
   function update() {
     const chosen = document.querySelector('input[name="request_type"]:checked');
     corrections.hidden = !(chosen && chosen.value === "rectification");
+    if (objection) objection.hidden = !(chosen && ["restriction", "objection"].includes(chosen.value));
     const ticked = Boolean(acting && acting.checked);
     agent.hidden = !ticked;
     relabel(ticked);

@@ -28,8 +28,22 @@ def _events(dsr: DataSubjectRequest) -> list[str]:
 def test_every_request_type_has_a_route_and_only_opt_outs_skip_review() -> None:
     assert set(workflow.ROUTES) == set(RequestType.values)
     carried = {kind for kind, route in workflow.ROUTES.items() if route.carry_out}
-    assert carried == {RequestType.RECTIFICATION, RequestType.MARKETING_OPT_OUT}
+    assert carried == {
+        RequestType.RECTIFICATION,
+        RequestType.MARKETING_OPT_OUT,
+        RequestType.RESTRICTION,
+    }
     assert workflow.ROUTES[RequestType.RECTIFICATION].carry_out == Task.APPLY_RECTIFICATION
+    assert workflow.ROUTES[RequestType.RESTRICTION].carry_out == Task.APPLY_RESTRICTION
+
+
+def test_an_objection_to_direct_marketing_takes_the_opt_outs_route(submit: Any) -> None:
+    marketing = submit(request_type="objection", objection_scope="direct_marketing")
+    other = submit(
+        request_type="objection", objection_scope="other", grounds="x", email="o@example.com"
+    )
+    assert workflow.route_of(marketing) is workflow.ROUTES[RequestType.MARKETING_OPT_OUT]
+    assert workflow.route_of(other) is workflow.ROUTES[RequestType.OBJECTION]
 
 
 def test_advance_delivered_twice_moves_a_verified_request_on_once(verified: Any) -> None:

@@ -33,6 +33,7 @@ from requests_app.models import (
     RequestEvent,
     RequestMessage,
     RequestToken,
+    Restriction,
 )
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,8 @@ PURGED = {
     ("DataSubjectRequest", "agent_relationship"),
     ("DataSubjectRequest", "details"),
     ("DataSubjectRequest", "requester_email_key"),
+    ("DataSubjectRequest", "grounds"),
+    ("Restriction", "lift_reason"),
     ("ClockPause", "question"),
     ("Extension", "reason"),
     ("LegalHold", "reason"),
@@ -73,6 +76,7 @@ DELETED = {  # rows that go whole
     "Redaction",
 }
 NOT_PERSONAL = {
+    ("ClockPause", "proof"): "a choice",
     ("DataSubjectRequest", "channel"): "a choice",
     ("DataSubjectRequest", "identity_check"): "a choice",
     ("DataSubjectRequest", "delivery"): "a choice",
@@ -89,6 +93,9 @@ NOT_PERSONAL = {
     ("DataSubjectRequest", "status"): "a choice",
     ("DataSubjectRequest", "held_from_status"): "a choice",
     ("DataSubjectRequest", "erasure_plan"): "tables, rules and counts of the approved plan",
+    ("DataSubjectRequest", "objection_scope"): "a choice",
+    ("Restriction", "changes"): "the data map's stores, tables and flags, with counts",
+    ("Restriction", "lift_decided_by"): "a member of staff",
     ("ErasureStep", "store"): "a store's name",
     ("ErasureStep", "status"): "a choice",
     ("ErasureStep", "claimed_by"): "a task id",
@@ -173,6 +180,7 @@ def _filled_request() -> DataSubjectRequest:
         details=MARK,
         identity_note=MARK,
         postal_address=MARK,
+        grounds=MARK,
         received_at=now,
         closed_at=now,
     )
@@ -195,6 +203,7 @@ def _filled_request() -> DataSubjectRequest:
         request=dsr, granted_at=now, reason=MARK, previous_due_on=dt.date(2026, 2, 1)
     )
     LegalHold.objects.create(request=dsr, reason=MARK, placed_by="staff:ada")
+    Restriction.objects.create(request=dsr, restricted_at=now, lift_reason=MARK)
     ProcessorNotice.objects.create(
         request=dsr,
         store="payments",

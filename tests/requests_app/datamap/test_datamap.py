@@ -29,6 +29,10 @@ def test_demo_and_chinook_maps_load() -> None:
     }
     assert demo.stores["payments"].kind == "notify"
     assert [a.store for a in demo.opt_out] == ["marketing", "consent"]
+    assert [(r.store, r.table, r.set, r.lift) for r in demo.restrict] == [
+        ("crm", "customers", {"processing_restricted": True}, {"processing_restricted": False}),
+        ("app", "accounts", {"processing_restricted": True}, {"processing_restricted": False}),
+    ]
     assert demo.stores["billing"].tables["invoices"].erase.action == "retain"
     assert demo.stores["billing"].tables["invoices"].erase.years == 6
     assert demo.stores["marketing"].tables["contacts"].find.pagination.type == "cursor"  # type: ignore[union-attr]
@@ -111,6 +115,32 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
             "{store: consent, table: consents.jsonl, set: {marketing: false}}",
             "{store: consent, table: consent.jsonl, set: {marketing: false}}",
             "marketing_opt_out.1.table: store 'consent' lists no 'consent.jsonl'",
+        ),
+        (
+            "{store: crm, table: customers, set:",
+            "{store: crms, table: customers, set:",
+            "restrict.0.store: no store called 'crms'",
+        ),
+        (
+            "{store: crm, table: customers, set:",
+            "{store: crm, table: customer, set:",
+            "restrict.0.table: store 'crm' lists no 'customer'",
+        ),
+        (
+            "lift: {processing_restricted: false}}",
+            "lift: {processing_restrictd: false}}",
+            "restrict.0.lift: 'set' changes 'processing_restricted' but 'lift' gives no value to "
+            "write back. Fix: add processing_restricted: <the value that undoes it> to 'lift'",
+        ),
+        (
+            ", lift: {processing_restricted: false}}",
+            "}",
+            "restrict.0: 'lift' is missing",
+        ),
+        (
+            "{store: crm, table: customers, set: {processing_restricted: true}",
+            "{store: payments, table: card_customers, set: {processing_restricted: true}",
+            "restrict.0.store: a notify store cannot be changed by Smarct",
         ),
         (
             "    notify_email: privacy@payments.example\n",

@@ -109,6 +109,7 @@ def test_the_plan_shows_what_happens_in_every_store_before_anything_changes(
         "phone": "null",
         "company": "null",
         "created_at": "generalise_date",
+        "processing_restricted": "null",
     }  # id (key) and account_manager_id (a foreign key, and retained) are kept
     assert plan["payments"].by_notice
     assert plan["payments"].notify_email
@@ -164,14 +165,15 @@ def test_erasure_removes_exactly_the_plan_and_leaves_everyone_else_byte_for_byte
     assert account[1] == BOB
     assert account[3] is None
     (customer,) = kept("crm", "customers").values()
-    _, email, name, phone, company, created_at, manager = customer
+    _, email, name, phone, company, created_at, manager, restricted = customer
     assert email.startswith("anon:")
     assert BOB not in email
-    assert (name, phone, company, manager) == (
+    assert (name, phone, company, manager, restricted) == (
         "[erased]",
         None,
         None,
         before["crm"]["customers"][customer[0]][6],
+        None,
     )
     assert created_at.startswith("2024-01-01 00:00:00")
 

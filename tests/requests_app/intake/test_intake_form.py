@@ -261,3 +261,29 @@ def test_an_office_behind_one_address_can_file_many_requests_in_an_hour(client: 
             "/", {**BASE, "request_type": "access", "name": "Ann", "email": f"p{i}@example.com"}
         )
         assert response.status_code == 302, i
+
+
+def test_the_form_explains_restriction_and_objection_in_plain_words(client: Any) -> None:
+    html = client.get("/").content.decode()
+    assert "Stop using your information for a time" in html
+    assert "while we check it is accurate" in html
+    assert "Object to how we use your information" in html
+    assert 'name="objection_scope"' in html
+    assert 'name="grounds"' in html
+
+
+def test_an_objection_to_other_processing_is_filed_with_its_grounds(client: Any) -> None:
+    data = {**BASE, "request_type": "objection", "name": "Ann", "email": "ann@example.com"}
+    refused = client.post("/", {**data, "objection_scope": "other"})
+    assert refused.status_code == 400
+    assert "Tell us why" in refused.content.decode()
+    response = client.post(
+        "/", {**data, "objection_scope": "other", "grounds": "Stop profiling me."}
+    )
+    assert response.status_code == 302
+    dsr = DataSubjectRequest.objects.get()
+    assert (dsr.request_type, dsr.objection_scope, dsr.grounds) == (
+        "objection",
+        "other",
+        "Stop profiling me.",
+    )

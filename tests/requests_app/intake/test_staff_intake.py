@@ -177,6 +177,24 @@ def test_no_public_rate_limit_applies_to_staff(reviewer: Any, settings: Any) -> 
     assert DataSubjectRequest.objects.count() == 4
 
 
+def test_the_service_itself_refuses_anyone_outside_the_privacy_team(outsider: Any) -> None:
+    from requests_app.core.errors import NotPermitted
+    from requests_app.intake import receive
+    from requests_app.intake.staff import LoggedRequest, request_log
+
+    logged = LoggedRequest(
+        submission=receive.Submission(
+            request_type="access", name="Bob", email="bob@example.com", channel="phone"
+        ),
+        received_at=timezone.now(),
+        identity_check="known_details",
+        identity_note="matched",
+    )
+    with pytest.raises(NotPermitted):
+        request_log(data=logged, staff=outsider)
+    assert DataSubjectRequest.objects.count() == 0
+
+
 def test_only_the_privacy_team_logs_requests(outsider: Any, db: Any) -> None:
     assert login(outsider).get("/staff/requests/new/").status_code == 403
     assert login(outsider).post("/staff/requests/new/", phone_call()).status_code == 403
@@ -213,8 +231,11 @@ def test_an_agents_request_tells_the_person_unless_staff_say_why_not(
         login(reviewer).post("/staff/requests/new/", phone_call(**agent))
     told = DataSubjectRequest.objects.get()
     assert told.status == Status.AWAITING_VERIFICATION  # the agent's authority is still to see
-    assert [m.to for m in mail.outbox] == [["pat@example.com"]]
-    assert "on your behalf" in mail.outbox[0].body
+    told_person, asked_agent = sorted(mail.outbox, key=lambda m: m.to)
+    assert told_person.to == ["pat@example.com"]
+    assert "on your behalf" in told_person.body
+    assert asked_agent.to == ["sol@lawfirm.example"]  # for proof of authority, on the portal
+    assert "/status/" in asked_agent.body
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         login(reviewer).post(
@@ -222,7 +243,7 @@ def test_an_agents_request_tells_the_person_unless_staff_say_why_not(
             phone_call(**agent, request_type="erasure", untold_reason="Risk of harm to the person"),
         )
     untold = DataSubjectRequest.objects.exclude(pk=told.pk).get()
-    assert mail.outbox == []
+    assert [m.to for m in mail.outbox] == [["sol@lawfirm.example"]]  # the agent only
     note = untold.events.get(action="note")
     assert "Risk of harm" in note.payload["reason"]
 

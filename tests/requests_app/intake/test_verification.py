@@ -161,7 +161,7 @@ def test_status_page_shows_plain_words_and_no_other_personal_data(
     html = page.content.decode()
     assert "Vera Fied" in html
     assert dsr.reference in html
-    assert "reviewing what we found" in html
+    assert "checking what we found" in html
     assert "You confirmed your email address, and we started work" in html
     for private in ("vera@example.com", "07700 900123", "Acme", "ada", "staff:"):
         assert private not in html
