@@ -32,7 +32,9 @@ from requests_app.models import (
     LegalHold,
     ObjectionScope,
     ProcessorNotice,
+    RequestDocument,
     RequestEvent,
+    RequestMessage,
     RequestType,
     Restriction,
 )
@@ -344,8 +346,42 @@ class DownloadLinkSerializer(serializers.ModelSerializer):
         ]
 
 
+class DocumentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RequestDocument
+        fields = [
+            "id",
+            "kind",
+            "original_name",
+            "content_type",
+            "size",
+            "sha256",
+            "uploaded_by",
+            "uploaded_at",
+            "delete_after",
+            "deleted_at",
+        ]
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    """One message of the conversation on the person's portal (both ways)."""
+
+    documents: serializers.PrimaryKeyRelatedField[RequestDocument] = (
+        serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    )
+
+    class Meta:
+        model = RequestMessage
+        fields = ["direction", "body", "author", "created_at", "documents"]
+
+
 class RequestDetailSerializer(RequestSummarySerializer):
     corrections = CorrectionOutSerializer(many=True, read_only=True)
+    messages = MessageSerializer(many=True, read_only=True)
+    documents = DocumentSerializer(many=True, read_only=True)
+    received_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     events = EventSerializer(many=True, read_only=True)
     pauses = PauseSerializer(many=True, read_only=True)
     stores = GatherStepSerializer(source="gather_steps", many=True, read_only=True)
@@ -373,6 +409,11 @@ class RequestDetailSerializer(RequestSummarySerializer):
             "objection_scope",
             "grounds",
             "channel",
+            "received_by",
+            "identity_check",
+            "identity_note",
+            "delivery",
+            "postal_address",
             "email_verified_at",
             "authority_confirmed_at",
             "clock_started_on",
@@ -389,6 +430,8 @@ class RequestDetailSerializer(RequestSummarySerializer):
             "submitted_by",
             "submitted_at",
             "allowed_actions",
+            "messages",
+            "documents",
             "events",
         ]
 

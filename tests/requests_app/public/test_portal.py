@@ -312,3 +312,21 @@ def test_closing_a_request_sets_its_proof_to_go(
     client.post(f"{portal_of(held)}reply/", {"body": "Here", "files": [upload(PDF, "id.pdf")]})
     case.request_withdraw(dsr=held, actor=approver, reason="Asked by phone")
     assert held.documents.get().delete_after is not None
+
+
+def test_the_conversation_is_in_the_request_record(
+    client: Any, held: DataSubjectRequest, reviewer_api: Any
+) -> None:
+    client.post(
+        f"{portal_of(held)}reply/", {"body": "Account 4471", "files": [upload(PDF, "a.pdf")]}
+    )
+    record = reviewer_api.get(f"/api/v1/requests/{held.reference}/").json()
+    assert [(m["direction"], m["body"]) for m in record["messages"]] == [
+        ("to_person", "Which account number do you mean?"),
+        ("from_person", "Account 4471"),
+    ]
+    (document,) = record["documents"]
+    assert record["messages"][1]["documents"] == [document["id"]]
+    assert (document["kind"], document["original_name"]) == ("identity", "a.pdf")
+    timeline = [e["action"] for e in record["events"]]
+    assert {"hold", "reply_received", "document_added", "resume"} <= set(timeline)
