@@ -105,13 +105,13 @@ class IntakeForm(forms.Form):
     agent_name = forms.CharField(
         max_length=200,
         required=False,
-        label="Your full name",
+        label="Your full name, as the agent",
         validators=[receive.single_line],
     )
     agent_email = forms.EmailField(
         max_length=254,
         required=False,
-        label="Your email address",
+        label="Your email address, as the agent",
         help_text="We write to you about the request.",
     )
     agent_relationship = forms.CharField(

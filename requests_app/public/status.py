@@ -150,6 +150,7 @@ def _restriction_words(dsr: DataSubjectRequest) -> tuple[str, str] | None:
 
 def summary(dsr: DataSubjectRequest) -> dict[str, Any]:
     heading, words = where_it_stands(dsr)
+    question = portal.open_question(dsr)
     link = portal.live_link(dsr)
     files = portal.released_files(dsr) if link is not None else []
     return {
@@ -163,7 +164,7 @@ def summary(dsr: DataSubjectRequest) -> dict[str, Any]:
         "paused": dsr.status == Status.ON_HOLD,
         "closed_at": dsr.closed_at,
         "history": history(dsr),
-        "question": portal.open_question(dsr),
+        "question": question,
         "awaits_authority": portal.awaits_authority(dsr),
         # the PDF first: the easiest to read
         "files": sorted(files, key=lambda e: (e.format != "pdf", e.format)),
@@ -179,7 +180,9 @@ def summary(dsr: DataSubjectRequest) -> dict[str, Any]:
                 "body": m.body,
                 "files": [d for d in m.documents.all()],
             }
+            # the open question is shown once, above, with the answer box
             for m in dsr.messages.prefetch_related("documents")
+            if question is None or m.pk != question.pk
         ],
         "max_mb": settings.DSAR_DOCUMENT_MAX_BYTES // (1024 * 1024),
         "max_files": settings.DSAR_DOCUMENTS_PER_UPLOAD,

@@ -61,3 +61,51 @@ def page(browser: Any) -> Iterator[Any]:
 def screenshot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+# axe-core's findings on every public page, at both widths: written to
+# test-artifacts/axe-results.json for the record (the issue closes with them).
+AXE_RESULTS: dict[str, dict[str, list[str]]] = {}
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+BLOCKING = {"critical", "serious"}
+
+
+def axe_findings(page: Any) -> list[dict[str, Any]]:
+    """Every violation axe-core (4.12, from axe-playwright-python) finds on the page as it is."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    return list(Axe().run(page).response["violations"])
+
+
+def accessible(page: Any, name: str) -> None:
+    """Run axe-core on the page at 1280 and at 390 px; fail on any critical or serious finding.
+    Every finding, of any impact, is kept for the record."""
+    original = page.viewport_size
+    blocking = []
+    for width_name, (width, height) in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        found = axe_findings(page)
+        AXE_RESULTS.setdefault(name, {})[width_name] = [
+            f"{v['id']} ({v['impact']}): {len(v['nodes'])}" for v in found
+        ]
+        blocking += [
+            f"{width_name}: {v['id']} ({v['impact']}) {v['help']}: "
+            f"{[node['target'] for node in v['nodes']][:3]}"
+            for v in found
+            if v["impact"] in BLOCKING
+        ]
+        if width_name == "phone":
+            screenshot(page, f"{name}-390")
+    page.set_viewport_size(original)
+    _write_axe_results()
+    assert blocking == [], f"{name}: {blocking}"
+
+
+def _write_axe_results() -> None:
+    import json
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / "axe-results.json"
+    known = json.loads(path.read_text()) if path.exists() else {}
+    known.update(AXE_RESULTS)
+    path.write_text(json.dumps(known, indent=2, sort_keys=True))
