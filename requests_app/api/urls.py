@@ -31,6 +31,11 @@ urlpatterns = [
         name="api-request-confirm_authority",
     ),
     path(
+        "requests/<ref:reference>/confirm-identity/",
+        views.RequestActionApi.as_view(action_name="confirm_identity"),
+        name="api-request-confirm_identity",
+    ),
+    path(
         "requests/<ref:reference>/lift-restriction/",
         views.RequestActionApi.as_view(action_name="lift_restriction"),
         name="api-request-lift_restriction",

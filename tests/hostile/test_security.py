@@ -60,6 +60,11 @@ MATRIX: dict[str, tuple[str, str, str]] = {
         "/api/v1/requests/{ref}/stores/crm/retry/",
         may("retry_store"),
     ),
+    "api-request-confirm_identity": (
+        "post",
+        "/api/v1/requests/{ref}/confirm-identity/",
+        may("confirm_identity"),
+    ),
     "api-request-confirm_authority": (
         "post",
         "/api/v1/requests/{ref}/confirm-authority/",
