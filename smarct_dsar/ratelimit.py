@@ -29,11 +29,13 @@ class Verdict:
         return max(1, -(-self.retry_after // 60))
 
 
-def too_many_words(verdict: Verdict) -> str:
+def too_many_words(verdict: Verdict, *, about: str = "from this connection") -> str:
+    """What the person is told, in minutes: ``about`` says what was counted (``"from this
+    connection"``, ``"for this email address"``)."""
     minutes = verdict.retry_minutes
     return (
-        "We have received many requests from this connection in a short time. Please try again "
-        f"in {minutes} minute{'s' if minutes != 1 else ''}."
+        f"We have received many requests {about} in a short time. Please try again in "
+        f"{minutes} minute{'s' if minutes != 1 else ''}."
     )
 
 

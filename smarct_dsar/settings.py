@@ -439,6 +439,9 @@ DSAR_MAX_CORRECTIONS = env_int("DSAR_MAX_CORRECTIONS", 20, minimum=1)
 # what is needed).
 DSAR_DOCUMENT_MAX_BYTES = env_int("DSAR_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 DSAR_DOCUMENTS_PER_UPLOAD = env_int("DSAR_DOCUMENTS_PER_UPLOAD", 5, minimum=1)
+# ... and how many the person may send on one request, in all (a disk cannot be filled through
+# one status link).
+DSAR_DOCUMENTS_PER_REQUEST = env_int("DSAR_DOCUMENTS_PER_REQUEST", 10, minimum=1)
 DSAR_PROOF_RETENTION_DAYS = env_int("DSAR_PROOF_RETENTION_DAYS", 30, minimum=0)
 # Uploaded files stay in memory, never in a temporary file on disk (a passport must not be left
 # behind in /tmp): a body larger than this is refused whole, before any of it is read.

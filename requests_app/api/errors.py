@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -12,6 +14,15 @@ from requests_app.core.errors import DomainError, IllegalTransition, NotPermitte
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {
+                "detail": "The request body is too large. Send a large file on its own: POST it "
+                "to /api/v1/requests/<reference>/documents/ (staff; up to "
+                f"{settings.DSAR_DOCUMENT_MAX_BYTES // (1024 * 1024)} MB)."
+            },
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, IllegalTransition):
         return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, NotPermitted):

@@ -31,6 +31,11 @@ urlpatterns = [
         name="api-request-confirm_authority",
     ),
     path(
+        "requests/<ref:reference>/documents/",
+        views.RequestDocumentsApi.as_view(),
+        name="api-request-documents",
+    ),
+    path(
         "requests/<ref:reference>/confirm-identity/",
         views.RequestActionApi.as_view(action_name="confirm_identity"),
         name="api-request-confirm_identity",

@@ -14,6 +14,7 @@ from django.http import Http404
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FileUploadParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +28,7 @@ from requests_app.api.serializers import (
     StaffIntakeSerializer,
 )
 from requests_app.core.actions import has_role
+from requests_app.core.documents import Upload
 from requests_app.core.permissions import IsPrivacyStaff, is_privacy_staff
 from requests_app.gathering import gather
 from requests_app.intake import receive, verification
@@ -34,12 +36,13 @@ from requests_app.intake import staff as staff_intake
 from requests_app.models import Channel, DataSubjectRequest, RequestType, Status
 from requests_app.review import case, decisions
 from smarct_dsar.proxies import client_ip
-from smarct_dsar.ratelimit import Verdict, rate_limit_hit, too_many_words
+from smarct_dsar.ratelimit import Verdict, rate_limit_hit, rate_limit_peek, too_many_words
+from smarct_dsar.uploads import body_too_large, too_large_words
 
 
-def too_many(verdict: Verdict) -> Response:
+def too_many(verdict: Verdict, about: str = "from this connection") -> Response:
     response = Response(
-        {"detail": too_many_words(verdict)},
+        {"detail": too_many_words(verdict, about=about)},
         status=status.HTTP_429_TOO_MANY_REQUESTS,
     )
     response["Retry-After"] = str(verdict.retry_after)
@@ -116,20 +119,28 @@ class RequestCollectionApi(APIView):
         channel = request.data.get("channel") if isinstance(request.data, dict) else None
         if channel not in (None, "", Channel.API, Channel.WEB):
             return self._log(request)
+        # Only a request that would be filed counts against the limits (as on the form): a
+        # client's mistakes cost nothing. One already over the limit is refused before parsing.
+        ip = client_ip(request)
+        early = rate_limit_peek(
+            scope="intake-ip", identity=ip, limit=settings.DSAR_RATE_LIMIT_PER_IP
+        )
+        if not early.allowed:
+            return too_many(early)
+        form = IntakeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
         verdict = rate_limit_hit(
-            scope="intake-ip", identity=client_ip(request), limit=settings.DSAR_RATE_LIMIT_PER_IP
+            scope="intake-ip", identity=ip, limit=settings.DSAR_RATE_LIMIT_PER_IP
         )
         if not verdict.allowed:
             return too_many(verdict)
-        form = IntakeSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
         verdict = rate_limit_hit(
             scope="intake-email",
             identity=receive.email_key(form.validated_data["email"]),
             limit=settings.DSAR_RATE_LIMIT_PER_EMAIL,
         )
         if not verdict.allowed:
-            return too_many(verdict)
+            return too_many(verdict, about="for this email address")
         receive.request_receive(data=form.to_submission(channel="api"))
         # The same answer whether the request is new or one already open: whoever typed the
         # address must not learn which (the mailbox is told, and gets the reference).
@@ -323,3 +334,41 @@ class RetryStoreApi(APIView):
         dsr = get_request_or_404(reference)
         gather.gathering_retry_store(dsr=dsr, store=store, actor=staff_user(request))
         return detail_response(request, reference)
+
+
+class RequestDocumentsApi(APIView):
+    """``POST /api/v1/requests/<reference>/documents/``: staff add the letter or email a request
+    came in (the file as the body, its name in ``Content-Disposition``; PDF, JPEG, PNG or .eml,
+    judged by content; up to ``DSAR_DOCUMENT_MAX_BYTES``)."""
+
+    permission_classes = staff_may("log_request")
+    parser_classes = [FileUploadParser]
+
+    class DocumentOutput(serializers.Serializer):
+        id = serializers.IntegerField()
+        content_type = serializers.CharField()
+        size = serializers.IntegerField()
+        sha256 = serializers.CharField()
+
+    @extend_schema(
+        request={"application/octet-stream": {"type": "string", "format": "binary"}},
+        responses={201: DocumentOutput},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        dsr = get_request_or_404(reference)
+        if body_too_large(request):
+            return Response(
+                {"detail": too_large_words()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+            )
+        file = request.data.get("file")
+        if file is None:
+            return Response(
+                {"file": ["Send the file as the body, its name in Content-Disposition."]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        document = staff_intake.request_attach(
+            dsr=dsr,
+            upload=Upload(name=file.name or "", content=file.read()),
+            staff=staff_user(request),
+        )
+        return Response(self.DocumentOutput(document).data, status=status.HTTP_201_CREATED)

@@ -83,7 +83,7 @@ ACTIONS: dict[str, StaffAction] = _table(
     StaffAction("assign", REVIEWER, OPEN_STATUSES),
     StaffAction("note", REVIEWER, frozenset(Status), reason=True),
     StaffAction("confirm_authority", REVIEWER, frozenset({Status.AWAITING_VERIFICATION}),
-                event="authority_confirmed"),
+                prepares=True, event="authority_confirmed"),
     StaffAction("confirm_identity", REVIEWER, OPEN_STATUSES, event="identity_confirmed"),
     StaffAction("extend", REVIEWER, EARLY, reason=True),
     StaffAction("hold", REVIEWER, EARLY, reason=True),

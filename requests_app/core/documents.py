@@ -23,6 +23,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -151,26 +152,49 @@ def document_bytes(document: RequestDocument) -> bytes:
 
 
 def email_text(content: bytes) -> dict[str, str]:
-    """An .eml as staff read it: its headers and its plain-text body (never its HTML, nor its
-    attachments)."""
+    """An .eml as staff read it: its headers and its body as text: the plain-text part, or
+    else the HTML part's source shown as text (never rendered), never its attachments. An
+    unknown or wrong charset is read as UTF-8 with replacement characters, never an error."""
     message = email.message_from_bytes(content, policy=email.policy.default)
-    body = message.get_body(preferencelist=("plain",)) if message.is_multipart() else message
-    text = body.get_content() if body is not None else ""
+    body = message.get_body(preferencelist=("plain", "html"))
+    if body is None and not message.is_multipart():
+        body = message
     return {
         "from": str(message.get("From", "")),
         "to": str(message.get("To", "")),
         "date": str(message.get("Date", "")),
         "subject": str(message.get("Subject", "")),
-        "text": text if isinstance(text, str) else "",
+        "kind": body.get_content_subtype() if body is not None else "",
+        "text": _part_text(body) if body is not None else "",
     }
+
+
+def _part_text(part: Any) -> str:
+    try:
+        text = part.get_content()
+    except (LookupError, UnicodeError, ValueError, KeyError, AssertionError):
+        raw = part.get_payload(decode=True)
+        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
+    return text if isinstance(text, str) else ""
 
 
 def proof_decided(*, dsr: DataSubjectRequest, kinds: Iterable[str]) -> int:
     """The decision the proof was for is made: it is due for deletion after the set time."""
+    return _due_for_deletion(RequestDocument.objects.filter(request=dsr, kind__in=list(kinds)))
+
+
+def request_closed(*, dsr: DataSubjectRequest) -> int:
+    """The request is closed: whatever the person sent (proof asked for or not: people send a
+    passport with any answer) is due for deletion after the set time. What staff attached (the
+    letter a request came in) is the request's record and goes with its personal data."""
+    return _due_for_deletion(RequestDocument.objects.filter(request=dsr, uploaded_by__in=PERSON))
+
+
+def _due_for_deletion(documents: Any) -> int:
     due = timezone.now() + timedelta(days=settings.DSAR_PROOF_RETENTION_DAYS)
-    return RequestDocument.objects.filter(
-        request=dsr, kind__in=list(kinds), delete_after__isnull=True, deleted_at__isnull=True
-    ).update(delete_after=due)
+    return documents.filter(delete_after__isnull=True, deleted_at__isnull=True).update(
+        delete_after=due
+    )
 
 
 def document_delete(*, document: RequestDocument, actor: str, why: str) -> None:
@@ -217,3 +241,5 @@ def _safe_name(name: str) -> str:
 
 
 PROOF_KINDS = frozenset({DocumentKind.IDENTITY, DocumentKind.AUTHORITY})
+# Who a document came from when the person (or their agent) sent it on their portal.
+PERSON = ("requester", "agent")

@@ -25,7 +25,7 @@ from django.utils import timezone
 from requests_app.core import deadlines
 from requests_app.core.actions import ACTIONS
 from requests_app.core.audit import event_append
-from requests_app.core.documents import PROOF_KINDS, proof_decided
+from requests_app.core.documents import PROOF_KINDS, proof_decided, request_closed
 from requests_app.core.errors import IllegalTransition, RuleViolation
 from requests_app.core.locking import lock, request_locked
 from requests_app.core.queue import Task, later
@@ -104,8 +104,9 @@ def transition(
         payload=payload,
     )
     if target in CLOSING:
-        # whatever the proof was for is decided now: it goes after the set time
+        # whatever the proof was for is decided now; what the person sent goes after the set time
         proof_decided(dsr=locked, kinds=PROOF_KINDS)
+        request_closed(dsr=locked)
     if target in ADVANCES_FROM:
         later(Task.ADVANCE, locked.pk)
     return locked

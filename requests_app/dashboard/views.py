@@ -46,6 +46,7 @@ from requests_app.models import (
 )
 from requests_app.review import case, decisions
 from smarct_dsar.crypto import InvalidToken
+from smarct_dsar.uploads import body_too_large, too_large_words
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,10 @@ def log_request(request: HttpRequest) -> HttpResponse:
         return _log_page(request, form, CorrectionFormSet(prefix="c"))
     form = LogRequestForm(request.POST, request.FILES)
     corrections = CorrectionFormSet(request.POST, prefix="c")
+    if body_too_large(request):
+        form.is_valid()
+        form.add_error("attachments", too_large_words())
+        return _log_page(request, form, corrections, status=400)
     if not (form.is_valid() and corrections.is_valid()):
         return _log_page(request, form, corrections, status=400)
     logged = form.to_logged(corrections)

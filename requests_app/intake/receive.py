@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -89,12 +90,28 @@ phone_validator = RegexValidator(
 )
 
 
+# A local part that needs no quotes (RFC 5322's dot-atom): "dan"@ is dan@.
+_DOT_ATOM = re.compile(r"[a-z0-9!#$%&'*/=?^_`{|}~+-]+(\.[a-z0-9!#$%&'*/=?^_`{|}~+-]+)*")
+
+
+def _unquoted(local: str) -> str:
+    """``"dan"`` and ``"d\\an"`` are ``dan``; a quoted part that needs its quotes stays."""
+    if len(local) >= 2 and local.startswith('"') and local.endswith('"'):
+        inner = re.sub(r"\\(.)", r"\1", local[1:-1])
+        if _DOT_ATOM.fullmatch(inner):
+            return inner
+    return local
+
+
 def email_key(value: str) -> str:
-    """One mailbox, however it is written: lower-cased, the sub-address dropped (``bob+x@`` is
-    ``bob@``). Duplicates and the per-address limit count by it; emails still go to the address
-    as given. (Providers that ignore dots are not folded: that is each provider's own rule.)"""
+    """One mailbox, however it is written: lower-cased, quotes that change nothing removed
+    (``"dan"@`` is ``dan@``), the sub-address dropped (``bob+x@`` is ``bob@``). Duplicates and
+    the per-address limit count by it; emails still go to the address as given. (Providers that
+    ignore dots are not folded: that is each provider's own rule.)"""
     local, _, domain = value.strip().lower().rpartition("@")
-    return f"{local.split('+', 1)[0]}@{domain}" if local else value.strip().lower()
+    if not local:
+        return value.strip().lower()
+    return f"{_unquoted(local).split('+', 1)[0]}@{domain}"
 
 
 def normalise_email(value: str) -> str:

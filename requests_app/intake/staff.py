@@ -29,11 +29,18 @@ from requests_app.core.actions import has_role
 from requests_app.core.audit import event_append
 from requests_app.core.documents import ATTACHMENT_TYPES, Upload, document_add, uploads_check
 from requests_app.core.errors import NotPermitted, RuleViolation
+from requests_app.core.locking import request_locked
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
 from requests_app.intake import receive, verification
 from requests_app.intake.verification import request_mark_verified, verification_link
-from requests_app.models import STAFF_CHANNELS, DataSubjectRequest, Delivery, DocumentKind
+from requests_app.models import (
+    STAFF_CHANNELS,
+    DataSubjectRequest,
+    Delivery,
+    DocumentKind,
+    RequestDocument,
+)
 
 # How far back a request can be logged as received: older than this is a typing mistake (a
 # request that old would be long overdue).
@@ -170,3 +177,18 @@ def request_log(*, data: LoggedRequest, staff: User) -> DataSubjectRequest:
         verification.authority_invite(dsr)
         return dsr  # the agent's authority is still to be seen: the clock starts then
     return request_mark_verified(dsr=dsr, actor=actor, verified_at=data.received_at)
+
+
+@request_locked
+def request_attach(*, dsr: DataSubjectRequest, upload: Upload, staff: User) -> RequestDocument:
+    """Staff add a document to a request: the letter or email it came in, received apart (the
+    API's way for a file too large to go inside the request's JSON)."""
+    if not has_role(staff, "log_request"):
+        raise NotPermitted("Only the privacy team adds documents to a request.")
+    return document_add(
+        dsr=dsr,
+        upload=upload,
+        kind=DocumentKind.ATTACHMENT,
+        actor=actor_label(staff),
+        allowed=ATTACHMENT_TYPES,
+    )

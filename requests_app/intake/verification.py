@@ -20,7 +20,7 @@ from django.utils import timezone
 from requests_app.core import deadlines
 from requests_app.core.audit import event_append
 from requests_app.core.documents import proof_decided
-from requests_app.core.errors import TokenInvalid
+from requests_app.core.errors import RuleViolation, TokenInvalid
 from requests_app.core.lifecycle import compute_due, transition
 from requests_app.core.locking import request_locked, staff_action
 from requests_app.core.notifications import contact_email, email_queue
@@ -140,8 +140,17 @@ def request_confirm_authority(
 ) -> DataSubjectRequest:
     """Staff have seen proof that the agent may act.
 
-    Once the email is verified too, the clock starts.
+    Once the email is verified too, the clock starts. With no proof uploaded, staff say what
+    they saw (a letter by post, say): vouching for an agent is never silent. Whoever confirms it
+    has prepared the response (``actions.ACTIONS``): another approver approves it.
     """
+    uploaded = dsr.documents.filter(kind=DocumentKind.AUTHORITY, deleted_at__isnull=True).exists()
+    if not uploaded and not reason.strip():
+        raise RuleViolation(
+            "No proof of authority has been uploaded: say what proof you have seen, and where "
+            "it is kept.",
+            field="reason",
+        )
     dsr.authority_confirmed_at = timezone.now()
     dsr.save(update_fields=["authority_confirmed_at", "updated_at"])
     event_append(

@@ -23,6 +23,7 @@ from requests_app.public import forms, status
 from requests_app.review import portal
 from smarct_dsar.proxies import client_ip
 from smarct_dsar.ratelimit import rate_limit_hit, too_many_page, too_many_words
+from smarct_dsar.uploads import body_too_large, too_large_words
 
 
 @require_http_methods(["GET", "POST"])
@@ -47,13 +48,18 @@ def intake_form(request: HttpRequest) -> HttpResponse:
         return _render_form(request, form, corrections, status=400)
     # Only a request that would be filed counts against the limits: correcting a mistake costs
     # nothing. Refused, the form comes back as it was typed, saying how long to wait.
-    for scope, identity, limit in (
-        ("intake-ip", client_ip(request), settings.DSAR_RATE_LIMIT_PER_IP),
-        ("intake-email", receive.email_key(submission.email), settings.DSAR_RATE_LIMIT_PER_EMAIL),
+    for scope, identity, limit, about in (
+        ("intake-ip", client_ip(request), settings.DSAR_RATE_LIMIT_PER_IP, "from this connection"),
+        (
+            "intake-email",
+            receive.email_key(submission.email),
+            settings.DSAR_RATE_LIMIT_PER_EMAIL,
+            "for this email address",
+        ),
     ):
         verdict = rate_limit_hit(scope=scope, identity=identity, limit=limit)
         if not verdict.allowed:
-            form.add_error(None, too_many_words(verdict))
+            form.add_error(None, too_many_words(verdict, about=about))
             response = _render_form(request, form, corrections, status=429)
             response["Retry-After"] = str(verdict.retry_after)
             return response
@@ -157,16 +163,8 @@ def status_page(request: HttpRequest, token: str, act: str = "") -> HttpResponse
     )
     if not verdict.allowed:
         return too_many_page(request, verdict)
-    if _too_large(request):
-        return _portal(
-            request,
-            token,
-            dsr,
-            problem=f"The files are too large together: send at most "
-            f"{settings.DSAR_DOCUMENT_MAX_BYTES // (1024 * 1024)} MB each, "
-            f"{settings.DSAR_DOCUMENTS_PER_UPLOAD} at a time.",
-            status_code=400,
-        )
+    if body_too_large(request):
+        return _portal(request, token, dsr, problem=too_large_words(), status_code=400)
     uploads = [Upload(name=f.name or "", content=f.read()) for f in request.FILES.getlist("files")]
     try:
         if act == "reply":
@@ -190,16 +188,6 @@ def status_page(request: HttpRequest, token: str, act: str = "") -> HttpResponse
         code = 409 if isinstance(exc, IllegalTransition) else 400
         return _portal(request, token, dsr, problem=exc.message, status_code=code)
     return redirect("status", token=token)
-
-
-def _too_large(request: HttpRequest) -> bool:
-    """A body larger than uploads may be is refused before it is read (files are kept in
-    memory only: ``FILE_UPLOAD_HANDLERS``)."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return True
-    return length > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
 
 
 @never_cache

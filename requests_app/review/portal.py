@@ -24,7 +24,13 @@ from django.utils import timezone
 
 from exports_app.models import RECORD_FORMATS, DownloadLink, Export
 from requests_app.core.audit import event_append
-from requests_app.core.documents import PROOF_TYPES, Upload, document_add, uploads_check
+from requests_app.core.documents import (
+    PERSON,
+    PROOF_TYPES,
+    Upload,
+    document_add,
+    uploads_check,
+)
 from requests_app.core.errors import IllegalTransition, RuleViolation
 from requests_app.core.locking import request_locked
 from requests_app.core.notifications import email_queue
@@ -79,6 +85,22 @@ def open_question(dsr: DataSubjectRequest) -> RequestMessage | None:
     )
 
 
+def uploads_allowed(dsr: DataSubjectRequest, uploads: list[Upload]) -> None:
+    """Refuse files that are not PDF, JPEG or PNG, too many at once, or more than the person
+    may send on one request in all."""
+    refusals = uploads_check(uploads, allowed=PROOF_TYPES)
+    if refusals:
+        raise RuleViolation(" ".join(refusals), field="files")
+    sent = dsr.documents.filter(uploaded_by__in=PERSON).count()
+    limit = settings.DSAR_DOCUMENTS_PER_REQUEST
+    if uploads and sent + len(uploads) > limit:
+        raise RuleViolation(
+            f"You have sent the most files we take for one request ({limit}). If you need to "
+            f"send more, write to {settings.DSAR_PRIVACY_CONTACT} quoting {dsr.reference}.",
+            field="files",
+        )
+
+
 def reply_text(body: str) -> str:
     body = body.strip()
     if not body:
@@ -104,9 +126,7 @@ def request_reply(
     if question is None:
         raise IllegalTransition("There is no question waiting for your answer.")
     body = reply_text(body)
-    refusals = uploads_check(uploads, allowed=PROOF_TYPES)
-    if refusals:
-        raise RuleViolation(" ".join(refusals), field="files")
+    uploads_allowed(dsr, uploads)
     actor = who(dsr)
     message = RequestMessage.objects.create(
         request=dsr,
@@ -145,9 +165,7 @@ def request_upload_authority(
         raise IllegalTransition("This request is not waiting for proof of authority.")
     if not uploads:
         raise RuleViolation("Choose the file that shows your authority.", field="files")
-    refusals = uploads_check(uploads, allowed=PROOF_TYPES)
-    if refusals:
-        raise RuleViolation(" ".join(refusals), field="files")
+    uploads_allowed(dsr, uploads)
     message = RequestMessage.objects.create(
         request=dsr,
         direction=MessageDirection.FROM_PERSON,

@@ -60,6 +60,7 @@ MATRIX: dict[str, tuple[str, str, str]] = {
         "/api/v1/requests/{ref}/stores/crm/retry/",
         may("retry_store"),
     ),
+    "api-request-documents": ("post", "/api/v1/requests/{ref}/documents/", may("log_request")),
     "api-request-confirm_identity": (
         "post",
         "/api/v1/requests/{ref}/confirm-identity/",
