@@ -72,8 +72,8 @@ class IdentityCheck(models.TextChoices):
 class Delivery(models.TextChoices):
     """How the response reaches the person."""
 
-    EMAIL = "email", "By email (a download link)"
-    POST = "post", "By post (the printed PDF)"
+    EMAIL = "email", "By email"
+    POST = "post", "By post (printed)"
 
 
 class Status(models.TextChoices):

@@ -37,6 +37,7 @@ from requests_app.models import (
     OPEN_STATUSES,
     CorrectionDecision,
     DataSubjectRequest,
+    Delivery,
     DocumentKind,
     EventAction,
     RequestType,
@@ -179,6 +180,25 @@ def corrections_undecided(dsr: DataSubjectRequest) -> Refusal | None:
     return None
 
 
+def identity_unconfirmed(dsr: DataSubjectRequest) -> Refusal | None:
+    """Staff asked for proof of identity: the response waits until they have confirmed it."""
+    asked = dsr.pauses.filter(proof=DocumentKind.IDENTITY).exists()
+    if asked and not dsr.events.filter(action=EventAction.IDENTITY_CONFIRMED).exists():
+        return Refusal(
+            "Proof of identity was asked for: check what the person sent and confirm their "
+            "identity first (or reject the request if it does not prove it).",
+            False,
+            rule=True,
+        )
+    return None
+
+
+def ready_to_decide(dsr: DataSubjectRequest) -> Refusal | None:
+    """A response is submitted and approved with every correction decided and, where proof of
+    identity was asked for, the identity confirmed."""
+    return corrections_undecided(dsr) or identity_unconfirmed(dsr)
+
+
 def can_extend(dsr: DataSubjectRequest) -> Refusal | None:
     if dsr.due_on is None:
         return _not_now("This request has no deadline to extend yet.")
@@ -270,14 +290,16 @@ def can_lift_restriction(dsr: DataSubjectRequest) -> Refusal | None:
 
 
 def can_reissue_link(dsr: DataSubjectRequest) -> Refusal | None:
+    if dsr.delivery == Delivery.POST:
+        return _not_now("The response goes by post: print the PDF again instead of a link.")
     if any(e.released_at and not e.file_deleted_at for e in dsr.exports.all()):
         return None
     return _not_now("There are no released exports to send (they may have expired).")
 
 
 NOT_NOW = {
-    "submit": corrections_undecided,
-    "approve": corrections_undecided,
+    "submit": ready_to_decide,
+    "approve": ready_to_decide,
     "extend": can_extend,
     "confirm_authority": can_confirm_authority,
     "confirm_identity": can_confirm_identity,

@@ -19,14 +19,17 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from requests_app.core.queue import Task, later
-from requests_app.models import DataSubjectRequest, EmailStatus, OutgoingEmail
+from requests_app.models import DataSubjectRequest, Delivery, EmailStatus, OutgoingEmail
 from smarct_dsar.crypto import decrypt, encrypt
 
 log = logging.getLogger(__name__)
 
 
 def contact_email(dsr: DataSubjectRequest) -> str:
-    """Who we write to: the agent when one acts for the person, else the person."""
+    """Who we write to: the agent when one acts for the person, else the person; nobody by
+    email when they asked for the response by post (staff write and post it)."""
+    if dsr.delivery == Delivery.POST:
+        return ""
     return dsr.agent_email or dsr.requester_email
 
 

@@ -144,6 +144,26 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
         "Identity confirmed.",
     ),
 }
+# What an action says, where it differs for a request's facts: a response by post is printed,
+# not emailed.
+BY_POST_TEXT: dict[str, tuple[str, str, str]] = {
+    "release": (
+        "Release the response",
+        "Release the built files: they become final and the request is completed. The person "
+        "asked for the response by post: print the PDF from the request page and post it to the "
+        "address recorded there. Nothing is emailed.",
+        "Released: print the PDF and post it to the address on this page.",
+    ),
+}
+
+
+def action_text(action: str, dsr: DataSubjectRequest) -> tuple[str, str, str]:
+    """The button, the explanation and the message after, for this request."""
+    if dsr.delivery == Delivery.POST and action in BY_POST_TEXT:
+        return BY_POST_TEXT[action]
+    return ACTION_TEXT[action]
+
+
 REJECTION_TEMPLATES = [
     ("", "Write your own reason"),
     (
@@ -154,6 +174,17 @@ REJECTION_TEMPLATES = [
     (
         "Your request is manifestly unfounded or excessive (UK GDPR Article 12(5)): ",
         "Manifestly unfounded or excessive",
+    ),
+    (
+        "We have considered your objection. We have compelling legitimate grounds for this use "
+        "of your information which override your interests, rights and freedoms (UK GDPR "
+        "Article 21(1)): ",
+        "Objection: our legitimate grounds override (Art. 21(1))",
+    ),
+    (
+        "We have considered your request to restrict the use of your information. None of the "
+        "grounds in UK GDPR Article 18(1) applies: ",
+        "Restriction: no Article 18(1) ground applies",
     ),
 ]
 
@@ -370,8 +401,10 @@ class LogRequestForm(forms.Form):
     email = forms.EmailField(
         max_length=254,
         required=False,
-        label="Their email address (if they gave one)",
-        help_text="They get the same emails as on the web.",
+        label="Their email address",
+        help_text="The address our systems know them by (the account's, if they gave none): "
+        "every store is searched by it. They get the same emails as on the web, unless the "
+        "response goes by post.",
     )
     phone = forms.CharField(
         max_length=40, required=False, label="Phone number", validators=[phone_validator]
@@ -415,7 +448,10 @@ class LogRequestForm(forms.Form):
     )
     identity_check = forms.ChoiceField(
         choices=[
-            ("", "Not checked: email them a link to confirm the request"),
+            (
+                "",
+                "Not checked: email them a link to confirm the request (not for a response by post)",
+            ),
             *IdentityCheck.choices,
         ],
         required=False,

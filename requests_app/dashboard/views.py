@@ -30,6 +30,7 @@ from requests_app.dashboard.forms import (
     NoteForm,
     QueueFilterForm,
     RedactForm,
+    action_text,
 )
 from requests_app.dashboard.reports import overview as figures
 from requests_app.fulfilment import erasure, erasure_plans, recipients, rectification
@@ -44,7 +45,7 @@ from requests_app.models import (
     Status,
     StepStatus,
 )
-from requests_app.review import case, decisions
+from requests_app.review import case, decisions, portal
 from smarct_dsar.crypto import InvalidToken
 from smarct_dsar.uploads import body_too_large, too_large_words
 
@@ -143,6 +144,13 @@ def log_request(request: HttpRequest) -> HttpResponse:
 def _log_page(
     request: HttpRequest, form: LogRequestForm, corrections: Any, status: int = 200
 ) -> HttpResponse:
+    if status == 400 and request.FILES and not form.has_error("attachments"):
+        # A browser cannot fill a file box in again: say so, or the letter is silently lost.
+        form.add_error(
+            "attachments",
+            f"Attach the file{'s' if len(request.FILES.getlist('attachments')) > 1 else ''} "
+            "again: a browser does not keep them after an error.",
+        )
     return render(
         request,
         "dashboard/log_request.html",
@@ -183,6 +191,11 @@ def document_view(request: HttpRequest, reference: str, pk: int) -> HttpResponse
     return response
 
 
+# The request types whose stores are searched (an opt-out, or an objection to direct marketing,
+# is carried out at once without a search).
+GATHERED = frozenset(set(RequestType) - {RequestType.MARKETING_OPT_OUT})
+
+
 @staff_required
 def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/overview.html", {"o": figures(timezone.localdate())})
@@ -198,13 +211,16 @@ def request_page(request: HttpRequest, reference: str) -> HttpResponse:
         {
             "dsr": dsr,
             "days_left": selectors.days_left(dsr),
-            "actions": [(a, ACTION_TEXT[a][0]) for a in actions.available(dsr, request.user)],
+            "actions": [(a, action_text(a, dsr)[0]) for a in actions.available(dsr, request.user)],
             "events": dsr.events.all(),
             "steps": dsr.gather_steps.all(),
             "pauses": dsr.pauses.all(),
             "extension": getattr(dsr, "extension", None),
             "corrections": dsr.corrections.all(),
             "documents": dsr.documents.all(),
+            "awaits_authority": portal.awaits_authority(dsr),
+            "link_asked": portal.link_requested_since_last(dsr),
+            "gathers": dsr.request_type in GATHERED and not dsr.at_once,
             "conversation": dsr.messages.prefetch_related("documents"),
             "exports": exports,
             "links": DownloadLink.objects.filter(request=dsr),
@@ -294,9 +310,9 @@ def request_action(request: HttpRequest, reference: str, action: str) -> HttpRes
         except DomainError as exc:
             messages.error(request, exc.message)
             return redirect("dashboard-request", reference=reference)
-        messages.success(request, ACTION_TEXT[action][2])
+        messages.success(request, action_text(action, dsr)[2])
         return redirect("dashboard-request", reference=reference)
-    label, explanation, _ = ACTION_TEXT[action]
+    label, explanation, _ = action_text(action, dsr)
     # Say now, not after the form is filled in, when the rules refuse this person this action.
     refused = actions.refusal(action, request.user, dsr)
     return render(

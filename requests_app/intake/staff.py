@@ -10,8 +10,9 @@ the moment it was received, how it came, and how they checked who the person is:
   when they confirm;
 - an agent's request waits, as on the web, for proof of the agent's authority.
 
-No public rate limit applies. The person gets the same emails as on the web if they gave an
-address; a response by post is printed by staff (``delivery``). The ``received`` event names the
+No public rate limit applies. Every store finds the person by email address, so one is needed
+(the account's, when they gave none). The person gets the same emails as on the web; with a
+response by post they get no email at all (``notifications.contact_email``), and staff print it. The ``received`` event names the
 member of staff who logged it. The form and the API both call ``request_log``.
 """
 
@@ -64,11 +65,7 @@ class LoggedRequest:
 def logged_errors(data: LoggedRequest) -> dict[str, list[str]]:
     """The rules of staff intake, on top of the public ones (``receive.submission_errors``)."""
     sub = data.submission
-    errors = {
-        name: list(messages)
-        for name, messages in receive.submission_errors(sub).items()
-        if not (name == "email" and not sub.email)
-    }
+    errors = {name: list(messages) for name, messages in receive.submission_errors(sub).items()}
 
     def add(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
@@ -83,15 +80,21 @@ def logged_errors(data: LoggedRequest) -> dict[str, list[str]]:
         add("received_at", "The moment it was received cannot be in the future.")
     elif data.received_at < now - OLDEST_RECEIPT:
         add("received_at", f"That is more than {OLDEST_RECEIPT.days} days ago: check the date.")
-    if data.delivery == Delivery.EMAIL and not (sub.agent_email or sub.email):
-        add("email", "Give an email address, or send the response by post.")
+    if not sub.email:
+        # Every store finds the person by their email address: without one nothing is searched,
+        # and "we hold nothing about you" would be untrue.
+        add(
+            "email",
+            "Give the email address our systems know them by (the account's, if they gave "
+            "none): every store is searched by it.",
+        )
     if data.delivery == Delivery.POST and not data.postal_address.strip():
         add("postal_address", "Give the address to post the response to.")
-    if not data.identity_check and not (sub.agent_email or sub.email):
+    if data.delivery == Delivery.POST and not data.identity_check:
         add(
             "identity_check",
-            "Say how you checked who the person is: without an email address we cannot send "
-            "them a link to confirm it.",
+            "Say how you checked who the person is: a response by post sends no email, so we "
+            "cannot send them a link to confirm it.",
         )
     if data.identity_check and not data.identity_note.strip():
         add("identity_note", "Say what you checked (for example, which details matched).")

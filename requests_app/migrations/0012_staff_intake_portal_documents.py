@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='datasubjectrequest',
             name='delivery',
-            field=models.CharField(choices=[('email', 'By email (a download link)'), ('post', 'By post (the printed PDF)')], default='email', max_length=10),
+            field=models.CharField(choices=[('email', 'By email'), ('post', 'By post (printed)')], default='email', max_length=10),
         ),
         migrations.AddField(
             model_name='datasubjectrequest',

@@ -127,6 +127,13 @@ def request_reply(
         raise IllegalTransition("There is no question waiting for your answer.")
     body = reply_text(body)
     uploads_allowed(dsr, uploads)
+    asked_for_proof = question.pause is not None and question.pause.proof == DocumentKind.IDENTITY
+    if asked_for_proof and not uploads:
+        raise RuleViolation(
+            "Attach proof of your identity (a PDF, or a photo of a document). If you cannot, "
+            f"write to {settings.DSAR_PRIVACY_CONTACT} quoting {dsr.reference}.",
+            field="files",
+        )
     actor = who(dsr)
     message = RequestMessage.objects.create(
         request=dsr,

@@ -83,7 +83,6 @@ def test_a_letter_by_post_with_no_email_keeps_its_attachments_encrypted_and_send
             "/staff/requests/new/",
             phone_call(
                 channel="letter",
-                email="",
                 identity_check="id_seen",
                 identity_note="Copy of driving licence enclosed",
                 delivery="post",
@@ -123,11 +122,15 @@ def test_not_checked_sends_the_confirmation_link_and_waits(
 @pytest.mark.parametrize(
     ("fields", "field", "words"),
     [
-        ({"email": "", "identity_check": ""}, "identity_check", "Say how you checked"),
+        (
+            {"delivery": "post", "postal_address": "1 High St", "identity_check": ""},
+            "identity_check",
+            "Say how you checked",
+        ),
         ({"received_at": received(-2)}, "received_at", "cannot be in the future"),
         ({"received_at": received(400)}, "received_at", "check the date"),
         ({"delivery": "post"}, "postal_address", "Give the address"),
-        ({"email": "", "delivery": "email"}, "email", "or send the response by post"),
+        ({"email": ""}, "email", "every store is searched by it"),
         ({"identity_note": ""}, "identity_note", "Say what you checked"),
         ({"channel": "web"}, "channel", "Select a valid choice"),
         ({"acting_for_someone": "on"}, "agent_name", "Needed when"),
@@ -143,6 +146,16 @@ def test_bad_input_is_a_clear_400_that_keeps_what_was_typed(
     assert f'href="#id_{field}' in html  # the summary links to the field
     assert "Bob Baker" in html
     assert DataSubjectRequest.objects.count() == 0
+
+
+def test_after_an_error_staff_are_told_to_attach_the_letter_again(reviewer: Any) -> None:
+    letter = BytesIO(PDF)
+    letter.name = "letter.pdf"
+    response = login(reviewer).post(
+        "/staff/requests/new/", phone_call(delivery="post", attachments=[letter])
+    )
+    assert response.status_code == 400
+    assert "Attach the file again" in response.content.decode()
 
 
 def test_a_file_is_judged_by_its_content_not_its_name(reviewer: Any) -> None:
