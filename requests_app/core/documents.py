@@ -82,7 +82,8 @@ def check(upload: Upload, *, allowed: frozenset[str]) -> str:
         )
     kind = sniff(upload.content)
     if kind not in allowed:
-        words = ", ".join(TYPE_WORDS[t] for t in sorted(allowed, key=list(TYPE_WORDS).index))
+        names = [TYPE_WORDS[t] for t in sorted(allowed, key=list(TYPE_WORDS).index)]
+        words = f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
         raise DocumentRefused(f"{upload.name} is not a {words} file (we look at what it holds).")
     return kind
 

@@ -163,7 +163,7 @@ def test_a_file_is_judged_by_its_content_not_its_name(reviewer: Any) -> None:
     disguised.name = "letter.pdf"
     response = login(reviewer).post("/staff/requests/new/", phone_call(attachments=[disguised]))
     assert response.status_code == 400
-    assert "letter.pdf is not a PDF, JPEG, PNG, email (.eml) file" in response.content.decode()
+    assert "letter.pdf is not a PDF, JPEG, PNG or email (.eml) file" in response.content.decode()
     assert DataSubjectRequest.objects.count() == 0
     image = BytesIO(PNG)
     image.name = "scan.txt"

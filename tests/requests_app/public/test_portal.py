@@ -136,7 +136,7 @@ def test_a_refused_answer_keeps_what_was_typed_and_changes_nothing(
     response = client.post(f"{path}reply/", {"body": "Here you are", "files": [program]})
     assert response.status_code == 400
     html = response.content.decode()
-    assert "id.pdf is not a PDF, JPEG, PNG file" in html
+    assert "id.pdf is not a PDF, JPEG or PNG file" in html
     assert "Here you are" in html
     held.refresh_from_db()
     assert held.status == Status.ON_HOLD
