@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import ngettext
 
 from smarct_dsar.crypto import keyed_hash
 
@@ -31,10 +32,13 @@ class Verdict:
 
 def too_many_words(verdict: Verdict) -> str:
     minutes = verdict.retry_minutes
-    return (
+    return ngettext(
         "We have received many requests from this connection in a short time. Please try again "
-        f"in {minutes} minute{'s' if minutes != 1 else ''}."
-    )
+        "in %(minutes)s minute.",
+        "We have received many requests from this connection in a short time. Please try again "
+        "in %(minutes)s minutes.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def _key(scope: str, identity: str, window: int) -> tuple[str, int]:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -162,27 +163,38 @@ def status_page(request: HttpRequest, token: str, act: str = "") -> HttpResponse
             request,
             token,
             dsr,
-            problem=f"The files are too large together: send at most "
-            f"{settings.DSAR_DOCUMENT_MAX_BYTES // (1024 * 1024)} MB each, "
-            f"{settings.DSAR_DOCUMENTS_PER_UPLOAD} at a time.",
+            problem=gettext(
+                "The files are too large together: send at most %(mb)s MB each, %(count)s at a "
+                "time."
+            )
+            % {
+                "mb": settings.DSAR_DOCUMENT_MAX_BYTES // (1024 * 1024),
+                "count": settings.DSAR_DOCUMENTS_PER_UPLOAD,
+            },
             status_code=400,
         )
     uploads = [Upload(name=f.name or "", content=f.read()) for f in request.FILES.getlist("files")]
     try:
         if act == "reply":
             portal.request_reply(dsr=dsr, body=request.POST.get("body", ""), uploads=uploads)
-            messages.success(request, "Thank you: we have your answer, and work has resumed.")
+            messages.success(
+                request, gettext("Thank you: we have your answer, and work has resumed.")
+            )
         elif act == "proof":
             portal.request_upload_authority(
                 dsr=dsr, uploads=uploads, note=request.POST.get("body", "")
             )
-            messages.success(request, "Thank you: we will check your proof and email you.")
+            messages.success(request, gettext("Thank you: we will check your proof and email you."))
         elif act == "new-link":
             portal.request_new_link(dsr=dsr)
-            messages.success(request, "We have asked our privacy team to send you a new link.")
+            messages.success(
+                request, gettext("We have asked our privacy team to send you a new link.")
+            )
         elif act == "withdraw":
             portal.request_withdraw_by_person(dsr=dsr)
-            messages.success(request, "Your request is withdrawn. We have emailed you to confirm.")
+            messages.success(
+                request, gettext("Your request is withdrawn. We have emailed you to confirm.")
+            )
         else:
             raise Http404
     except DomainError as exc:
