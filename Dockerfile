@@ -21,6 +21,7 @@ RUN pip install -c constraints.txt .
 
 COPY manage.py ./
 COPY templates ./templates
+COPY locale ./locale
 COPY static ./static
 
 # collectstatic loads the production settings, which insist on real values; these placeholders

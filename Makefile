@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 VAR_DIR_TEST ?= var/test
 
-.PHONY: run test install lint format bench lock clean migrate seed
+.PHONY: run test install lint format bench lock clean migrate seed messages
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,16 @@ BENCHES := gather erase exports dashboard intake end_to_end
 bench: install
 	@for b in $(BENCHES); do VAR_DIR=var/bench $(BIN)/python bench/$$b.py || exit 1; done
 	@$(BIN)/python bench/summary.py
+
+## The catalogue of a language (Welsh unless MESSAGES_LANGUAGE says otherwise): every marked
+## sentence of the public side into locale/<language>/LC_MESSAGES/django.po, then compiled to
+## django.mo (both committed). Needs GNU gettext (Debian: gettext).
+MESSAGES_LANGUAGE ?= cy
+messages: install
+	VAR_DIR=$(VAR_DIR_TEST) $(BIN)/python manage.py makemessages -l $(MESSAGES_LANGUAGE) \
+	  --add-location file --no-wrap -i ".venv/*" -i "tests/*" -i "bench/*" -i "var/*" \
+	  -i "staticfiles/*" -i "demo/*" -i "docs/*" -i "deploy/*"
+	VAR_DIR=$(VAR_DIR_TEST) $(BIN)/python manage.py compilemessages -l $(MESSAGES_LANGUAGE) --ignore .venv
 
 ## Re-resolve the newest allowed versions and pin them.
 lock:

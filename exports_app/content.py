@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from exports_app.models import Redaction, redactions_digest
 from requests_app import datamap
@@ -22,22 +23,40 @@ from requests_app.stores import Batch
 
 REDACTED = "[REDACTED]"
 
+# The person's other rights and how to complain, as the PDF letter says them (in the request's
+# language: marked here, translated in ``pdf/access.html``; the JSON file keeps them in English).
 RIGHTS = [
-    ("Rectification", "You can ask us to correct information that is inaccurate or incomplete."),
-    ("Erasure", "You can ask us to delete your information, where the law allows it."),
     (
-        "Restriction",
-        "You can ask us to limit how we use your information while a concern is looked at.",
+        gettext_noop("Rectification"),
+        gettext_noop("You can ask us to correct information that is inaccurate or incomplete."),
     ),
     (
-        "Objection",
-        "You can object to our use of your information for our legitimate interests, and to "
-        "marketing at any time.",
+        gettext_noop("Erasure"),
+        gettext_noop("You can ask us to delete your information, where the law allows it."),
     ),
-    ("Portability", "You can have the information you gave us in a machine-readable format."),
-    ("Withdraw consent", "Where we rely on your consent you can withdraw it at any time."),
+    (
+        gettext_noop("Restriction"),
+        gettext_noop(
+            "You can ask us to limit how we use your information while a concern is looked at."
+        ),
+    ),
+    (
+        gettext_noop("Objection"),
+        gettext_noop(
+            "You can object to our use of your information for our legitimate interests, and to "
+            "marketing at any time."
+        ),
+    ),
+    (
+        gettext_noop("Portability"),
+        gettext_noop("You can have the information you gave us in a machine-readable format."),
+    ),
+    (
+        gettext_noop("Withdraw consent"),
+        gettext_noop("Where we rely on your consent you can withdraw it at any time."),
+    ),
 ]
-COMPLAINT = (
+COMPLAINT = gettext_noop(
     "You have the right to complain to the Information Commissioner's Office (ICO), "
     "Wycliffe House, Water Lane, Wilmslow SK9 5AF; https://ico.org.uk/make-a-complaint/; 0303 123 1113."
 )

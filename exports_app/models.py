@@ -12,16 +12,17 @@ from dataclasses import dataclass
 
 import orjson
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from requests_app.models import DataSubjectRequest
 
 
 class ExportFormat(models.TextChoices):
     JSON = "json", "JSON"
-    CSV = "csv", "CSV (zip)"
+    CSV = "csv", _("CSV (zip)")
     PDF = "pdf", "PDF"
-    CERTIFICATE = "certificate", "Deletion certificate (PDF)"
-    SIGNATURE = "signature", "Signature of the deletion certificate"
+    CERTIFICATE = "certificate", _("Deletion certificate (PDF)")
+    SIGNATURE = "signature", _("Signature of the deletion certificate")
 
 
 @dataclass(frozen=True)

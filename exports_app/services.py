@@ -17,6 +17,7 @@ from django.core.files.storage import default_storage
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from exports_app.content import ExportContext
 from exports_app.models import (
@@ -242,14 +243,15 @@ def download_resolve(*, raw_token: str) -> Delivery:
         .first()
     )
     if link is None:
-        raise TokenInvalid("This download link is not valid.", reason="unknown")
+        raise TokenInvalid(gettext("This download link is not valid."), reason="unknown")
     if link.revoked_at is not None:
-        raise TokenInvalid("This download link has been withdrawn.", reason="revoked")
+        raise TokenInvalid(gettext("This download link has been withdrawn."), reason="revoked")
     if link.expires_at <= timezone.now():
-        raise TokenInvalid("This download link has expired.", reason="expired")
+        raise TokenInvalid(gettext("This download link has expired."), reason="expired")
     if link.downloads >= link.max_downloads:
         raise TokenInvalid(
-            "This download link has been used the maximum number of times.", reason="exhausted"
+            gettext("This download link has been used the maximum number of times."),
+            reason="exhausted",
         )
     return download_resolve_link(link)
 
@@ -261,7 +263,9 @@ def download_resolve_link(link: DownloadLink) -> Delivery:
         )
     )
     if not exports:
-        raise TokenInvalid("The files for this request are no longer available.", reason="expired")
+        raise TokenInvalid(
+            gettext("The files for this request are no longer available."), reason="expired"
+        )
     return Delivery(link=link, exports=exports)
 
 
@@ -280,8 +284,10 @@ def portal_delivery(*, dsr: DataSubjectRequest) -> Delivery:
     )
     if link is None:
         raise TokenInvalid(
-            "Your download link has expired or been used up: ask for a new one on your "
-            "request's page.",
+            gettext(
+                "Your download link has expired or been used up: ask for a new one on your "
+                "request's page."
+            ),
             reason="expired",
         )
     return download_resolve_link(link)

@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -96,7 +97,8 @@ def _serve(request: HttpRequest, delivery: services.Delivery, format_: str) -> H
     export = next((e for e in delivery.exports if e.format == format_), None)
     if export is None or not default_storage.exists(export.file_name):
         return _problem(
-            request, TokenInvalid("That file is not part of this download.", reason="unknown")
+            request,
+            TokenInvalid(gettext("That file is not part of this download."), reason="unknown"),
         )
     counted: list[bool] = []
 
@@ -111,7 +113,7 @@ def _serve(request: HttpRequest, delivery: services.Delivery, format_: str) -> H
         # Not counted: a file we cannot read must not use up one of the person's downloads.
         return _problem(
             request,
-            TokenInvalid("This file cannot be read; we have been told.", reason="broken"),
+            TokenInvalid(gettext("This file cannot be read; we have been told."), reason="broken"),
             500,
         )
     if not services.download_record(
@@ -124,7 +126,8 @@ def _serve(request: HttpRequest, delivery: services.Delivery, format_: str) -> H
         return _problem(
             request,
             TokenInvalid(
-                "This download link has been used the maximum number of times.", reason="exhausted"
+                gettext("This download link has been used the maximum number of times."),
+                reason="exhausted",
             ),
         )
     counted.append(True)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 # ``field__lower=value``: compare lower-cased, so the functional index below can be used (an
 # ``iexact`` lookup cannot use an index on PostgreSQL or SQLite).
@@ -18,21 +19,22 @@ models.CharField.register_lookup(Lower)
 
 
 class RequestType(models.TextChoices):
-    ACCESS = "access", "Access (a copy of your data)"
-    RECTIFICATION = "rectification", "Correction of inaccurate data"
-    ERASURE = "erasure", "Deletion of your data"
-    PORTABILITY = "portability", "Portability (your data in a machine-readable format)"
-    MARKETING_OPT_OUT = "marketing_opt_out", "Opt out of marketing"
-    RESTRICTION = "restriction", "Restriction (stop using your data for a time)"
-    OBJECTION = "objection", "Objection to how we use your data"
+    # The person reads these (the form, the emails): translated, like everything they read.
+    ACCESS = "access", _("Access (a copy of your data)")
+    RECTIFICATION = "rectification", _("Correction of inaccurate data")
+    ERASURE = "erasure", _("Deletion of your data")
+    PORTABILITY = "portability", _("Portability (your data in a machine-readable format)")
+    MARKETING_OPT_OUT = "marketing_opt_out", _("Opt out of marketing")
+    RESTRICTION = "restriction", _("Restriction (stop using your data for a time)")
+    OBJECTION = "objection", _("Objection to how we use your data")
 
 
 class ObjectionScope(models.TextChoices):
     """What an objection (Article 21) is to. Direct marketing is an absolute right (21(3)): it is
     carried out like a marketing opt-out, never reviewed; other processing is decided by staff."""
 
-    DIRECT_MARKETING = "direct_marketing", "Direct marketing"
-    OTHER = "other", "Another use of my data (with my reasons)"
+    DIRECT_MARKETING = "direct_marketing", _("Direct marketing")
+    OTHER = "other", _("Another use of my data (with my reasons)")
 
 
 # Carried out as soon as the address is confirmed, never reviewed and not on the month's clock
@@ -137,6 +139,11 @@ class DataSubjectRequest(models.Model):
     objection_scope = models.CharField(max_length=20, choices=ObjectionScope.choices, blank=True)
     grounds = models.TextField(blank=True)
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.WEB)
+    # The language the request was filed in: every email to the person and the PDF letter are
+    # written in it, whenever they are sent (``core/notifications.py``, the PDF renderer).
+    language = models.CharField(
+        max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
     # Logged by staff: who took it, how they checked identity, how the response goes out.
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -665,8 +672,8 @@ class LegalHold(models.Model):
 
 
 class NoticePurpose(models.TextChoices):
-    ERASURE = "erasure", "Erasure"
-    RECTIFICATION = "rectification", "Rectification"
+    ERASURE = "erasure", _("Erasure")
+    RECTIFICATION = "rectification", _("Rectification")
 
 
 class ProcessorNotice(models.Model):

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import ngettext
 
 from smarct_dsar.crypto import keyed_hash
 
@@ -29,14 +30,25 @@ class Verdict:
         return max(1, -(-self.retry_after // 60))
 
 
-def too_many_words(verdict: Verdict, *, about: str = "from this connection") -> str:
-    """What the person is told, in minutes: ``about`` says what was counted (``"from this
-    connection"``, ``"for this email address"``)."""
+def too_many_words(verdict: Verdict, *, about: str = "connection") -> str:
+    """What the person is told, in minutes: ``about`` says what was counted (``"connection"``:
+    the client's address; ``"address"``: the email address)."""
     minutes = verdict.retry_minutes
-    return (
-        f"We have received many requests {about} in a short time. Please try again in "
-        f"{minutes} minute{'s' if minutes != 1 else ''}."
-    )
+    if about == "address":
+        return ngettext(
+            "We have received many requests for this email address in a short time. Please try "
+            "again in %(minutes)s minute.",
+            "We have received many requests for this email address in a short time. Please try "
+            "again in %(minutes)s minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+    return ngettext(
+        "We have received many requests from this connection in a short time. Please try again "
+        "in %(minutes)s minute.",
+        "We have received many requests from this connection in a short time. Please try again "
+        "in %(minutes)s minutes.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def _key(scope: str, identity: str, window: int) -> tuple[str, int]:

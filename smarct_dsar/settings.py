@@ -143,6 +143,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "smarct_dsar.languages.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -337,7 +338,13 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- I18N, static -----------------------------------------------------------------------------
+# The public side (its pages, the emails to the person, the PDF letter) is in English or Welsh:
+# the page as the person chooses (the switcher, else the browser), and what is sent later in
+# the language the request was filed in (``DataSubjectRequest.language``). Staff pages, the API
+# and the admin are always English (``smarct_dsar/languages.py``). README, "Languages".
 LANGUAGE_CODE = "en-gb"
+LANGUAGES = [("en-gb", "English"), ("cy", "Cymraeg")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/London"
 USE_I18N = True
 USE_TZ = True

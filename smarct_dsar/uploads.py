@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 
 def body_too_large(request: HttpRequest) -> bool:
@@ -18,8 +19,9 @@ def body_too_large(request: HttpRequest) -> bool:
 
 
 def too_large_words() -> str:
-    return (
-        "The files are too large together: send at most "
-        f"{settings.DSAR_DOCUMENT_MAX_BYTES // (1024 * 1024)} MB each, "
-        f"{settings.DSAR_DOCUMENTS_PER_UPLOAD} at a time."
-    )
+    return gettext(
+        "The files are too large together: send at most %(mb)s MB each, %(count)s at a time."
+    ) % {
+        "mb": settings.DSAR_DOCUMENT_MAX_BYTES // (1024 * 1024),
+        "count": settings.DSAR_DOCUMENTS_PER_UPLOAD,
+    }

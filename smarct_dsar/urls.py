@@ -10,6 +10,7 @@ from requests_app.health import healthz
 urlpatterns = [
     path("", include("requests_app.urls")),
     path("", include("exports_app.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language switcher
     path("api/v1/", include("requests_app.api.urls")),
     path("api/v1/", include("exports_app.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -16,6 +16,8 @@ from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext
 from weasyprint import HTML, Attachment
 from weasyprint.urls import URLFetcher, URLFetchingError
 
@@ -56,29 +58,30 @@ def _cell(value: Any) -> dict[str, Any]:
 @register("pdf")
 class PdfRenderer(Renderer):
     def render(self, context: ExportContext, out: Writable) -> int:
-        data, count = self._tables(context)
-        header = context.header()
-        html = render_to_string(
-            "pdf/access.html",
-            {
-                **header,
-                **header["request"],
-                **header["article_15"],
-                "reference": context.dsr.reference,
-                "controller": settings.DSAR_CONTROLLER_NAME,
-                "privacy_contact": settings.DSAR_PRIVACY_CONTACT,
-                "generated_at": context.generated_at,
-                "received_at": context.dsr.received_at,
-                "verified_at": context.dsr.verified_at,
-                "due_on": context.dsr.due_on,
-                "data": data,
-                "portability": context.dsr.request_type == RequestType.PORTABILITY,
-            },
-        )
+        # A worker builds it, with no browser: the letter is in the request's own language.
+        with translation.override(context.dsr.language):
+            data, count = self._tables(context)
+            header = context.header()
+            html = render_to_string(
+                "pdf/access.html",
+                {
+                    **header,
+                    **header["request"],
+                    **header["article_15"],
+                    "reference": context.dsr.reference,
+                    "controller": settings.DSAR_CONTROLLER_NAME,
+                    "privacy_contact": settings.DSAR_PRIVACY_CONTACT,
+                    "generated_at": context.generated_at,
+                    "received_at": context.dsr.received_at,
+                    "verified_at": context.dsr.verified_at,
+                    "due_on": context.dsr.due_on,
+                    "data": data,
+                    "portability": context.dsr.request_type == RequestType.PORTABILITY,
+                },
+            )
+            attachments = self._attachments(context)
         document = HTML(string=html, url_fetcher=NoFetching(), base_url="about:blank")
-        out.write(
-            document.write_pdf(attachments=self._attachments(context), pdf_variant="pdf/a-3u")
-        )
+        out.write(document.write_pdf(attachments=attachments, pdf_variant="pdf/a-3u"))
         return count
 
     def _tables(self, context: ExportContext) -> tuple[dict[str, list[dict[str, Any]]], int]:
@@ -117,8 +120,8 @@ class PdfRenderer(Renderer):
     def _attachments(context: ExportContext) -> list[Attachment]:
         attachments = []
         for format_, extension, description in (
-            ("json", "json", "All your data as JSON"),
-            ("csv", "zip", "All your data as CSV files"),
+            ("json", "json", gettext("All your data as JSON")),
+            ("csv", "zip", gettext("All your data as CSV files")),
         ):
             buffer = io.BytesIO()
             renderer_for(format_).render(context, buffer)

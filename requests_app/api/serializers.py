@@ -93,6 +93,11 @@ class IntakeSerializer(serializers.Serializer):
         validators=[receive.multi_line],
         help_text="why: required for a restriction and for an objection to another use",
     )
+    language = serializers.ChoiceField(
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text="the language of every email and letter to the person: en-gb or cy (Welsh)",
+    )
 
     def to_submission(self, channel: str) -> receive.Submission:
         data = dict(self.validated_data)

@@ -40,7 +40,7 @@ from smarct_dsar.ratelimit import Verdict, rate_limit_hit, rate_limit_peek, too_
 from smarct_dsar.uploads import body_too_large, too_large_words
 
 
-def too_many(verdict: Verdict, about: str = "from this connection") -> Response:
+def too_many(verdict: Verdict, about: str = "connection") -> Response:
     response = Response(
         {"detail": too_many_words(verdict, about=about)},
         status=status.HTTP_429_TOO_MANY_REQUESTS,
@@ -140,7 +140,7 @@ class RequestCollectionApi(APIView):
             limit=settings.DSAR_RATE_LIMIT_PER_EMAIL,
         )
         if not verdict.allowed:
-            return too_many(verdict, about="for this email address")
+            return too_many(verdict, about="address")
         receive.request_receive(data=form.to_submission(channel="api"))
         # The same answer whether the request is new or one already open: whoever typed the
         # address must not learn which (the mailbox is told, and gets the reference).

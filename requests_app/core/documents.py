@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from requests_app.core.audit import event_append
 from requests_app.models import DataSubjectRequest, DocumentKind, RequestDocument, RequestMessage
@@ -39,7 +40,7 @@ PDF, JPEG, PNG, EML = "application/pdf", "image/jpeg", "image/png", "message/rfc
 PROOF_TYPES = frozenset({PDF, JPEG, PNG})
 ATTACHMENT_TYPES = PROOF_TYPES | {EML}
 # What each type is called to a person choosing a file.
-TYPE_WORDS = {PDF: "PDF", JPEG: "JPEG", PNG: "PNG", EML: "email (.eml)"}
+TYPE_WORDS = {PDF: "PDF", JPEG: "JPEG", PNG: "PNG", EML: gettext_lazy("email (.eml)")}
 
 
 class DocumentRefused(ValueError):
@@ -74,17 +75,28 @@ def check(upload: Upload, *, allowed: frozenset[str]) -> str:
     """The upload's type, or ``DocumentRefused`` saying why it cannot be taken."""
     limit = settings.DSAR_DOCUMENT_MAX_BYTES
     if not upload.content:
-        raise DocumentRefused(f"{upload.name or 'The file'} is empty.")
+        if not upload.name:
+            raise DocumentRefused(gettext("The file is empty."))
+        raise DocumentRefused(gettext("%(name)s is empty.") % {"name": upload.name})
     if len(upload.content) > limit:
         raise DocumentRefused(
-            f"{upload.name} is larger than {limit // (1024 * 1024)} MB: please send a smaller "
-            "copy or a photo of it."
+            gettext(
+                "%(name)s is larger than %(mb)s MB: please send a smaller copy or a photo of it."
+            )
+            % {"name": upload.name, "mb": limit // (1024 * 1024)}
         )
     kind = sniff(upload.content)
     if kind not in allowed:
-        names = [TYPE_WORDS[t] for t in sorted(allowed, key=list(TYPE_WORDS).index)]
-        words = f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
-        raise DocumentRefused(f"{upload.name} is not a {words} file (we look at what it holds).")
+        names = [str(TYPE_WORDS[t]) for t in sorted(allowed, key=list(TYPE_WORDS).index)]
+        words = (
+            gettext("%(list)s or %(last)s") % {"list": ", ".join(names[:-1]), "last": names[-1]}
+            if len(names) > 1
+            else names[0]
+        )
+        raise DocumentRefused(
+            gettext("%(name)s is not a %(types)s file (we look at what it holds).")
+            % {"name": upload.name, "types": words}
+        )
     return kind
 
 
@@ -94,7 +106,10 @@ def uploads_check(uploads: Iterable[Upload], *, allowed: frozenset[str]) -> list
     uploads = list(uploads)
     errors = []
     if len(uploads) > settings.DSAR_DOCUMENTS_PER_UPLOAD:
-        errors.append(f"Send at most {settings.DSAR_DOCUMENTS_PER_UPLOAD} files at a time.")
+        errors.append(
+            gettext("Send at most %(count)s files at a time.")
+            % {"count": settings.DSAR_DOCUMENTS_PER_UPLOAD}
+        )
     for upload in uploads:
         try:
             check(upload, allowed=allowed)

@@ -5,6 +5,10 @@
 causes it; the ``send_email`` task delivers it after commit. So an email is never sent for a
 change that rolled back, and never lost because a broker message was: the sweeper re-queues
 unsent rows.
+
+An email to the person is written in the language their request was filed in
+(``DataSubjectRequest.language``), whoever sends it and whenever: a worker has no browser to ask.
+Emails to staff and to the organisations we share data with are in English.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from requests_app.core.queue import Task, later
 from requests_app.models import DataSubjectRequest, Delivery, EmailStatus, OutgoingEmail
@@ -31,6 +35,25 @@ def contact_email(dsr: DataSubjectRequest) -> str:
     if dsr.delivery == Delivery.POST:
         return ""
     return dsr.agent_email or dsr.requester_email
+
+
+# Not to the person: to staff, and Article 19 notices to the organisations we share data with.
+IN_ENGLISH = frozenset(
+    {
+        "staff-portal",
+        "two-factor-added",
+        "two-factor-removed",
+        "notice-erasure",
+        "notice-rectification",
+        "notice-reminder",
+    }
+)
+
+
+def email_language(template: str, dsr: DataSubjectRequest | None) -> str:
+    if dsr is None or template in IN_ENGLISH:
+        return settings.LANGUAGE_CODE
+    return dsr.language
 
 
 def _render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -57,7 +80,8 @@ def email_queue(
     Nothing for a person who gave no address (a request by post: staff write the letters)."""
     if not to:
         return None
-    subject, text, html = _render(template, context)
+    with translation.override(email_language(template, dsr)):
+        subject, text, html = _render(template, context)
     email = OutgoingEmail.objects.create(
         request=dsr,
         template=template,

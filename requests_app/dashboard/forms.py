@@ -415,6 +415,13 @@ class LogRequestForm(forms.Form):
     jurisdiction = forms.ChoiceField(
         choices=Jurisdiction.choices, initial=Jurisdiction.UK_GDPR, label="The law it falls under"
     )
+    language = forms.ChoiceField(
+        choices=settings.LANGUAGES,
+        initial=settings.LANGUAGE_CODE,
+        required=False,
+        widget=forms.RadioSelect,
+        label="Language for letters and emails",
+    )
     details = forms.CharField(
         max_length=settings.DSAR_MAX_DETAILS_CHARS,
         required=False,
@@ -508,6 +515,7 @@ class LogRequestForm(forms.Form):
                 if data["request_type"] == RequestType.RECTIFICATION
                 else [],
                 channel=data["channel"],
+                language=data["language"],
                 objection_scope=data["objection_scope"]
                 if data["request_type"] == RequestType.OBJECTION
                 else "",

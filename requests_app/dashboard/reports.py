@@ -80,7 +80,7 @@ def overview(today: dt.date) -> Overview:
         closed_12m=len(closed),
         on_time_rate=(sum(on_time) / len(on_time)) if on_time else None,
         median_days=statistics.median(durations) if durations else None,
-        legend=[(RequestType(t).label, c) for t, c in TYPE_COLOURS.items()],
+        legend=[(str(RequestType(t).label), c) for t, c in TYPE_COLOURS.items()],
     )
 
 

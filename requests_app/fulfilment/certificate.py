@@ -18,7 +18,8 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 from weasyprint import HTML
 
 from exports_app.models import RECORD_FORMATS, DownloadLink, Export, ExportFormat, ExportStatus
@@ -40,11 +41,11 @@ from smarct_dsar.encrypted_files import store_encrypted
 
 # How each anonymisation strategy reads on the certificate.
 STRATEGY_WORDS = {
-    "null": "removed",
-    "fixed": "overwritten",
-    "keyed_hash": "replaced by a keyed hash",
-    "generalise_ip": "network only",
-    "generalise_date": "year only",
+    "null": _("removed"),
+    "fixed": _("overwritten"),
+    "keyed_hash": _("replaced by a keyed hash"),
+    "generalise_ip": _("network only"),
+    "generalise_date": _("year only"),
 }
 
 
@@ -112,7 +113,8 @@ def _context(dsr: DataSubjectRequest) -> dict[str, Any]:
 
 
 def certificate_render(dsr: DataSubjectRequest) -> bytes:
-    html = render_to_string("pdf/certificate.html", _context(dsr))
+    with translation.override(dsr.language):  # the person's language, like their emails
+        html = render_to_string("pdf/certificate.html", _context(dsr))
     document = HTML(string=html, url_fetcher=NoFetching(), base_url="about:blank")
     return bytes(document.write_pdf(pdf_variant="pdf/a-3u"))
 

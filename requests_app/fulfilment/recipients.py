@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from requests_app import datamap
 from requests_app.core.audit import event_append
@@ -107,9 +108,9 @@ def notice_resolve(*, raw_token: str) -> ProcessorNotice:
         .first()
     )
     if notice is None:
-        raise TokenInvalid("This confirmation link is not valid.", reason="unknown")
+        raise TokenInvalid(gettext("This confirmation link is not valid."), reason="unknown")
     if notice.sent_at + timedelta(days=settings.DSAR_NOTICE_CONFIRM_TTL_DAYS) < timezone.now():
-        raise TokenInvalid("This confirmation link has expired.", reason="expired")
+        raise TokenInvalid(gettext("This confirmation link has expired."), reason="expired")
     return notice
 
 

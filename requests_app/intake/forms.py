@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from requests_app.intake import receive
 
@@ -14,23 +15,29 @@ class CorrectionForm(forms.Form):
     field = forms.CharField(
         max_length=100,
         required=False,
-        label="What is wrong",
+        label=_("What is wrong"),
         validators=[receive.single_line],
-        widget=forms.TextInput(attrs={"placeholder": "e.g. phone number"}),
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. phone number")}),
     )
     current_value = forms.CharField(
-        max_length=500, required=False, label="What we have now", validators=[receive.single_line]
+        max_length=500,
+        required=False,
+        label=_("What we have now"),
+        validators=[receive.single_line],
     )
     corrected_value = forms.CharField(
-        max_length=500, required=False, label="What it should be", validators=[receive.single_line]
+        max_length=500,
+        required=False,
+        label=_("What it should be"),
+        validators=[receive.single_line],
     )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("field") and not data.get("corrected_value"):
-            self.add_error("corrected_value", "Give the correct value.")
+            self.add_error("corrected_value", _("Give the correct value."))
         if data.get("corrected_value") and not data.get("field"):
-            self.add_error("field", "Say which item this corrects.")
+            self.add_error("field", _("Say which item this corrects."))
         return data
 
 

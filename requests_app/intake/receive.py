@@ -14,6 +14,7 @@ from django.core.validators import RegexValidator, validate_email
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from requests_app.core.audit import event_append
 from requests_app.core.notifications import contact_email, email_queue
@@ -71,8 +72,10 @@ def reject_control_characters(value: str, *, multiline: bool = False) -> None:
             or _invisible(char)
         ):
             raise ValidationError(
-                "Contains a control character (such as a line break or an invisible formatting "
-                "mark); please remove it.",
+                gettext(
+                    "Contains a control character (such as a line break or an invisible "
+                    "formatting mark); please remove it."
+                ),
                 code="control_character",
             )
 
@@ -86,7 +89,8 @@ def multi_line(value: str) -> None:
 
 
 phone_validator = RegexValidator(
-    r"^\+?[0-9 ()\-.]{6,40}$", "Enter a phone number of digits, spaces and + ( ) - only."
+    r"^\+?[0-9 ()\-.]{6,40}$",
+    gettext_lazy("Enter a phone number of digits, spaces and + ( ) - only."),
 )
 
 
@@ -146,34 +150,45 @@ class Submission:
     acting_for_someone: bool = False
     objection_scope: str = ""  # an objection's: ObjectionScope
     grounds: str = ""  # why: an objection to other processing, a restriction
+    # What the person is written to in (``settings.LANGUAGES``); "" is the default, English.
+    language: str = ""
 
 
 def submission_errors(data: Submission) -> dict[str, list[str]]:
     """Rules across fields, shared by the form and the API. Empty when the submission is fine."""
     errors: dict[str, list[str]] = {}
     if data.request_type == RequestType.RECTIFICATION and not data.corrections:
-        errors["corrections"] = ["List at least one field to correct and its correct value."]
+        errors["corrections"] = [
+            gettext("List at least one field to correct and its correct value.")
+        ]
     if data.request_type != RequestType.RECTIFICATION and data.corrections:
-        errors["corrections"] = ["Corrections can only be given with a correction request."]
+        errors["corrections"] = [
+            gettext("Corrections can only be given with a correction request.")
+        ]
     if len(data.corrections) > settings.DSAR_MAX_CORRECTIONS:
         errors["corrections"] = [
-            f"At most {settings.DSAR_MAX_CORRECTIONS} corrections per request."
+            gettext("At most %(count)s corrections per request.")
+            % {"count": settings.DSAR_MAX_CORRECTIONS}
         ]
     errors.update(_objection_errors(data))
+    if data.language and data.language not in dict(settings.LANGUAGES):
+        errors["language"] = [gettext("Choose English or Welsh.")]
     agent = [data.agent_name, data.agent_email, data.agent_relationship]
     if (data.acting_for_someone or any(agent)) and not all(agent):
         for name, value in zip(
             ("agent_name", "agent_email", "agent_relationship"), agent, strict=True
         ):
             if not value:
-                errors[name] = ["Needed when you act on someone else's behalf."]
+                errors[name] = [gettext("Needed when you act on someone else's behalf.")]
     if data.agent_email:
         try:
             validate_email(data.agent_email)
         except ValidationError:
-            errors["agent_email"] = ["Enter a valid email address."]
+            errors["agent_email"] = [gettext("Enter a valid email address.")]
         if normalise_email(data.agent_email).lower() == normalise_email(data.email).lower():
-            errors["agent_email"] = ["An agent's email must differ from the person's email."]
+            errors["agent_email"] = [
+                gettext("An agent's email must differ from the person's email.")
+            ]
     return errors
 
 
@@ -184,15 +199,17 @@ def _objection_errors(data: Submission) -> dict[str, list[str]]:
     if data.request_type == RequestType.OBJECTION:
         if data.objection_scope not in ObjectionScope.values:
             errors["objection_scope"] = [
-                "Say what you object to: direct marketing, or another use of your data."
+                gettext("Say what you object to: direct marketing, or another use of your data.")
             ]
     elif data.objection_scope:
-        errors["objection_scope"] = ["Give what you object to only with an objection."]
+        errors["objection_scope"] = [gettext("Give what you object to only with an objection.")]
     needs_grounds = data.request_type == RequestType.RESTRICTION or (
         data.request_type == RequestType.OBJECTION and data.objection_scope == ObjectionScope.OTHER
     )
     if needs_grounds and not data.grounds.strip():
-        errors["grounds"] = ["Tell us why, so that we can decide: we reply with our reasons."]
+        errors["grounds"] = [
+            gettext("Tell us why, so that we can decide: we reply with our reasons.")
+        ]
     return errors
 
 
@@ -289,6 +306,7 @@ def request_create(
         objection_scope=data.objection_scope,
         grounds=data.grounds.strip(),
         channel=data.channel,
+        language=data.language or settings.LANGUAGE_CODE,
         received_at=received_at,
         **recorded,
     )

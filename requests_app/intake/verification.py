@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from requests_app.core import deadlines
 from requests_app.core.audit import event_append
@@ -74,13 +75,13 @@ def token_resolve(*, raw: str, purpose: str) -> RequestToken:
         .first()
     )
     if token is None or token.revoked_at is not None:
-        raise TokenInvalid("This link is not valid.", reason="unknown")
+        raise TokenInvalid(gettext("This link is not valid."), reason="unknown")
     if token.used_at is not None:
-        raise TokenInvalid("This link has already been used.", reason="used")
+        raise TokenInvalid(gettext("This link has already been used."), reason="used")
     if token.expires_at <= timezone.now():
-        raise TokenInvalid("This link has expired.", reason="expired")
+        raise TokenInvalid(gettext("This link has expired."), reason="expired")
     if token.request.personal_data_purged_at is not None:
-        raise TokenInvalid("This request has been closed.", reason="expired")
+        raise TokenInvalid(gettext("This request has been closed."), reason="expired")
     return token
 
 
@@ -95,10 +96,10 @@ def request_verify_email(*, raw_token: str) -> DataSubjectRequest:
     now = timezone.now()
     # Spend the token with a conditional update, so two clicks cannot both succeed.
     if RequestToken.objects.filter(pk=token.pk, used_at__isnull=True).update(used_at=now) != 1:
-        raise TokenInvalid("This link has already been used.", reason="used")
+        raise TokenInvalid(gettext("This link has already been used."), reason="used")
     dsr = DataSubjectRequest.objects.select_for_update().get(pk=token.request_id)
     if dsr.status != Status.AWAITING_VERIFICATION:
-        raise TokenInvalid("This request is already verified.", reason="used")
+        raise TokenInvalid(gettext("This request is already verified."), reason="used")
     dsr.email_verified_at = now
     dsr.save(update_fields=["email_verified_at", "updated_at"])
     event_append(dsr=dsr, actor="requester", action="email_verified")

@@ -9,122 +9,144 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from requests_app.intake import receive
 from requests_app.intake.forms import CorrectionForm, CorrectionFormSet, corrections_typed
 from requests_app.models import Jurisdiction, ObjectionScope, RequestType
 
 RIGHTS_EXPLAINED = {
-    RequestType.ACCESS: "Get a copy of the personal information we hold about you, with what we "
-    "use it for, who we share it with and how long we keep it.",
-    RequestType.RECTIFICATION: "Update or correct information about you that is inaccurate or "
-    "incomplete. List each item below.",
-    RequestType.ERASURE: "Ask us to delete your personal information. We delete what the law "
-    "lets us delete; some records (such as invoices, which tax law makes us keep for six years) "
-    "are kept, and we will tell you which and why.",
-    RequestType.PORTABILITY: "Get the information you gave us, and how you used our services, in "
-    "a structured, commonly used, machine-readable format (JSON and CSV) to take elsewhere.",
-    RequestType.MARKETING_OPT_OUT: "Stop all marketing emails and messages from us and our "
-    "marketing partners. We always do this; we never refuse it.",
-    RequestType.RESTRICTION: "Stop using your information for a time, for example while we "
-    "check it is accurate, or while we consider an objection you have made. We keep it stored "
-    "but do not otherwise use it, and we tell you before we start using it again. Tell us why "
-    "below.",
-    RequestType.OBJECTION: "Object to how we use your information. If you object to direct "
-    "marketing we always stop, at once. If you object to another use, tell us why below: we "
-    "stop unless we have strong legitimate reasons that outweigh yours, and we explain our "
-    "decision.",
+    RequestType.ACCESS: _(
+        "Get a copy of the personal information we hold about you, with what we "
+        "use it for, who we share it with and how long we keep it."
+    ),
+    RequestType.RECTIFICATION: _(
+        "Update or correct information about you that is inaccurate or "
+        "incomplete. List each item below."
+    ),
+    RequestType.ERASURE: _(
+        "Ask us to delete your personal information. We delete what the law "
+        "lets us delete; some records (such as invoices, which tax law makes us keep for six years) "
+        "are kept, and we will tell you which and why."
+    ),
+    RequestType.PORTABILITY: _(
+        "Get the information you gave us, and how you used our services, in "
+        "a structured, commonly used, machine-readable format (JSON and CSV) to take elsewhere."
+    ),
+    RequestType.MARKETING_OPT_OUT: _(
+        "Stop all marketing emails and messages from us and our "
+        "marketing partners. We always do this; we never refuse it."
+    ),
+    RequestType.RESTRICTION: _(
+        "Stop using your information for a time, for example while we "
+        "check it is accurate, or while we consider an objection you have made. We keep it stored "
+        "but do not otherwise use it, and we tell you before we start using it again. Tell us why "
+        "below."
+    ),
+    RequestType.OBJECTION: _(
+        "Object to how we use your information. If you object to direct "
+        "marketing we always stop, at once. If you object to another use, tell us why below: we "
+        "stop unless we have strong legitimate reasons that outweigh yours, and we explain our "
+        "decision."
+    ),
 }
 
 
 class IntakeForm(forms.Form):
     request_type = forms.ChoiceField(
-        choices=RequestType.choices, widget=forms.RadioSelect, label="What would you like us to do?"
+        choices=RequestType.choices,
+        widget=forms.RadioSelect,
+        label=_("What would you like us to do?"),
     )
     name = forms.CharField(
         max_length=200,
-        label="Your full name",
+        label=_("Your full name"),
         validators=[receive.single_line],
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     email = forms.EmailField(
         max_length=254,
-        label="Your email address",
-        help_text="The address you use with us. We will send a link to it to confirm it is yours.",
+        label=_("Your email address"),
+        help_text=_(
+            "The address you use with us. We will send a link to it to confirm it is yours."
+        ),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     phone = forms.CharField(
         max_length=40,
         required=False,
-        label="Phone number (optional)",
+        label=_("Phone number (optional)"),
         validators=[receive.phone_validator],
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     company = forms.CharField(
         max_length=200,
         required=False,
-        label="Company (optional)",
+        label=_("Company (optional)"),
         validators=[receive.single_line],
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
     details = forms.CharField(
         max_length=settings.DSAR_MAX_DETAILS_CHARS,
         required=False,
-        label="Anything else we should know (optional)",
+        label=_("Anything else we should know (optional)"),
         validators=[receive.multi_line],
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="For example, other email addresses or account names you have used with us.",
+        help_text=_("For example, other email addresses or account names you have used with us."),
     )
     objection_scope = forms.ChoiceField(
         choices=ObjectionScope.choices,
         required=False,
         widget=forms.RadioSelect,
-        label="What do you object to? (for an objection)",
+        label=_("What do you object to? (for an objection)"),
     )
     grounds = forms.CharField(
         max_length=settings.DSAR_MAX_DETAILS_CHARS,
         required=False,
-        label="Why? (for a restriction, or an objection to another use)",
+        label=_("Why? (for a restriction, or an objection to another use)"),
         validators=[receive.multi_line],
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="For example: which information is inaccurate, or which use of your data you "
-        "object to and why. We decide on what you tell us, and reply with our reasons.",
+        help_text=_(
+            "For example: which information is inaccurate, or which use of your data you "
+            "object to and why. We decide on what you tell us, and reply with our reasons."
+        ),
     )
     jurisdiction = forms.ChoiceField(
         choices=[
-            (Jurisdiction.UK_GDPR, "The UK, or anywhere else"),
-            (Jurisdiction.CCPA, "California, USA"),
+            (Jurisdiction.UK_GDPR, _("The UK, or anywhere else")),
+            (Jurisdiction.CCPA, _("California, USA")),
         ],
         initial=Jurisdiction.UK_GDPR,
-        label="Where do you live?",
-        help_text="This sets the law, and so the deadline, we work to.",
+        label=_("Where do you live?"),
+        help_text=_("This sets the law, and so the deadline, we work to."),
     )
     acting_for_someone = forms.BooleanField(
-        required=False, label="I am making this request on someone else's behalf"
+        required=False, label=_("I am making this request on someone else's behalf")
     )
     agent_name = forms.CharField(
         max_length=200,
         required=False,
-        label="Your full name, as the agent",
+        label=_("Your full name, as the agent"),
         validators=[receive.single_line],
     )
     agent_email = forms.EmailField(
         max_length=254,
         required=False,
-        label="Your email address, as the agent",
-        help_text="We write to you about the request.",
+        label=_("Your email address, as the agent"),
+        help_text=_("We write to you about the request."),
     )
     agent_relationship = forms.CharField(
         max_length=200,
         required=False,
-        label="Your relationship to the person",
+        label=_("Your relationship to the person"),
         validators=[receive.single_line],
-        help_text="For example: solicitor, parent, carer. We will ask for proof of authority.",
+        help_text=_("For example: solicitor, parent, carer. We will ask for proof of authority."),
     )
     # A field people never see or fill; bots fill every field.
     website = forms.CharField(
         required=False,
-        label="Leave this empty",
+        label=_("Leave this empty"),
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
 
@@ -132,18 +154,18 @@ class IntakeForm(forms.Form):
     # "About you": the words each field shows when "acting for someone else" is ticked (the
     # server renders them after a ticked submission; intake.js swaps them as the box changes).
     AGENT_WORDS = {
-        "name": ("The person's full name", ""),
+        "name": (_("The person's full name"), ""),
         "email": (
-            "The person's email address",
-            "The address they use with us. We tell them, at this address, that you asked.",
+            _("The person's email address"),
+            _("The address they use with us. We tell them, at this address, that you asked."),
         ),
-        "phone": ("The person's phone number (optional)", ""),
-        "company": ("The person's company (optional)", ""),
+        "phone": (_("The person's phone number (optional)"), ""),
+        "company": (_("The person's company (optional)"), ""),
         "details": (
-            "Anything else we should know (optional)",
-            "For example, other email addresses or account names they have used with us.",
+            _("Anything else we should know (optional)"),
+            _("For example, other email addresses or account names they have used with us."),
         ),
-        "jurisdiction": ("Where does the person live?", ""),
+        "jurisdiction": (_("Where does the person live?"), ""),
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -178,6 +200,7 @@ def with_another_correction(data: Any) -> tuple[IntakeForm, Any]:
 
 
 def to_submission(form: IntakeForm, corrections: Any) -> receive.Submission:
+    """The request as filed, in the language of the page it was filed on."""
     data = form.cleaned_data
     items = corrections_typed(corrections)
     agent = data["acting_for_someone"]
@@ -198,6 +221,7 @@ def to_submission(form: IntakeForm, corrections: Any) -> receive.Submission:
         channel="web",
         objection_scope=data["objection_scope"] if kind == RequestType.OBJECTION else "",
         grounds=data["grounds"] if kind in {RequestType.RESTRICTION, RequestType.OBJECTION} else "",
+        language=translation.get_language(),
     )
 
 

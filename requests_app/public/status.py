@@ -8,6 +8,10 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from requests_app.models import (
     DataSubjectRequest,
@@ -18,84 +22,89 @@ from requests_app.models import (
 )
 from requests_app.review import portal
 
-# Where it stands, as a heading and a sentence.
+# Where it stands, as a heading and a sentence (translated when the page is rendered).
+Words = tuple[StrOrPromise, StrOrPromise]
 STATUS_WORDS = {
     Status.AWAITING_VERIFICATION: (
-        "Waiting for you",
-        "We are waiting for you to confirm your email address.",
+        _("Waiting for you"),
+        _("We are waiting for you to confirm your email address."),
     ),
-    Status.VERIFIED: ("Started", "Your request is confirmed and we have started work on it."),
+    Status.VERIFIED: (_("Started"), _("Your request is confirmed and we have started work on it.")),
     Status.GATHERING: (
-        "Searching",
-        "We are searching our systems and our partners' for your information.",
+        _("Searching"),
+        _("We are searching our systems and our partners' for your information."),
     ),
-    Status.IN_REVIEW: ("Being checked", "Our privacy team is checking what we found."),
+    Status.IN_REVIEW: (_("Being checked"), _("Our privacy team is checking what we found.")),
     Status.READY_FOR_APPROVAL: (
-        "Being checked",
-        "Our privacy team is checking what we found, and a second person is approving it.",
+        _("Being checked"),
+        _("Our privacy team is checking what we found, and a second person is approving it."),
     ),
     Status.APPROVED: (
-        "Approved",
-        "Our privacy team has approved the response; we are preparing it.",
+        _("Approved"),
+        _("Our privacy team has approved the response; we are preparing it."),
     ),
-    Status.FULFILLING: ("Under way", "We are carrying out your request."),
-    Status.COMPLETED: ("Done", "Your request is complete."),
+    Status.FULFILLING: (_("Under way"), _("We are carrying out your request.")),
+    Status.COMPLETED: (_("Done"), _("Your request is complete.")),
     Status.REJECTED: (
-        "Closed",
-        "We could not act on your request. We have emailed you the reason.",
+        _("Closed"),
+        _("We could not act on your request. We have emailed you the reason."),
     ),
-    Status.WITHDRAWN: ("Withdrawn", "This request was withdrawn."),
+    Status.WITHDRAWN: (_("Withdrawn"), _("This request was withdrawn.")),
     Status.ON_HOLD: (
-        "Waiting for your answer",
-        "We have asked you a question (below); the deadline is paused until you answer.",
+        _("Waiting for your answer"),
+        _("We have asked you a question (below); the deadline is paused until you answer."),
     ),
-    Status.EXPIRED: ("Closed", "This request was never confirmed, so it has been closed."),
+    Status.EXPIRED: (_("Closed"), _("This request was never confirmed, so it has been closed.")),
 }
-AWAITING_AUTHORITY = (
-    "Waiting for proof",
-    "We need proof that you may act for the person before we start: upload it below.",
+AWAITING_AUTHORITY: Words = (
+    _("Waiting for proof"),
+    _("We need proof that you may act for the person before we start: upload it below."),
 )
 AT_ONCE_WORDS = {
-    Status.VERIFIED: ("Under way", "We are stopping all marketing to you now."),
-    Status.FULFILLING: ("Under way", "We are stopping all marketing to you now."),
+    Status.VERIFIED: (_("Under way"), _("We are stopping all marketing to you now.")),
+    Status.FULFILLING: (_("Under way"), _("We are stopping all marketing to you now.")),
 }
 
 EVENT_WORDS = {
-    "received": "We received your request.",
-    "email_verified": "You confirmed your email address.",
-    "authority_confirmed": "We confirmed your agent's authority to act for you.",
-    "verify": "We started work on your request and set its deadline.",
-    "start_gathering": "We started searching for your information.",
-    "finish_gathering": "The search finished and our privacy team started its review.",
-    "approve": "The response was approved.",
-    "start_fulfilment": "We started carrying out your request.",
-    "start_opt_out": "We started stopping marketing to you.",
-    "complete": "Your request was completed.",
-    "reject": "We could not act on your request (the reason was emailed to you).",
-    "extend": "We extended the deadline (the reasons were emailed to you).",
-    "hold": "We asked you a question; the deadline paused.",
-    "reply_received": "You answered our question.",
-    "resume": "Work resumed and the deadline moved on by the days it was paused.",
-    "withdraw": "The request was withdrawn.",
-    "expire": "The request was closed because it was never confirmed.",
-    "exports_released": "Your files were released to you.",
-    "link_requested": "You asked for a new download link.",
-    "download_link_reissued": "We sent you a new download link.",
-    "document_deleted": "A document you sent us was deleted, as we promised.",
-    "restricted": "We restricted the use of your information (we emailed you where).",
-    "restriction_lift_decided": "We told you we will lift the restriction, and why.",
-    "restriction_lifted": "The restriction was lifted.",
-    "objection_upheld": "We upheld your objection (the reason was emailed to you).",
+    "received": _("We received your request."),
+    "email_verified": _("You confirmed your email address."),
+    "authority_confirmed": _("We confirmed your agent's authority to act for you."),
+    "verify": _("We started work on your request and set its deadline."),
+    "start_gathering": _("We started searching for your information."),
+    "finish_gathering": _("The search finished and our privacy team started its review."),
+    "approve": _("The response was approved."),
+    "start_fulfilment": _("We started carrying out your request."),
+    "start_opt_out": _("We started stopping marketing to you."),
+    "complete": _("Your request was completed."),
+    "reject": _("We could not act on your request (the reason was emailed to you)."),
+    "extend": _("We extended the deadline (the reasons were emailed to you)."),
+    "hold": _("We asked you a question; the deadline paused."),
+    "reply_received": _("You answered our question."),
+    "resume": _("Work resumed and the deadline moved on by the days it was paused."),
+    "withdraw": _("The request was withdrawn."),
+    "expire": _("The request was closed because it was never confirmed."),
+    "exports_released": _("Your files were released to you."),
+    "link_requested": _("You asked for a new download link."),
+    "download_link_reissued": _("We sent you a new download link."),
+    "document_deleted": _("A document you sent us was deleted, as we promised."),
+    "restricted": _("We restricted the use of your information (we emailed you where)."),
+    "restriction_lift_decided": _("We told you we will lift the restriction, and why."),
+    "restriction_lifted": _("The restriction was lifted."),
+    "objection_upheld": _("We upheld your objection (the reason was emailed to you)."),
 }
 
 # Said together, once: the person's confirmation that starts the clock at the same moment.
 MERGED = {
-    ("email_verified", "verify"): "You confirmed your email address, and we started work on "
-    "your request.",
-    ("authority_confirmed", "verify"): "We confirmed your agent's authority to act for you, and "
-    "started work on your request.",
-    ("reply_received", "resume"): "You answered our question, and work resumed (the deadline "
-    "moved on by the days it was paused).",
+    ("email_verified", "verify"): _(
+        "You confirmed your email address, and we started work on your request."
+    ),
+    ("authority_confirmed", "verify"): _(
+        "We confirmed your agent's authority to act for you, and started work on your request."
+    ),
+    ("reply_received", "resume"): _(
+        "You answered our question, and work resumed (the deadline "
+        "moved on by the days it was paused)."
+    ),
 }
 
 
@@ -115,7 +124,7 @@ def history(dsr: DataSubjectRequest) -> list[dict[str, Any]]:
     return lines
 
 
-def where_it_stands(dsr: DataSubjectRequest) -> tuple[str, str]:
+def where_it_stands(dsr: DataSubjectRequest) -> Words:
     if portal.awaits_authority(dsr) and dsr.email_verified_at is not None:
         return AWAITING_AUTHORITY
     if dsr.at_once and dsr.status in AT_ONCE_WORDS:
@@ -126,25 +135,29 @@ def where_it_stands(dsr: DataSubjectRequest) -> tuple[str, str]:
     return STATUS_WORDS[Status(dsr.status)]
 
 
-def _restriction_words(dsr: DataSubjectRequest) -> tuple[str, str] | None:
+def _restriction_words(dsr: DataSubjectRequest) -> Words | None:
     """A completed restriction: whether it is still in force (the status alone cannot say)."""
     restriction = Restriction.objects.filter(request=dsr).first()
     if dsr.status != Status.COMPLETED or restriction is None:
         return None
     if restriction.lifted_at is not None:
-        lifted = timezone.localtime(restriction.lifted_at)
+        lifted = date_format(timezone.localtime(restriction.lifted_at), "j F Y")
         return (
-            "Lifted",
-            f"The restriction was lifted on {lifted:%-d %B %Y}; we told you beforehand.",
+            _("Lifted"),
+            gettext("The restriction was lifted on %(date)s; we told you beforehand.")
+            % {"date": lifted},
         )
     if restriction.lift_decided_at is not None:
         return (
-            "In force until lifted",
-            "We have told you that we will lift the restriction; it is in force until then.",
+            _("In force until lifted"),
+            _("We have told you that we will lift the restriction; it is in force until then."),
         )
     return (
-        "In force",
-        "Your request is complete: the restriction is in force. We will tell you before we lift it.",
+        _("In force"),
+        _(
+            "Your request is complete: the restriction is in force. We will tell you before we "
+            "lift it."
+        ),
     )
 
 

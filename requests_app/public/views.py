@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -49,12 +50,12 @@ def intake_form(request: HttpRequest) -> HttpResponse:
     # Only a request that would be filed counts against the limits: correcting a mistake costs
     # nothing. Refused, the form comes back as it was typed, saying how long to wait.
     for scope, identity, limit, about in (
-        ("intake-ip", client_ip(request), settings.DSAR_RATE_LIMIT_PER_IP, "from this connection"),
+        ("intake-ip", client_ip(request), settings.DSAR_RATE_LIMIT_PER_IP, "connection"),
         (
             "intake-email",
             receive.email_key(submission.email),
             settings.DSAR_RATE_LIMIT_PER_EMAIL,
-            "for this email address",
+            "address",
         ),
     ):
         verdict = rate_limit_hit(scope=scope, identity=identity, limit=limit)
@@ -169,18 +170,24 @@ def status_page(request: HttpRequest, token: str, act: str = "") -> HttpResponse
     try:
         if act == "reply":
             portal.request_reply(dsr=dsr, body=request.POST.get("body", ""), uploads=uploads)
-            messages.success(request, "Thank you: we have your answer, and work has resumed.")
+            messages.success(
+                request, gettext("Thank you: we have your answer, and work has resumed.")
+            )
         elif act == "proof":
             portal.request_upload_authority(
                 dsr=dsr, uploads=uploads, note=request.POST.get("body", "")
             )
-            messages.success(request, "Thank you: we will check your proof and email you.")
+            messages.success(request, gettext("Thank you: we will check your proof and email you."))
         elif act == "new-link":
             portal.request_new_link(dsr=dsr)
-            messages.success(request, "We have asked our privacy team to send you a new link.")
+            messages.success(
+                request, gettext("We have asked our privacy team to send you a new link.")
+            )
         elif act == "withdraw":
             portal.request_withdraw_by_person(dsr=dsr)
-            messages.success(request, "Your request is withdrawn. We have emailed you to confirm.")
+            messages.success(
+                request, gettext("Your request is withdrawn. We have emailed you to confirm.")
+            )
         else:
             raise Http404
     except DomainError as exc:

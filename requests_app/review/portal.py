@@ -21,6 +21,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from exports_app.models import RECORD_FORMATS, DownloadLink, Export
 from requests_app.core.audit import event_append
@@ -95,8 +96,15 @@ def uploads_allowed(dsr: DataSubjectRequest, uploads: list[Upload]) -> None:
     limit = settings.DSAR_DOCUMENTS_PER_REQUEST
     if uploads and sent + len(uploads) > limit:
         raise RuleViolation(
-            f"You have sent the most files we take for one request ({limit}). If you need to "
-            f"send more, write to {settings.DSAR_PRIVACY_CONTACT} quoting {dsr.reference}.",
+            gettext(
+                "You have sent the most files we take for one request (%(limit)s). If you need "
+                "to send more, write to %(contact)s quoting %(reference)s."
+            )
+            % {
+                "limit": limit,
+                "contact": settings.DSAR_PRIVACY_CONTACT,
+                "reference": dsr.reference,
+            },
             field="files",
         )
 
@@ -104,14 +112,17 @@ def uploads_allowed(dsr: DataSubjectRequest, uploads: list[Upload]) -> None:
 def reply_text(body: str) -> str:
     body = body.strip()
     if not body:
-        raise RuleViolation("Write your answer.", field="body")
+        raise RuleViolation(gettext("Write your answer."), field="body")
     if len(body) > MAX_REPLY_CHARS:
-        raise RuleViolation(f"Keep your answer under {MAX_REPLY_CHARS} characters.", field="body")
+        raise RuleViolation(
+            gettext("Keep your answer under %(count)s characters.") % {"count": MAX_REPLY_CHARS},
+            field="body",
+        )
     try:
         reject_control_characters(body, multiline=True)
     except Exception as exc:  # ValidationError: its message is the person's
         raise RuleViolation(
-            "Your answer contains a control character; please remove it.", field="body"
+            gettext("Your answer contains a control character; please remove it."), field="body"
         ) from exc
     return body
 
@@ -124,14 +135,17 @@ def request_reply(
     resumes today, and staff are told."""
     question = open_question(dsr)
     if question is None:
-        raise IllegalTransition("There is no question waiting for your answer.")
+        raise IllegalTransition(gettext("There is no question waiting for your answer."))
     body = reply_text(body)
     uploads_allowed(dsr, uploads)
     asked_for_proof = question.pause is not None and question.pause.proof == DocumentKind.IDENTITY
     if asked_for_proof and not uploads:
         raise RuleViolation(
-            "Attach proof of your identity (a PDF, or a photo of a document). If you cannot, "
-            f"write to {settings.DSAR_PRIVACY_CONTACT} quoting {dsr.reference}.",
+            gettext(
+                "Attach proof of your identity (a PDF, or a photo of a document). If you cannot, "
+                "write to %(contact)s quoting %(reference)s."
+            )
+            % {"contact": settings.DSAR_PRIVACY_CONTACT, "reference": dsr.reference},
             field="files",
         )
     actor = who(dsr)
@@ -169,9 +183,9 @@ def request_upload_authority(
 ) -> DataSubjectRequest:
     """The agent uploads proof that they may act for the person; staff are told to check it."""
     if not awaits_authority(dsr):
-        raise IllegalTransition("This request is not waiting for proof of authority.")
+        raise IllegalTransition(gettext("This request is not waiting for proof of authority."))
     if not uploads:
-        raise RuleViolation("Choose the file that shows your authority.", field="files")
+        raise RuleViolation(gettext("Choose the file that shows your authority."), field="files")
     uploads_allowed(dsr, uploads)
     message = RequestMessage.objects.create(
         request=dsr,
@@ -198,8 +212,10 @@ def request_withdraw_by_person(*, dsr: DataSubjectRequest) -> DataSubjectRequest
     """The person withdraws their own request (until it is approved)."""
     if dsr.status not in WITHDRAWABLE:
         raise IllegalTransition(
-            "This request can no longer be withdrawn: it has been approved and is being "
-            "carried out, or it is closed."
+            gettext(
+                "This request can no longer be withdrawn: it has been approved and is being "
+                "carried out, or it is closed."
+            )
         )
     return withdrawn(
         dsr, actor=who(dsr), reason="You withdrew it on your request's page.", by_person=True
@@ -251,8 +267,10 @@ def request_new_link(*, dsr: DataSubjectRequest) -> DataSubjectRequest:
     """The person asks for a new download link; staff decide whether to send one."""
     if not may_ask_for_link(dsr):
         raise IllegalTransition(
-            "A new link can be asked for once the last one has expired or been used up, and "
-            "only once until we answer."
+            gettext(
+                "A new link can be asked for once the last one has expired or been used up, and "
+                "only once until we answer."
+            )
         )
     event_append(dsr=dsr, actor=who(dsr), action="link_requested")
     _tell_staff(dsr, "link")

@@ -76,6 +76,7 @@ DELETED = {  # rows that go whole
     "Redaction",
 }
 NOT_PERSONAL = {
+    ("DataSubjectRequest", "language"): "a choice",
     ("ClockPause", "proof"): "a choice",
     ("DataSubjectRequest", "channel"): "a choice",
     ("DataSubjectRequest", "identity_check"): "a choice",
