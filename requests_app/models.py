@@ -213,6 +213,11 @@ class DataSubjectRequest(models.Model):
         return self.stops_marketing
 
     @property
+    def contact_name(self) -> str:
+        """Whom we write to and greet: the agent, when one acts for the person."""
+        return self.agent_name if self.agent_email else self.requester_name
+
+    @property
     def has_agent(self) -> bool:
         return bool(self.agent_email)
 

@@ -144,6 +144,16 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
         "Identity confirmed.",
     ),
 }
+# What approving an objection to another use means: nothing in the stores changes by itself.
+OBJECTION_APPROVE_TEXT = (
+    "Uphold the objection",
+    "Uphold the objection: the person is emailed that it is upheld, with your reason, and that "
+    "we will stop using their information in the way they objected to. Nothing in the stores "
+    "changes by itself: make sure the teams concerned stop that processing (the data map does "
+    "not describe it).",
+    "Upheld; the person has been emailed your reason.",
+)
+
 # What an action says, where it differs for a request's facts: a response by post is printed,
 # not emailed.
 BY_POST_TEXT: dict[str, tuple[str, str, str]] = {
@@ -161,6 +171,8 @@ def action_text(action: str, dsr: DataSubjectRequest) -> tuple[str, str, str]:
     """The button, the explanation and the message after, for this request."""
     if dsr.delivery == Delivery.POST and action in BY_POST_TEXT:
         return BY_POST_TEXT[action]
+    if action == "approve" and dsr.request_type == RequestType.OBJECTION and not dsr.at_once:
+        return OBJECTION_APPROVE_TEXT
     return ACTION_TEXT[action]
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from requests_app.core import deadlines
 from requests_app.core.audit import event_append
@@ -27,6 +28,7 @@ from requests_app.core.locking import request_locked, staff_action
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
 from requests_app.models import (
+    Channel,
     DataSubjectRequest,
     DocumentKind,
     RequestToken,
@@ -126,13 +128,31 @@ def request_mark_verified(
     dsr = transition(dsr, "verify", actor=actor, verified_at=now, clock_started_on=start)
     dsr.due_on = compute_due(dsr, extended=False)
     dsr.save(update_fields=["due_on", "updated_at"])
+    # How identity was proven, as the email tells it: the person's own confirmation, staff's
+    # check of an agent's authority, or staff's check as they logged a request by phone or post.
+    how = "confirmed" if actor == "requester" else "authority" if dsr.has_agent else "logged"
     email_queue(
         template="verified",
         to=contact_email(dsr),
         dsr=dsr,
-        context={"dsr": dsr, "status_url": status_link(dsr)},
+        context={
+            "dsr": dsr,
+            "status_url": status_link(dsr),
+            "how": how,
+            "made": CHANNEL_WORDS.get(dsr.channel, ""),
+        },
     )
     return dsr
+
+
+# "the request you made …": how it came, in the person's words.
+CHANNEL_WORDS = {
+    Channel.PHONE: _("by phone"),
+    Channel.LETTER: _("by letter"),
+    Channel.EMAIL: _("by email"),
+    Channel.IN_PERSON: _("in person"),
+    Channel.SOCIAL_MEDIA: _("on social media"),
+}
 
 
 @staff_action("confirm_authority")

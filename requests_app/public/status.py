@@ -60,6 +60,10 @@ AWAITING_AUTHORITY: Words = (
     _("Waiting for proof"),
     _("We need proof that you may act for the person before we start: upload it below."),
 )
+PROOF_BEING_CHECKED = (
+    _("Checking your proof"),
+    _("We have your proof and are checking it. We will email you when we have."),
+)
 AT_ONCE_WORDS = {
     Status.VERIFIED: (_("Under way"), _("We are stopping all marketing to you now.")),
     Status.FULFILLING: (_("Under way"), _("We are stopping all marketing to you now.")),
@@ -81,6 +85,7 @@ EVENT_WORDS = {
     "hold": _("We asked you a question; the deadline paused."),
     "reply_received": _("You answered our question."),
     "resume": _("Work resumed and the deadline moved on by the days it was paused."),
+    "resume_same_day": _("Work resumed."),
     "withdraw": _("The request was withdrawn."),
     "expire": _("The request was closed because it was never confirmed."),
     "exports_released": _("Your files were released to you."),
@@ -105,27 +110,51 @@ MERGED = {
         "You answered our question, and work resumed (the deadline "
         "moved on by the days it was paused)."
     ),
+    ("reply_received", "resume_same_day"): _("You answered our question, and work resumed."),
 }
+# The same, told to an agent (who holds the status link when one acts for the person).
+AGENT_WORDS = {
+    "authority_confirmed": _("We confirmed your authority to act for them."),
+    ("authority_confirmed", "verify"): _(
+        "We confirmed your authority to act for them, and started work on the request."
+    ),
+}
+
+
+def _action(event: Any) -> str:
+    """The event's action, as the person's words tell it apart: a resume after no day paused
+    does not say the deadline moved."""
+    if event.action == "resume" and event.payload.get("paused_days") == 0:
+        return "resume_same_day"
+    return str(event.action)
 
 
 def history(dsr: DataSubjectRequest) -> list[dict[str, Any]]:
     """What happened, in the person's words, each thing said once."""
+    words: dict[Any, Any] = {**EVENT_WORDS, **MERGED}
+    if dsr.has_agent:
+        words.update(AGENT_WORDS)
     lines: list[dict[str, Any]] = []
     previous = ""
     for event in dsr.events.order_by("seq"):
-        if event.action not in EVENT_WORDS:
+        action = _action(event)
+        if action not in words:
             continue
-        merged = MERGED.get((previous, event.action))
-        if merged:
-            lines[-1] = {"at": event.at, "words": merged}
+        # a request logged by staff was received when the person called or wrote, not when
+        # it was typed in
+        at = dsr.received_at if action == "received" else event.at
+        if (previous, action) in words:
+            lines[-1] = {"at": at, "words": words[(previous, action)]}
         else:
-            lines.append({"at": event.at, "words": EVENT_WORDS[event.action]})
-        previous = event.action
+            lines.append({"at": at, "words": words[action]})
+        previous = action
     return lines
 
 
 def where_it_stands(dsr: DataSubjectRequest) -> Words:
     if portal.awaits_authority(dsr) and dsr.email_verified_at is not None:
+        if dsr.documents.filter(kind="authority").exists():
+            return PROOF_BEING_CHECKED
         return AWAITING_AUTHORITY
     if dsr.at_once and dsr.status in AT_ONCE_WORDS:
         return AT_ONCE_WORDS[Status(dsr.status)]
@@ -169,7 +198,9 @@ def summary(dsr: DataSubjectRequest) -> dict[str, Any]:
     return {
         "dsr": dsr,
         "reference": dsr.reference,
-        "name": dsr.requester_name,
+        "name": dsr.contact_name,
+        "person": dsr.requester_name,
+        "proof_sent": dsr.documents.filter(kind="authority").exists(),
         "type_label": RequestType(dsr.request_type).label,
         "status_heading": heading,
         "status_words": words,
@@ -189,6 +220,7 @@ def summary(dsr: DataSubjectRequest) -> dict[str, Any]:
         "conversation": [
             {
                 "ours": m.direction == MessageDirection.TO_PERSON,
+                "answer": m.pause_id is not None,
                 "at": m.created_at,
                 "body": m.body,
                 "files": [d for d in m.documents.all()],

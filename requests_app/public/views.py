@@ -66,7 +66,9 @@ def intake_form(request: HttpRequest) -> HttpResponse:
             return response
     result = receive.request_receive(data=submission)
     # The same page whether it was new or a duplicate: only the mailbox learns which.
-    request.session["submitted"] = "at_once" if result.dsr.at_once else "on_the_clock"
+    request.session["submitted"] = (
+        "at_once" if result.dsr.at_once else "agent" if result.dsr.has_agent else "on_the_clock"
+    )
     return redirect("submitted")
 
 
@@ -94,6 +96,7 @@ def submitted(request: HttpRequest) -> HttpResponse:
         {
             "ttl_days": settings.DSAR_VERIFICATION_TTL_DAYS,
             "at_once": request.session["submitted"] == "at_once",
+            "for_someone": request.session["submitted"] == "agent",
         },
     )
 
@@ -157,6 +160,8 @@ def status_page(request: HttpRequest, token: str, act: str = "") -> HttpResponse
     dsr = found.request
     if request.method == "GET":
         if act == "withdraw":
+            if dsr.status not in portal.WITHDRAWABLE:  # an old page, or the back button
+                return redirect("status", token=token)
             return render(request, "requests_app/withdraw.html", {"dsr": dsr, "token": token})
         return _portal(request, token, dsr)
     verdict = rate_limit_hit(

@@ -108,14 +108,17 @@ def request_resume(*, dsr: DataSubjectRequest, actor: User, reason: str = "") ->
 def resumed(dsr: DataSubjectRequest, *, actor: str, reason: str = "") -> DataSubjectRequest:
     """The clock restarts today and the due date moves on by the days paused (the caller holds
     the row locked: staff's ``request_resume``, or the person's reply on the portal)."""
+    today = deadlines.today()
+    pause = dsr.pauses.filter(ended_on__isnull=True).first()
+    paused_days = (today - pause.started_on).days if pause else 0
     dsr = transition(
         dsr,
         "resume",
         actor=actor,
-        payload={"reason": reason.strip()},
+        payload={"reason": reason.strip(), "paused_days": paused_days},
         held_from_status="",
     )
-    dsr.pauses.filter(ended_on__isnull=True).update(ended_on=deadlines.today())
+    dsr.pauses.filter(ended_on__isnull=True).update(ended_on=today)
     dsr.due_on = compute_due(dsr)
     dsr.save(update_fields=["due_on", "updated_at"])
     return dsr

@@ -23,6 +23,8 @@
     const chosen = document.querySelector('input[name="request_type"]:checked');
     corrections.hidden = !(chosen && chosen.value === "rectification");
     if (objection) objection.hidden = !(chosen && ["restriction", "objection"].includes(chosen.value));
+    const scope = document.getElementById("id_objection_scope");
+    if (scope) scope.hidden = !(chosen && chosen.value === "objection");
     const ticked = Boolean(acting && acting.checked);
     agent.hidden = !ticked;
     relabel(ticked);
