@@ -183,3 +183,69 @@ def test_the_core_imports_no_concern(module: str) -> None:
             ("requests_app.core", "requests_app.models", "exports_app.models", "smarct_dsar.")
         )
     } == set()
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """The top-level packages a module imports when it runs (not those under TYPE_CHECKING)."""
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def _distribution_packages(requirements: list[str]) -> set[str]:
+    """The importable top-level names of the distributions (and what they depend on)."""
+    from importlib.metadata import PackageNotFoundError, distribution, packages_distributions
+
+    by_distribution: dict[str, set[str]] = {}
+    for name, distributions in packages_distributions().items():
+        for dist in distributions:
+            by_distribution.setdefault(dist.lower().replace("_", "-"), set()).add(name)
+    seen: set[str] = set()
+    names: set[str] = set()
+    todo = list(requirements)
+    while todo:
+        requirement = todo.pop()
+        project = requirement.split(";")[0]
+        for stop in "[<>=!~ ":
+            project = project.split(stop)[0]
+        project = project.strip().lower().replace("_", "-")
+        if not project or project in seen:
+            continue
+        seen.add(project)
+        names |= by_distribution.get(project, set())
+        try:
+            requires = distribution(project).requires or []
+        except PackageNotFoundError:  # an optional dependency not installed here
+            requires = []
+        todo += [r for r in requires if "extra ==" not in r]
+    return names
+
+
+def test_the_app_imports_no_package_that_only_development_installs() -> None:
+    """The production image installs the project without its dev extras: a module that imports
+    a package only the dev extras bring (django-stubs-ext, pytest, polib…) fails there at once."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = _distribution_packages(project["dependencies"]) | set(sys.stdlib_module_names)
+    runtime |= set(PACKAGES) | {"demo", "__future__"}
+    dev_only = _distribution_packages(project["optional-dependencies"]["dev"]) - runtime
+    offenders = {
+        name: sorted(_runtime_imports(path) & dev_only)
+        for name, path in MODULES.items()
+        if _runtime_imports(path) & dev_only
+    }
+    assert offenders == {}
+    assert "django_stubs_ext" in dev_only  # the check knows a dev-only package when it sees one

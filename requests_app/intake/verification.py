@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -146,7 +147,7 @@ def request_mark_verified(
 
 
 # "the request you made …": how it came, in the person's words.
-CHANNEL_WORDS = {
+CHANNEL_WORDS: dict[str, str | Promise] = {
     Channel.PHONE: _("by phone"),
     Channel.LETTER: _("by letter"),
     Channel.EMAIL: _("by email"),

@@ -9,9 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django_stubs_ext import StrOrPromise
 
 from requests_app.models import (
     DataSubjectRequest,
@@ -23,7 +23,7 @@ from requests_app.models import (
 from requests_app.review import portal
 
 # Where it stands, as a heading and a sentence (translated when the page is rendered).
-Words = tuple[StrOrPromise, StrOrPromise]
+Words = tuple[str | Promise, str | Promise]
 STATUS_WORDS = {
     Status.AWAITING_VERIFICATION: (
         _("Waiting for you"),
