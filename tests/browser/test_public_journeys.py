@@ -285,3 +285,53 @@ def test_the_other_public_pages_are_accessible(
     settings.DSAR_RATE_LIMIT_VERIFY_PER_IP = 0
     page.goto(base + "/verify/whatever/")
     accessible(page, "rate-limited")
+
+
+def test_the_welsh_form_submitted_and_its_emails_in_welsh(
+    browser: Any, live_server: Any, demo_map: Any
+) -> None:
+    """A Welsh browser: the form, the pages and the emails in Welsh; axe on each, and the
+    switcher to English and back."""
+    base = live_server.url
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        locale="cy-GB",
+        extra_http_headers={"Accept-Language": "cy"},
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(base + "/")
+        assert page.locator("html").get_attribute("lang") == "cy"
+        assert page.get_by_role("heading", name="Gwneud cais am eich data personol").is_visible()
+        accessible(page, "cy-form")
+        page.get_by_role("button", name="English").click()
+        assert page.get_by_role(
+            "heading", name="Make a request about your personal data"
+        ).is_visible()
+        page.get_by_role("button", name="Cymraeg").click()
+        assert page.locator("html").get_attribute("lang") == "cy"
+        page.get_by_label("Mynediad (copi o'ch data)").check()
+        page.locator("#id_name").fill("Alice Archer")
+        page.locator("#id_email").fill("alice@example.com")
+        page.get_by_role("button", name="Anfon fy nghais").click()
+        assert page.get_by_role("heading", name="Edrychwch ar eich e-bost").is_visible()
+        accessible(page, "cy-submitted")
+        dsr = DataSubjectRequest.objects.get()
+        assert dsr.language == "cy"
+        (verify,) = mail.outbox
+        assert "Cadarnhau fy nghais" in verify.body
+        page.goto(base + link_in("verify", "alice@example.com"))
+        accessible(page, "cy-verify")
+        page.get_by_role("button", name="Cadarnhau fy nghais").click()
+        assert page.get_by_role(
+            "heading", name="Diolch, mae eich cais wedi'i gadarnhau"
+        ).is_visible()
+        accessible(page, "cy-verified")
+        confirmed = next(m for m in mail.outbox if "/status/" in m.body)
+        assert confirmed.body.startswith("Helo Alice Archer,")
+        page.goto(base + link_in("status", "alice@example.com"))
+        assert page.locator("html").get_attribute("lang") == "cy"
+        accessible(page, "cy-portal")
+    finally:
+        context.close()
