@@ -62,7 +62,11 @@ def linkify(text: str) -> SafeString:
 
 def outbox(request: HttpRequest) -> HttpResponse:
     paths = sorted(outbox_dir().glob("*.eml"), reverse=True)[:200]
-    return render(request, "demo/outbox.html", {"messages_list": [_read(p) for p in paths]})
+    return render(
+        request,
+        "demo/outbox.html",
+        {"messages_list": [_read(p) for p in paths], "folder": outbox_dir()},
+    )
 
 
 def outbox_message(request: HttpRequest, name: str) -> HttpResponse:

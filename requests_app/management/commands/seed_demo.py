@@ -62,7 +62,7 @@ class Command(BaseCommand):
         credentials.parent.mkdir(parents=True, exist_ok=True)
         credentials.write_text("".join(f"{u} {p}\n" for u, p in known.items()))
         credentials.chmod(0o600)
-        self.stdout.write("Demo staff accounts (kept in var/secrets/demo-staff.txt):")
+        self.stdout.write(f"Demo staff accounts (kept in {credentials}):")
         for username, _name, roles in DEMO_STAFF:
             self.stdout.write(
                 f"  {username:<10} password {known[username]:<14} roles: {', '.join(roles)}"
