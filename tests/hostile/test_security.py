@@ -47,6 +47,7 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "verify": ("get", "/verify/{verify}/", PUBLIC),
     "status": ("get", "/status/{status}/", PUBLIC),
     "status-act": ("get", "/status/{status}/withdraw/", PUBLIC),
+    "set_language": ("post", "/i18n/setlang/", PUBLIC),
     "portal-file": ("get", "/status/{status}/files/json/", PUBLIC),
     "notice-confirm": ("get", "/recipients/confirm/not-a-real-token-0000000000/", PUBLIC),
     "download": ("get", "/downloads/{download}/", PUBLIC),
