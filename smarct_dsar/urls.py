@@ -25,5 +25,6 @@ if settings.DSAR_ADMIN_ENABLED:
 if settings.DEMO_MODE:
     urlpatterns.append(path("demo/", include("smarct_dsar.demo_urls")))
 
+handler403 = "smarct_dsar.errors.permission_denied"
 handler404 = "smarct_dsar.errors.not_found"
 handler500 = "smarct_dsar.errors.server_error"

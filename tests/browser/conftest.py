@@ -67,6 +67,7 @@ def screenshot(page: Any, name: str) -> None:
 # test-artifacts/axe-results.json for the record (the issue closes with them).
 AXE_RESULTS: dict[str, dict[str, list[str]]] = {}
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+STAFF_WIDTHS = {"desktop": (1280, 900), "tablet": (768, 1024), "phone": (390, 844)}
 BLOCKING = {"critical", "serious"}
 
 
@@ -77,13 +78,17 @@ def axe_findings(page: Any) -> list[dict[str, Any]]:
     return list(Axe().run(page).response["violations"])
 
 
-def accessible(page: Any, name: str) -> None:
-    """Run axe-core on the page at 1280 and at 390 px; fail on any critical or serious finding.
-    Every finding, of any impact, is kept for the record."""
+def accessible(page: Any, name: str, widths: dict[str, tuple[int, int]] | None = None) -> None:
+    """Run axe-core on the page at 1280 and at 390 px (or ``widths``); fail on any critical or
+    serious finding, and on a page wider than the window (it scrolls sideways). Every finding, of
+    any impact, is kept for the record."""
     original = page.viewport_size
     blocking = []
-    for width_name, (width, height) in WIDTHS.items():
+    for width_name, (width, height) in (widths or WIDTHS).items():
         page.set_viewport_size({"width": width, "height": height})
+        overflow = page.evaluate("document.documentElement.scrollWidth") - width
+        if overflow > 0:
+            blocking.append(f"{width_name}: the page is {overflow} px wider than the window")
         found = axe_findings(page)
         AXE_RESULTS.setdefault(name, {})[width_name] = [
             f"{v['id']} ({v['impact']}): {len(v['nodes'])}" for v in found

@@ -1,0 +1,55 @@
+"""Every staff page at 390, 768 and 1280 px: no serious or critical axe-core finding, nothing
+wider than the window (issue 16, point 6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import STAFF_WIDTHS, accessible
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+PASSWORD = "correct horse battery staple"
+
+
+def log_in(page: Any, base: str, username: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{base}/staff/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/staff/")
+
+
+def test_every_staff_page_is_accessible_and_fits_at_three_widths(
+    page: Any, live_server: Any, demo_map: Any, verified: Any
+) -> None:
+    base = live_server.url
+    UserFactory(
+        username="rita", first_name="Rita", last_name="Reviewer", roles=["reviewer", "approver"]
+    )
+    UserFactory(username="rob", roles=["reviewer"])
+    bob = verified(name="Bob Baker", email="bob@example.com")
+    verified(name="Alice Archer", email="alice@example.com", request_type="erasure")
+
+    page.goto(f"{base}/staff/login/")
+    accessible(page, "staff-login", STAFF_WIDTHS)
+    log_in(page, base, "rita")
+    pages = {
+        "staff-queue": "/staff/",
+        "staff-overview": "/staff/overview/",
+        "staff-log-request": "/staff/requests/new/",
+        "staff-request": f"/staff/requests/{bob.reference}/",
+        "staff-store-data": f"/staff/requests/{bob.reference}/data/support/",
+        "staff-action-hold": f"/staff/requests/{bob.reference}/hold/",
+        "staff-two-factor": "/staff/two-factor/",
+    }
+    for name, path in pages.items():
+        page.goto(base + path)
+        accessible(page, name, STAFF_WIDTHS)
+    log_in(page, base, "rob")
+    page.goto(f"{base}/staff/requests/{bob.reference}/withdraw/")  # an approver's action
+    assert page.get_by_role("heading", name="You may not do this").is_visible()
+    accessible(page, "staff-403", STAFF_WIDTHS)
