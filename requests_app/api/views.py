@@ -82,7 +82,10 @@ class FilterSerializer(serializers.Serializer):
 
 class SearchSerializer(FilterSerializer):
     search = serializers.CharField(
-        required=False, max_length=254, help_text="part of a reference, or an email address"
+        required=False,
+        max_length=254,
+        help_text="any part of a reference, a name or an email address, or a phone number; "
+        "any case",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

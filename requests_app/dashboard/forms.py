@@ -205,7 +205,9 @@ class QueueFilterForm(forms.Form):
     # The filters a URL may carry (bookmarkable); the search (``q``) is sent by POST only.
     IN_URL = frozenset({"status", "type", "assignee", "overdue"})
 
-    q = forms.CharField(required=False, max_length=254, label="Reference or email")
+    q = forms.CharField(
+        required=False, max_length=254, label="Search: reference, name, email or phone"
+    )
     status = forms.ChoiceField(
         required=False,
         label="Status",
