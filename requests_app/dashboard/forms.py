@@ -250,6 +250,24 @@ class QueueFilterForm(forms.Form):
         return int(settings.DSAR_QUEUE_PAGE_SIZE)
 
 
+# Who reads what a member of staff types for an action, said on the field itself.
+REASON_LABELS = {
+    "hold": "Your question to the person",
+    "note": "Note (for staff: kept on the timeline)",
+    "reject": "Reason (the person is emailed it)",
+    "withdraw": "Reason (the person is emailed it)",
+    "extend": "Reason (the person is emailed it)",
+    "lift_restriction": "Reason (the person is emailed it)",
+    "submit": "Note for the approver (optional, kept on the timeline)",
+    "resume": "Note (optional, kept on the timeline)",
+    "confirm_authority": "What proof you have seen (kept on the timeline)",
+    "confirm_identity": "Note (optional, kept on the timeline)",
+    "approve": "Note (optional, kept on the timeline)",
+}
+# Actions that take nothing typed.
+NO_REASON = frozenset({"release", "rebuild", "reissue_link"})
+
+
 class ActionForm(forms.Form):
     template = forms.ChoiceField(
         required=False, choices=REJECTION_TEMPLATES, label="Reason template"
@@ -308,10 +326,18 @@ class ActionForm(forms.Form):
             )
         else:
             del self.fields["assignee"]
-            if action == "hold":
-                self.fields["reason"].label = "Your question to the person"
-            if action == "note":
-                self.fields["reason"].label = "Note"
+            if action in NO_REASON:
+                del self.fields["reason"]
+                return
+            self.fields["reason"].label = REASON_LABELS.get(
+                action, "Reason (for staff: kept on the timeline)"
+            )
+            if (
+                action == "approve"
+                and dsr is not None
+                and dsr.request_type == RequestType.OBJECTION
+            ):
+                self.fields["reason"].label = "Reason (the person is emailed it)"
             # A rejection's reason may come from a template instead (see ``clean``).
             needs = ACTIONS[action].needs_reason(dsr) if dsr else ACTIONS[action].reason
             self.fields["reason"].required = needs and action != "reject"

@@ -1,0 +1,35 @@
+"""The staff desk's words for the system's codes: statuses, timeline actions, anonymisation."""
+
+from __future__ import annotations
+
+from django import template
+
+from requests_app.models import EventAction, Status
+
+register = template.Library()
+
+# How a field is anonymised on erasure (``datamap.spec.ANONYMISE_STRATEGIES``), as staff read it.
+STRATEGY_WORDS = {
+    "null": "emptied",
+    "fixed": "replaced by a fixed value",
+    "keyed_hash": "replaced by a keyed hash (it still matches itself, it names no one)",
+    "generalise_ip": "the IP address cut to its network",
+    "generalise_date": "the date cut to its year",
+}
+
+
+@register.filter
+def status_label(value: str) -> str:
+    """``in_review`` → "In review"; an unknown code as it is."""
+    return str(Status(value).label) if value in Status.values else value
+
+
+@register.filter
+def action_label(value: str) -> str:
+    """``store_gathered`` → "Store gathered"."""
+    return str(EventAction(value).label) if value in EventAction.values else value
+
+
+@register.filter
+def strategy_label(value: str) -> str:
+    return STRATEGY_WORDS.get(value or "null", value)
