@@ -191,6 +191,15 @@ def document_view(request: HttpRequest, reference: str, pk: int) -> HttpResponse
     return response
 
 
+# What each action's button looks like: moving the response on stands out; closing it warns.
+BUTTON_STYLE = {
+    "submit": "primary",
+    "approve": "primary",
+    "release": "primary",
+    "reject": "danger",
+    "withdraw": "danger",
+}
+
 # The request types whose stores are searched (an opt-out, or an objection to direct marketing,
 # is carried out at once without a search).
 GATHERED = frozenset(set(RequestType) - {RequestType.MARKETING_OPT_OUT})
@@ -211,7 +220,10 @@ def request_page(request: HttpRequest, reference: str) -> HttpResponse:
         {
             "dsr": dsr,
             "days_left": selectors.days_left(dsr),
-            "actions": [(a, action_text(a, dsr)[0]) for a in actions.available(dsr, request.user)],
+            "actions": [
+                (a, action_text(a, dsr)[0], BUTTON_STYLE.get(a, ""))
+                for a in actions.available(dsr, request.user)
+            ],
             "events": dsr.events.all(),
             "steps": dsr.gather_steps.all(),
             "pauses": dsr.pauses.all(),
