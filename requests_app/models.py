@@ -489,6 +489,7 @@ class EventAction(models.TextChoices):
     RECIPIENT_CONFIRMED = "recipient_confirmed", "Recipient confirmed"
     PERSONAL_DATA_PURGED = "personal_data_purged", "Personal data purged"
     # staff accounts (no request)
+    QUEUE_EXPORTED = "queue_exported", "Queue exported (CSV)"
     STAFF_CREATED = "staff_created", "Staff account created"
     STAFF_CHANGED = "staff_changed", "Staff account changed"
     STAFF_DEACTIVATED = "staff_deactivated", "Staff account switched off"

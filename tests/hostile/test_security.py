@@ -148,6 +148,7 @@ DASHBOARD = {  # covered by tests/requests_app/dashboard/test_dashboard.py's mat
     "dashboard-action",
     "dashboard-document",
     "dashboard-log-request",
+    "dashboard-queue-csv",
 }
 
 

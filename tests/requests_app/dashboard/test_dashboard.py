@@ -48,6 +48,7 @@ def urls(reference: str, document: int = 1) -> list[tuple[str, str, bool]]:
         ("post", f"{base}corrections/1/decide/", False),
         ("get", f"{base}documents/{document}/", False),
         ("get", "/staff/requests/new/", False),
+        ("get", "/staff/queue.csv", False),
         ("get", "/staff/two-factor/", False),
         ("get", "/staff/two-factor/remove/", False),
         *actions,
@@ -74,6 +75,7 @@ def test_the_matrix_covers_every_dashboard_url() -> None:
         "dashboard-action",
         "dashboard-document",
         "dashboard-log-request",
+        "dashboard-queue-csv",
     }
     assert {p.name for p in urlpatterns} - open_to_all == covered
 
@@ -277,3 +279,49 @@ def test_an_internal_note_goes_on_the_timeline_only(dsr: Any, reviewer: Any, cli
     )
     assert "Called the customer" in staff.get(f"/staff/requests/{dsr.reference}/").content.decode()
     assert dsr.events.get(action="note").payload == {"text": "Called the customer; will send ID."}
+
+
+def test_the_queue_as_csv_holds_what_the_view_shows_and_is_logged(
+    verified: Any, reviewer: Any, outsider: Any
+) -> None:
+    import csv
+    import io
+
+    from requests_app.models import RequestEvent
+
+    erasure = verified(name="Eve Erase", email="erase@example.com", request_type="erasure")
+    access = verified(name="Sam See", email="see@example.com")
+    client = login(reviewer)
+    client.post("/staff/", {"q": "erase", "type": ""})  # the search the view is showing
+    response = client.get("/staff/queue.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [r["Reference"] for r in rows] == [erasure.reference]
+    assert set(rows[0]) == {
+        "Reference",
+        "Type",
+        "Requester",
+        "Email",
+        "Status",
+        "Assignee",
+        "Due",
+        "Days left",
+    }
+    assert access.reference not in response.content.decode()
+    logged = RequestEvent.objects.get(action="queue_exported")
+    assert logged.actor == f"staff:{reviewer.username}"
+    assert logged.payload["rows"] == 1
+    assert "erase" not in str(logged.payload)  # the search itself is not written down
+    assert login(outsider).get("/staff/queue.csv").status_code == 403
+
+
+def test_a_name_a_spreadsheet_would_run_is_exported_as_text(verified: Any, reviewer: Any) -> None:
+    import csv
+    import io
+
+    verified(name='=HYPERLINK("http://evil.example")', email="formula@example.com")
+    content = login(reviewer).get("/staff/queue.csv").content.decode()
+    (row,) = list(csv.DictReader(io.StringIO(content)))
+    assert row["Requester"] == '\'=HYPERLINK("http://evil.example")'
