@@ -17,6 +17,7 @@ urlpatterns = [
     path("two-factor/remove/", twofactor.remove, name="dashboard-otp-remove"),
     path("", views.queue, name="dashboard-queue"),
     path("queue.csv", views.queue_csv, name="dashboard-queue-csv"),
+    path("bulk/", views.bulk, name="dashboard-bulk"),
     path("overview/", views.overview, name="dashboard-overview"),
     path("requests/new/", views.log_request, name="dashboard-log-request"),
     path("requests/<ref:reference>/", views.request_page, name="dashboard-request"),

@@ -24,7 +24,7 @@ from requests_app import selectors
 from requests_app.core import actions, documents
 from requests_app.core.audit import event_append
 from requests_app.core.errors import DomainError
-from requests_app.core.permissions import actor_label
+from requests_app.core.permissions import ROLES, actor_label
 from requests_app.dashboard.access import staff_required
 from requests_app.dashboard.forms import (
     ACTION_TEXT,
@@ -95,6 +95,10 @@ def queue(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "query": query.urlencode(),
             "overdue_notices": recipients.overdue_notices(),
+            "may_withdraw": actions.has_role(request.user, "withdraw"),
+            "team": User.objects.filter(groups__name__in=ROLES, is_active=True)
+            .distinct()
+            .order_by("username"),
         },
     )
 
@@ -163,6 +167,53 @@ def queue_csv(request: HttpRequest) -> HttpResponse:
 def _cell(value: str) -> str:
     """A value a spreadsheet will not run as a formula (CSV injection)."""
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+# Bulk actions from the queue: each request is changed by the same service as one at a time, in
+# its own transaction, checked on its own (a request that may not be changed is named, the
+# others go on).
+BULK = {"assign": "assign", "withdraw_spam": "withdraw"}
+BULK_MAX = 100
+
+
+@staff_required
+@require_http_methods(["POST"])
+def bulk(request: HttpRequest) -> HttpResponse:
+    kind = request.POST.get("action", "")
+    if kind not in BULK:
+        messages.error(request, "Choose what to do with the ticked requests.")
+        return redirect("dashboard-queue")
+    if not actions.has_role(request.user, BULK[kind]):
+        raise PermissionDenied("Your role does not allow this action.")
+    assert isinstance(request.user, User)
+    refs = list(dict.fromkeys(request.POST.getlist("refs")))[:BULK_MAX]
+    reason = request.POST.get("reason", "").strip()
+    if kind == "withdraw_spam" and not reason:
+        messages.error(request, "Give the reason: each person is emailed it.")
+        return redirect("dashboard-queue")
+    assignee = None
+    if kind == "assign" and request.POST.get("assignee"):
+        assignee = User.objects.filter(pk=request.POST["assignee"], is_active=True).first()
+        if assignee is None or not actions.has_role(assignee, "assign"):
+            messages.error(request, "Choose a member of the privacy team to assign them to.")
+            return redirect("dashboard-queue")
+    done, refused = 0, []
+    for dsr in DataSubjectRequest.objects.filter(reference__in=refs):
+        try:
+            if kind == "assign":
+                case.request_assign(dsr=dsr, actor=request.user, assignee=assignee)
+            else:
+                case.request_withdraw(
+                    dsr=dsr, actor=request.user, reason=f"Withdrawn as spam: {reason}"
+                )
+            done += 1
+        except DomainError as exc:
+            refused.append(f"{dsr.reference}: {exc.message}")
+    verb = "Assigned" if kind == "assign" else "Withdrew"
+    messages.success(request, f"{verb} {done} request{'s' if done != 1 else ''}.")
+    for line in refused:
+        messages.error(request, line)
+    return redirect("dashboard-queue")
 
 
 def _request_or_404(reference: str) -> DataSubjectRequest:

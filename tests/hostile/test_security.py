@@ -149,6 +149,7 @@ DASHBOARD = {  # covered by tests/requests_app/dashboard/test_dashboard.py's mat
     "dashboard-document",
     "dashboard-log-request",
     "dashboard-queue-csv",
+    "dashboard-bulk",
 }
 
 

@@ -49,6 +49,7 @@ def urls(reference: str, document: int = 1) -> list[tuple[str, str, bool]]:
         ("get", f"{base}documents/{document}/", False),
         ("get", "/staff/requests/new/", False),
         ("get", "/staff/queue.csv", False),
+        ("post", "/staff/bulk/", False),
         ("get", "/staff/two-factor/", False),
         ("get", "/staff/two-factor/remove/", False),
         *actions,
@@ -76,6 +77,7 @@ def test_the_matrix_covers_every_dashboard_url() -> None:
         "dashboard-document",
         "dashboard-log-request",
         "dashboard-queue-csv",
+        "dashboard-bulk",
     }
     assert {p.name for p in urlpatterns} - open_to_all == covered
 
@@ -325,3 +327,54 @@ def test_a_name_a_spreadsheet_would_run_is_exported_as_text(verified: Any, revie
     content = login(reviewer).get("/staff/queue.csv").content.decode()
     (row,) = list(csv.DictReader(io.StringIO(content)))
     assert row["Requester"] == '\'=HYPERLINK("http://evil.example")'
+
+
+def test_bulk_assign_and_withdraw_as_spam(
+    verified: Any, reviewer: Any, approver: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from requests_app.core.permissions import actor_label
+
+    first = verified(email="one@example.com")
+    second = verified(email="two@example.com")
+    closed = verified(email="three@example.com")
+    DataSubjectRequest.objects.filter(pk=closed.pk).update(status=Status.COMPLETED)
+    refs = [first.reference, second.reference]
+    response = login(reviewer).post(
+        "/staff/bulk/", {"action": "assign", "assignee": approver.pk, "refs": refs}, follow=True
+    )
+    assert "Assigned 2 requests" in response.content.decode()
+    for dsr in (first, second):
+        dsr.refresh_from_db()
+        assert dsr.assignee == approver
+        assert dsr.events.filter(action="assign", actor=actor_label(reviewer)).exists()
+    # withdrawing as spam is an approver's, with a reason, each request checked on its own
+    refused = login(reviewer).post(
+        "/staff/bulk/", {"action": "withdraw_spam", "reason": "Spam", "refs": refs}
+    )
+    assert refused.status_code == 403
+    no_reason = login(approver).post(
+        "/staff/bulk/", {"action": "withdraw_spam", "reason": "", "refs": refs}, follow=True
+    )
+    assert "Give the reason" in no_reason.content.decode()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = (
+            login(approver)
+            .post(
+                "/staff/bulk/",
+                {
+                    "action": "withdraw_spam",
+                    "reason": "Automated spam",
+                    "refs": [*refs, closed.reference],
+                },
+                follow=True,
+            )
+            .content.decode()
+        )
+    assert "Withdrew 2 requests" in done
+    assert f"{closed.reference}: Cannot withdraw" in done
+    for dsr in (first, second):
+        dsr.refresh_from_db()
+        assert dsr.status == Status.WITHDRAWN
+        assert "spam" in dsr.events.get(action="withdraw").payload["reason"].lower()
+    assert len(mail.outbox) == 2  # each person is told, as for any withdrawal
