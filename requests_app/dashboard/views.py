@@ -386,9 +386,22 @@ def _fulfilment_context(dsr: DataSubjectRequest) -> dict[str, Any]:
     if dsr.request_type == RequestType.RECTIFICATION:
         fields = sorted(rectification.rectifiable_fields())
         context["decisions"] = [
-            (c, DecisionForm(fields, prefix=f"c{c.position}")) for c in dsr.corrections.all()
+            (c, DecisionForm(fields, prefix=f"c{c.position}", initial=_decided(c, fields)))
+            for c in dsr.corrections.all()
         ]
     return context
+
+
+def _decided(correction: Any, fields: list[str]) -> dict[str, str]:
+    """The form as decided so far; undecided, the field the person most likely means."""
+    if correction.decision == "pending":
+        return {"target_field": rectification.likely_field(correction.field, fields)}
+    return {
+        "decision": correction.decision,
+        "target_field": correction.target_field,
+        "value": correction.final_value if correction.decision == "edited" else "",
+        "reason": correction.decision_reason,
+    }
 
 
 def _perform(action: str, dsr: DataSubjectRequest, user: User, data: dict[str, Any]) -> None:

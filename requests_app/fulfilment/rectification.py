@@ -14,7 +14,9 @@ again after a while, and staff can retry at once.
 
 from __future__ import annotations
 
+import difflib
 import logging
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -43,6 +45,26 @@ from requests_app.models import (
 from requests_app.stores import StoreError, Subject, connector_for
 
 log = logging.getLogger(__name__)
+
+
+def likely_field(asked: str, fields: list[str]) -> str:
+    """The map's field a person most likely means ("Phone" → ``phone``, "email address" →
+    ``email``); "" when none is close."""
+
+    def bare(text: str) -> str:
+        return re.sub(r"[^a-z0-9]", "", text.lower())
+
+    wanted = bare(asked)
+    if not wanted:
+        return ""
+    by_bare = {bare(f): f for f in fields}
+    if wanted in by_bare:
+        return by_bare[wanted]
+    contained = [f for b, f in by_bare.items() if b and (b in wanted or wanted in b)]
+    if len(contained) == 1:
+        return contained[0]
+    close = difflib.get_close_matches(wanted, list(by_bare), n=1, cutoff=0.75)
+    return by_bare[close[0]] if close else ""
 
 
 def rectifiable_fields() -> dict[str, list[tuple[str, str]]]:
@@ -83,6 +105,11 @@ def correction_decide(
             raise RuleViolation("Say why; the person is told the reason.", field="reason")
         target_field, final = "", ""
     else:
+        if not target_field:
+            raise RuleViolation(
+                "Choose the field it corrects (the data map's names for it).",
+                field="target_field",
+            )
         if target_field not in rectifiable_fields():
             known = ", ".join(sorted(rectifiable_fields())) or "none"
             raise RuleViolation(

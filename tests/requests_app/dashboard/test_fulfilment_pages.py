@@ -86,10 +86,41 @@ def test_corrections_are_decided_on_the_page(
         {"c1-decision": "accepted", "c1-target_field": ""},
         follow=True,
     )
-    assert "not a field the data map lets us correct" in bad.content.decode()
+    assert "Choose the field it corrects" in bad.content.decode()
     login(reviewer).post(
         f"/staff/requests/{dsr.reference}/corrections/1/decide/",
         {"c1-decision": "accepted", "c1-target_field": "phone"},
     )
     correction = dsr.corrections.get()
     assert (correction.decision, correction.final_value) == ("accepted", "07700 900099")
+
+
+def test_a_correction_form_guesses_the_field_keeps_the_decision_and_says_what_is_missing(
+    own_estate: OwnEstate, verified: Any, reviewer: Any
+) -> None:
+    dsr = verified(
+        request_type="rectification",
+        name="Dan Dawson",
+        email="dan@example.com",
+        corrections=[CorrectionInput(field="Phone", corrected_value="07700 900099")],
+    )
+    page = login(reviewer).get(f"/staff/requests/{dsr.reference}/").content.decode()
+    assert '<option value="phone" selected>' in page  # "Phone" → phone
+    bad = (
+        login(reviewer)
+        .post(
+            f"/staff/requests/{dsr.reference}/corrections/1/decide/",
+            {"c1-decision": "accepted", "c1-target_field": ""},
+            follow=True,
+        )
+        .content.decode()
+    )
+    assert "Choose the field it corrects" in bad
+    assert "''" not in bad
+    login(reviewer).post(
+        f"/staff/requests/{dsr.reference}/corrections/1/decide/",
+        {"c1-decision": "declined", "c1-reason": "We hold no phone for you"},
+    )
+    page = login(reviewer).get(f"/staff/requests/{dsr.reference}/").content.decode()
+    assert '<option value="declined" selected>' in page  # the form shows what was decided
+    assert "We hold no phone for you" in page
