@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from exports_app import services as exports
-from exports_app.models import DownloadLink, Export, Redaction
+from exports_app.models import DownloadLink, Export, ExportFormat, Redaction
 from requests_app import selectors
 from requests_app.core import actions, documents
 from requests_app.core.audit import event_append
@@ -392,6 +392,25 @@ def _fulfilment_context(dsr: DataSubjectRequest) -> dict[str, Any]:
     return context
 
 
+def _approving(dsr: DataSubjectRequest) -> dict[str, Any]:
+    """What an approver approves: what each store gave, table by table; everything withheld,
+    with its reason and author; the files that will be built, or the erasure plan (which cannot
+    be undone) and what holds it; the corrections as decided."""
+    summary: dict[str, Any] = {
+        "stores": [
+            (step.store, sorted(step.table_counts.items()), step.record_count)
+            for step in dsr.gather_steps.all()
+        ],
+        "withheld": list(Redaction.objects.filter(request=dsr).order_by("store", "table")),
+        "files": [ExportFormat(f).label for f in exports.FORMATS.get(dsr.request_type, ())],
+        "corrections": list(dsr.corrections.all()),
+    }
+    if dsr.request_type == RequestType.ERASURE:
+        summary["plan"] = erasure_plans.erasure_plan(dsr=dsr)
+        summary["holds"] = erasure.erasure_holds(dsr)
+    return summary
+
+
 def _decided(correction: Any, fields: list[str]) -> dict[str, str]:
     """The form as decided so far; undecided, the field the person most likely means."""
     if correction.decision == "pending":
@@ -466,6 +485,7 @@ def request_action(request: HttpRequest, reference: str, action: str) -> HttpRes
             "explanation": explanation,
             "action": action,
             "refused": refused.message if refused else "",
+            "approving": _approving(dsr) if action in {"approve", "submit"} else None,
         },
         status=400 if request.method == "POST" else 200,
     )

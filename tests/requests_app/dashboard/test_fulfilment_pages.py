@@ -124,3 +124,34 @@ def test_a_correction_form_guesses_the_field_keeps_the_decision_and_says_what_is
     page = login(reviewer).get(f"/staff/requests/{dsr.reference}/").content.decode()
     assert '<option value="declined" selected>' in page  # the form shows what was decided
     assert "We hold no phone for you" in page
+
+
+def test_the_approval_page_shows_what_is_approved(
+    demo_map: Any, verified: Any, reviewer: Any, approver: Any, ready: Any
+) -> None:
+    from exports_app.models import Redaction
+
+    bob = verified(name="Bob Baker", email="bob@example.com")
+    Redaction.objects.create(
+        request=bob,
+        store="support",
+        table="tickets",
+        record_key="a" * 64,
+        field="messages",
+        reason="Names a colleague",
+        created_by="staff:sam",
+    )
+    ready(bob)
+    page = login(approver).get(f"/staff/requests/{bob.reference}/approve/").content.decode()
+    assert "What you approve" in page
+    assert "billing_accounts" in page  # per store and table, counted
+    assert "invoices" in page
+    assert "Names a colleague" in page  # what is withheld, with its reason and author
+    assert "staff:sam" in page
+    for built in ("JSON", "CSV", "PDF"):
+        assert built in page.split("What you approve", 1)[1]
+    erase = verified(name="Alice Archer", email="alice@example.com", request_type="erasure")
+    ready(erase)
+    page = login(approver).get(f"/staff/requests/{erase.reference}/approve/").content.decode()
+    assert "cannot be undone" in page
+    assert "JSON" not in page.split("What you approve", 1)[1]
