@@ -19,6 +19,9 @@ DESCRIPTIONS = {
     "403": "Signed in without the role this needs, or not signed in.",
     "404": "No such request (or file).",
     "409": "The request's current status does not allow this.",
+    "413": "The body is too large (a large file goes on its own to …/documents/).",
+    "415": "The body is not in a media type this operation takes (JSON; for …/documents/, "
+    "the file itself).",
     "429": "Too many requests: wait for the number of seconds in Retry-After.",
 }
 
@@ -32,6 +35,8 @@ def _codes(path: str, method: str, operation: dict[str, Any]) -> list[str]:
         codes.append("404")
     if method == "post" and not public:
         codes.append("409")
+    if method in {"post", "put", "patch"}:
+        codes += ["413", "415"]
     if public:
         codes.append("429")
     return codes
