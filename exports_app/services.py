@@ -269,10 +269,10 @@ def download_resolve_link(link: DownloadLink) -> Delivery:
     return Delivery(link=link, exports=exports)
 
 
-def portal_delivery(*, dsr: DataSubjectRequest) -> Delivery:
-    """The request's live download link and its files, for the person's portal; or
-    ``TokenInvalid`` (expired: they can ask for a new link there)."""
-    link = (
+def live_link(dsr: DataSubjectRequest) -> DownloadLink | None:
+    """The download link the person can still use, if any: not withdrawn, not expired, not
+    used up."""
+    return (
         DownloadLink.objects.filter(
             request=dsr,
             revoked_at__isnull=True,
@@ -282,6 +282,12 @@ def portal_delivery(*, dsr: DataSubjectRequest) -> Delivery:
         .order_by("-created_at")
         .first()
     )
+
+
+def portal_delivery(*, dsr: DataSubjectRequest) -> Delivery:
+    """The request's live download link and its files, for the person's portal; or
+    ``TokenInvalid`` (expired: they can ask for a new link there)."""
+    link = live_link(dsr)
     if link is None:
         raise TokenInvalid(
             gettext(

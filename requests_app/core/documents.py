@@ -216,6 +216,8 @@ def _due_for_deletion(documents: Any) -> int:
 def document_delete(*, document: RequestDocument, actor: str, why: str) -> None:
     """Delete the stored file; the row stays as the record that it existed and went."""
     with transaction.atomic():
+        # the request first, as every change to a request takes its locks (``locking.py``)
+        DataSubjectRequest.objects.select_for_update().get(pk=document.request_id)
         locked = RequestDocument.objects.select_for_update().get(pk=document.pk)
         if locked.deleted_at is not None:
             return

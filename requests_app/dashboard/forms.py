@@ -12,8 +12,8 @@ from django.utils import timezone
 from requests_app.core.actions import ACTIONS
 from requests_app.core.documents import Upload
 from requests_app.core.permissions import ROLES
-from requests_app.intake.forms import corrections_typed
-from requests_app.intake.receive import Submission, multi_line, phone_validator, single_line
+from requests_app.intake.forms import submission_from
+from requests_app.intake.receive import multi_line, phone_validator, single_line
 from requests_app.intake.staff import LoggedRequest
 from requests_app.models import (
     STAFF_CHANNELS,
@@ -539,29 +539,8 @@ class LogRequestForm(forms.Form):
         if timezone.is_naive(received):
             received = timezone.make_aware(received)
         return LoggedRequest(
-            submission=Submission(
-                request_type=data["request_type"],
-                name=data["name"],
-                email=data["email"],
-                phone=data["phone"],
-                company=data["company"],
-                details=data["details"],
-                jurisdiction=data["jurisdiction"],
-                agent_name=data["agent_name"] if agent else "",
-                agent_email=data["agent_email"] if agent else "",
-                agent_relationship=data["agent_relationship"] if agent else "",
-                acting_for_someone=agent,
-                corrections=corrections_typed(corrections)
-                if data["request_type"] == RequestType.RECTIFICATION
-                else [],
-                channel=data["channel"],
-                language=data["language"],
-                objection_scope=data["objection_scope"]
-                if data["request_type"] == RequestType.OBJECTION
-                else "",
-                grounds=data["grounds"]
-                if data["request_type"] in {RequestType.RESTRICTION, RequestType.OBJECTION}
-                else "",
+            submission=submission_from(
+                data, corrections, channel=data["channel"], language=data["language"]
             ),
             received_at=received,
             identity_check=data["identity_check"],

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from exports_app import services as exports
 from exports_app.models import DownloadLink, Export, ExportFormat, Redaction
-from requests_app import selectors
+from requests_app import selectors, workflow
 from requests_app.core import actions, documents
 from requests_app.core.audit import event_append
 from requests_app.core.errors import DomainError
@@ -39,6 +39,7 @@ from requests_app.dashboard.forms import (
 from requests_app.dashboard.reports import overview as figures
 from requests_app.fulfilment import erasure, erasure_plans, recipients, rectification
 from requests_app.gathering import gather
+from requests_app.gathering.gather import gathering_start
 from requests_app.intake import staff as staff_intake
 from requests_app.intake.forms import CorrectionFormSet
 from requests_app.models import (
@@ -316,10 +317,6 @@ BUTTON_STYLE = {
     "withdraw": "danger",
 }
 
-# The request types whose stores are searched (an opt-out, or an objection to direct marketing,
-# is carried out at once without a search).
-GATHERED = frozenset(set(RequestType) - {RequestType.MARKETING_OPT_OUT})
-
 
 @staff_required
 def overview(request: HttpRequest) -> HttpResponse:
@@ -348,7 +345,7 @@ def request_page(request: HttpRequest, reference: str) -> HttpResponse:
             "documents": dsr.documents.all(),
             "awaits_authority": portal.awaits_authority(dsr),
             "link_asked": portal.link_requested_since_last(dsr),
-            "gathers": dsr.request_type in GATHERED and not dsr.at_once,
+            "gathers": workflow.route_of(dsr).verified is gathering_start,
             "conversation": dsr.messages.prefetch_related("documents"),
             "exports": exports,
             "links": DownloadLink.objects.filter(request=dsr),

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from requests_app.intake import receive
+from requests_app.models import RequestType
 
 
 class CorrectionForm(forms.Form):
@@ -61,3 +62,30 @@ def corrections_typed(corrections: Any) -> list[receive.CorrectionInput]:
         for c in corrections.cleaned_data
         if c and c.get("field")
     ]
+
+
+def submission_from(
+    data: dict[str, Any], corrections: Any, *, channel: str, language: str
+) -> receive.Submission:
+    """A request as typed into a form (the public one or staff's): what does not apply to its
+    type, or to a request with no agent, is dropped."""
+    kind = data["request_type"]
+    agent = bool(data["acting_for_someone"])
+    return receive.Submission(
+        request_type=kind,
+        name=data["name"],
+        email=data["email"],
+        phone=data["phone"],
+        company=data["company"],
+        details=data["details"],
+        jurisdiction=data["jurisdiction"],
+        acting_for_someone=agent,
+        agent_name=data["agent_name"] if agent else "",
+        agent_email=data["agent_email"] if agent else "",
+        agent_relationship=data["agent_relationship"] if agent else "",
+        corrections=corrections_typed(corrections) if kind == RequestType.RECTIFICATION else [],
+        objection_scope=data["objection_scope"] if kind == RequestType.OBJECTION else "",
+        grounds=data["grounds"] if kind in {RequestType.RESTRICTION, RequestType.OBJECTION} else "",
+        channel=channel,
+        language=language,
+    )

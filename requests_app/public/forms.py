@@ -13,7 +13,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from requests_app.intake import receive
-from requests_app.intake.forms import CorrectionForm, CorrectionFormSet, corrections_typed
+from requests_app.intake.forms import CorrectionForm, CorrectionFormSet, submission_from
 from requests_app.models import Jurisdiction, ObjectionScope, RequestType
 
 RIGHTS_EXPLAINED = {
@@ -201,27 +201,8 @@ def with_another_correction(data: Any) -> tuple[IntakeForm, Any]:
 
 def to_submission(form: IntakeForm, corrections: Any) -> receive.Submission:
     """The request as filed, in the language of the page it was filed on."""
-    data = form.cleaned_data
-    items = corrections_typed(corrections)
-    agent = data["acting_for_someone"]
-    kind = data["request_type"]
-    return receive.Submission(
-        acting_for_someone=agent,
-        request_type=data["request_type"],
-        name=data["name"],
-        email=data["email"],
-        phone=data["phone"],
-        company=data["company"],
-        details=data["details"],
-        jurisdiction=data["jurisdiction"],
-        agent_name=data["agent_name"] if agent else "",
-        agent_email=data["agent_email"] if agent else "",
-        agent_relationship=data["agent_relationship"] if agent else "",
-        corrections=items if data["request_type"] == RequestType.RECTIFICATION else [],
-        channel="web",
-        objection_scope=data["objection_scope"] if kind == RequestType.OBJECTION else "",
-        grounds=data["grounds"] if kind in {RequestType.RESTRICTION, RequestType.OBJECTION} else "",
-        language=translation.get_language(),
+    return submission_from(
+        form.cleaned_data, corrections, channel="web", language=translation.get_language()
     )
 
 

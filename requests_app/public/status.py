@@ -13,8 +13,10 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from exports_app.services import live_link
 from requests_app.models import (
     DataSubjectRequest,
+    DocumentKind,
     MessageDirection,
     RequestType,
     Restriction,
@@ -153,7 +155,7 @@ def history(dsr: DataSubjectRequest) -> list[dict[str, Any]]:
 
 def where_it_stands(dsr: DataSubjectRequest) -> Words:
     if portal.awaits_authority(dsr) and dsr.email_verified_at is not None:
-        if dsr.documents.filter(kind="authority").exists():
+        if dsr.documents.filter(kind=DocumentKind.AUTHORITY).exists():
             return PROOF_BEING_CHECKED
         return AWAITING_AUTHORITY
     if dsr.at_once and dsr.status in AT_ONCE_WORDS:
@@ -193,14 +195,14 @@ def _restriction_words(dsr: DataSubjectRequest) -> Words | None:
 def summary(dsr: DataSubjectRequest) -> dict[str, Any]:
     heading, words = where_it_stands(dsr)
     question = portal.open_question(dsr)
-    link = portal.live_link(dsr)
+    link = live_link(dsr)
     files = portal.released_files(dsr) if link is not None else []
     return {
         "dsr": dsr,
         "reference": dsr.reference,
         "name": dsr.contact_name,
         "person": dsr.requester_name,
-        "proof_sent": dsr.documents.filter(kind="authority").exists(),
+        "proof_sent": dsr.documents.filter(kind=DocumentKind.AUTHORITY).exists(),
         "type_label": RequestType(dsr.request_type).label,
         "status_heading": heading,
         "status_words": words,

@@ -19,11 +19,12 @@ request's row and checks its state inside the transaction, like every staff acti
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import F
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from exports_app.models import RECORD_FORMATS, DownloadLink, Export
+from exports_app.services import live_link
 from requests_app.core.audit import event_append
 from requests_app.core.documents import (
     PERSON,
@@ -120,7 +121,7 @@ def reply_text(body: str) -> str:
         )
     try:
         reject_control_characters(body, multiline=True)
-    except Exception as exc:  # ValidationError: its message is the person's
+    except ValidationError as exc:
         raise RuleViolation(
             gettext("Your answer contains a control character; please remove it."), field="body"
         ) from exc
@@ -219,20 +220,6 @@ def request_withdraw_by_person(*, dsr: DataSubjectRequest) -> DataSubjectRequest
         )
     return withdrawn(
         dsr, actor=who(dsr), reason="You withdrew it on your request's page.", by_person=True
-    )
-
-
-def live_link(dsr: DataSubjectRequest) -> DownloadLink | None:
-    """The download link the person can still use, if any."""
-    return (
-        DownloadLink.objects.filter(
-            request=dsr,
-            revoked_at__isnull=True,
-            expires_at__gt=timezone.now(),
-            downloads__lt=F("max_downloads"),
-        )
-        .order_by("-created_at")
-        .first()
     )
 
 
