@@ -3,25 +3,23 @@ filter applied in this one place so that every renderer honours them."""
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from exports_app import passages
 from exports_app.models import Redaction, redactions_digest
+from exports_app.passages import REDACTED, record_key
 from requests_app import datamap
 from requests_app.datamap.spec import DataMap, TableSpec
 from requests_app.gathering.gather import gathered_batches
 from requests_app.models import DataSubjectRequest, GatherStep, RequestType, StepStatus
 from requests_app.stores import Batch
-
-REDACTED = "[REDACTED]"
 
 # The person's other rights and how to complain, as the PDF letter says them (in the request's
 # language: marked here, translated in ``pdf/access.html``; the JSON file keeps them in English).
@@ -62,13 +60,6 @@ COMPLAINT = gettext_noop(
 )
 
 
-def record_key(record: dict[str, Any]) -> str:
-    """A fingerprint of a record's content: how a redaction names the record it applies to."""
-    return hashlib.sha256(
-        orjson.dumps(record, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-    ).hexdigest()
-
-
 class RedactionUnmatched(Exception):
     """A redaction matched no record: the file would claim to withhold what it does not."""
 
@@ -79,54 +70,92 @@ class Redactions:
 
     records: dict[tuple[str, str, str], str] = field(default_factory=dict)  # → reason
     fields: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
+    # (store, table, record key) → (field, path) → spans of withheld passages
+    spans: dict[tuple[str, str, str], dict[tuple[str, str], list[passages.Span]]] = field(
+        default_factory=dict
+    )
     listed: list[dict[str, Any]] = field(default_factory=list)  # for the export's header
     digest: str = ""
-    # (store, table, record key, field or "") of each redaction that withheld something
-    matched: set[tuple[str, str, str, str]] = field(default_factory=set)
+    # (store, table, record key, field or "", path, start, end) of each redaction that withheld
+    # something
+    matched: set[tuple[str, str, str, str, str, int, int]] = field(default_factory=set)
 
     @classmethod
     def for_request(cls, dsr: DataSubjectRequest) -> Redactions:
         found = cls(digest=redactions_digest(dsr))
-        for r in Redaction.objects.filter(request=dsr).order_by("pk"):
-            found.listed.append(
-                {"store": r.store, "table": r.table, "field": r.field or None, "reason": r.reason}
-            )
+        for r in Redaction.objects.in_force().filter(request=dsr).order_by("pk"):
+            item: dict[str, Any] = {
+                "store": r.store,
+                "table": r.table,
+                "field": r.field or None,
+                "reason": r.reason,
+            }
             target = (r.store, r.table, r.record_key)
-            if r.field:
+            if r.is_passage:
+                item["passage"] = True
+                found.spans.setdefault(target, {}).setdefault((r.field, r.path), []).append(
+                    (r.span_start, r.span_end)
+                )
+            elif r.field:
                 found.fields.setdefault(target, {})[r.field] = r.reason
             else:
                 found.records[target] = r.reason
+            found.listed.append(item)
         return found
 
     def touches(self, store: str, table: str) -> bool:
-        return any(key[:2] == (store, table) for key in (*self.records, *self.fields))
+        return any(key[:2] == (store, table) for key in (*self.records, *self.fields, *self.spans))
 
     def apply(self, store: str, table: str, record: dict[str, Any]) -> dict[str, Any]:
-        if not self.records and not self.fields:
+        if not self.records and not self.fields and not self.spans:
             return record
         target = (store, table, record_key(record))
         if target in self.records:
-            self.matched.add((*target, ""))
+            self.matched.add((*target, "", "", 0, 0))
             return {REDACTED: self.records[target]}
+        spans = self.spans.get(target)
+        if spans:
+            # a passage whose text is not there withholds nothing: left unmatched, it fails the
+            # build (offsets that no longer point at the text must never pass for withheld)
+            fitting = {
+                where: s
+                for where, s in spans.items()
+                if all(passages.fits(passages.leaf_text(record, *where), span) for span in s)
+            }
+            self.matched.update(
+                (*target, f, p, a, b) for (f, p), s in fitting.items() for a, b in s
+            )
+            record = passages.apply_spans(record, fitting)
         hidden = self.fields.get(target)
         if hidden:
             # a field the record does not have withholds nothing: left unmatched, it fails the
             # build (a misspelt field must never pass for withheld)
-            self.matched.update((*target, name) for name in hidden if name in record)
+            self.matched.update((*target, name, "", 0, 0) for name in hidden if name in record)
             return {k: (REDACTED if k in hidden else v) for k, v in record.items()}
         return record
 
     def check_all_matched(self) -> None:
-        """Every redaction found its record (and its field); else the build fails, naming where
-        (never the reason: it may name someone, and errors are logged)."""
-        wanted = {(*target, "") for target in self.records} | {
-            (*target, name) for target, names in self.fields.items() for name in names
-        }
+        """Every redaction found its record (and its field, and its passage); else the build
+        fails, naming where (never the reason nor the passage: they may name someone, and errors
+        are logged)."""
+        wanted = (
+            {(*target, "", "", 0, 0) for target in self.records}
+            | {(*target, name, "", 0, 0) for target, names in self.fields.items() for name in names}
+            | {
+                (*target, f, p, a, b)
+                for target, places in self.spans.items()
+                for (f, p), s in places.items()
+                for a, b in s
+            }
+        )
         missing = sorted(wanted - self.matched)
         if missing:
             where = ", ".join(
-                f"{store}.{table} record {key[:12]}…" + (f" field {name!r}" if name else "")
-                for store, table, key, name in missing
+                f"{store}.{table} record {key[:12]}…"
+                + (f" field {name!r}" if name else "")
+                + (f" at {path!r}" if path else "")
+                + (f" characters {a} to {b}" if b else "")
+                for store, table, key, name, path, a, b in missing
             )
             raise RedactionUnmatched(
                 f"withheld data matches no record ({where}): the data gathered has changed since "

@@ -122,10 +122,21 @@ class DownloadLink(models.Model):
         return f"download link for {self.request_id}"
 
 
+class RedactionQuerySet(models.QuerySet["Redaction"]):
+    def in_force(self) -> RedactionQuerySet:
+        """Not undone: what the files withhold."""
+        return self.filter(withdrawn_at__isnull=True)
+
+
 class Redaction(models.Model):
-    """A record, or one field of it, withheld from release (for example another person's data in
-    a support ticket). ``record_key`` is a fingerprint of the record's content (see
-    ``exports_app.content.record_key``), stable across re-gathering of the same data."""
+    """A record, one field of it, or a passage of text in it, withheld from release (for example
+    another person's name in a support ticket). ``record_key`` is a fingerprint of the record's
+    content (see ``exports_app.content.record_key``), stable across re-gathering of the same
+    data; a passage is the characters ``[span_start, span_end)`` of the string at ``path`` (a
+    JSON Pointer inside the field's value, see ``exports_app.passages``).
+
+    Undoing one is a new fact, not a deletion: ``withdrawn_at``/``withdrawn_by`` are set and the
+    row stays, so the trail shows who withheld what and who put it back."""
 
     request = models.ForeignKey(
         DataSubjectRequest, on_delete=models.CASCADE, related_name="redactions"
@@ -134,27 +145,90 @@ class Redaction(models.Model):
     table = models.CharField(max_length=200)
     record_key = models.CharField(max_length=64)
     field = models.CharField(max_length=200, blank=True)  # blank: the whole record
+    path = models.CharField(max_length=500, blank=True)  # a passage: where in the field's value
+    span_start = models.PositiveIntegerField(default=0)
+    span_end = models.PositiveIntegerField(default=0)  # 0: the whole field (or record)
     reason = models.TextField()
     created_by = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.CharField(max_length=200, blank=True)
+
+    objects = RedactionQuerySet.as_manager()
 
     class Meta:
-        ordering = ["created_at"]
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["request", "store", "table"], name="redaction_by_table")]
+
+    def __str__(self) -> str:
+        where = f"{self.field or '*'}{self.path}"
+        if self.is_passage:
+            where += f"[{self.span_start}:{self.span_end}]"
+        return f"redact {self.store}.{self.table}[{self.record_key[:8]}].{where}"
+
+    @property
+    def is_passage(self) -> bool:
+        return self.span_end > self.span_start
+
+    @property
+    def target(self) -> tuple[str, str, str, str, str, int, int]:
+        return (
+            self.store,
+            self.table,
+            self.record_key,
+            self.field,
+            self.path,
+            self.span_start,
+            self.span_end,
+        )
+
+
+class DismissedSuggestion(models.Model):
+    """A suggested passage (see ``exports_app.suggestions``) staff looked at and chose to
+    release: not suggested again. Who and when are on the row and on the timeline."""
+
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="dismissed_suggestions"
+    )
+    store = models.CharField(max_length=100)
+    table = models.CharField(max_length=200)
+    record_key = models.CharField(max_length=64)
+    field = models.CharField(max_length=200)
+    path = models.CharField(max_length=500, blank=True)
+    span_start = models.PositiveIntegerField()
+    span_end = models.PositiveIntegerField()
+    dismissed_by = models.CharField(max_length=200)
+    dismissed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["request", "store", "table", "record_key", "field"],
-                name="one_redaction_per_target",
+                fields=[
+                    "request",
+                    "store",
+                    "table",
+                    "record_key",
+                    "field",
+                    "path",
+                    "span_start",
+                    "span_end",
+                ],
+                name="one_dismissal_per_passage",
             )
         ]
 
     def __str__(self) -> str:
-        return f"redact {self.store}.{self.table}[{self.record_key[:8]}].{self.field or '*'}"
+        return f"dismissed {self.store}.{self.table}[{self.record_key[:8]}].{self.field}{self.path}"
 
 
 def redactions_digest(dsr: DataSubjectRequest) -> str:
     """The digest of the request's redactions as they stand: a file is released only if it was
     built with this set."""
-    rows = Redaction.objects.filter(request=dsr).values_list(
-        "store", "table", "record_key", "field", "reason"
+    rows = (
+        Redaction.objects.in_force()
+        .filter(request=dsr)
+        .values_list(
+            "store", "table", "record_key", "field", "path", "span_start", "span_end", "reason"
+        )
     )
     return hashlib.sha256(orjson.dumps(sorted(rows))).hexdigest()

@@ -8,8 +8,10 @@ approve → ``exports_plan`` (one ``Export`` per format, built on Celery) → st
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -19,9 +21,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from exports_app import passages
 from exports_app.content import ExportContext
 from exports_app.models import (
     RECORD_FORMATS,
+    DismissedSuggestion,
     DownloadLink,
     Export,
     ExportFormat,
@@ -35,6 +39,7 @@ from requests_app.core.locking import lock, staff_action
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
 from requests_app.core.queue import Task, later
+from requests_app.gathering.gather import gathered_records
 from requests_app.models import DataSubjectRequest, RequestType
 from requests_app.models import Delivery as ResponseDelivery
 from smarct_dsar.claims import claim, finish_with_file
@@ -374,27 +379,168 @@ def redaction_add(
     record_key: str,
     field: str,
     reason: str,
-) -> Redaction:
-    """Withhold a record (``field`` empty) or one field of it from release, with a reason."""
-    if not reason.strip():
+    path: str = "",
+    start: int | None = None,
+    end: int | None = None,
+    passage: str = "",
+) -> list[Redaction]:
+    """Withhold a record (``field`` empty), one field of it, or a passage of text in it, with a
+    reason. A passage is the characters ``[start, end)`` of the string at ``path`` in the field
+    (``exports_app.passages``); given as ``passage`` without offsets, every place it appears in
+    that string is withheld. The passage is checked against the data gathered now, and never
+    written anywhere but the files' cut: the event names where it is, not what it says.
+    Returns the redactions made (none when it was withheld already)."""
+    reason = reason.strip()
+    if not reason:
         raise RuleViolation(
             "Say why this is withheld; the person is told the reason.", field="reason"
         )
+    spans = [(0, 0)]
+    if path or passage or start is not None or end is not None:
+        spans = _passage_spans(dsr, store, table, record_key, field, path, start, end, passage)
     label = actor_label(actor)
-    redaction, created = Redaction.objects.get_or_create(
-        request=dsr,
-        store=store,
-        table=table,
-        record_key=record_key,
-        field=field,
-        defaults={"reason": reason.strip(), "created_by": label},
+    made = []
+    for a, b in spans:
+        target = dict(
+            store=store, table=table, record_key=record_key, field=field, path=path if b else ""
+        )
+        if (
+            Redaction.objects.in_force()
+            .filter(request=dsr, **target, span_start=a, span_end=b)
+            .exists()
+        ):
+            continue
+        made.append(
+            Redaction.objects.create(
+                request=dsr, **target, span_start=a, span_end=b, reason=reason, created_by=label
+            )
+        )
+        event_append(
+            dsr=dsr,
+            actor=label,
+            action="redact",
+            payload={**_where(target, a, b), "reason": reason},
+        )
+    if made and Export.objects.filter(request=dsr).exists():
+        _exports_build_again(dsr)  # the built files no longer hold what is withheld
+    return made
+
+
+def _where(target: dict[str, str], start: int, end: int) -> dict[str, Any]:
+    """Where a redaction is, for the timeline (never the withheld text)."""
+    where: dict[str, Any] = {
+        "store": target["store"],
+        "table": target["table"],
+        "field": target["field"] or None,
+    }
+    if end:
+        where.update(path=target["path"], characters=[start, end])
+    return where
+
+
+def _passage_spans(
+    dsr: DataSubjectRequest,
+    store: str,
+    table: str,
+    key: str,
+    field: str,
+    path: str,
+    start: int | None,
+    end: int | None,
+    passage: str,
+) -> list[passages.Span]:
+    """Where the passage is in the data gathered now, or a clear refusal."""
+    if not field:
+        raise RuleViolation("Choose the field the passage is in.", field="field")
+    record = _gathered_record(dsr, store, table, key)
+    text = passages.leaf_text(record, field, path)
+    if text is None:
+        raise RuleViolation(f"The field {field} holds no text there.", field="path")
+    if start is None and end is None:
+        if not passage:
+            raise RuleViolation("Select or type the words to withhold.", field="passage")
+        found = [m.start() for m in re.finditer(re.escape(passage), text)]
+        if not found:
+            raise RuleViolation(
+                "Those words are not in that text; copy them exactly.", field="passage"
+            )
+        return [(i, i + len(passage)) for i in found]
+    if start is None or end is None or not passages.fits(text, (start, end)):
+        raise RuleViolation(
+            "That selection is not inside the text; select the words again.", field="passage"
+        )
+    if passage and text[start:end] != passage:
+        raise RuleViolation(
+            "The text has changed since the page was shown; select the words again.",
+            field="passage",
+        )
+    return [(start, end)]
+
+
+def _gathered_record(dsr: DataSubjectRequest, store: str, table: str, key: str) -> dict[str, Any]:
+    step = dsr.gather_steps.filter(store=store).first()
+    if step is not None and step.file_name:
+        for name, record in gathered_records(step):
+            if name == table and passages.record_key(record) == key:
+                return record
+    raise RuleViolation(
+        "That record is not in the data gathered (it may have been gathered again); reload the page.",
+        field="record_key",
     )
+
+
+@staff_action("redact")
+def redaction_undo(*, dsr: DataSubjectRequest, actor: User, redaction_id: int) -> Redaction:
+    """Put back what a redaction withheld. The redaction is kept, marked undone by whom and when,
+    and the undo is an event of its own; the files are built again."""
+    redaction = Redaction.objects.in_force().filter(request=dsr, pk=redaction_id).first()
+    if redaction is None:
+        raise RuleViolation("That is not withheld (it was put back already).")
+    label = actor_label(actor)
+    redaction.withdrawn_at = timezone.now()
+    redaction.withdrawn_by = label
+    redaction.save(update_fields=["withdrawn_at", "withdrawn_by"])
+    target = {
+        "store": redaction.store,
+        "table": redaction.table,
+        "field": redaction.field,
+        "path": redaction.path,
+    }
     event_append(
         dsr=dsr,
         actor=label,
-        action="redact",
-        payload={"store": store, "table": table, "field": field or None, "reason": reason.strip()},
+        action="unredact",
+        payload={
+            **_where(target, redaction.span_start, redaction.span_end),
+            "reason": redaction.reason,
+            "withheld_by": redaction.created_by,
+        },
     )
-    if created and Export.objects.filter(request=dsr).exists():
-        _exports_build_again(dsr)  # the built files no longer hold what is withheld
+    if Export.objects.filter(request=dsr).exists():
+        _exports_build_again(dsr)
     return redaction
+
+
+@staff_action("redact")
+def suggestion_dismiss(
+    *,
+    dsr: DataSubjectRequest,
+    actor: User,
+    store: str,
+    table: str,
+    record_key: str,
+    field: str,
+    path: str,
+    start: int,
+    end: int,
+) -> None:
+    """Staff looked at a suggested passage and release it: it is not suggested again."""
+    label = actor_label(actor)
+    target = dict(store=store, table=table, record_key=record_key, field=field, path=path)
+    _, created = DismissedSuggestion.objects.get_or_create(
+        request=dsr, **target, span_start=start, span_end=end, defaults={"dismissed_by": label}
+    )
+    if created:
+        event_append(
+            dsr=dsr, actor=label, action="dismiss_suggestion", payload=_where(target, start, end)
+        )

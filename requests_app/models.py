@@ -451,6 +451,8 @@ class EventAction(models.TextChoices):
     NOTE = "note", "Note"
     EXTEND = "extend", "Deadline extended"
     REDACT = "redact", "Withheld"
+    UNREDACT = "unredact", "Put back (withholding undone)"
+    DISMISS_SUGGESTION = "dismiss_suggestion", "Suggestion to withhold dismissed"
     CORRECTION_DECIDED = "correction_decided", "Correction decided"
     LEGAL_HOLD_PLACED = "legal_hold_placed", "Legal hold placed"
     LEGAL_HOLD_RELEASED = "legal_hold_released", "Legal hold released"

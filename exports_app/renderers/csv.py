@@ -181,7 +181,13 @@ class CsvRenderer(Renderer):
         withheld = context.redactions.listed
         lines.append("What we withheld, and why:" if withheld else "We withheld nothing.")
         for item in withheld:
-            what = f"the field {item['field']}" if item["field"] else "a whole record"
+            what = (
+                f"words in the field {item['field']}"
+                if item.get("passage")
+                else f"the field {item['field']}"
+                if item["field"]
+                else "a whole record"
+            )
             lines.append(f"  - {item['store']}/{item['table']}.csv, {what}: {item['reason']}")
         lines.append("")
         for name, entry in manifest.items():

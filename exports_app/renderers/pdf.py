@@ -49,10 +49,29 @@ def _readable(value: Any) -> str:
 
 
 def _cell(value: Any) -> dict[str, Any]:
+    """A value for a table cell: its text, with each withheld passage as a mark of its own."""
     if value == REDACTED:
         return {"redacted": True}
     text = _readable(value)
-    return {"text": text if len(text) <= MAX_CELL else text[:MAX_CELL] + "…"}
+    text = text if len(text) <= MAX_CELL else text[:MAX_CELL] + "…"
+    pieces = text.split(REDACTED)
+    if len(pieces) == 1:
+        return {"text": text}
+    return {
+        "pieces": [
+            {"text": piece, "redacted": i % 2 == 1}
+            for i, piece in enumerate(_interleave(pieces))
+            if piece or i % 2 == 1
+        ]
+    }
+
+
+def _interleave(pieces: list[str]) -> list[str]:
+    """["a", "b", "c"] → ["a", REDACTED, "b", REDACTED, "c"]: text at even places, marks at odd."""
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        out += [REDACTED, piece]
+    return out
 
 
 @register("pdf")
@@ -76,6 +95,9 @@ class PdfRenderer(Renderer):
                     "verified_at": context.dsr.verified_at,
                     "due_on": context.dsr.due_on,
                     "data": data,
+                    "withheld_reasons": list(
+                        dict.fromkeys(r["reason"] for r in header["redactions"])
+                    ),
                     "portability": context.dsr.request_type == RequestType.PORTABILITY,
                 },
             )

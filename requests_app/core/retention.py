@@ -113,6 +113,7 @@ def _delete_files(dsr: DataSubjectRequest) -> None:
     personal.update(error="")
     dsr.download_links.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
     dsr.redactions.all().delete()
+    dsr.dismissed_suggestions.all().delete()
 
 
 def _files(folder: str) -> list[str]:

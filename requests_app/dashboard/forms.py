@@ -353,11 +353,96 @@ class ActionForm(forms.Form):
         return data
 
 
+# Why something is withheld, as the person will read it, with the exemption for staff.
+WITHHOLD_REASONS = {
+    "third_party": (
+        "Another person's information (DPA 2018 Sch. 2 para 16)",
+        "It is about another person, who has not agreed to its release",
+    ),
+    "privilege": (
+        "Legal professional privilege (DPA 2018 Sch. 2 para 19)",
+        "It is confidential legal advice",
+    ),
+    "crime": (
+        "Crime and taxation (DPA 2018 Sch. 2 para 2)",
+        "Releasing it would harm the prevention or detection of crime",
+    ),
+    "reference": (
+        "Confidential reference (DPA 2018 Sch. 2 para 24)",
+        "It is a confidential reference given about you",
+    ),
+    "negotiations": (
+        "Negotiations (DPA 2018 Sch. 2 para 23)",
+        "It records our intentions in negotiations with you",
+    ),
+}
+OTHER_REASON = "other"
+
+
 class RedactForm(forms.Form):
+    """Withhold a record, a field, or a passage of text (``path``, and ``start``/``end`` or the
+    ``passage`` itself), with a reason chosen each time: there is no default."""
+
     table = forms.CharField(max_length=200)
     record_key = forms.RegexField(r"^[0-9a-f]{64}$")
+    # The record page's one form says what in a word: "record", "field:<name>" or
+    # "words:<field>:<path>"; a suggestion's form gives field and path instead.
+    what = forms.CharField(max_length=800, required=False)
     field = forms.CharField(max_length=200, required=False)
-    reason = forms.CharField(max_length=2000, validators=[multi_line])
+    path = forms.CharField(max_length=500, required=False)
+    start = forms.IntegerField(required=False, min_value=0)
+    end = forms.IntegerField(required=False, min_value=0)
+    passage = forms.CharField(max_length=2000, required=False, strip=False)
+    reason = forms.ChoiceField(
+        label="Why (the person reads it)",
+        choices=[
+            ("", "Choose a reason"),
+            *[(key, label) for key, (label, _) in WITHHOLD_REASONS.items()],
+            (OTHER_REASON, "Another reason (write it)"),
+        ],
+        error_messages={"required": "Choose why it is withheld; the person reads the reason."},
+    )
+    other_reason = forms.CharField(
+        max_length=2000, required=False, validators=[multi_line], label="The reason"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        choice = data.get("reason")
+        if choice == OTHER_REASON:
+            data["reason"] = (data.get("other_reason") or "").strip()
+            if not data["reason"]:
+                self.add_error("other_reason", "Write the reason; the person reads it.")
+        elif choice in WITHHOLD_REASONS:
+            data["reason"] = WITHHOLD_REASONS[choice][1]
+        data.pop("other_reason", None)
+        what = data.pop("what", "")
+        if what == "record":
+            data.update(field="", path="", passage="", start=None, end=None)
+        elif what.startswith("field:"):
+            data.update(field=what[6:], path="", passage="", start=None, end=None)
+        elif what.startswith("words:"):
+            field, _, path = what[6:].partition(":")
+            data.update(field=field, path=path)
+            if not data.get("passage"):
+                self.add_error("passage", "Select or type the words to withhold.")
+        elif what:
+            self.add_error("what", "Choose what to withhold.")
+        if data.get("start") is None and data.get("end") is None:
+            data.pop("start", None)
+            data.pop("end", None)
+        return data
+
+
+class SuggestionForm(forms.Form):
+    """A suggested passage staff leave in (dismiss)."""
+
+    table = forms.CharField(max_length=200)
+    record_key = forms.RegexField(r"^[0-9a-f]{64}$")
+    field = forms.CharField(max_length=200)
+    path = forms.CharField(max_length=500, required=False)
+    start = forms.IntegerField(min_value=0)
+    end = forms.IntegerField(min_value=1)
 
 
 class DecisionForm(forms.Form):

@@ -54,5 +54,15 @@ urlpatterns = [
     path(
         "requests/<ref:reference>/data/<slug:store>/redact/", views.redact, name="dashboard-redact"
     ),
+    path(
+        "requests/<ref:reference>/data/<slug:store>/redactions/<int:pk>/undo/",
+        views.redaction_undo,
+        name="dashboard-redaction-undo",
+    ),
+    path(
+        "requests/<ref:reference>/data/<slug:store>/suggestions/dismiss/",
+        views.suggestion_dismiss,
+        name="dashboard-suggestion-dismiss",
+    ),
     path("requests/<ref:reference>/<slug:action>/", views.request_action, name="dashboard-action"),
 ]

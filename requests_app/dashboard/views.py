@@ -19,12 +19,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from exports_app import services as exports
+from exports_app import suggestions
 from exports_app.models import DownloadLink, Export, ExportFormat, Redaction
 from requests_app import selectors, workflow
 from requests_app.core import actions, documents
 from requests_app.core.audit import event_append
 from requests_app.core.errors import DomainError
 from requests_app.core.permissions import ROLES, actor_label
+from requests_app.dashboard import records
 from requests_app.dashboard.access import staff_required
 from requests_app.dashboard.forms import (
     ACTION_TEXT,
@@ -34,6 +36,7 @@ from requests_app.dashboard.forms import (
     NoteForm,
     QueueFilterForm,
     RedactForm,
+    SuggestionForm,
     action_text,
 )
 from requests_app.dashboard.reports import overview as figures
@@ -398,7 +401,9 @@ def _approving(dsr: DataSubjectRequest) -> dict[str, Any]:
             (step.store, sorted(step.table_counts.items()), step.record_count)
             for step in dsr.gather_steps.all()
         ],
-        "withheld": list(Redaction.objects.filter(request=dsr).order_by("store", "table")),
+        "withheld": list(
+            Redaction.objects.in_force().filter(request=dsr).order_by("store", "table", "pk")
+        ),
         "files": [ExportFormat(f).label for f in exports.FORMATS.get(dsr.request_type, ())],
         "corrections": list(dsr.corrections.all()),
     }
@@ -576,20 +581,24 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
             "or was encrypted with a key no longer configured). Gather it again.",
         )
         return redirect("dashboard-request", reference=reference)
-    redacted = {
-        (r.record_key, r.field): r.reason
-        for r in Redaction.objects.filter(request=dsr, store=store, table=table)
-    }
-    rows = [
-        {
-            "key": key,
-            "whole": redacted.get((key, "")),
-            "cells": [
-                {"column": c, "value": record.get(c), "redacted": redacted.get((key, c))}
-                for c in page.columns
-            ],
-        }
-        for key, record in page.records
+    all_withheld = list(
+        Redaction.objects.filter(request=dsr, store=store).order_by("created_at", "pk")
+    )
+    by_record: dict[str, list[Redaction]] = {}
+    for r in all_withheld:
+        if r.table == table and r.withdrawn_at is None:
+            by_record.setdefault(r.record_key, []).append(r)
+    can_redact = actions.refusal("redact", request.user, dsr) is None
+    first = (page.number - 1) * page.per_page
+    views = [
+        records.record_view(
+            first + i + 1,
+            key,
+            record,
+            by_record.get(key, []),
+            suggestions.for_record(dsr, store, table, record, key) if can_redact else [],
+        )
+        for i, (key, record) in enumerate(page.records)
     ]
     return render(
         request,
@@ -600,8 +609,10 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
             "tables": tables,
             "table": table,
             "page": page,
-            "rows": rows,
-            "can_redact": actions.refusal("redact", request.user, dsr) is None,
+            "records": views,
+            "withheld": all_withheld,
+            "reasons": RedactForm().fields["reason"],
+            "can_redact": can_redact,
         },
     )
 
@@ -613,22 +624,83 @@ def _int(value: str | None) -> int:
         return 1
 
 
+def _back_to_data(request: HttpRequest, reference: str, store: str) -> str:
+    query = urlencode(
+        {"table": request.POST.get("table", ""), "page": _int(request.POST.get("page"))}
+    )
+    return f"{reverse('dashboard-store-data', args=[reference, store])}?{query}"
+
+
+def _form_errors(form: Any) -> str:
+    return "; ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
 @staff_required
 @require_http_methods(["POST"])
 def redact(request: HttpRequest, reference: str, store: str) -> HttpResponse:
     dsr = _request_or_404(reference)
     form = RedactForm(request.POST)
-    query = urlencode(
-        {"table": request.POST.get("table", ""), "page": _int(request.POST.get("page"))}
-    )
-    back = f"{reverse('dashboard-store-data', args=[reference, store])}?{query}"
+    back = _back_to_data(request, reference, store)
     if not form.is_valid():
-        messages.error(
-            request,
-            "Say why it is withheld: "
-            + "; ".join(str(e) for errors in form.errors.values() for e in errors),
-        )
+        messages.error(request, "Nothing was withheld: " + _form_errors(form))
         return redirect(back)
+    assert isinstance(request.user, User)
+    data = form.cleaned_data
+    try:
+        made = exports.redaction_add(dsr=dsr, actor=request.user, store=store, **data)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    if not made:
+        messages.info(request, "That was withheld already.")
+    else:
+        if data.get("path") or data.get("passage") or data.get("start") is not None:
+            what = "The words" if len(made) == 1 else f"The words (in {len(made)} places)"
+        elif data["field"]:
+            what = f"The field {data['field']}"
+        else:
+            what = "The record"
+        messages.success(
+            request,
+            f"{what} will be withheld from every file, marked [REDACTED] with your reason; "
+            "files already built are being built again.",
+        )
+    return redirect(back)
+
+
+@staff_required
+@require_http_methods(["POST"])
+def redaction_undo(request: HttpRequest, reference: str, store: str, pk: int) -> HttpResponse:
+    dsr = _request_or_404(reference)
+    assert isinstance(request.user, User)
+    try:
+        exports.redaction_undo(dsr=dsr, actor=request.user, redaction_id=pk)
+        messages.success(
+            request,
+            "Put back: the files will hold it again (they are being built again). The "
+            "timeline keeps who withheld it and who put it back.",
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(_back_to_data(request, reference, store))
+
+
+@staff_required
+@require_http_methods(["POST"])
+def suggestion_dismiss(request: HttpRequest, reference: str, store: str) -> HttpResponse:
+    dsr = _request_or_404(reference)
+    form = SuggestionForm(request.POST)
+    back = _back_to_data(request, reference, store)
+    if not form.is_valid():
+        messages.error(request, "Nothing was changed: " + _form_errors(form))
+        return redirect(back)
+    assert isinstance(request.user, User)
+    try:
+        exports.suggestion_dismiss(dsr=dsr, actor=request.user, store=store, **form.cleaned_data)
+        messages.success(request, "Left in: it will not be suggested again.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(back)
     assert isinstance(request.user, User)
     try:
         exports.redaction_add(dsr=dsr, actor=request.user, store=store, **form.cleaned_data)

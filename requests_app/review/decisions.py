@@ -52,10 +52,8 @@ def approval_snapshot(dsr: DataSubjectRequest) -> dict[str, Any]:
             }
             for c in dsr.corrections.order_by("position")
         ]
-    redactions = Redaction.objects.filter(request=dsr).order_by("pk")
-    snapshot["redactions"] = [
-        [r.store, r.table, r.record_key, r.field, r.reason] for r in redactions
-    ]
+    redactions = Redaction.objects.in_force().filter(request=dsr).order_by("pk")
+    snapshot["redactions"] = [[*r.target, r.reason] for r in redactions]
     if dsr.erasure_plan is not None:
         snapshot["plan_digest"] = dsr.erasure_plan["digest"]
     return snapshot

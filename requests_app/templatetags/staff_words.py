@@ -33,3 +33,10 @@ def action_label(value: str) -> str:
 @register.filter
 def strategy_label(value: str) -> str:
     return STRATEGY_WORDS.get(value or "null", value)
+
+
+@register.filter
+def leaf_place(path: str) -> str:
+    """Where in a field's value a passage is: ``/0/body`` → "1 > body", with a right-pointing angle quote (items counted from 1)."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.strip("/").split("/") if p]
+    return " \u203a ".join(str(int(p) + 1) if p.isdigit() else p for p in parts)

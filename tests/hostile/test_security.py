@@ -145,6 +145,8 @@ DASHBOARD = {  # covered by tests/requests_app/dashboard/test_dashboard.py's mat
     "dashboard-decide-correction",
     "dashboard-store-data",
     "dashboard-redact",
+    "dashboard-redaction-undo",
+    "dashboard-suggestion-dismiss",
     "dashboard-action",
     "dashboard-document",
     "dashboard-log-request",

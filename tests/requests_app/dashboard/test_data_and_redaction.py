@@ -52,8 +52,9 @@ def test_withholding_a_field_reaches_the_export_and_blocks_self_approval(
             "table": "tickets",
             "page": 1,
             "record_key": key,
-            "field": "messages",
-            "reason": "Names a colleague",
+            "what": "field:messages",
+            "reason": "other",
+            "other_reason": "Names a colleague",
         },
     )
     assert Redaction.objects.get(request=dsr).field == "messages"
@@ -81,7 +82,7 @@ def test_a_redaction_needs_a_reason(demo_map: Any, verified: Any, reviewer: Any)
         {"table": "tickets", "record_key": "a" * 64, "reason": ""},
         follow=True,
     )
-    assert b"Say why it is withheld" in response.content
+    assert b"Choose why it is withheld" in response.content
     assert not Redaction.objects.exists()
 
 

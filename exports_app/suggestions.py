@@ -1,0 +1,97 @@
+"""Suggested passages to withhold: what in a person's records looks like someone else's data.
+
+The patterns are ``passages.detect``'s; this module says who the person is, so that their own
+address, name and number are never suggested: the request's own details, and the values the data
+map says identify them in the record (its ``identity`` columns, which the stores found them by).
+A suggestion staff dismissed, or a passage already withheld, is not suggested again. Staff accept
+or dismiss each: nothing is withheld without a person choosing it and saying why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from exports_app import passages
+from exports_app.models import DismissedSuggestion, Redaction
+from requests_app import datamap
+from requests_app.models import DataSubjectRequest
+
+KIND_LABELS = {
+    "email": "an email address",
+    "phone": "a phone number",
+    "card": "a card number",
+    "name": "another person's name",
+}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    field: str
+    path: str
+    start: int
+    end: int
+    kind: str
+    text: str
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self.kind]
+
+
+def own_identifiers(dsr: DataSubjectRequest, identity_values: Sequence[str] = ()) -> set[str]:
+    """The person's own addresses and names (lower-cased) and numbers (digits only)."""
+    own: set[str] = set()
+    for value in [dsr.requester_email, dsr.requester_name, *identity_values]:
+        if value:
+            own.add(value.strip().lower())
+    for number in [dsr.requester_phone, *identity_values]:
+        if number and len(passages.digits(number)) >= 7:
+            own.add(passages.digits(number))
+    return own
+
+
+def _identity_values(store: str, table: str, record: dict[str, Any]) -> list[str]:
+    spec = datamap.current().stores.get(store)
+    table_spec = spec.tables.get(table) if spec else None
+    if table_spec is None:
+        return []
+    return [str(record[c]) for c in table_spec.identity if record.get(c)]
+
+
+def for_record(
+    dsr: DataSubjectRequest, store: str, table: str, record: dict[str, Any], key: str = ""
+) -> list[Suggestion]:
+    """What to suggest withholding in one record as gathered, in reading order."""
+    key = key or passages.record_key(record)
+    own = own_identifiers(dsr, _identity_values(store, table, record))
+    withheld = list(
+        Redaction.objects.in_force().filter(request=dsr, store=store, table=table, record_key=key)
+    )
+    if any(not r.field for r in withheld):
+        return []  # the whole record is withheld
+    whole_fields = {r.field for r in withheld if not r.is_passage}
+    taken: dict[tuple[str, str], list[passages.Span]] = {}
+    for r in withheld:
+        if r.is_passage:
+            taken.setdefault((r.field, r.path), []).append((r.span_start, r.span_end))
+    dismissed = set(
+        DismissedSuggestion.objects.filter(
+            request=dsr, store=store, table=table, record_key=key
+        ).values_list("field", "path", "span_start", "span_end")
+    )
+    out = []
+    for leaf in passages.leaves(record):
+        if leaf.field in whole_fields:
+            continue
+        spans = taken.get((leaf.field, leaf.path), [])
+        for found in passages.detect(leaf.text, own):
+            if (leaf.field, leaf.path, found.start, found.end) in dismissed:
+                continue
+            if any(a < found.end and found.start < b for a, b in spans):
+                continue  # already withheld
+            out.append(
+                Suggestion(leaf.field, leaf.path, found.start, found.end, found.kind, found.text)
+            )
+    return out

@@ -1,0 +1,282 @@
+"""Issue 16, point 1: withholding a passage inside a record's text, with suggestions of other
+people's data, undo, and the passage's mark in every released format.
+
+Bob's first support ticket says "My colleague Jane Doe (jane.doe@example.org) cannot log in
+either; please also check account 3." Jane is someone else: her name and address go, Bob's
+words stay."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from exports_app import passages, services, suggestions
+from exports_app.content import REDACTED, record_key
+from exports_app.models import Export, ExportStatus, Redaction
+from requests_app.core.errors import DomainError
+from requests_app.gathering import gather
+from requests_app.models import DataSubjectRequest, RequestEvent
+from tests.exports_app.conftest import export_bytes, open_zip
+from tests.exports_app.test_exports import _pdf_text
+
+pytestmark = pytest.mark.django_db
+REASON = "It is about another person, who has not agreed to its release"
+
+
+def _ticket(dsr: DataSubjectRequest) -> dict[str, Any]:
+    step = dsr.gather_steps.get(store="support")
+    return next(r for t, r in gather.gathered_records(step) if "Jane Doe" in str(r))
+
+
+def _client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def bob(demo_map: Any, verified: Any) -> DataSubjectRequest:
+    return verified(name="Bob Baker", email="bob@example.com")
+
+
+def test_a_record_reads_as_leaves_of_text_with_their_paths() -> None:
+    record = {
+        "id": 7,
+        "subject": "Help",
+        "messages": [{"from": "Bob", "body": "Hi Jane"}, {"from": "Sam", "body": "Done"}],
+    }
+    leaves = {(leaf.field, leaf.path): leaf.text for leaf in passages.leaves(record)}
+    assert leaves[("messages", "/0/body")] == "Hi Jane"
+    assert leaves[("messages", "/1/from")] == "Sam"
+    assert leaves[("subject", "")] == "Help"
+    assert ("id", "") not in leaves  # numbers are not passages of text
+
+
+def test_spans_are_cut_from_the_text_and_nothing_else_changes() -> None:
+    record = {"id": 1, "messages": [{"from": "Bob", "body": "Ask Jane Doe or jane@x.org now"}]}
+    out = passages.apply_spans(record, {("messages", "/0/body"): [(4, 12), (16, 26)]})
+    assert out["messages"][0]["body"] == f"Ask {REDACTED} or {REDACTED} now"
+    assert out["messages"][0]["from"] == "Bob"
+    assert record["messages"][0]["body"] == "Ask Jane Doe or jane@x.org now"  # not changed in place
+    # overlapping spans withhold their union, once
+    assert passages.cut("abcdefgh", [(1, 4), (3, 6)]) == f"a{REDACTED}gh"
+
+
+def test_suggestions_name_the_other_person_and_never_bob(bob: DataSubjectRequest) -> None:
+    ticket = _ticket(bob)
+    found = suggestions.for_record(bob, "support", "tickets", ticket)
+    texts = {(s.kind, s.text) for s in found}
+    assert ("email", "jane.doe@example.org") in texts
+    assert ("name", "Jane Doe") in texts
+    assert not any("bob" in s.text.lower() or "Bob Baker" in s.text for s in found)
+    body = passages.leaf_text(ticket, "messages", "/0/body")
+    for s in found:
+        assert body[s.start : s.end] == s.text  # offsets point at the passage
+
+
+def test_suggestions_find_phones_and_card_numbers_but_not_the_persons_own() -> None:
+    text = (
+        "Call Ann on 07700 900123 or +44 20 7946 0958; card 4111 1111 1111 1111; "
+        "order 1234567890123; my number is 07700 900999"
+    )
+    found = passages.detect(text, own={"07700900999"})
+    kinds = {(s.kind, s.text) for s in found}
+    assert ("phone", "07700 900123") in kinds
+    assert ("phone", "+44 20 7946 0958") in kinds
+    assert ("card", "4111 1111 1111 1111") in kinds
+    assert not any("1234567890123" in s.text for s in found)  # fails the Luhn check
+    assert not any("900999" in s.text for s in found)  # the person's own number
+
+
+def _withhold_jane(bob: DataSubjectRequest, reviewer: Any) -> list[Redaction]:
+    ticket = _ticket(bob)
+    wanted = [
+        s
+        for s in suggestions.for_record(bob, "support", "tickets", ticket)
+        if s.text in ("Jane Doe", "jane.doe@example.org")
+    ]
+    assert len(wanted) == 2
+    return [
+        made
+        for s in wanted
+        for made in services.redaction_add(
+            dsr=bob,
+            actor=reviewer,
+            store="support",
+            table="tickets",
+            record_key=record_key(ticket),
+            field=s.field,
+            path=s.path,
+            start=s.start,
+            end=s.end,
+            reason=REASON,
+        )
+    ]
+
+
+def _released_text(export: Export) -> str:
+    raw = export_bytes(export)
+    if export.format == "csv":
+        archive = open_zip(raw)
+        return archive.read("support/tickets.csv").decode()
+    if export.format == "pdf":
+        return _pdf_text(raw)
+    return raw.decode()
+
+
+def test_a_withheld_passage_leaves_every_format_and_bobs_words_stay(
+    bob: DataSubjectRequest, reviewer: Any, approve: Any
+) -> None:
+    _withhold_jane(bob, reviewer)
+    bob = approve(bob)
+    exports = {e.format: e for e in bob.exports.all()}
+    assert set(exports) == {"json", "csv", "pdf"}
+    for export in exports.values():
+        assert export.status == ExportStatus.READY, (export.format, export.error)
+        text = _released_text(export)
+        assert "Jane Doe" not in text, export.format
+        assert "jane.doe@example.org" not in text, export.format
+        assert "cannot log in either" in " ".join(text.split()), export.format
+        assert REDACTED in text, export.format
+    document = json.loads(export_bytes(exports["json"]))
+    first = next(t for t in document["data"]["support"]["tickets"]["records"] if REDACTED in str(t))
+    assert first["messages"][0]["body"].startswith(f"My colleague {REDACTED} ({REDACTED}) cannot")
+    assert first["messages"][1]["body"] == "Thanks, we have reset the password for both of you."
+    listed = [r for r in document["redactions"] if r.get("passage")]
+    assert listed
+    assert all(r["reason"] == REASON and r["field"] == "messages" for r in listed)
+    rows = list(csv.DictReader(io.StringIO(_released_text(exports["csv"]))))
+    assert any("cannot log in either" in r["messages"] and REDACTED in r["messages"] for r in rows)
+
+
+def test_undo_is_a_new_event_and_the_passage_returns(
+    bob: DataSubjectRequest, reviewer: Any, approve: Any
+) -> None:
+    jane, _email = _withhold_jane(bob, reviewer)
+    before = Redaction.objects.in_force().filter(request=bob).count()
+    services.redaction_undo(dsr=bob, actor=reviewer, redaction_id=jane.pk)
+    jane.refresh_from_db()
+    assert jane.withdrawn_at is not None
+    assert jane.withdrawn_by == "staff:rita"
+    assert Redaction.objects.filter(pk=jane.pk).exists()  # kept: undo is not a deletion
+    assert Redaction.objects.in_force().filter(request=bob).count() == before - 1
+    assert RequestEvent.objects.filter(request=bob, action="unredact").count() == 1
+    with pytest.raises(DomainError):
+        services.redaction_undo(dsr=bob, actor=reviewer, redaction_id=jane.pk)  # once
+    bob = approve(bob)
+    text = _released_text(bob.exports.get(format="json"))
+    assert "Jane Doe" in text
+    assert "jane.doe@example.org" not in text
+
+
+def test_a_passage_must_be_where_it_is_said_to_be(bob: DataSubjectRequest, reviewer: Any) -> None:
+    ticket = _ticket(bob)
+    common = {
+        "dsr": bob,
+        "actor": reviewer,
+        "store": "support",
+        "table": "tickets",
+        "record_key": record_key(ticket),
+        "field": "messages",
+        "reason": REASON,
+    }
+    with pytest.raises(DomainError):
+        services.redaction_add(**common, path="/9/body", start=0, end=3)  # no such message
+    with pytest.raises(DomainError):
+        services.redaction_add(**common, path="/0/body", start=5, end=5000)  # past its end
+    with pytest.raises(DomainError):
+        services.redaction_add(**common, path="/0/body", start=9, end=3)
+    assert not Redaction.objects.exists()
+
+
+def test_the_record_viewer_reads_the_thread_and_offers_suggestions(
+    bob: DataSubjectRequest, reviewer: Any
+) -> None:
+    page = (
+        _client(reviewer)
+        .get(f"/staff/requests/{bob.reference}/data/support/?table=tickets")
+        .content.decode()
+    )
+    assert "{&#x27;from&#x27;" not in page
+    assert "{'from'" not in page
+    assert "Sam (Helpdesk)" in page
+    assert "we have reset the password" in page
+    assert "Suggested: another person" in page or "Suggested" in page
+    assert "selected" not in page.split('name="reason"')[1].split("</select>")[0]  # no default
+    assert "jane.doe@example.org" in page  # staff see what they are deciding on
+
+
+def test_accepting_a_suggestion_from_the_page_needs_a_chosen_reason(
+    bob: DataSubjectRequest, reviewer: Any
+) -> None:
+    ticket = _ticket(bob)
+    body = passages.leaf_text(ticket, "messages", "/0/body")
+    start = body.index("Jane Doe")
+    url = f"/staff/requests/{bob.reference}/data/support/redact/"
+    form = {
+        "table": "tickets",
+        "record_key": record_key(ticket),
+        "field": "messages",
+        "path": "/0/body",
+        "start": start,
+        "end": start + len("Jane Doe"),
+        "passage": "Jane Doe",
+    }
+    client = _client(reviewer)
+    client.post(url, {**form, "reason": ""})
+    assert not Redaction.objects.exists()
+    client.post(url, {**form, "reason": "third_party"})
+    (made,) = Redaction.objects.all()
+    assert (made.path, made.span_start, made.span_end) == ("/0/body", start, start + 8)
+    page = client.get(f"/staff/requests/{bob.reference}/data/support/?table=tickets").content
+    assert b"staff:rita" in page or b"rita" in page  # who withheld it
+    assert REASON.encode() in page
+
+
+def test_a_typed_passage_without_offsets_withholds_each_place_it_appears(
+    bob: DataSubjectRequest, reviewer: Any
+) -> None:
+    ticket = _ticket(bob)
+    _client(reviewer).post(
+        f"/staff/requests/{bob.reference}/data/support/redact/",
+        {
+            "table": "tickets",
+            "record_key": record_key(ticket),
+            "field": "messages",
+            "path": "/0/body",
+            "passage": "Jane Doe",
+            "reason": "third_party",
+        },
+    )
+    (made,) = Redaction.objects.all()
+    body = passages.leaf_text(ticket, "messages", "/0/body")
+    assert body[made.span_start : made.span_end] == "Jane Doe"
+
+
+def test_a_dismissed_suggestion_is_not_offered_again(
+    bob: DataSubjectRequest, reviewer: Any
+) -> None:
+    ticket = _ticket(bob)
+    (jane,) = [
+        s for s in suggestions.for_record(bob, "support", "tickets", ticket) if s.text == "Jane Doe"
+    ]
+    services.suggestion_dismiss(
+        dsr=bob,
+        actor=reviewer,
+        store="support",
+        table="tickets",
+        record_key=record_key(ticket),
+        field=jane.field,
+        path=jane.path,
+        start=jane.start,
+        end=jane.end,
+    )
+    again = suggestions.for_record(bob, "support", "tickets", ticket)
+    assert "Jane Doe" not in {s.text for s in again}
+    assert "jane.doe@example.org" in {s.text for s in again}
+    assert RequestEvent.objects.filter(request=bob, action="dismiss_suggestion").exists()
