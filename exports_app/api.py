@@ -92,11 +92,33 @@ class RedactionInput(serializers.Serializer):
     table = serializers.CharField(max_length=200)
     record_key = serializers.RegexField(r"^[0-9a-f]{64}$", help_text="the record's fingerprint")
     field = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    path = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="for a passage: a JSON Pointer to the text inside the field's value",
+    )
+    start = serializers.IntegerField(
+        required=False, min_value=0, help_text="for a passage: its first character"
+    )
+    end = serializers.IntegerField(
+        required=False, min_value=1, help_text="for a passage: the character after its last"
+    )
+    passage = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        trim_whitespace=False,
+        help_text="the words; without start and end, every place they appear is withheld",
+    )
     reason = serializers.CharField(max_length=2000)
 
 
 class RedactApi(APIView):
-    """Withhold a record, or one field of it, from release, with a reason (on the event trail)."""
+    """Withhold a record, one field of it, or a passage of text in it, from release, with a
+    reason (on the event trail)."""
 
     permission_classes = staff_may("redact")
 
@@ -106,5 +128,18 @@ class RedactApi(APIView):
         form.is_valid(raise_exception=True)
         services.redaction_add(
             dsr=get_request_or_404(reference), actor=staff_user(request), **form.validated_data
+        )
+        return detail_response(request, reference)
+
+
+class UndoRedactionApi(APIView):
+    """Put back what a redaction withheld (the redaction stays on record, marked undone)."""
+
+    permission_classes = staff_may("redact")
+
+    @extend_schema(request=None, responses=RequestDetailSerializer)
+    def post(self, request: Request, reference: str, pk: int) -> Response:
+        services.redaction_undo(
+            dsr=get_request_or_404(reference), actor=staff_user(request), redaction_id=pk
         )
         return detail_response(request, reference)

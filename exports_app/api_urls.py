@@ -23,6 +23,11 @@ urlpatterns = [
         "requests/<ref:reference>/redactions/", api.RedactApi.as_view(), name="api-request-redact"
     ),
     path(
+        "requests/<ref:reference>/redactions/<int:pk>/undo/",
+        api.UndoRedactionApi.as_view(),
+        name="api-redaction-undo",
+    ),
+    path(
         "requests/<ref:reference>/links/reissue/",
         api.ReissueLinkApi.as_view(),
         name="api-links-reissue",

@@ -3,6 +3,8 @@
 The patterns are ``passages.detect``'s; this module says who the person is, so that their own
 address, name and number are never suggested: the request's own details, and the values the data
 map says identify them in the record (its ``identity`` columns, which the stores found them by).
+Other people are known by the addresses in the record: the name of whoever filed a request from
+one is suggested wherever the record writes it.
 A suggestion staff dismissed, or a passage already withheld, is not suggested again. Staff accept
 or dismiss each: nothing is withheld without a person choosing it and saying why.
 """
@@ -16,6 +18,7 @@ from typing import Any
 from exports_app import passages
 from exports_app.models import DismissedSuggestion, Redaction
 from requests_app import datamap
+from requests_app.intake.receive import email_key
 from requests_app.models import DataSubjectRequest
 
 KIND_LABELS = {
@@ -60,6 +63,21 @@ def _identity_values(store: str, table: str, record: dict[str, Any]) -> list[str
     return [str(record[c]) for c in table_spec.identity if record.get(c)]
 
 
+def _names_known(dsr: DataSubjectRequest, texts: list[passages.Leaf]) -> set[str]:
+    """The names of other people we know by an address the record mentions: whoever filed a
+    request from it (their name is then suggested wherever the record writes it)."""
+    keys = {email_key(m.group()) for leaf in texts for m in passages.EMAIL.finditer(leaf.text)} - {
+        dsr.requester_email_key,
+        email_key(dsr.requester_email),
+    }
+    if not keys:
+        return set()
+    names = DataSubjectRequest.objects.filter(requester_email_key__in=keys).values_list(
+        "requester_name", flat=True
+    )
+    return {n.strip() for n in names if len(n.strip()) > 2}
+
+
 def for_record(
     dsr: DataSubjectRequest, store: str, table: str, record: dict[str, Any], key: str = ""
 ) -> list[Suggestion]:
@@ -81,12 +99,12 @@ def for_record(
             request=dsr, store=store, table=table, record_key=key
         ).values_list("field", "path", "span_start", "span_end")
     )
+    texts = [leaf for leaf in passages.leaves(record) if leaf.field not in whole_fields]
+    known = _names_known(dsr, texts)
     out = []
-    for leaf in passages.leaves(record):
-        if leaf.field in whole_fields:
-            continue
+    for leaf in texts:
         spans = taken.get((leaf.field, leaf.path), [])
-        for found in passages.detect(leaf.text, own):
+        for found in passages.detect(leaf.text, own, known):
             if (leaf.field, leaf.path, found.start, found.end) in dismissed:
                 continue
             if any(a < found.end and found.start < b for a, b in spans):

@@ -10,7 +10,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from exports_app.models import DownloadLink, Export
+from exports_app.models import DownloadLink, Export, Redaction
 from requests_app import selectors
 from requests_app.core import actions
 from requests_app.core.documents import Upload
@@ -320,6 +320,30 @@ class GatherStepSerializer(serializers.ModelSerializer):
         ]
 
 
+class RedactionSerializer(serializers.ModelSerializer):
+    """What is withheld (a record, a field, or a passage: ``path`` and the characters
+    ``[span_start, span_end)``), and what was put back (``withdrawn_at``)."""
+
+    class Meta:
+        model = Redaction
+        fields = [
+            "id",
+            "store",
+            "table",
+            "record_key",
+            "field",
+            "path",
+            "span_start",
+            "span_end",
+            "reason",
+            "created_by",
+            "created_at",
+            "withdrawn_at",
+            "withdrawn_by",
+        ]
+        read_only_fields = fields
+
+
 class ExportSerializer(serializers.ModelSerializer):
     class Meta:
         model = Export
@@ -391,6 +415,7 @@ class RequestDetailSerializer(RequestSummarySerializer):
     pauses = PauseSerializer(many=True, read_only=True)
     stores = GatherStepSerializer(source="gather_steps", many=True, read_only=True)
     exports = ExportSerializer(many=True, read_only=True)
+    redactions = RedactionSerializer(many=True, read_only=True)
     download_links = DownloadLinkSerializer(many=True, read_only=True)
     erasure_steps = ErasureStepSerializer(many=True, read_only=True)
     notices = NoticeSerializer(many=True, read_only=True)
@@ -427,6 +452,7 @@ class RequestDetailSerializer(RequestSummarySerializer):
             "extension",
             "stores",
             "exports",
+            "redactions",
             "download_links",
             "erasure_steps",
             "notices",

@@ -12,6 +12,7 @@ import io
 import json
 from typing import Any
 
+import jsonschema
 import pytest
 from django.test import Client
 
@@ -22,7 +23,7 @@ from requests_app.core.errors import DomainError
 from requests_app.gathering import gather
 from requests_app.models import DataSubjectRequest, RequestEvent
 from tests.exports_app.conftest import export_bytes, open_zip
-from tests.exports_app.test_exports import _pdf_text
+from tests.exports_app.test_exports import SCHEMA, _pdf_text
 
 pytestmark = pytest.mark.django_db
 REASON = "It is about another person, who has not agreed to its release"
@@ -144,6 +145,7 @@ def test_a_withheld_passage_leaves_every_format_and_bobs_words_stay(
         assert "cannot log in either" in " ".join(text.split()), export.format
         assert REDACTED in text, export.format
     document = json.loads(export_bytes(exports["json"]))
+    jsonschema.validate(document, SCHEMA)
     first = next(t for t in document["data"]["support"]["tickets"]["records"] if REDACTED in str(t))
     assert first["messages"][0]["body"].startswith(f"My colleague {REDACTED} ({REDACTED}) cannot")
     assert first["messages"][1]["body"] == "Thanks, we have reset the password for both of you."
@@ -280,3 +282,44 @@ def test_a_dismissed_suggestion_is_not_offered_again(
     assert "Jane Doe" not in {s.text for s in again}
     assert "jane.doe@example.org" in {s.text for s in again}
     assert RequestEvent.objects.filter(request=bob, action="dismiss_suggestion").exists()
+
+
+def test_the_name_of_someone_known_by_an_address_in_the_record_is_suggested(
+    bob: DataSubjectRequest, submit: Any
+) -> None:
+    # Priya once filed a request of her own: the record names her away from her address
+    submit(name="Priya Shah", email="ps77@example.org")
+    record = {
+        "email": "bob@example.com",
+        "body": "Priya Shah says hi. Reach her at ps77@example.org",
+    }
+    found = {(s.kind, s.text) for s in suggestions.for_record(bob, "support", "tickets", record)}
+    assert ("name", "Priya Shah") in found
+    assert ("email", "ps77@example.org") in found
+    assert not any("bob" in text.lower() for _, text in found)
+
+
+def test_the_api_withholds_a_passage_and_undoes_it(
+    bob: DataSubjectRequest, reviewer_api: Any
+) -> None:
+    ticket = _ticket(bob)
+    client = reviewer_api
+    url = f"/api/v1/requests/{bob.reference}/redactions/"
+    body = {
+        "store": "support",
+        "table": "tickets",
+        "record_key": record_key(ticket),
+        "field": "messages",
+        "path": "/0/body",
+        "passage": "jane.doe@example.org",
+        "reason": REASON,
+    }
+    assert client.post(url, {**body, "path": "/7/body"}, format="json").status_code == 400
+    response = client.post(url, body, format="json")
+    assert response.status_code == 200, response.content
+    (withheld,) = response.json()["redactions"]
+    assert withheld["path"] == "/0/body" and withheld["span_end"] > withheld["span_start"]
+    undone = client.post(f"{url}{withheld['id']}/undo/", format="json")
+    assert undone.status_code == 200
+    assert undone.json()["redactions"][0]["withdrawn_by"] == "staff:rita"
+    assert client.post(f"{url}{withheld['id']}/undo/", format="json").status_code in (400, 409)
