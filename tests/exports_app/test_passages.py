@@ -318,7 +318,8 @@ def test_the_api_withholds_a_passage_and_undoes_it(
     response = client.post(url, body, format="json")
     assert response.status_code == 200, response.content
     (withheld,) = response.json()["redactions"]
-    assert withheld["path"] == "/0/body" and withheld["span_end"] > withheld["span_start"]
+    assert withheld["path"] == "/0/body"
+    assert withheld["span_end"] > withheld["span_start"]
     undone = client.post(f"{url}{withheld['id']}/undo/", format="json")
     assert undone.status_code == 200
     assert undone.json()["redactions"][0]["withdrawn_by"] == "staff:rita"
