@@ -13,9 +13,16 @@ from django.db.models.functions import Replace
 from django.utils import timezone
 
 from exports_app.content import record_key
+from exports_app.models import ExportStatus
 from requests_app.fulfilment.erasure import erasure_holds
 from requests_app.gathering.gather import gathered_batches
-from requests_app.models import OPEN_STATUSES, DataSubjectRequest, GatherStep, Status
+from requests_app.models import (
+    OPEN_STATUSES,
+    DataSubjectRequest,
+    GatherStep,
+    Status,
+    StepStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,26 @@ def gathered_page(*, step: GatherStep, table: str, number: int, per_page: int = 
 # The stages the system moves on by itself: a request in one of them should change within a
 # sweep interval (the sweeper re-queues lost work after one).
 SYSTEM_DRIVEN = (Status.VERIFIED, Status.GATHERING, Status.APPROVED, Status.FULFILLING)
+
+
+def work_running(dsr: DataSubjectRequest) -> str:
+    """What the system is doing for the request now, in a sentence ("" when it waits for a
+    person): the request page polls while it is not empty."""
+
+    if dsr.status in (Status.VERIFIED, Status.GATHERING):
+        steps = list(dsr.gather_steps.values_list("status", flat=True))
+        done = sum(s in (StepStatus.DONE, StepStatus.FAILED) for s in steps)
+        return f"Gathering: {done} of {len(steps)} stores finished." if steps else "Gathering."
+    building = dsr.exports.filter(
+        released_at__isnull=True, status__in=[ExportStatus.PENDING, ExportStatus.BUILDING]
+    )
+    if building.exists():
+        total = dsr.exports.filter(released_at__isnull=True).count()
+        return f"Building the files: {total - building.count()} of {total} ready."
+    erasing = dsr.erasure_steps.filter(status__in=[StepStatus.PENDING, StepStatus.RUNNING])
+    if dsr.status == Status.APPROVED or (dsr.status == Status.FULFILLING and erasing.exists()):
+        return "Carrying out the approved response."
+    return ""
 
 
 def stalled_requests(now: dt.datetime | None = None) -> list[tuple[str, str]]:

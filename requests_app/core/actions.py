@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.db.models import Q
 
 from exports_app.models import ExportStatus, redactions_digest
 from requests_app.core import deadlines
@@ -407,3 +409,47 @@ PAGE_ACTIONS = (
 def available(dsr: DataSubjectRequest, user: Any) -> list[str]:
     """The page's actions this person may take on this request now."""
     return [a for a in PAGE_ACTIONS if refusal(a, user, dsr) is None]
+
+
+# Decisions shown, disabled with the reason, when this person holds the role and the request is
+# at the step for them but a rule stops this person now (say so before the form, not after).
+SHOWN_REFUSED = ("submit", "approve", "release")
+
+
+def offered(dsr: DataSubjectRequest, user: Any) -> list[tuple[str, str]]:
+    """The page's actions for this person: (action, "") for each they may take now, and
+    (action, why not) for a decision that is theirs to take but a rule stops (the two-person
+    rule, a correction undecided, files not built), so that the page shows it disabled."""
+    out = []
+    for action in PAGE_ACTIONS:
+        found = refusal(action, user, dsr)
+        if found is None:
+            out.append((action, ""))
+            continue
+        spec = ACTIONS[action]
+        if (
+            action in SHOWN_REFUSED
+            and has_role(user, action)
+            and dsr.request_type in spec.types
+            and dsr.status in spec.statuses
+            and (action != "approve" or dsr.status == Status.READY_FOR_APPROVAL)
+        ):
+            why = found.message
+            if action in SECOND_PERSON and found.forbidden and not _another_approver(dsr, user):
+                why += (
+                    " No other approver is set up: an administrator can give someone else the "
+                    "approver role."
+                )
+            out.append((action, why))
+    return out
+
+
+def _another_approver(dsr: DataSubjectRequest, user: Any) -> bool:
+    """Someone else who may take a second-person decision on this response."""
+    candidates = User.objects.filter(is_active=True).filter(
+        Q(is_superuser=True) | Q(groups__name=APPROVER)
+    )
+    prepared = set(dsr.events.filter(action__in=PREPARATION_EVENTS).values_list("actor", flat=True))
+    return any(
+        actor_label(u) not in prepared for u in candidates.exclude(pk=user.pk).distinct()[:50]
+    )

@@ -336,9 +336,10 @@ def request_page(request: HttpRequest, reference: str) -> HttpResponse:
         {
             "dsr": dsr,
             "days_left": selectors.days_left(dsr),
+            "running": selectors.work_running(dsr),
             "actions": [
-                (a, action_text(a, dsr)[0], BUTTON_STYLE.get(a, ""))
-                for a in actions.available(dsr, request.user)
+                (a, action_text(a, dsr)[0], BUTTON_STYLE.get(a, ""), why)
+                for a, why in actions.offered(dsr, request.user)
             ],
             "events": dsr.events.all(),
             "steps": dsr.gather_steps.all(),

@@ -155,3 +155,44 @@ def test_the_approval_page_shows_what_is_approved(
     page = login(approver).get(f"/staff/requests/{erase.reference}/approve/").content.decode()
     assert "cannot be undone" in page
     assert "JSON" not in page.split("What you approve", 1)[1]
+
+
+def test_approve_shows_disabled_with_the_reason_to_the_approver_who_prepared_it(
+    verified: Any, approver: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from requests_app.review import decisions
+
+    dsr = verified(name="Ann Other", email="ann@example.com")
+    decisions.request_submit(dsr=dsr, actor=approver)  # the only approver prepared it
+    page = login(approver).get(f"/staff/requests/{dsr.reference}/").content.decode()
+    actions = page.split("<h2>Actions</h2>", 1)[1].split("</section>", 1)[0]
+    assert 'href="/staff/requests/' + dsr.reference + '/approve/"' not in actions
+    assert "<button" in actions
+    assert "disabled" in actions
+    assert ">Approve<" in actions
+    assert "Two-person rule" in actions
+    assert "No other approver" in actions  # nobody else can: say so, and what to do
+    second = UserFactory(username="bea", roles=["approver"])
+    theirs = login(second).get(f"/staff/requests/{dsr.reference}/").content.decode()
+    assert f'href="/staff/requests/{dsr.reference}/approve/"' in theirs
+    page = login(approver).get(f"/staff/requests/{dsr.reference}/").content.decode()
+    assert "No other approver" not in page  # bea may
+
+
+def test_the_request_page_polls_while_work_runs_and_stops_after(
+    submit: Any, verified: Any, reviewer: Any
+) -> None:
+    from requests_app.models import Status
+
+    waiting = submit(name="Gus Gather", email="gus@example.com")
+    waiting.status = Status.GATHERING
+    waiting.save(update_fields=["status"])
+    page = login(reviewer).get(f"/staff/requests/{waiting.reference}/").content.decode()
+    assert 'hx-trigger="every' in page
+    assert "/static/js/vendor/htmx-" in page  # served by us: no CDN
+    for region in ("live-status", "live-actions", "live-stores", "live-files", "live-timeline"):
+        assert f'id="{region}"' in page
+    done = verified(name="Dot Done", email="dot@example.com")  # no stores: straight to review
+    assert done.status == Status.IN_REVIEW
+    page = login(reviewer).get(f"/staff/requests/{done.reference}/").content.decode()
+    assert 'hx-trigger="every' not in page  # nothing running: nothing to poll for
