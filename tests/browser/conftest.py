@@ -78,6 +78,23 @@ def axe_findings(page: Any) -> list[dict[str, Any]]:
     return list(Axe().run(page).response["violations"])
 
 
+# The innermost elements that stick out past the window's right edge (to name them on failure).
+WIDEST = """(width) => {
+  const clipped = (el) => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(p).overflowX)) return true;
+    }
+    return false;
+  };
+  return [...document.querySelectorAll('body *')]
+  .filter((el) => el.getBoundingClientRect().right > width + 0.5 && !clipped(el))
+  .filter((el) => ![...el.children].some((c) => c.getBoundingClientRect().right > width + 0.5))
+  .slice(0, 5)
+  .map((el) => el.tagName.toLowerCase() + (el.className ? '.' + el.className : '')
+    + ' ' + Math.round(el.getBoundingClientRect().right));
+}"""
+
+
 def accessible(page: Any, name: str, widths: dict[str, tuple[int, int]] | None = None) -> None:
     """Run axe-core on the page at 1280 and at 390 px (or ``widths``); fail on any critical or
     serious finding, and on a page wider than the window (it scrolls sideways). Every finding, of
@@ -88,7 +105,10 @@ def accessible(page: Any, name: str, widths: dict[str, tuple[int, int]] | None =
         page.set_viewport_size({"width": width, "height": height})
         overflow = page.evaluate("document.documentElement.scrollWidth") - width
         if overflow > 0:
-            blocking.append(f"{width_name}: the page is {overflow} px wider than the window")
+            widest = page.evaluate(WIDEST, width)
+            blocking.append(
+                f"{width_name}: the page is {overflow} px wider than the window: {widest}"
+            )
         found = axe_findings(page)
         AXE_RESULTS.setdefault(name, {})[width_name] = [
             f"{v['id']} ({v['impact']}): {len(v['nodes'])}" for v in found
