@@ -83,10 +83,45 @@ def for_record(
 ) -> list[Suggestion]:
     """What to suggest withholding in one record as gathered, in reading order."""
     key = key or passages.record_key(record)
-    own = own_identifiers(dsr, _identity_values(store, table, record))
-    withheld = list(
-        Redaction.objects.in_force().filter(request=dsr, store=store, table=table, record_key=key)
-    )
+    return for_records(dsr, store, table, [(key, record)])[key]
+
+
+def for_records(
+    dsr: DataSubjectRequest, store: str, table: str, records: list[tuple[str, dict[str, Any]]]
+) -> dict[str, list[Suggestion]]:
+    """``for_record`` for a page of (key, record): what is withheld and dismissed is read once."""
+    keys = [key for key, _ in records]
+    withheld: dict[str, list[Redaction]] = {}
+    for r in Redaction.objects.in_force().filter(
+        request=dsr, store=store, table=table, record_key__in=keys
+    ):
+        withheld.setdefault(r.record_key, []).append(r)
+    dismissed: dict[str, set[tuple[str, str, int, int]]] = {}
+    for key, *where in DismissedSuggestion.objects.filter(
+        request=dsr, store=store, table=table, record_key__in=keys
+    ).values_list("record_key", "field", "path", "span_start", "span_end"):
+        dismissed.setdefault(key, set()).add(tuple(where))  # type: ignore[arg-type]
+    return {
+        key: _suggested(
+            dsr,
+            store,
+            table,
+            record,
+            withheld.get(key, []),
+            dismissed.get(key, set()),
+        )
+        for key, record in records
+    }
+
+
+def _suggested(
+    dsr: DataSubjectRequest,
+    store: str,
+    table: str,
+    record: dict[str, Any],
+    withheld: list[Redaction],
+    dismissed: set[tuple[str, str, int, int]],
+) -> list[Suggestion]:
     if any(not r.field for r in withheld):
         return []  # the whole record is withheld
     whole_fields = {r.field for r in withheld if not r.is_passage}
@@ -94,11 +129,7 @@ def for_record(
     for r in withheld:
         if r.is_passage:
             taken.setdefault((r.field, r.path), []).append((r.span_start, r.span_end))
-    dismissed = set(
-        DismissedSuggestion.objects.filter(
-            request=dsr, store=store, table=table, record_key=key
-        ).values_list("field", "path", "span_start", "span_end")
-    )
+    own = own_identifiers(dsr, _identity_values(store, table, record))
     texts = [leaf for leaf in passages.leaves(record) if leaf.field not in whole_fields]
     known = _names_known(dsr, texts)
     out = []

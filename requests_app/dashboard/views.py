@@ -591,13 +591,10 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
             by_record.setdefault(r.record_key, []).append(r)
     can_redact = actions.refusal("redact", request.user, dsr) is None
     first = (page.number - 1) * page.per_page
+    suggested = suggestions.for_records(dsr, store, table, page.records) if can_redact else {}
     views = [
         records.record_view(
-            first + i + 1,
-            key,
-            record,
-            by_record.get(key, []),
-            suggestions.for_record(dsr, store, table, record, key) if can_redact else [],
+            first + i + 1, key, record, by_record.get(key, []), suggested.get(key, [])
         )
         for i, (key, record) in enumerate(page.records)
     ]

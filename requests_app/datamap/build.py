@@ -25,6 +25,7 @@ STORE_KEYS = {
     "max_retries",
 }
 TABLE_KEYS = {
+    "label",
     "category",
     "identity",
     "links",
@@ -38,7 +39,16 @@ TABLE_KEYS = {
     "owner",
     "ignore",
 }
-FIELD_KEYS = {"category", "purpose", "legal_basis", "retention", "portable", "rectifiable", "erase"}
+FIELD_KEYS = {
+    "label",
+    "category",
+    "purpose",
+    "legal_basis",
+    "retention",
+    "portable",
+    "rectifiable",
+    "erase",
+}
 ERASE_KEYS = {
     "action",
     "strategy",
@@ -222,6 +232,7 @@ def _table(name: str, value: Any, kind: str, path: Path_, c: Checker) -> spec.Ta
         update_call=calls["update"],
         owner=owner,
         ignore=c.strings(data.get("ignore"), (*path, "ignore")),
+        label=c.text(data.get("label"), (*path, "label")),
     )
 
 
@@ -419,6 +430,7 @@ def _field(
         portable=c.boolean(data.get("portable"), (*path, "portable"), portable),
         rectifiable=c.boolean(data.get("rectifiable"), (*path, "rectifiable"), False),
         erase=_erase(data.get("erase"), (*path, "erase"), c) or erase,
+        label=c.text(data.get("label"), (*path, "label")),
     )
 
 

@@ -69,6 +69,14 @@ class EraseSpec:
         )
 
 
+def readable(name: str) -> str:
+    """A code name as words: ``customer_notes`` → "Customer notes", ``consents.jsonl`` →
+    "Consents" (a file's extension dropped)."""
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    words = " ".join(stem.replace("_", " ").replace("-", " ").split())
+    return words[:1].upper() + words[1:] if words else name
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
@@ -79,6 +87,11 @@ class FieldSpec:
     portable: bool
     rectifiable: bool
     erase: EraseSpec | None
+    label: str | None = None  # how staff and the person read the field's name
+
+    @property
+    def title(self) -> str:
+        return self.label or readable(self.name)
 
 
 @dataclass(frozen=True)
@@ -147,6 +160,11 @@ class TableSpec:
     update_call: HttpCall | None = None  # http only
     owner: OwnerSpec | None = None  # sql only
     ignore: tuple[str, ...] = ()  # sql only: link columns never followed (they lead to others)
+    label: str | None = None  # how staff and the person read the table's name
+
+    @property
+    def title(self) -> str:
+        return self.label or readable(self.name)
 
     def erase_spec(self, column: str) -> EraseSpec:
         """What erasure does to ``column`` when the table is anonymised or retained."""

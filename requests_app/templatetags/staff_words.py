@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import template
 
+from requests_app import datamap
+from requests_app.datamap.spec import readable
 from requests_app.models import EventAction, Status
 
 register = template.Library()
@@ -40,3 +42,19 @@ def leaf_place(path: str) -> str:
     """Where in a field's value a passage is: ``/0/body`` → "1 > body", with a right-pointing angle quote (items counted from 1)."""
     parts = [p.replace("~1", "/").replace("~0", "~") for p in path.strip("/").split("/") if p]
     return " \u203a ".join(str(int(p) + 1) if p.isdigit() else p for p in parts)
+
+
+@register.simple_tag
+def table_title(store: str, table: str) -> str:
+    """A table's name as the data map labels it, else readable: ``page_views`` → "Page views"."""
+    spec = datamap.current().stores.get(store)
+    found = spec.tables.get(table) if spec is not None else None
+    return found.title if found is not None else readable(table)
+
+
+@register.simple_tag
+def field_title(store: str, table: str, field: str) -> str:
+    """A field's name as the data map labels it, else readable: ``created_at`` → "Created at"."""
+    spec = datamap.current().stores.get(store)
+    found = spec.tables.get(table) if spec is not None else None
+    return found.field_spec(field).title if found is not None else readable(field)

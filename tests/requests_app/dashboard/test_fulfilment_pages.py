@@ -33,7 +33,7 @@ def test_staff_see_the_plan_hold_it_and_a_second_approver_runs_it(
     page = login(reviewer).get(f"/staff/requests/{dsr.reference}/").content.decode()
     assert "Erasure plan (nothing has changed yet)" in page
     assert "UK tax law (HMRC)" in page
-    assert "invoices" in page
+    assert "Invoices" in page
     assert "Article 19 notice" in page
     assert "privacy@payments.example" in page
 
@@ -144,8 +144,8 @@ def test_the_approval_page_shows_what_is_approved(
     ready(bob)
     page = login(approver).get(f"/staff/requests/{bob.reference}/approve/").content.decode()
     assert "What you approve" in page
-    assert "billing_accounts" in page  # per store and table, counted
-    assert "invoices" in page
+    assert "Billing accounts" in page  # per store and table, counted, in words
+    assert "Invoices" in page
     assert "Names a colleague" in page  # what is withheld, with its reason and author
     assert "staff:sam" in page
     for built in ("JSON", "CSV", "PDF"):

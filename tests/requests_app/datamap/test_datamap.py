@@ -270,3 +270,31 @@ def test_the_stores_are_searched_only_by_what_the_person_proved(verified: Any) -
     assert subject.email == "ann@example.com"
     assert not hasattr(subject, "phone")
     assert subject.key("phone") is None
+
+
+def test_tables_and_fields_have_a_label_or_a_readable_name() -> None:
+    demo = datamap.load(DEMO)
+    tickets = demo.stores["support"].tables["tickets"]
+    assert tickets.label == "Support tickets"  # the map's own words
+    assert tickets.field_spec("messages").title == "Messages"
+    notes = demo.stores["crm"].tables["customer_notes"]
+    assert notes.title == notes.label == "Notes by our staff"
+    views = demo.stores["analytics"].tables["page_views"]
+    assert views.label is None
+    assert views.title == "Page views"  # no label: the name, readable
+    assert views.field_spec("visitor_id").title == "Visitor id"
+    assert demo.stores["consent"].tables["consents.jsonl"].title == "Consents"
+
+
+def test_the_staff_pages_use_the_labels(demo_map: Any, verified: Any, reviewer: Any) -> None:
+    from django.test import Client
+
+    dsr = verified(name="Bob Baker", email="bob@example.com")
+    client = Client()
+    client.force_login(reviewer)
+    page = client.get(f"/staff/requests/{dsr.reference}/data/support/").content.decode()
+    assert "Support tickets" in page
+    assert "Created at" in page
+    plan = client.get(f"/staff/requests/{dsr.reference}/submit/").content.decode()
+    assert "Page views" in plan
+    assert "page_views" not in plan
