@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -422,7 +423,13 @@ class RedactForm(forms.Form):
         elif what.startswith("field:"):
             data.update(field=what[6:], path="", passage="", start=None, end=None)
         elif what.startswith("words:"):
-            field, _, path = what[6:].partition(":")
+            try:
+                field, path = json.loads(what[6:])
+                if not isinstance(field, str) or not isinstance(path, str):
+                    raise ValueError(what)
+            except ValueError:
+                self.add_error("what", "Choose what to withhold.")
+                return data
             data.update(field=field, path=path)
             if not data.get("passage"):
                 self.add_error("passage", "Select or type the words to withhold.")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django import template
 
 from requests_app import datamap
@@ -58,3 +61,10 @@ def field_title(store: str, table: str, field: str) -> str:
     spec = datamap.current().stores.get(store)
     found = spec.tables.get(table) if spec is not None else None
     return found.field_spec(field).title if found is not None else readable(field)
+
+
+@register.filter
+def leaf_choice(leaf: Any) -> str:
+    """The record form's value for "words in this text": the field and path as a JSON pair (a
+    field's name may hold any character). ``withhold.js`` builds the same with JSON.stringify."""
+    return "words:" + json.dumps([leaf.field, leaf.path], separators=(",", ":"), ensure_ascii=False)

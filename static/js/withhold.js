@@ -24,7 +24,7 @@
     const to = offset(leaf, range.endContainer, range.endOffset);
     if (to <= from) return;
     const what = form.querySelector("[data-what]");
-    const value = "words:" + leaf.dataset.field + ":" + leaf.dataset.path;
+    const value = "words:" + JSON.stringify([leaf.dataset.field, leaf.dataset.path]);
     if (![...what.options].some((o) => o.value === value)) return;
     what.value = value;
     form.querySelector("[data-passage]").value = leaf.textContent.slice(from, to);

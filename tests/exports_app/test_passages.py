@@ -324,3 +324,21 @@ def test_the_api_withholds_a_passage_and_undoes_it(
     assert undone.status_code == 200
     assert undone.json()["redactions"][0]["withdrawn_by"] == "staff:rita"
     assert client.post(f"{url}{withheld['id']}/undo/", format="json").status_code in (400, 409)
+
+
+def test_the_record_form_names_a_field_with_a_colon_exactly(reviewer: Any) -> None:
+    from requests_app.dashboard.forms import RedactForm
+    from requests_app.templatetags.staff_words import leaf_choice
+
+    choice = leaf_choice(passages.Leaf("notes:internal", "/0/text", "Hi Jane"))
+    form = RedactForm(
+        {
+            "table": "t",
+            "record_key": "a" * 64,
+            "what": choice,
+            "passage": "Jane",
+            "reason": "third_party",
+        }
+    )
+    assert form.is_valid(), form.errors
+    assert (form.cleaned_data["field"], form.cleaned_data["path"]) == ("notes:internal", "/0/text")
