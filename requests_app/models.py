@@ -490,6 +490,7 @@ class EventAction(models.TextChoices):
     PERSONAL_DATA_PURGED = "personal_data_purged", "Personal data purged"
     # staff accounts (no request)
     QUEUE_EXPORTED = "queue_exported", "Queue exported (CSV)"
+    REPORT_EXPORTED = "report_exported", "Report exported (CSV or PDF)"
     STAFF_CREATED = "staff_created", "Staff account created"
     STAFF_CHANGED = "staff_changed", "Staff account changed"
     STAFF_DEACTIVATED = "staff_deactivated", "Staff account switched off"

@@ -36,7 +36,7 @@ from requests_app.dashboard.forms import (
     RedactForm,
     action_text,
 )
-from requests_app.dashboard.reports import overview as figures
+from requests_app.dashboard.spreadsheet import formula_safe
 from requests_app.fulfilment import erasure, erasure_plans, recipients, rectification
 from requests_app.gathering import gather
 from requests_app.gathering.gather import gathering_start
@@ -145,8 +145,8 @@ def queue_csv(request: HttpRequest) -> HttpResponse:
             [
                 dsr.reference,
                 dsr.get_request_type_display(),
-                _cell(dsr.requester_name),
-                _cell(dsr.requester_email),
+                formula_safe(dsr.requester_name),
+                formula_safe(dsr.requester_email),
                 dsr.get_status_display(),
                 dsr.assignee.username if dsr.assignee else "",
                 dsr.due_on.isoformat() if dsr.due_on else "",
@@ -163,11 +163,6 @@ def queue_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="queue-{today.isoformat()}.csv"'
     return response
-
-
-def _cell(value: str) -> str:
-    """A value a spreadsheet will not run as a formula (CSV injection)."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 # Bulk actions from the queue: each request is changed by the same service as one at a time, in
@@ -316,11 +311,6 @@ BUTTON_STYLE = {
     "reject": "danger",
     "withdraw": "danger",
 }
-
-
-@staff_required
-def overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/overview.html", {"o": figures(timezone.localdate())})
 
 
 @staff_required

@@ -138,6 +138,8 @@ DASHBOARD = {  # covered by tests/requests_app/dashboard/test_dashboard.py's mat
     "dashboard-otp-backup-codes",
     "dashboard-queue",
     "dashboard-overview",
+    "dashboard-report-csv",
+    "dashboard-report-pdf",
     "dashboard-request",
     "dashboard-retry-store",
     "dashboard-retry-erasure",

@@ -39,6 +39,8 @@ def urls(reference: str, document: int = 1) -> list[tuple[str, str, bool]]:
     return [
         ("get", "/staff/", False),
         ("get", "/staff/overview/", False),
+        ("get", "/staff/overview/report.csv", False),
+        ("get", "/staff/overview/report.pdf", False),
         ("get", base, False),
         ("get", f"{base}data/crm/", False),
         ("post", f"{base}data/crm/redact/", False),
@@ -63,6 +65,8 @@ def test_the_matrix_covers_every_dashboard_url() -> None:
     covered = {
         "dashboard-queue",
         "dashboard-overview",
+        "dashboard-report-csv",
+        "dashboard-report-pdf",
         "dashboard-request",
         "dashboard-store-data",
         "dashboard-redact",
