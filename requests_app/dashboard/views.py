@@ -36,6 +36,7 @@ from requests_app.dashboard.forms import (
     RedactForm,
     action_text,
 )
+from requests_app.dashboard.saved_views import queue_filters
 from requests_app.dashboard.spreadsheet import formula_safe
 from requests_app.fulfilment import erasure, erasure_plans, recipients, rectification
 from requests_app.gathering import gather
@@ -47,6 +48,7 @@ from requests_app.models import (
     GatherStep,
     RequestType,
     Restriction,
+    SavedView,
     Status,
     StepStatus,
 )
@@ -97,6 +99,9 @@ def queue(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "overdue_notices": recipients.overdue_notices(),
             "may_withdraw": actions.has_role(request.user, "withdraw"),
+            "saved_views": SavedView.objects.filter(user=request.user.pk),
+            "filters_query": urlencode(queue_filters(request.GET)),
+            "searching": bool(request.session.get(SEARCH_KEY)),
             "team": User.objects.filter(groups__name__in=ROLES, is_active=True)
             .distinct()
             .order_by("username"),

@@ -152,6 +152,8 @@ DASHBOARD = {  # covered by tests/requests_app/dashboard/test_dashboard.py's mat
     "dashboard-log-request",
     "dashboard-queue-csv",
     "dashboard-bulk",
+    "dashboard-saved-view-save",
+    "dashboard-saved-view-delete",
 }
 
 

@@ -52,6 +52,8 @@ def urls(reference: str, document: int = 1) -> list[tuple[str, str, bool]]:
         ("get", "/staff/requests/new/", False),
         ("get", "/staff/queue.csv", False),
         ("post", "/staff/bulk/", False),
+        ("post", "/staff/views/", False),  # saves nothing without a name: a message, then back
+        ("post", "/staff/views/1/delete/", False),  # not theirs or not there: the same answer
         ("get", "/staff/two-factor/", False),
         ("get", "/staff/two-factor/remove/", False),
         *actions,
@@ -82,6 +84,8 @@ def test_the_matrix_covers_every_dashboard_url() -> None:
         "dashboard-log-request",
         "dashboard-queue-csv",
         "dashboard-bulk",
+        "dashboard-saved-view-save",
+        "dashboard-saved-view-delete",
     }
     assert {p.name for p in urlpatterns} - open_to_all == covered
 
