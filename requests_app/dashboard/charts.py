@@ -149,9 +149,11 @@ def horizontal(
     width: int = 640,
     label_width: int = 240,
 ) -> Chart:
-    """One bar per row (label, value, the value in words), its label on the left; ``ticks`` are
-    (value, text) on the value axis."""
-    bottom = 28 * len(rows) + 10
+    """One bar per row (label, value, the value in words), its label on the left under the
+    ``y_title`` (written across, above the labels); ``ticks`` are (value, text) on the value
+    axis."""
+    first = 28  # the row labels' title goes above the first row
+    bottom = first + 28 * len(rows)
     chart = Chart(width, bottom + 44, x_title, y_title, left=label_width, bottom=bottom)
     chart.right = width - 24
     plot_w = chart.right - label_width
@@ -159,6 +161,7 @@ def horizontal(
         chart.value_ticks.append(Tick(label_width + plot_w * value / (top or 1), text))
     for i, (label, value, text) in enumerate(rows):
         width_ = plot_w * value / (top or 1)
-        chart.bars.append(Bar(label_width, 8 + i * 28, width_, 18, "#1f4fd1", f"{label}: {text}"))
-        chart.category_ticks.append(Tick(8 + i * 28 + 13, label))
+        y = first + i * 28 + 5
+        chart.bars.append(Bar(label_width, y, width_, 18, "#1f4fd1", f"{label}: {text}"))
+        chart.category_ticks.append(Tick(y + 13, label))
     return chart
