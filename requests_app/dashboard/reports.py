@@ -5,6 +5,8 @@ references, never a name, an address or a reason typed by staff.
 
 Counted in the database (``annotate`` / ``aggregate``, functions every supported backend has);
 the one exception, the legal bases kept by an erasure, is read from the approved plans (JSON).
+Months and days are UK ones: the database converts timestamps (``TruncMonth``, ``__date``), which
+on MySQL/MariaDB needs its time zone tables loaded (``mysql_tzinfo_to_sql``), as Django says.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import TruncDate, TruncMonth
+from django.utils import timezone
 
 from exports_app.models import Redaction
 from requests_app.dashboard import charts
@@ -76,6 +79,12 @@ class Period:
         months = today.year * 12 + today.month - 1 - 11
         return cls(dt.date(months // 12, months % 12 + 1, 1), today)
 
+    @property
+    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        """From the first day's start to the next day's after the last, in UK time: a range an
+        index on the timestamp serves (``__date`` would convert every row)."""
+        return _day_start(self.start), _day_start(self.end + dt.timedelta(days=1))
+
     def months(self) -> list[dt.date]:
         first, last = self.start.replace(day=1), self.end.replace(day=1)
         out = []
@@ -83,6 +92,10 @@ class Period:
             out.append(first)
             first = (first + dt.timedelta(days=32)).replace(day=1)
         return out
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
 
 
 @dataclass(frozen=True)
@@ -180,9 +193,7 @@ def report(period: Period, *, today: dt.date) -> Report:
         on_time=on_time,
         on_time_rate=sum(r.on_time for r in on_time) / with_deadline if with_deadline else None,
         median_days=_median_days(closed),
-        extensions=Extension.objects.filter(
-            granted_at__date__gte=period.start, granted_at__date__lte=period.end
-        ).count(),
+        extensions=Extension.objects.filter(granted_at__range=_half_open(period)).count(),
         refusals=_refusals(period),
         exemptions=_exemptions(closed),
         overdue=_overdue(today).count(),
@@ -191,16 +202,20 @@ def report(period: Period, *, today: dt.date) -> Report:
     )
 
 
+def _half_open(period: Period) -> tuple[dt.datetime, dt.datetime]:
+    """``__range`` includes its end: stop a microsecond before the next day starts."""
+    start, after = period.bounds
+    return start, after - dt.timedelta(microseconds=1)
+
+
 def _received(period: Period) -> QuerySet[DataSubjectRequest]:
-    return DataSubjectRequest.objects.filter(
-        received_at__date__gte=period.start, received_at__date__lte=period.end
-    ).order_by()
+    return DataSubjectRequest.objects.filter(received_at__range=_half_open(period)).order_by()
 
 
 def _closed(period: Period) -> QuerySet[DataSubjectRequest]:
     """Requests answered (completed or refused) in the period, whenever they were received."""
     return DataSubjectRequest.objects.filter(
-        status__in=ANSWERED, closed_at__date__gte=period.start, closed_at__date__lte=period.end
+        status__in=ANSWERED, closed_at__range=_half_open(period)
     ).order_by()
 
 
@@ -290,8 +305,7 @@ def _refusals(period: Period) -> list[tuple[str, int]]:
         RequestEvent.objects.filter(
             action=EventAction.REJECT,
             request__status=Status.REJECTED,
-            request__closed_at__date__gte=period.start,
-            request__closed_at__date__lte=period.end,
+            request__closed_at__range=_half_open(period),
         )
         .annotate(why=why)
         .values("why")

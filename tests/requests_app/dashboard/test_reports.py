@@ -272,3 +272,23 @@ def test_the_report_pdf_is_printable_and_holds_nothing_personal(
     for personal in PERSONAL:
         assert personal not in text
     assert RequestEvent.objects.filter(action="report_exported", payload__format="pdf").exists()
+
+
+def test_the_period_is_whole_uk_days(submit: Any) -> None:
+    london = timezone.get_current_timezone()
+    for n, local in enumerate(
+        (
+            dt.datetime(2025, 12, 31, 23, 59),  # the day before: out
+            dt.datetime(2026, 1, 1, 0, 10),  # in
+            dt.datetime(2026, 6, 15, 23, 30),  # the last day, late in the evening (BST): in
+            dt.datetime(2026, 6, 16, 0, 30),  # the day after (23:30 UTC on the 15th): out
+        )
+    ):
+        dsr = submit(email=f"edge{n}@example.com")
+        DataSubjectRequest.objects.filter(pk=dsr.pk).update(
+            received_at=local.replace(tzinfo=london)
+        )
+    figures = report(PERIOD, today=TODAY)
+    assert figures.received == 2
+    months = dict(figures.by_type.rows)
+    assert (months["Jan 2026"][0], months["Jun 2026"][0]) == (1, 1)
