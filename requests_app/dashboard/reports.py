@@ -193,7 +193,7 @@ def report(period: Period, *, today: dt.date) -> Report:
         on_time=on_time,
         on_time_rate=sum(r.on_time for r in on_time) / with_deadline if with_deadline else None,
         median_days=_median_days(closed),
-        extensions=Extension.objects.filter(granted_at__range=_half_open(period)).count(),
+        extensions=Extension.objects.filter(_within("granted_at", period)).count(),
         refusals=_refusals(period),
         exemptions=_exemptions(closed),
         overdue=_overdue(today).count(),
@@ -202,20 +202,19 @@ def report(period: Period, *, today: dt.date) -> Report:
     )
 
 
-def _half_open(period: Period) -> tuple[dt.datetime, dt.datetime]:
-    """``__range`` includes its end: stop a microsecond before the next day starts."""
+def _within(field: str, period: Period) -> Q:
     start, after = period.bounds
-    return start, after - dt.timedelta(microseconds=1)
+    return Q(**{f"{field}__gte": start, f"{field}__lt": after})
 
 
 def _received(period: Period) -> QuerySet[DataSubjectRequest]:
-    return DataSubjectRequest.objects.filter(received_at__range=_half_open(period)).order_by()
+    return DataSubjectRequest.objects.filter(_within("received_at", period)).order_by()
 
 
 def _closed(period: Period) -> QuerySet[DataSubjectRequest]:
     """Requests answered (completed or refused) in the period, whenever they were received."""
     return DataSubjectRequest.objects.filter(
-        status__in=ANSWERED, closed_at__range=_half_open(period)
+        _within("closed_at", period), status__in=ANSWERED
     ).order_by()
 
 
@@ -303,9 +302,9 @@ def _refusals(period: Period) -> list[tuple[str, int]]:
     )
     rows = (
         RequestEvent.objects.filter(
+            _within("request__closed_at", period),
             action=EventAction.REJECT,
             request__status=Status.REJECTED,
-            request__closed_at__range=_half_open(period),
         )
         .annotate(why=why)
         .values("why")
