@@ -7,6 +7,8 @@ These classes only describe what is stored and the database constraints that kee
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -492,6 +494,7 @@ class EventAction(models.TextChoices):
     PERSONAL_DATA_PURGED = "personal_data_purged", "Personal data purged"
     # staff accounts (no request)
     QUEUE_EXPORTED = "queue_exported", "Queue exported (CSV)"
+    REPORT_EXPORTED = "report_exported", "Report exported (CSV or PDF)"
     STAFF_CREATED = "staff_created", "Staff account created"
     STAFF_CHANGED = "staff_changed", "Staff account changed"
     STAFF_DEACTIVATED = "staff_deactivated", "Staff account switched off"
@@ -765,3 +768,28 @@ class WorkerProbe(models.Model):
 
     def __str__(self) -> str:
         return f"probe {self.nonce[:8]} answered by {self.hostname}"
+
+
+class SavedView(models.Model):
+    """A member of staff's named queue filters, shown to them alone above the queue. The filters
+    only (those a queue URL may carry), never the search: it may be a person's name."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=500, blank=True)  # urlencoded, e.g. "type=erasure"
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="saved_view_name_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user_id})"
+
+    @property
+    def params(self) -> list[tuple[str, str]]:
+        return parse_qsl(self.query)

@@ -1,146 +1,362 @@
-"""Figures for the overview page, and the geometry of its server-rendered SVG charts."""
+"""The report behind the overview, for a date range: what was received (by type and channel, per
+month), how it was answered (on time by type, median days to close, extensions, refusals by
+reason, the exemptions used), and what is overdue now. Aggregates only: counts, rates and request
+references, never a name, an address or a reason typed by staff.
+
+Counted in the database (``annotate`` / ``aggregate``, functions every supported backend has);
+the one exception, the legal bases kept by an erasure, is read from the approved plans (JSON).
+Months and days are UK ones: the database converts timestamps (``TruncMonth``, ``__date``), which
+on MySQL/MariaDB needs its time zone tables loaded (``mysql_tzinfo_to_sql``), as Django says.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import statistics
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass
 
-from django.db.models import Count
-from django.db.models.functions import TruncWeek
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncDate, TruncMonth
+from django.utils import timezone
 
-from requests_app.models import OPEN_STATUSES, DataSubjectRequest, RequestType, Status
+from exports_app.models import Redaction
+from requests_app.dashboard import charts
+from requests_app.dashboard.charts import Chart, Counts
+from requests_app.dashboard.forms import REJECTION_TEMPLATES
+from requests_app.models import (
+    OPEN_STATUSES,
+    Channel,
+    DataSubjectRequest,
+    EventAction,
+    Extension,
+    LegalHold,
+    RequestEvent,
+    RequestType,
+    Status,
+)
 
-WEEKS = 12
-TYPE_COLOURS = {
-    RequestType.ACCESS: "#1f4fd1",
-    RequestType.RECTIFICATION: "#7a5af8",
-    RequestType.ERASURE: "#d92d20",
-    RequestType.PORTABILITY: "#0e9384",
-    RequestType.MARKETING_OPT_OUT: "#f79009",
-    RequestType.RESTRICTION: "#475467",
-    RequestType.OBJECTION: "#c11574",
+# Short names: a board reads these, beside the chart's colours.
+TYPE_LABELS: dict[str, str] = {
+    RequestType.ACCESS: "Access",
+    RequestType.RECTIFICATION: "Correction",
+    RequestType.ERASURE: "Erasure",
+    RequestType.PORTABILITY: "Portability",
+    RequestType.MARKETING_OPT_OUT: "Marketing opt-out",
+    RequestType.RESTRICTION: "Restriction",
+    RequestType.OBJECTION: "Objection",
 }
+TYPE_COLOURS = ["#1f4fd1", "#7a5af8", "#d92d20", "#0e9384", "#b54708", "#475467", "#c11574"]
+CHANNEL_COLOURS = ["#1f4fd1", "#0e9384", "#b54708", "#7a5af8", "#d92d20", "#475467", "#c11574"]
+ANSWERED = (Status.COMPLETED, Status.REJECTED)  # a response was sent: on time or not
+REFUSAL_OWN_WORDS = "Reason written by staff"
+REFUSAL_PURGED = "Reason no longer held (purged after the retention period)"
+WITHHELD = "Withheld from a response (redaction)"
+KEPT_BY_LAW = "Kept on erasure by law: {basis}"
+LEGAL_HOLD = "Erasure paused by a legal hold"
 
 
-@dataclass
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    colour: str
+@dataclass(frozen=True)
+class Period:
+    """The days a report covers, both included."""
+
+    start: dt.date
+    end: dt.date
+
+    @classmethod
+    def default(cls, today: dt.date) -> Period:
+        """The last twelve months: this one and the eleven before it."""
+        months = today.year * 12 + today.month - 1 - 11
+        return cls(dt.date(months // 12, months % 12 + 1, 1), today)
+
+    @property
+    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        """From the first day's start to the next day's after the last, in UK time: a range an
+        index on the timestamp serves (``__date`` would convert every row)."""
+        return _day_start(self.start), _day_start(self.end + dt.timedelta(days=1))
+
+    def months(self) -> list[dt.date]:
+        first, last = self.start.replace(day=1), self.end.replace(day=1)
+        out = []
+        while first <= last:
+            out.append(first)
+            first = (first + dt.timedelta(days=32)).replace(day=1)
+        return out
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
+
+
+@dataclass(frozen=True)
+class OnTime:
     label: str
-    value: int = 0
+    closed: int
+    on_time: int
+    after_extension: int  # on time only thanks to the extension (late for the first deadline)
+    median_days: float | None
+
+    @property
+    def rate(self) -> float | None:
+        return self.on_time / self.closed if self.closed else None
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    """One exemption (or exception) used: how many times, and on which requests."""
+
+    label: str
+    uses: int
+    references: list[str]
 
 
 @dataclass
-class Chart:
-    width: int
-    height: int
-    bars: list[Bar] = field(default_factory=list)
-    ticks: list[tuple[float, str]] = field(default_factory=list)  # (x or y, text)
-    maximum: int = 0
-
-
-@dataclass
-class Overview:
-    weekly: Chart
-    weekly_table: list[tuple[str, dict[str, int]]]
-    by_status: Chart
-    status_table: list[tuple[str, int]]
-    open_count: int
-    overdue: int
-    closed_12m: int
+class Report:
+    period: Period
+    today: dt.date
+    by_type: Counts
+    by_channel: Counts
+    received: int
+    closed: int
+    on_time: list[OnTime]
     on_time_rate: float | None
     median_days: float | None
-    legend: list[tuple[str, str]]
+    extensions: int
+    refusals: list[tuple[str, int]]
+    exemptions: list[RegisterRow]
+    overdue: int
+    overdue_by_type: list[tuple[str, int]]
+    open_by_status: list[tuple[str, int]]
+
+    @property
+    def open_count(self) -> int:
+        return sum(n for _, n in self.open_by_status)
+
+    @property
+    def by_type_chart(self) -> Chart:
+        return charts.stacked(
+            self.by_type.used(), x_title="Month received", y_title="Requests received"
+        )
+
+    @property
+    def by_channel_chart(self) -> Chart:
+        return charts.stacked(
+            self.by_channel.used(), x_title="Month received", y_title="Requests received"
+        )
+
+    @property
+    def on_time_chart(self) -> Chart:
+        rows = [
+            (r.label, r.rate or 0.0, f"{r.on_time} of {r.closed} on time") for r in self.on_time
+        ]
+        return charts.horizontal(
+            rows,
+            top=1.0,
+            ticks=[(0.0, "0%"), (0.5, "50%"), (1.0, "100%")],
+            x_title="Share answered on time",
+            y_title="Request type",
+        )
+
+    @property
+    def status_chart(self) -> Chart:
+        top = charts.scale_top(max((n for _, n in self.open_by_status), default=0))
+        return charts.horizontal(
+            [(label, n, str(n)) for label, n in self.open_by_status],
+            top=top,
+            ticks=[(0, "0"), (top // 2, str(top // 2)), (top, str(top))],
+            x_title="Open requests",
+            y_title="Status",
+        )
 
 
-def overview(today: dt.date) -> Overview:
-    weekly_table = _weekly(today)
-    status_table = _by_status()
-    closed = list(
-        DataSubjectRequest.objects.filter(
-            status__in=[Status.COMPLETED, Status.REJECTED],
-            closed_at__date__gte=today - dt.timedelta(days=365),
-        ).values_list("received_at", "closed_at", "due_on")
+def report(period: Period, *, today: dt.date) -> Report:
+    closed = _closed(period)
+    on_time = _on_time(closed)
+    with_deadline = sum(r.closed for r in on_time)
+    return Report(
+        period=period,
+        today=today,
+        by_type=_monthly(period, "request_type", TYPE_LABELS, TYPE_COLOURS),
+        by_channel=_monthly(period, "channel", {c: str(c.label) for c in Channel}, CHANNEL_COLOURS),
+        received=_received(period).count(),
+        closed=closed.count(),
+        on_time=on_time,
+        on_time_rate=sum(r.on_time for r in on_time) / with_deadline if with_deadline else None,
+        median_days=_median_days(closed),
+        extensions=Extension.objects.filter(_within("granted_at", period)).count(),
+        refusals=_refusals(period),
+        exemptions=_exemptions(closed),
+        overdue=_overdue(today).count(),
+        overdue_by_type=_by_type(_overdue(today)),
+        open_by_status=_open_by_status(),
     )
-    on_time = [c.date() <= due for _, c, due in closed if c is not None and due is not None]
-    durations = [(c - r).total_seconds() / 86400 for r, c, _ in closed if c is not None]
-    return Overview(
-        weekly=_stacked(weekly_table),
-        weekly_table=weekly_table,
-        by_status=_horizontal(status_table),
-        status_table=status_table,
-        open_count=sum(n for _, n in status_table),
-        overdue=DataSubjectRequest.objects.filter(
-            status__in=OPEN_STATUSES, due_on__lt=today
-        ).count(),
-        closed_12m=len(closed),
-        on_time_rate=(sum(on_time) / len(on_time)) if on_time else None,
-        median_days=statistics.median(durations) if durations else None,
-        legend=[(str(RequestType(t).label), c) for t, c in TYPE_COLOURS.items()],
-    )
 
 
-def _weekly(today: dt.date) -> list[tuple[str, dict[str, int]]]:
-    monday = today - dt.timedelta(days=today.weekday())
-    weeks = [monday - dt.timedelta(weeks=n) for n in range(WEEKS - 1, -1, -1)]
-    counts: dict[dt.date, dict[str, int]] = {w: {} for w in weeks}
+def _within(field: str, period: Period) -> Q:
+    start, after = period.bounds
+    return Q(**{f"{field}__gte": start, f"{field}__lt": after})
+
+
+def _received(period: Period) -> QuerySet[DataSubjectRequest]:
+    return DataSubjectRequest.objects.filter(_within("received_at", period)).order_by()
+
+
+def _closed(period: Period) -> QuerySet[DataSubjectRequest]:
+    """Requests answered (completed or refused) in the period, whenever they were received."""
+    return DataSubjectRequest.objects.filter(
+        _within("closed_at", period), status__in=ANSWERED
+    ).order_by()
+
+
+def _overdue(today: dt.date) -> QuerySet[DataSubjectRequest]:
+    return DataSubjectRequest.objects.filter(status__in=OPEN_STATUSES, due_on__lt=today).order_by()
+
+
+def _monthly(period: Period, column: str, labels: dict[str, str], colours: list[str]) -> Counts:
     rows = (
-        DataSubjectRequest.objects.filter(received_at__date__gte=weeks[0])
-        .annotate(week=TruncWeek("received_at"))
-        .values("week", "request_type")
+        _received(period)
+        .annotate(month=TruncMonth("received_at"))
+        .values("month", column)
         .annotate(n=Count("id"))
     )
+    months = period.months()
+    counts: dict[dt.date, dict[str, int]] = {m: {} for m in months}
     for row in rows:
-        week = row["week"].date() if isinstance(row["week"], dt.datetime) else row["week"]
-        if week in counts:
-            counts[week][row["request_type"]] = row["n"]
-    return [(w.strftime("%d %b"), counts[w]) for w in weeks]
+        month = row["month"]
+        month = (month.date() if isinstance(month, dt.datetime) else month).replace(day=1)
+        if month in counts:
+            counts[month][row[column]] = row["n"]
+    return Counts(
+        columns=list(labels.values()),
+        colours=colours[: len(labels)],
+        rows=[(m.strftime("%b %Y"), [counts[m].get(k, 0) for k in labels]) for m in months],
+    )
 
 
-def _by_status() -> list[tuple[str, int]]:
+def _on_time(closed: QuerySet[DataSubjectRequest]) -> list[OnTime]:
+    """Per type, the answered requests that had a deadline, and those answered by it. The
+    deadline is the one in force: an extended request is on time by its extended date."""
+    on_time = Q(closed_at__date__lte=F("due_on"))
+    rows = {
+        row["request_type"]: row
+        for row in closed.exclude(due_on=None)
+        .values("request_type")
+        .annotate(
+            n=Count("id"),
+            on_time=Count("id", filter=on_time),
+            extended=Count(
+                "id", filter=on_time & Q(closed_at__date__gt=F("extension__previous_due_on"))
+            ),
+        )
+    }
+    return [
+        OnTime(
+            label,
+            rows[kind]["n"],
+            rows[kind]["on_time"],
+            rows[kind]["extended"],
+            _median_days(closed.filter(request_type=kind)),
+        )
+        for kind, label in TYPE_LABELS.items()
+        if kind in rows
+    ]
+
+
+def _median_days(closed: QuerySet[DataSubjectRequest]) -> float | None:
+    """The median time from receipt to answer, in calendar days (UK dates, so a change of clocks
+    counts no hour): the middle one or two durations, sorted by the database."""
+    took = ExpressionWrapper(
+        TruncDate("closed_at") - TruncDate("received_at"), output_field=DurationField()
+    )
+    durations = closed.annotate(took=took).order_by("took").values_list("took", flat=True)
+    n = durations.count()
+    if not n:
+        return None
+    middle = list(durations[(n - 1) // 2 : n // 2 + 1])
+    return sum(d.total_seconds() for d in middle) / len(middle) / 86400
+
+
+def _refusals(period: Period) -> list[tuple[str, int]]:
+    """Requests refused in the period, by the reason template staff chose; a reason in their own
+    words is counted, never shown (it may name someone)."""
+    templates = [
+        When(payload__reason__startswith=text, then=Value(str(label)))
+        for text, label in REJECTION_TEMPLATES
+        if text
+    ]
+    why = Case(
+        *templates,
+        When(payload__reason__isnull=True, then=Value(REFUSAL_PURGED)),
+        default=Value(REFUSAL_OWN_WORDS),
+        output_field=CharField(),
+    )
+    rows = (
+        RequestEvent.objects.filter(
+            _within("request__closed_at", period),
+            action=EventAction.REJECT,
+            request__status=Status.REJECTED,
+        )
+        .annotate(why=why)
+        .values("why")
+        .annotate(n=Count("request", distinct=True))
+        .order_by("-n", "why")
+    )
+    return [(row["why"], row["n"]) for row in rows]
+
+
+def _exemptions(closed: QuerySet[DataSubjectRequest]) -> list[RegisterRow]:
+    """The register: data withheld from a response, data kept by law on an erasure (by its
+    legal basis, as the approved plan says), and erasures paused by a legal hold, on the
+    requests answered in the period."""
+    register = [
+        _register_row(WITHHELD, Redaction.objects.filter(request__in=closed)),
+        *_kept_by_law(closed),
+        _register_row(LEGAL_HOLD, LegalHold.objects.filter(request__in=closed)),
+    ]
+    return [row for row in register if row.uses]
+
+
+def _register_row(label: str, rows: QuerySet[Redaction] | QuerySet[LegalHold]) -> RegisterRow:
+    per_request = dict(rows.order_by().values_list("request__reference").annotate(n=Count("id")))
+    return RegisterRow(label, sum(per_request.values()), sorted(per_request))
+
+
+def _kept_by_law(closed: QuerySet[DataSubjectRequest]) -> list[RegisterRow]:
+    # Nested JSON (store → table → rule) that no portable SQL function reads: the approved plans
+    # of the period's erasures are few, read here.
+    kept: dict[str, set[str]] = defaultdict(set)
+    plans = closed.filter(request_type=RequestType.ERASURE).exclude(erasure_plan=None)
+    for reference, plan in plans.values_list("reference", "erasure_plan"):
+        for tables in (plan or {}).get("rules", {}).values():
+            for rule in tables.values():
+                if rule.get("action") == "retain":
+                    kept[str(rule.get("legal_basis") or "no basis recorded")].add(reference)
+    return [
+        RegisterRow(KEPT_BY_LAW.format(basis=basis), len(refs), sorted(refs))
+        for basis, refs in sorted(kept.items())
+    ]
+
+
+def _by_type(requests: QuerySet[DataSubjectRequest]) -> list[tuple[str, int]]:
+    rows = dict(requests.values_list("request_type").annotate(n=Count("id")))
+    return [(label, rows[kind]) for kind, label in TYPE_LABELS.items() if rows.get(kind)]
+
+
+def _open_by_status() -> list[tuple[str, int]]:
     rows = dict(
         DataSubjectRequest.objects.filter(status__in=OPEN_STATUSES)
+        .order_by()
         .values_list("status")
         .annotate(n=Count("id"))
     )
     return [(Status(s).label, rows.get(s, 0)) for s in Status if s in OPEN_STATUSES]
-
-
-def _stacked(table: list[tuple[str, dict[str, int]]], width: int = 640, height: int = 220) -> Chart:
-    top = max([sum(c.values()) for _, c in table] + [1])
-    chart = Chart(width, height, maximum=top)
-    plot_h, step = height - 30, (width - 40) / len(table)
-    for i, (label, counts) in enumerate(table):
-        y = float(plot_h)
-        for kind, colour in TYPE_COLOURS.items():
-            n = counts.get(kind, 0)
-            if n:
-                h = plot_h * n / top
-                y -= h
-                chart.bars.append(
-                    Bar(
-                        40 + i * step + 4,
-                        y,
-                        step - 8,
-                        h,
-                        colour,
-                        f"{label}: {n} {RequestType(kind).label}",
-                    )
-                )
-        chart.ticks.append((40 + i * step + step / 2, label))
-    return chart
-
-
-def _horizontal(table: list[tuple[str, int]], width: int = 640) -> Chart:
-    top = max([n for _, n in table] + [1])
-    chart = Chart(width, 28 * len(table) + 10, maximum=top)
-    for i, (label, n) in enumerate(table):
-        chart.bars.append(
-            Bar(230, 8 + i * 28, (width - 290) * n / top, 18, "#1f4fd1", f"{label}: {n}", n)
-        )
-        chart.ticks.append((8 + i * 28 + 13, label))
-    return chart

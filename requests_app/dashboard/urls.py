@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from requests_app import converters
-from requests_app.dashboard import login, twofactor, views
+from requests_app.dashboard import login, report_views, saved_views, twofactor, views
 
 __all__ = ["converters", "urlpatterns"]
 
@@ -18,7 +18,11 @@ urlpatterns = [
     path("", views.queue, name="dashboard-queue"),
     path("queue.csv", views.queue_csv, name="dashboard-queue-csv"),
     path("bulk/", views.bulk, name="dashboard-bulk"),
-    path("overview/", views.overview, name="dashboard-overview"),
+    path("views/", saved_views.save, name="dashboard-saved-view-save"),
+    path("views/<int:pk>/delete/", saved_views.delete, name="dashboard-saved-view-delete"),
+    path("overview/", report_views.overview, name="dashboard-overview"),
+    path("overview/report.csv", report_views.report_csv, name="dashboard-report-csv"),
+    path("overview/report.pdf", report_views.report_pdf, name="dashboard-report-pdf"),
     path("requests/new/", views.log_request, name="dashboard-log-request"),
     path("requests/<ref:reference>/", views.request_page, name="dashboard-request"),
     path(

@@ -39,7 +39,8 @@ from requests_app.dashboard.forms import (
     SuggestionForm,
     action_text,
 )
-from requests_app.dashboard.reports import overview as figures
+from requests_app.dashboard.saved_views import queue_filters
+from requests_app.dashboard.spreadsheet import formula_safe
 from requests_app.fulfilment import erasure, erasure_plans, recipients, rectification
 from requests_app.gathering import gather
 from requests_app.gathering.gather import gathering_start
@@ -50,6 +51,7 @@ from requests_app.models import (
     GatherStep,
     RequestType,
     Restriction,
+    SavedView,
     Status,
     StepStatus,
 )
@@ -100,6 +102,9 @@ def queue(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "overdue_notices": recipients.overdue_notices(),
             "may_withdraw": actions.has_role(request.user, "withdraw"),
+            "saved_views": SavedView.objects.filter(user=request.user.pk),
+            "filters_query": urlencode(queue_filters(request.GET)),
+            "searching": bool(request.session.get(SEARCH_KEY)),
             "team": User.objects.filter(groups__name__in=ROLES, is_active=True)
             .distinct()
             .order_by("username"),
@@ -148,8 +153,8 @@ def queue_csv(request: HttpRequest) -> HttpResponse:
             [
                 dsr.reference,
                 dsr.get_request_type_display(),
-                _cell(dsr.requester_name),
-                _cell(dsr.requester_email),
+                formula_safe(dsr.requester_name),
+                formula_safe(dsr.requester_email),
                 dsr.get_status_display(),
                 dsr.assignee.username if dsr.assignee else "",
                 dsr.due_on.isoformat() if dsr.due_on else "",
@@ -166,11 +171,6 @@ def queue_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="queue-{today.isoformat()}.csv"'
     return response
-
-
-def _cell(value: str) -> str:
-    """A value a spreadsheet will not run as a formula (CSV injection)."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 # Bulk actions from the queue: each request is changed by the same service as one at a time, in
@@ -319,11 +319,6 @@ BUTTON_STYLE = {
     "reject": "danger",
     "withdraw": "danger",
 }
-
-
-@staff_required
-def overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/overview.html", {"o": figures(timezone.localdate())})
 
 
 @staff_required

@@ -139,6 +139,8 @@ DASHBOARD = {  # covered by tests/requests_app/dashboard/test_dashboard.py's mat
     "dashboard-otp-backup-codes",
     "dashboard-queue",
     "dashboard-overview",
+    "dashboard-report-csv",
+    "dashboard-report-pdf",
     "dashboard-request",
     "dashboard-retry-store",
     "dashboard-retry-erasure",
@@ -153,6 +155,8 @@ DASHBOARD = {  # covered by tests/requests_app/dashboard/test_dashboard.py's mat
     "dashboard-log-request",
     "dashboard-queue-csv",
     "dashboard-bulk",
+    "dashboard-saved-view-save",
+    "dashboard-saved-view-delete",
 }
 
 

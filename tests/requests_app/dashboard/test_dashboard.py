@@ -39,6 +39,8 @@ def urls(reference: str, document: int = 1) -> list[tuple[str, str, bool]]:
     return [
         ("get", "/staff/", False),
         ("get", "/staff/overview/", False),
+        ("get", "/staff/overview/report.csv", False),
+        ("get", "/staff/overview/report.pdf", False),
         ("get", base, False),
         ("get", f"{base}data/crm/", False),
         ("post", f"{base}data/crm/redact/", False),
@@ -52,6 +54,8 @@ def urls(reference: str, document: int = 1) -> list[tuple[str, str, bool]]:
         ("get", "/staff/requests/new/", False),
         ("get", "/staff/queue.csv", False),
         ("post", "/staff/bulk/", False),
+        ("post", "/staff/views/", False),  # saves nothing without a name: a message, then back
+        ("post", "/staff/views/1/delete/", False),  # not theirs or not there: the same answer
         ("get", "/staff/two-factor/", False),
         ("get", "/staff/two-factor/remove/", False),
         *actions,
@@ -65,6 +69,8 @@ def test_the_matrix_covers_every_dashboard_url() -> None:
     covered = {
         "dashboard-queue",
         "dashboard-overview",
+        "dashboard-report-csv",
+        "dashboard-report-pdf",
         "dashboard-request",
         "dashboard-store-data",
         "dashboard-redact",
@@ -82,6 +88,8 @@ def test_the_matrix_covers_every_dashboard_url() -> None:
         "dashboard-log-request",
         "dashboard-queue-csv",
         "dashboard-bulk",
+        "dashboard-saved-view-save",
+        "dashboard-saved-view-delete",
     }
     assert {p.name for p in urlpatterns} - open_to_all == covered
 
