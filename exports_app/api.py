@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from exports_app import services
 from exports_app.files import stream_export
-from exports_app.models import DownloadLink, Export
+from exports_app.models import GROUNDS_TOLD, DownloadLink, Export, Grounds
 from requests_app.api.serializers import RequestDetailSerializer
 from requests_app.api.views import detail_response, get_request_or_404, staff_may, staff_user
 from requests_app.core.audit import event_append
@@ -113,7 +113,20 @@ class RedactionInput(serializers.Serializer):
         trim_whitespace=False,
         help_text="the words; without start and end, every place they appear is withheld",
     )
-    reason = serializers.CharField(max_length=2000)
+    grounds = serializers.ChoiceField(
+        choices=Grounds.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="the exemption relied on (blank: a reason of your own, in `reason`)",
+    )
+    reason = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="what the person reads; with `grounds` and no reason, the grounds' own words",
+    )
 
 
 class RedactApi(APIView):
@@ -126,9 +139,10 @@ class RedactApi(APIView):
     def post(self, request: Request, reference: str) -> Response:
         form = RedactionInput(data=request.data)
         form.is_valid(raise_exception=True)
-        services.redaction_add(
-            dsr=get_request_or_404(reference), actor=staff_user(request), **form.validated_data
-        )
+        data = dict(form.validated_data)
+        if data["grounds"] and not data["reason"].strip():
+            data["reason"] = GROUNDS_TOLD[Grounds(data["grounds"])]
+        services.redaction_add(dsr=get_request_or_404(reference), actor=staff_user(request), **data)
         return detail_response(request, reference)
 
 

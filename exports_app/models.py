@@ -122,6 +122,26 @@ class DownloadLink(models.Model):
         return f"download link for {self.request_id}"
 
 
+class Grounds(models.TextChoices):
+    """Why something is withheld, under the Data Protection Act 2018 (for staff and the
+    exemptions register); ``GROUNDS_TOLD`` is how the person reads it."""
+
+    THIRD_PARTY = "third_party", "Another person's information (DPA 2018 Sch. 2 para 16)"
+    PRIVILEGE = "privilege", "Legal professional privilege (DPA 2018 Sch. 2 para 19)"
+    CRIME = "crime", "Crime and taxation (DPA 2018 Sch. 2 para 2)"
+    REFERENCE = "reference", "Confidential reference (DPA 2018 Sch. 2 para 24)"
+    NEGOTIATIONS = "negotiations", "Negotiations (DPA 2018 Sch. 2 para 23)"
+
+
+GROUNDS_TOLD = {
+    Grounds.THIRD_PARTY: "It is about another person, who has not agreed to its release",
+    Grounds.PRIVILEGE: "It is confidential legal advice",
+    Grounds.CRIME: "Releasing it would harm the prevention or detection of crime",
+    Grounds.REFERENCE: "It is a confidential reference given about you",
+    Grounds.NEGOTIATIONS: "It records our intentions in negotiations with you",
+}
+
+
 class RedactionQuerySet(models.QuerySet["Redaction"]):
     def in_force(self) -> RedactionQuerySet:
         """Not undone: what the files withhold."""
@@ -148,6 +168,9 @@ class Redaction(models.Model):
     path = models.CharField(max_length=500, blank=True)  # a passage: where in the field's value
     span_start = models.PositiveIntegerField(default=0)
     span_end = models.PositiveIntegerField(default=0)  # 0: the whole field (or record)
+    # the exemption relied on (blank: a reason staff wrote themselves); ``reason`` is what the
+    # person reads
+    grounds = models.CharField(max_length=20, choices=Grounds.choices, blank=True)
     reason = models.TextField()
     created_by = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)

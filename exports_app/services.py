@@ -30,6 +30,7 @@ from exports_app.models import (
     Export,
     ExportFormat,
     ExportStatus,
+    Grounds,
     Redaction,
 )
 from exports_app.renderers import renderer_for
@@ -383,14 +384,18 @@ def redaction_add(
     start: int | None = None,
     end: int | None = None,
     passage: str = "",
+    grounds: str = "",
 ) -> list[Redaction]:
     """Withhold a record (``field`` empty), one field of it, or a passage of text in it, with a
     reason. A passage is the characters ``[start, end)`` of the string at ``path`` in the field
     (``exports_app.passages``); given as ``passage`` without offsets, every place it appears in
     that string is withheld. The passage is checked against the data gathered now, and never
     written anywhere but the files' cut: the event names where it is, not what it says.
+    ``grounds`` names the exemption relied on (``Grounds``; blank for a reason of staff's own).
     Returns the redactions made (none when it was withheld already)."""
     reason = reason.strip()
+    if grounds and grounds not in Grounds.values:
+        raise RuleViolation("Choose one of the listed grounds.", field="grounds")
     if not reason:
         raise RuleViolation(
             "Say why this is withheld; the person is told the reason.", field="reason"
@@ -412,14 +417,20 @@ def redaction_add(
             continue
         made.append(
             Redaction.objects.create(
-                request=dsr, **target, span_start=a, span_end=b, reason=reason, created_by=label
+                request=dsr,
+                **target,
+                span_start=a,
+                span_end=b,
+                grounds=grounds,
+                reason=reason,
+                created_by=label,
             )
         )
         event_append(
             dsr=dsr,
             actor=label,
             action="redact",
-            payload={**_where(target, a, b), "reason": reason},
+            payload={**_where(target, a, b), "grounds": grounds or None, "reason": reason},
         )
     if made and Export.objects.filter(request=dsr).exists():
         _exports_build_again(dsr)  # the built files no longer hold what is withheld

@@ -335,6 +335,7 @@ class RedactionSerializer(serializers.ModelSerializer):
             "path",
             "span_start",
             "span_end",
+            "grounds",
             "reason",
             "created_by",
             "created_at",

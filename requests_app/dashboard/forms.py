@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from exports_app.models import GROUNDS_TOLD, Grounds
 from requests_app.core.actions import ACTIONS
 from requests_app.core.documents import Upload
 from requests_app.core.permissions import ROLES
@@ -354,29 +355,6 @@ class ActionForm(forms.Form):
         return data
 
 
-# Why something is withheld, as the person will read it, with the exemption for staff.
-WITHHOLD_REASONS = {
-    "third_party": (
-        "Another person's information (DPA 2018 Sch. 2 para 16)",
-        "It is about another person, who has not agreed to its release",
-    ),
-    "privilege": (
-        "Legal professional privilege (DPA 2018 Sch. 2 para 19)",
-        "It is confidential legal advice",
-    ),
-    "crime": (
-        "Crime and taxation (DPA 2018 Sch. 2 para 2)",
-        "Releasing it would harm the prevention or detection of crime",
-    ),
-    "reference": (
-        "Confidential reference (DPA 2018 Sch. 2 para 24)",
-        "It is a confidential reference given about you",
-    ),
-    "negotiations": (
-        "Negotiations (DPA 2018 Sch. 2 para 23)",
-        "It records our intentions in negotiations with you",
-    ),
-}
 OTHER_REASON = "other"
 
 
@@ -398,7 +376,7 @@ class RedactForm(forms.Form):
         label="Why (the person reads it)",
         choices=[
             ("", "Choose a reason"),
-            *[(key, label) for key, (label, _) in WITHHOLD_REASONS.items()],
+            *Grounds.choices,
             (OTHER_REASON, "Another reason (write it)"),
         ],
         error_messages={"required": "Choose why it is withheld; the person reads the reason."},
@@ -410,12 +388,13 @@ class RedactForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         choice = data.get("reason")
+        data["grounds"] = ""
         if choice == OTHER_REASON:
             data["reason"] = (data.get("other_reason") or "").strip()
             if not data["reason"]:
                 self.add_error("other_reason", "Write the reason; the person reads it.")
-        elif choice in WITHHOLD_REASONS:
-            data["reason"] = WITHHOLD_REASONS[choice][1]
+        elif choice in Grounds.values:
+            data["grounds"], data["reason"] = choice, GROUNDS_TOLD[Grounds(choice)]
         data.pop("other_reason", None)
         what = data.pop("what", "")
         if what == "record":

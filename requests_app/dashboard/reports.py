@@ -30,7 +30,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
-from exports_app.models import Redaction
+from exports_app.models import Grounds, Redaction
 from requests_app.dashboard import charts
 from requests_app.dashboard.charts import Chart, Counts
 from requests_app.dashboard.forms import REJECTION_TEMPLATES
@@ -61,7 +61,8 @@ CHANNEL_COLOURS = ["#1f4fd1", "#0e9384", "#b54708", "#7a5af8", "#d92d20", "#4754
 ANSWERED = (Status.COMPLETED, Status.REJECTED)  # a response was sent: on time or not
 REFUSAL_OWN_WORDS = "Reason written by staff"
 REFUSAL_PURGED = "Reason no longer held (purged after the retention period)"
-WITHHELD = "Withheld from a response (redaction)"
+WITHHELD = "Withheld from a response (a reason written by staff)"
+WITHHELD_ON = "Withheld: {grounds}"
 KEPT_BY_LAW = "Kept on erasure by law: {basis}"
 LEGAL_HOLD = "Erasure paused by a legal hold"
 
@@ -319,11 +320,21 @@ def _exemptions(closed: QuerySet[DataSubjectRequest]) -> list[RegisterRow]:
     legal basis, as the approved plan says), and erasures paused by a legal hold, on the
     requests answered in the period."""
     register = [
-        _register_row(WITHHELD, Redaction.objects.filter(request__in=closed)),
+        *_withheld(closed),
         *_kept_by_law(closed),
         _register_row(LEGAL_HOLD, LegalHold.objects.filter(request__in=closed)),
     ]
     return [row for row in register if row.uses]
+
+
+def _withheld(closed: QuerySet[DataSubjectRequest]) -> list[RegisterRow]:
+    """What was withheld (and not put back), by the exemption relied on."""
+    in_force = Redaction.objects.in_force().filter(request__in=closed)
+    rows = [
+        _register_row(WITHHELD_ON.format(grounds=label), in_force.filter(grounds=value))
+        for value, label in Grounds.choices
+    ]
+    return [*rows, _register_row(WITHHELD, in_force.filter(grounds=""))]
 
 
 def _register_row(label: str, rows: QuerySet[Redaction] | QuerySet[LegalHold]) -> RegisterRow:

@@ -235,6 +235,7 @@ def test_accepting_a_suggestion_from_the_page_needs_a_chosen_reason(
     client.post(url, {**form, "reason": "third_party"})
     (made,) = Redaction.objects.all()
     assert (made.path, made.span_start, made.span_end) == ("/0/body", start, start + 8)
+    assert (made.grounds, made.reason) == ("third_party", REASON)  # the exemption, for the register
     page = client.get(f"/staff/requests/{bob.reference}/data/support/?table=tickets").content
     assert b"staff:rita" in page or b"rita" in page  # who withheld it
     assert REASON.encode() in page

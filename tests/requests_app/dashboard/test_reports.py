@@ -103,6 +103,12 @@ def seeded(submit: Any) -> Seeded:
     for key in ("1" * 64, "2" * 64):
         Redaction.objects.create(request=a, store="support", table="tickets", record_key=key,
                                  reason="It is about Jane Doe", created_by="staff:rita")  # fmt: skip
+    for undone in (False, True):
+        Redaction.objects.create(request=a, store="support", table="tickets", record_key="c" * 64,
+                                 path="/0/body", span_start=3, span_end=8 + undone,
+                                 grounds="third_party", reason="It is about another person",
+                                 created_by="staff:rita",
+                                 withdrawn_at=timezone.now() if undone else None)  # fmt: skip
     event_append(dsr=d, actor="staff:arlo", action="reject", payload={
         "reason": "Your request is manifestly unfounded or excessive (UK GDPR Article 12(5)): "
                   "the fifth this week."})  # fmt: skip
@@ -154,8 +160,10 @@ def test_extensions_refusals_exemptions_and_overdue(seeded: Seeded) -> None:
         "Reason written by staff": 1,
     }
     register = {row.label: row for row in figures.exemptions}
-    withheld = register["Withheld from a response (redaction)"]
+    withheld = register[WITHHELD]
     assert (withheld.uses, withheld.references) == (2, [seeded.refs["a"]])
+    third_party = register["Withheld: Another person's information (DPA 2018 Sch. 2 para 16)"]
+    assert (third_party.uses, third_party.references) == (1, [seeded.refs["a"]])  # undone: not
     kept = register["Kept on erasure by law: =UK tax law (HMRC)"]
     assert (kept.uses, kept.references) == (1, [seeded.refs["c"]])
     held = register["Erasure paused by a legal hold"]
