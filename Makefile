@@ -42,7 +42,7 @@ format: install
 	$(BIN)/ruff format .
 
 ## Every benchmark, then one table of all figures beside their baselines (bench/results/*.json).
-BENCHES := gather erase exports dashboard intake end_to_end
+BENCHES := gather erase exports dashboard record_viewer intake end_to_end
 bench: install
 	@for b in $(BENCHES); do VAR_DIR=var/bench $(BIN)/python bench/$$b.py || exit 1; done
 	@$(BIN)/python bench/summary.py

@@ -48,6 +48,14 @@ def rows() -> list[dict[str, str]]:
                 f"no data: {base:.2f} s",
                 f"{s['seconds'] - base:+.2f} s",
             )
+    for r in _load("record_viewer") or []:
+        add(
+            "record viewer",
+            f"page {r['page']} of {r['records']:,} support tickets, {r['suggestions']} suggestions",
+            f"{r['ms']:.0f} ms",
+            f"reading the page alone: {r['baseline_ms']:.0f} ms",
+            f"+{r['ms'] - r['baseline_ms']:.0f} ms",
+        )
     for r in _load("gather") or []:
         ours, base = r["ours"], r["baseline"]
         add(

@@ -402,13 +402,28 @@ def redaction_add(
         )
     spans = [(0, 0)]
     if path or passage or start is not None or end is not None:
-        spans = _passage_spans(dsr, store, table, record_key, field, path, start, end, passage)
-    label = actor_label(actor)
+        record = _gathered_record(dsr, store, table, record_key)
+        spans = _passage_spans(record, field, path, start, end, passage)
+    where = {"store": store, "table": table, "record_key": record_key, "field": field}
+    made = _withhold(dsr, actor_label(actor), where, path, spans, grounds, reason)
+    if made and Export.objects.filter(request=dsr).exists():
+        _exports_build_again(dsr)  # the built files no longer hold what is withheld
+    return made
+
+
+def _withhold(
+    dsr: DataSubjectRequest,
+    label: str,
+    where: dict[str, str],
+    path: str,
+    spans: list[passages.Span],
+    grounds: str,
+    reason: str,
+) -> list[Redaction]:
+    """Record each span withheld (``(0, 0)``: the whole field or record), once, with its event."""
     made = []
     for a, b in spans:
-        target = dict(
-            store=store, table=table, record_key=record_key, field=field, path=path if b else ""
-        )
+        target = {**where, "path": path if b else ""}
         if (
             Redaction.objects.in_force()
             .filter(request=dsr, **target, span_start=a, span_end=b)
@@ -432,8 +447,54 @@ def redaction_add(
             action="redact",
             payload={**_where(target, a, b), "grounds": grounds or None, "reason": reason},
         )
+    return made
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A passage chosen on the page: where it is, and the words (checked against the data)."""
+
+    field: str
+    path: str
+    start: int
+    end: int
+    passage: str
+
+
+@staff_action("redact")
+def passages_withhold(
+    *,
+    dsr: DataSubjectRequest,
+    actor: User,
+    store: str,
+    table: str,
+    record_key: str,
+    picks: list[Pick],
+    reason: str,
+    grounds: str = "",
+) -> list[Redaction]:
+    """Withhold several passages of one record for one reason (suggestions accepted together),
+    all or none: each is checked against the data gathered now first."""
+    reason = reason.strip()
+    if grounds and grounds not in Grounds.values:
+        raise RuleViolation("Choose one of the listed grounds.", field="grounds")
+    if not reason:
+        raise RuleViolation(
+            "Say why this is withheld; the person is told the reason.", field="reason"
+        )
+    if not picks:
+        raise RuleViolation("Tick what to withhold.", field="suggestion")
+    record = _gathered_record(dsr, store, table, record_key)
+    checked = [
+        (p, _passage_spans(record, p.field, p.path, p.start, p.end, p.passage)) for p in picks
+    ]
+    label = actor_label(actor)
+    made = []
+    for pick, spans in checked:
+        where = {"store": store, "table": table, "record_key": record_key, "field": pick.field}
+        made += _withhold(dsr, label, where, pick.path, spans, grounds, reason)
     if made and Export.objects.filter(request=dsr).exists():
-        _exports_build_again(dsr)  # the built files no longer hold what is withheld
+        _exports_build_again(dsr)
     return made
 
 
@@ -450,10 +511,7 @@ def _where(target: dict[str, str], start: int, end: int) -> dict[str, Any]:
 
 
 def _passage_spans(
-    dsr: DataSubjectRequest,
-    store: str,
-    table: str,
-    key: str,
+    record: dict[str, Any],
     field: str,
     path: str,
     start: int | None,
@@ -463,7 +521,6 @@ def _passage_spans(
     """Where the passage is in the data gathered now, or a clear refusal."""
     if not field:
         raise RuleViolation("Choose the field the passage is in.", field="field")
-    record = _gathered_record(dsr, store, table, key)
     text = passages.leaf_text(record, field, path)
     if text is None:
         raise RuleViolation(f"The field {field} holds no text there.", field="path")
@@ -533,6 +590,44 @@ def redaction_undo(*, dsr: DataSubjectRequest, actor: User, redaction_id: int) -
 
 
 @staff_action("redact")
+def suggestions_dismiss(
+    *,
+    dsr: DataSubjectRequest,
+    actor: User,
+    store: str,
+    table: str,
+    record_key: str,
+    picks: list[Pick],
+) -> None:
+    """Staff looked at suggested passages and release them: none is suggested again."""
+    if not picks:
+        raise RuleViolation("Tick what to leave in.", field="suggestion")
+    for p in picks:
+        _dismiss(dsr, actor_label(actor), store, table, record_key, p.field, p.path, p.start, p.end)
+
+
+def _dismiss(
+    dsr: DataSubjectRequest,
+    label: str,
+    store: str,
+    table: str,
+    record_key: str,
+    field: str,
+    path: str,
+    start: int,
+    end: int,
+) -> None:
+    target = dict(store=store, table=table, record_key=record_key, field=field, path=path)
+    _, created = DismissedSuggestion.objects.get_or_create(
+        request=dsr, **target, span_start=start, span_end=end, defaults={"dismissed_by": label}
+    )
+    if created:
+        event_append(
+            dsr=dsr, actor=label, action="dismiss_suggestion", payload=_where(target, start, end)
+        )
+
+
+@staff_action("redact")
 def suggestion_dismiss(
     *,
     dsr: DataSubjectRequest,
@@ -546,12 +641,4 @@ def suggestion_dismiss(
     end: int,
 ) -> None:
     """Staff looked at a suggested passage and release it: it is not suggested again."""
-    label = actor_label(actor)
-    target = dict(store=store, table=table, record_key=record_key, field=field, path=path)
-    _, created = DismissedSuggestion.objects.get_or_create(
-        request=dsr, **target, span_start=start, span_end=end, defaults={"dismissed_by": label}
-    )
-    if created:
-        event_append(
-            dsr=dsr, actor=label, action="dismiss_suggestion", payload=_where(target, start, end)
-        )
+    _dismiss(dsr, actor_label(actor), store, table, record_key, field, path, start, end)

@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from exports_app.models import GROUNDS_TOLD, Grounds
+from exports_app.services import Pick
 from requests_app.core.actions import ACTIONS
 from requests_app.core.documents import Upload
 from requests_app.core.permissions import ROLES
@@ -358,20 +359,10 @@ class ActionForm(forms.Form):
 OTHER_REASON = "other"
 
 
-class RedactForm(forms.Form):
-    """Withhold a record, a field, or a passage of text (``path``, and ``start``/``end`` or the
-    ``passage`` itself), with a reason chosen each time: there is no default."""
+class ReasonForm(forms.Form):
+    """Why something is withheld: grounds chosen each time (there is no default), or a reason
+    of staff's own. Cleaned into ``grounds`` and ``reason`` (the words the person reads)."""
 
-    table = forms.CharField(max_length=200)
-    record_key = forms.RegexField(r"^[0-9a-f]{64}$")
-    # The record page's one form says what in a word: "record", "field:<name>" or
-    # "words:<field>:<path>"; a suggestion's form gives field and path instead.
-    what = forms.CharField(max_length=800, required=False)
-    field = forms.CharField(max_length=200, required=False)
-    path = forms.CharField(max_length=500, required=False)
-    start = forms.IntegerField(required=False, min_value=0)
-    end = forms.IntegerField(required=False, min_value=0)
-    passage = forms.CharField(max_length=2000, required=False, strip=False)
     reason = forms.ChoiceField(
         label="Why (the person reads it)",
         choices=[
@@ -396,6 +387,26 @@ class RedactForm(forms.Form):
         elif choice in Grounds.values:
             data["grounds"], data["reason"] = choice, GROUNDS_TOLD[Grounds(choice)]
         data.pop("other_reason", None)
+        return data
+
+
+class RedactForm(ReasonForm):
+    """Withhold a record, a field, or a passage of text (``path``, and ``start``/``end`` or the
+    ``passage`` itself)."""
+
+    table = forms.CharField(max_length=200)
+    record_key = forms.RegexField(r"^[0-9a-f]{64}$")
+    # The record page's one form says what in a word: "record", "field:<name>" or
+    # "words:" and a JSON [field, path]; the API and older pages give field and path instead.
+    what = forms.CharField(max_length=800, required=False)
+    field = forms.CharField(max_length=200, required=False)
+    path = forms.CharField(max_length=500, required=False)
+    start = forms.IntegerField(required=False, min_value=0)
+    end = forms.IntegerField(required=False, min_value=0)
+    passage = forms.CharField(max_length=2000, required=False, strip=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
         what = data.pop("what", "")
         if what == "record":
             data.update(field="", path="", passage="", start=None, end=None)
@@ -420,15 +431,40 @@ class RedactForm(forms.Form):
         return data
 
 
-class SuggestionForm(forms.Form):
-    """A suggested passage staff leave in (dismiss)."""
+class PicksField(forms.Field):
+    """Suggested passages ticked on the page, each a JSON [field, path, start, end, words]
+    (``staff_words.pick_value``)."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": "Tick at least one suggestion.",
+        "invalid": "The page is out of date; reload it.",
+    }
+
+    def to_python(self, value: Any) -> list[Pick]:
+        picks = []
+        for item in value or []:
+            try:
+                field, path, start, end, words = json.loads(item)
+                pick = Pick(str(field), str(path), int(start), int(end), str(words))
+            except (TypeError, ValueError):
+                raise forms.ValidationError(self.error_messages["invalid"], "invalid") from None
+            if not 0 <= pick.start < pick.end:
+                raise forms.ValidationError(self.error_messages["invalid"], "invalid")
+            picks.append(pick)
+        return picks[:200]
+
+
+class PicksForm(forms.Form):
+    """Suggestions of one record, ticked: left in (dismissed) as they are."""
 
     table = forms.CharField(max_length=200)
     record_key = forms.RegexField(r"^[0-9a-f]{64}$")
-    field = forms.CharField(max_length=200)
-    path = forms.CharField(max_length=500, required=False)
-    start = forms.IntegerField(min_value=0)
-    end = forms.IntegerField(min_value=1)
+    suggestion = PicksField()
+
+
+class WithholdPicksForm(PicksForm, ReasonForm):
+    """Suggestions of one record, ticked: withheld for one reason."""
 
 
 class DecisionForm(forms.Form):

@@ -34,9 +34,10 @@ from requests_app.dashboard.forms import (
     DecisionForm,
     LogRequestForm,
     NoteForm,
+    PicksForm,
     QueueFilterForm,
     RedactForm,
-    SuggestionForm,
+    WithholdPicksForm,
     action_text,
 )
 from requests_app.dashboard.saved_views import queue_filters
@@ -631,33 +632,49 @@ def _form_errors(form: Any) -> str:
 @staff_required
 @require_http_methods(["POST"])
 def redact(request: HttpRequest, reference: str, store: str) -> HttpResponse:
+    """Withhold what the record's form names, or the suggestions ticked, for one reason."""
     dsr = _request_or_404(reference)
-    form = RedactForm(request.POST)
     back = _back_to_data(request, reference, store)
+    ticked = "suggestion" in request.POST
+    form: RedactForm | WithholdPicksForm = (
+        WithholdPicksForm(request.POST) if ticked else RedactForm(request.POST)
+    )
     if not form.is_valid():
         messages.error(request, "Nothing was withheld: " + _form_errors(form))
         return redirect(back)
     assert isinstance(request.user, User)
-    data = form.cleaned_data
+    data = dict(form.cleaned_data)
     try:
-        made = exports.redaction_add(dsr=dsr, actor=request.user, store=store, **data)
+        if ticked:
+            made = exports.passages_withhold(
+                dsr=dsr,
+                actor=request.user,
+                store=store,
+                table=data["table"],
+                record_key=data["record_key"],
+                picks=data["suggestion"],
+                grounds=data["grounds"],
+                reason=data["reason"],
+            )
+        else:
+            made = exports.redaction_add(dsr=dsr, actor=request.user, store=store, **data)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(back)
     if not made:
         messages.info(request, "That was withheld already.")
+        return redirect(back)
+    if ticked or data.get("path") or data.get("passage") or data.get("start") is not None:
+        what = "The words" if len(made) == 1 else f"The words ({len(made)} passages)"
+    elif data["field"]:
+        what = f"The field {data['field']}"
     else:
-        if data.get("path") or data.get("passage") or data.get("start") is not None:
-            what = "The words" if len(made) == 1 else f"The words (in {len(made)} places)"
-        elif data["field"]:
-            what = f"The field {data['field']}"
-        else:
-            what = "The record"
-        messages.success(
-            request,
-            f"{what} will be withheld from every file, marked [REDACTED] with your reason; "
-            "files already built are being built again.",
-        )
+        what = "The record"
+    messages.success(
+        request,
+        f"{what} will be withheld from every file, marked [REDACTED] with your reason; "
+        "files already built are being built again.",
+    )
     return redirect(back)
 
 
@@ -681,12 +698,27 @@ def redaction_undo(request: HttpRequest, reference: str, store: str, pk: int) ->
 @staff_required
 @require_http_methods(["POST"])
 def suggestion_dismiss(request: HttpRequest, reference: str, store: str) -> HttpResponse:
+    """Leave the ticked suggestions in: they are not suggested again."""
     dsr = _request_or_404(reference)
-    form = SuggestionForm(request.POST)
+    form = PicksForm(request.POST)
     back = _back_to_data(request, reference, store)
     if not form.is_valid():
         messages.error(request, "Nothing was changed: " + _form_errors(form))
         return redirect(back)
+    assert isinstance(request.user, User)
+    try:
+        exports.suggestions_dismiss(
+            dsr=dsr,
+            actor=request.user,
+            store=store,
+            table=form.cleaned_data["table"],
+            record_key=form.cleaned_data["record_key"],
+            picks=form.cleaned_data["suggestion"],
+        )
+        messages.success(request, "Left in: they will not be suggested again.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(back)
     assert isinstance(request.user, User)
     try:
         exports.suggestion_dismiss(dsr=dsr, actor=request.user, store=store, **form.cleaned_data)

@@ -68,3 +68,11 @@ def leaf_choice(leaf: Any) -> str:
     """The record form's value for "words in this text": the field and path as a JSON pair (a
     field's name may hold any character). ``withhold.js`` builds the same with JSON.stringify."""
     return "words:" + json.dumps([leaf.field, leaf.path], separators=(",", ":"), ensure_ascii=False)
+
+
+@register.filter
+def pick_value(suggestion: Any) -> str:
+    """A suggestion as a tick box's value: JSON [field, path, start, end, words]
+    (``dashboard.forms.PicksField``)."""
+    s = suggestion
+    return json.dumps([s.field, s.path, s.start, s.end, s.text], ensure_ascii=False)

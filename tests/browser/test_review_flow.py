@@ -59,19 +59,21 @@ def test_withhold_a_suggested_name_undo_submit_approve_and_watch_the_files_arriv
     page.get_by_role("link", name="support").click()
     first = page.locator("article.record", has=page.locator("mark.suggested")).first
     assert first.get_by_text("Sam (Helpdesk)").is_visible()
-    suggested = first.locator("section.suggestions li")
+    suggested = first.locator("form.suggestions li")
     assert suggested.filter(has_text="Jane Doe").count() == 1
     assert suggested.filter(has_text="bob@example.com").count() == 0
     screenshot(page, "record-viewer-suggestions")
-    name = suggested.filter(has_text="another person's name")
+    form = first.locator("form.suggestions")
     # no reason is chosen for her: withholding without one is refused by the browser and server
-    assert name.get_by_label("Why (the person reads it)").input_value() == ""
-    name.get_by_label("Why (the person reads it)").select_option("third_party")
-    name.get_by_role("button", name="Withhold").click()
+    assert form.get_by_label("Why (the person reads it)").input_value() == ""
+    suggested.filter(has_text="another person's name").get_by_role("checkbox").check()
+    form.get_by_label("Why (the person reads it)").select_option("third_party")
+    form.get_by_role("button", name="Withhold the ticked").click()
     assert page.get_by_text("will be withheld from every file").is_visible()
-    email = first.locator("section.suggestions li").filter(has_text="an email address")
-    email.get_by_label("Why (the person reads it)").select_option("third_party")
-    email.get_by_role("button", name="Withhold").click()
+    form = page.locator("article.record").first.locator("form.suggestions")
+    form.locator("li", has_text="an email address").get_by_role("checkbox").check()
+    form.get_by_label("Why (the person reads it)").select_option("third_party")
+    form.get_by_role("button", name="Withhold the ticked").click()
     withheld = page.locator("#withheld-h + div table tbody tr")
     assert withheld.count() == 2
     assert "staff:rita" in withheld.first.inner_text()  # who, why and when, on the page

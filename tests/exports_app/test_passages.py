@@ -343,3 +343,34 @@ def test_the_record_form_names_a_field_with_a_colon_exactly(reviewer: Any) -> No
     )
     assert form.is_valid(), form.errors
     assert (form.cleaned_data["field"], form.cleaned_data["path"]) == ("notes:internal", "/0/text")
+
+
+def test_ticked_suggestions_are_withheld_together_or_left_in(
+    bob: DataSubjectRequest, reviewer: Any
+) -> None:
+    from requests_app.templatetags.staff_words import pick_value
+
+    ticket = _ticket(bob)
+    found = suggestions.for_record(bob, "support", "tickets", ticket)
+    jane = [pick_value(s) for s in found if "jane" in s.text.lower()]
+    assert len(jane) == 2
+    client = _client(reviewer)
+    base = f"/staff/requests/{bob.reference}/data/support/"
+    form = {"table": "tickets", "record_key": record_key(ticket), "suggestion": jane}
+    client.post(f"{base}redact/", form)  # no reason: nothing
+    assert not Redaction.objects.exists()
+    tampered = {
+        **form,
+        "suggestion": [jane[0].replace("Jane Doe", "Jane Dot")],
+        "reason": "third_party",
+    }
+    page = client.post(f"{base}redact/", tampered, follow=True).content.decode()
+    assert not Redaction.objects.exists()  # the words must be the text's
+    assert "The text has changed" in page
+    client.post(f"{base}redact/", {**form, "reason": "third_party"})
+    assert Redaction.objects.in_force().filter(request=bob).count() == 2
+    others = [pick_value(s) for s in found if "jane" not in s.text.lower()]
+    if others:  # (Bob's first ticket names only Jane)
+        client.post(f"{base}suggestions/dismiss/", {**form, "suggestion": others})
+    left = suggestions.for_record(bob, "support", "tickets", ticket)
+    assert left == []
