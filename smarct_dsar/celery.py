@@ -17,10 +17,13 @@ from typing import Any
 from celery import Celery, shared_task
 from celery.schedules import crontab
 from celery.signals import worker_init, worker_ready
+from kombu.transport import TRANSPORT_ALIASES
 
 from requests_app.core.queue import Task
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smarct_dsar.settings")
+# The embedded broker writes each message atomically (``smarct_dsar.broker``).
+TRANSPORT_ALIASES["filesystem"] = "smarct_dsar.broker:Transport"
 
 app = Celery("smarct_dsar")
 app.config_from_object("django.conf:settings", namespace="CELERY")
