@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.files.storage import default_storage
 from django.http import Http404, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -128,6 +130,13 @@ class RedactionInput(serializers.Serializer):
         help_text="what the person reads; with `grounds` and no reason, the grounds' own words",
     )
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("grounds") and not attrs.get("reason", "").strip():
+            raise serializers.ValidationError(
+                {"reason": "Say why this is withheld (or give grounds); the person reads it."}
+            )
+        return attrs
+
 
 class RedactApi(APIView):
     """Withhold a record, one field of it, or a passage of text in it, from release, with a
@@ -149,7 +158,7 @@ class RedactApi(APIView):
 class UndoRedactionApi(APIView):
     """Put back what a redaction withheld (the redaction stays on record, marked undone)."""
 
-    permission_classes = staff_may("redact")
+    permission_classes = staff_may("unredact")
 
     @extend_schema(request=None, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str, pk: int) -> Response:

@@ -111,7 +111,14 @@ class Redactions:
             return record
         target = (store, table, record_key(record))
         if target in self.records:
+            # the whole record goes: what is withheld inside it goes with it
             self.matched.add((*target, "", "", 0, 0))
+            self.matched.update((*target, f, "", 0, 0) for f in self.fields.get(target, {}))
+            self.matched.update(
+                (*target, f, p, a, b)
+                for (f, p), s in self.spans.get(target, {}).items()
+                for a, b in s
+            )
             return {REDACTED: self.records[target]}
         spans = self.spans.get(target)
         if spans:

@@ -74,6 +74,12 @@ def _parts(path: str) -> list[str]:
     return [_unescape(p) for p in path[1:].split("/")]
 
 
+# A list index as JSON Pointer writes it, and only so: "0" or digits without a leading zero, in
+# ASCII ("00", "+0", an Arabic-Indic or superscript digit would name the same item another way: a span
+# grouped under one spelling would be cut from text already cut under the other).
+INDEX = re.compile(r"0|[1-9][0-9]*", re.ASCII)
+
+
 def leaf_text(record: dict[str, Any], field: str, path: str) -> str | None:
     """The string at ``field``/``path``, or None when the record has no string there."""
     if field not in record:
@@ -82,7 +88,7 @@ def leaf_text(record: dict[str, Any], field: str, path: str) -> str | None:
     try:
         for part in _parts(path):
             if isinstance(value, list):
-                if not part.isdigit():
+                if not INDEX.fullmatch(part):
                     return None
                 value = value[int(part)]
             elif isinstance(value, dict):

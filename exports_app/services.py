@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -36,12 +37,13 @@ from exports_app.models import (
 from exports_app.renderers import renderer_for
 from requests_app.core.audit import event_append
 from requests_app.core.errors import RuleViolation, TokenInvalid
+from requests_app.core.lifecycle import transition
 from requests_app.core.locking import lock, staff_action
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
 from requests_app.core.queue import Task, later
 from requests_app.gathering.gather import gathered_records
-from requests_app.models import DataSubjectRequest, RequestType
+from requests_app.models import DataSubjectRequest, RequestType, Status
 from requests_app.models import Delivery as ResponseDelivery
 from smarct_dsar.claims import claim, finish_with_file
 from smarct_dsar.crypto import Writable, new_token, token_hash
@@ -393,22 +395,47 @@ def redaction_add(
     written anywhere but the files' cut: the event names where it is, not what it says.
     ``grounds`` names the exemption relied on (``Grounds``; blank for a reason of staff's own).
     Returns the redactions made (none when it was withheld already)."""
-    reason = reason.strip()
+    reason = _checked_reason(reason, grounds)
+    record = _gathered_record(dsr, store, table, record_key)
+    spans = [(0, 0)]
+    if path or passage or start is not None or end is not None:
+        spans = _passage_spans(record, field, path, start, end, passage)
+    elif field and field not in record:
+        raise RuleViolation(f"That record has no field {field}.", field="field")
+    where = {"store": store, "table": table, "record_key": record_key, "field": field}
+    label = actor_label(actor)
+    made = _withhold(dsr, label, where, path, spans, grounds, reason)
+    if made:
+        _withheld_changed(dsr, label)
+    return made
+
+
+def _checked_reason(reason: str, grounds: str) -> str:
+    """The reason the person reads, refused when empty or made only of invisible characters."""
     if grounds and grounds not in Grounds.values:
         raise RuleViolation("Choose one of the listed grounds.", field="grounds")
-    if not reason:
+    visible = "".join(c for c in reason if unicodedata.category(c)[0] not in "CZ")
+    if not visible:
         raise RuleViolation(
             "Say why this is withheld; the person is told the reason.", field="reason"
         )
-    spans = [(0, 0)]
-    if path or passage or start is not None or end is not None:
-        record = _gathered_record(dsr, store, table, record_key)
-        spans = _passage_spans(record, field, path, start, end, passage)
-    where = {"store": store, "table": table, "record_key": record_key, "field": field}
-    made = _withhold(dsr, actor_label(actor), where, path, spans, grounds, reason)
-    if made and Export.objects.filter(request=dsr).exists():
+    return reason.strip()
+
+
+def _withheld_changed(dsr: DataSubjectRequest, label: str) -> None:
+    """What is withheld changed: after approval, the response goes back to review to be approved
+    again (with the change on its record); built files are built again."""
+    if dsr.status == Status.FULFILLING:
+        transition(
+            dsr,
+            "reopen",
+            actor=label,
+            payload={"reason": "What is withheld changed after approval: approve it again."},
+            submitted_by=None,
+            submitted_at=None,
+        )
+    if Export.objects.filter(request=dsr).exists():
         _exports_build_again(dsr)  # the built files no longer hold what is withheld
-    return made
 
 
 def _withhold(
@@ -475,13 +502,7 @@ def passages_withhold(
 ) -> list[Redaction]:
     """Withhold several passages of one record for one reason (suggestions accepted together),
     all or none: each is checked against the data gathered now first."""
-    reason = reason.strip()
-    if grounds and grounds not in Grounds.values:
-        raise RuleViolation("Choose one of the listed grounds.", field="grounds")
-    if not reason:
-        raise RuleViolation(
-            "Say why this is withheld; the person is told the reason.", field="reason"
-        )
+    reason = _checked_reason(reason, grounds)
     if not picks:
         raise RuleViolation("Tick what to withhold.", field="suggestion")
     record = _gathered_record(dsr, store, table, record_key)
@@ -493,8 +514,8 @@ def passages_withhold(
     for pick, spans in checked:
         where = {"store": store, "table": table, "record_key": record_key, "field": pick.field}
         made += _withhold(dsr, label, where, pick.path, spans, grounds, reason)
-    if made and Export.objects.filter(request=dsr).exists():
-        _exports_build_again(dsr)
+    if made:
+        _withheld_changed(dsr, label)
     return made
 
 
@@ -527,7 +548,11 @@ def _passage_spans(
     if start is None and end is None:
         if not passage:
             raise RuleViolation("Select or type the words to withhold.", field="passage")
-        found = [m.start() for m in re.finditer(re.escape(passage), text)]
+        # as words: "Ann" is not withheld from inside "Announcement"
+        edge_before = r"(?<!\w)" if re.match(r"\w", passage) else ""
+        edge_after = r"(?!\w)" if re.search(r"\w$", passage) else ""
+        pattern = edge_before + re.escape(passage) + edge_after
+        found = [m.start() for m in re.finditer(pattern, text)]
         if not found:
             raise RuleViolation(
                 "Those words are not in that text; copy them exactly.", field="passage"
@@ -557,7 +582,7 @@ def _gathered_record(dsr: DataSubjectRequest, store: str, table: str, key: str) 
     )
 
 
-@staff_action("redact")
+@staff_action("unredact")
 def redaction_undo(*, dsr: DataSubjectRequest, actor: User, redaction_id: int) -> Redaction:
     """Put back what a redaction withheld. The redaction is kept, marked undone by whom and when,
     and the undo is an event of its own; the files are built again."""
@@ -584,12 +609,11 @@ def redaction_undo(*, dsr: DataSubjectRequest, actor: User, redaction_id: int) -
             "withheld_by": redaction.created_by,
         },
     )
-    if Export.objects.filter(request=dsr).exists():
-        _exports_build_again(dsr)
+    _withheld_changed(dsr, label)
     return redaction
 
 
-@staff_action("redact")
+@staff_action("dismiss_suggestion")
 def suggestions_dismiss(
     *,
     dsr: DataSubjectRequest,
@@ -627,7 +651,7 @@ def _dismiss(
         )
 
 
-@staff_action("redact")
+@staff_action("dismiss_suggestion")
 def suggestion_dismiss(
     *,
     dsr: DataSubjectRequest,

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
+
 from exports_app import passages
 from exports_app.models import DismissedSuggestion, Redaction
 from requests_app import datamap
@@ -72,8 +74,11 @@ def _names_known(dsr: DataSubjectRequest, texts: list[passages.Leaf]) -> set[str
     }
     if not keys:
         return set()
-    names = DataSubjectRequest.objects.filter(requester_email_key__in=keys).values_list(
-        "requester_name", flat=True
+    # only someone who proved the address: an unconfirmed form could plant any name here
+    names = (
+        DataSubjectRequest.objects.filter(requester_email_key__in=keys)
+        .filter(Q(email_verified_at__isnull=False) | Q(verified_at__isnull=False))
+        .values_list("requester_name", flat=True)
     )
     return {n.strip() for n in names if len(n.strip()) > 2}
 

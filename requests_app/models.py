@@ -437,6 +437,7 @@ class EventAction(models.TextChoices):
     SEND_BACK = "send_back", "Sent back for changes"
     APPROVE = "approve", "Approved"
     REPLAN = "replan", "Sent back: the erasure plan changed"
+    REOPEN = "reopen", "Sent back: what is withheld changed after approval"
     START_FULFILMENT = "start_fulfilment", "Carrying out started"
     START_OPT_OUT = "start_opt_out", "Opt-out started"
     COMPLETE = "complete", "Completed"

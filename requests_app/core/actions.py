@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Q
 
-from exports_app.models import ExportStatus, redactions_digest
+from exports_app.models import ExportStatus, Redaction, redactions_digest
 from requests_app.core import deadlines
 from requests_app.core.errors import IllegalTransition, NotPermitted, RuleViolation
 from requests_app.core.permissions import (
@@ -108,6 +108,11 @@ ACTIONS: dict[str, StaffAction] = _table(
                 frozenset({RequestType.RECTIFICATION}), prepares=True, event="correction_decided"),
     StaffAction("redact", REVIEWER, frozenset({Status.IN_REVIEW, Status.FULFILLING}), EXPORT_TYPES,
                 reason=True, prepares=True),
+    # Putting withheld data back, and leaving a suggestion in, decide what is released too.
+    StaffAction("unredact", REVIEWER, frozenset({Status.IN_REVIEW, Status.FULFILLING}),
+                EXPORT_TYPES, prepares=True),
+    StaffAction("dismiss_suggestion", REVIEWER, frozenset({Status.IN_REVIEW, Status.FULFILLING}),
+                EXPORT_TYPES, prepares=True),
     StaffAction("rebuild", REVIEWER, frozenset({Status.FULFILLING}), EXPORT_TYPES, prepares=True,
                 event="exports_rebuild"),
     StaffAction("submit", REVIEWER, frozenset({Status.IN_REVIEW}), REVIEWED_TYPES, prepares=True),
@@ -258,7 +263,25 @@ def can_release(dsr: DataSubjectRequest) -> Refusal | None:
             "These files were built before the latest change to what is withheld: build them "
             "again, check them, then release."
         )
+    if not withheld_as_approved(dsr):
+        return _not_now(
+            "What is withheld is not what was approved: send the response back to review, "
+            "and have it approved again."
+        )
     return None
+
+
+def withheld_as_approved(dsr: DataSubjectRequest) -> bool:
+    """What is withheld now is what the latest approval approved (``approval_snapshot``)."""
+    event = dsr.events.filter(action="approve").order_by("-seq").first()
+    approved = event.payload.get("approved") if event is not None else None
+    if not isinstance(approved, dict):
+        return False
+    now = [[*r.target, r.reason] for r in Redaction.objects.in_force().filter(request=dsr)]
+    then = approved.get("redactions", [])
+    if any(len(row) == 5 for row in then):  # approved before passages existed
+        now = [[store, table, key, field, reason] for store, table, key, field, *_, reason in now]
+    return sorted(map(tuple, now)) == sorted(map(tuple, then))
 
 
 def can_redact(dsr: DataSubjectRequest) -> Refusal | None:
@@ -308,6 +331,8 @@ NOT_NOW = {
     "release_hold": can_release_hold,
     "rebuild": can_rebuild,
     "redact": can_redact,
+    "unredact": can_redact,
+    "dismiss_suggestion": can_redact,
     "release": can_release,
     "reissue_link": can_reissue_link,
     "reject": can_refuse,
@@ -376,6 +401,8 @@ def _words(action: str) -> str:
         "submit": "submit it for approval",
         "decide_correction": "decide a correction",
         "redact": "withhold data",
+        "unredact": "put withheld data back",
+        "dismiss_suggestion": "leave a suggestion in",
         "rebuild": "rebuild the files",
         "lift_restriction": "lift the restriction",
     }.get(action, action.replace("_", " "))

@@ -47,6 +47,8 @@ TRANSITIONS: dict[str, Transition] = {
     # The data map changed after approval so that the erasure plan differs: approve again.
     "replan": Transition(frozenset({Status.APPROVED, Status.FULFILLING}), Status.IN_REVIEW),
     "start_fulfilment": Transition(frozenset({Status.APPROVED}), Status.FULFILLING),
+    # What is withheld changed after approval (before release): approve it again.
+    "reopen": Transition(frozenset({Status.FULFILLING}), Status.IN_REVIEW),
     # A marketing opt-out needs no review: straight from verified to carrying it out.
     "start_opt_out": Transition(frozenset({Status.VERIFIED}), Status.FULFILLING),
     "complete": Transition(frozenset({Status.FULFILLING}), Status.COMPLETED),

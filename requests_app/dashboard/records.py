@@ -121,11 +121,12 @@ def _pieces(text: str, withheld: list[Redaction], suggested: list[Suggestion]) -
     """The text cut at each withheld passage and each suggestion (a suggestion overlapping a
     withheld passage is not one: ``suggestions.for_record`` drops it)."""
     marks: list[tuple[int, int, Redaction | None, Suggestion | None]] = []
-    for r in sorted(withheld, key=lambda r: (r.span_start, -r.span_end)):
-        if marks and r.span_start < marks[-1][1]:
-            continue  # inside (or overlapping) one already marked: the files cut the union
-        if passages.fits(text, (r.span_start, r.span_end)):
-            marks.append((r.span_start, r.span_end, r, None))
+    fitting = [r for r in withheld if passages.fits(text, (r.span_start, r.span_end))]
+    for start, end in passages.merged((r.span_start, r.span_end) for r in fitting):
+        # overlapping passages are shown as the files cut them: their union, once (titled by
+        # the first of them)
+        first = min((r for r in fitting if start <= r.span_start < end), key=lambda r: r.span_start)
+        marks.append((start, end, first, None))
     for s in suggested:
         if not any(a < s.end and s.start < b for a, b, _, _ in marks):
             marks.append((s.start, s.end, None, s))

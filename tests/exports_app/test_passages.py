@@ -289,7 +289,9 @@ def test_the_name_of_someone_known_by_an_address_in_the_record_is_suggested(
     bob: DataSubjectRequest, submit: Any
 ) -> None:
     # Priya once filed a request of her own: the record names her away from her address
-    submit(name="Priya Shah", email="ps77@example.org")
+    priya = submit(name="Priya Shah", email="ps77@example.org")
+    priya.email_verified_at = priya.received_at
+    priya.save(update_fields=["email_verified_at"])
     record = {
         "email": "bob@example.com",
         "body": "Priya Shah says hi. Reach her at ps77@example.org",
@@ -374,3 +376,163 @@ def test_ticked_suggestions_are_withheld_together_or_left_in(
         client.post(f"{base}suggestions/dismiss/", {**form, "suggestion": others})
     left = suggestions.for_record(bob, "support", "tickets", ticket)
     assert left == []
+
+
+# --- The attacker's findings (issue 16, outsider review) -----------------------------------
+
+
+def test_an_approver_who_puts_withheld_data_back_after_approval_cannot_release_it(
+    bob: DataSubjectRequest, reviewer: Any, approver: Any, approve: Any
+) -> None:
+    from requests_app.core.errors import NotPermitted
+    from requests_app.models import Status
+    from requests_app.review import decisions
+    from tests.factories import UserFactory
+
+    jane, _ = _withhold_jane(bob, reviewer)
+    bob = approve(bob)
+    assert bob.status == Status.FULFILLING
+    services.redaction_undo(dsr=bob, actor=approver, redaction_id=jane.pk)
+    bob.refresh_from_db()
+    assert bob.status == Status.IN_REVIEW  # what was approved changed: approve it again
+    with pytest.raises(DomainError):
+        decisions.request_release(dsr=bob, actor=approver)
+    decisions.request_submit(dsr=bob, actor=reviewer)
+    with pytest.raises(NotPermitted, match="Two-person rule"):
+        decisions.request_approve(dsr=bob, actor=approver)  # putting it back prepared it
+    other = UserFactory(username="otto", roles=["reviewer", "approver"])
+    decisions.request_approve(dsr=bob, actor=other)
+
+
+def test_release_refuses_files_whose_withholding_is_not_what_was_approved(
+    bob: DataSubjectRequest, reviewer: Any, approver: Any, approve: Any
+) -> None:
+    from requests_app.models import Status
+    from requests_app.review import decisions
+
+    jane, _ = _withhold_jane(bob, reviewer)
+    bob = approve(bob)
+    # changed by a path that moved nothing (a script, a race): the files match it, the
+    # approval does not
+    Redaction.objects.filter(pk=jane.pk).update(withdrawn_at=jane.created_at, withdrawn_by="x")
+    bob.exports.update(status=ExportStatus.PENDING)
+    for export in bob.exports.all():
+        services.export_build(export_id=export.pk, task_id="t")
+    assert bob.status == Status.FULFILLING
+    with pytest.raises(DomainError, match="approved"):
+        decisions.request_release(dsr=bob, actor=approver)
+
+
+@pytest.mark.parametrize(
+    "path", ["/00/body", "/\u0660/body", "/\uff10/body", "/\u00b2/body", "/+0/body"]
+)
+def test_only_the_one_spelling_of_a_path_names_a_text(
+    bob: DataSubjectRequest, reviewer_api: Any, path: str
+) -> None:
+    ticket = _ticket(bob)
+    assert passages.leaf_text(ticket, "messages", path) is None
+    response = reviewer_api.post(
+        f"/api/v1/requests/{bob.reference}/redactions/",
+        {
+            "store": "support",
+            "table": "tickets",
+            "record_key": record_key(ticket),
+            "field": "messages",
+            "path": path,
+            "start": 0,
+            "end": 2,
+            "reason": REASON,
+        },
+        format="json",
+    )
+    assert response.status_code == 400, response.content[:300]
+    assert not Redaction.objects.exists()
+
+
+def test_withholding_the_whole_record_after_words_in_it_still_builds(
+    bob: DataSubjectRequest, reviewer: Any, approve: Any
+) -> None:
+    _withhold_jane(bob, reviewer)
+    ticket = _ticket(bob)
+    services.redaction_add(
+        dsr=bob,
+        actor=reviewer,
+        store="support",
+        table="tickets",
+        record_key=record_key(ticket),
+        field="",
+        reason=REASON,
+    )
+    bob = approve(bob)
+    assert {e.status for e in bob.exports.all()} == {ExportStatus.READY}
+    assert "Jane Doe" not in _released_text(bob.exports.get(format="json"))
+
+
+def test_the_viewer_marks_the_union_of_overlapping_withheld_words() -> None:
+    from requests_app.dashboard.records import _pieces
+
+    text = "My colleague Jane Doe (jane.doe@example.org) cannot"
+    first = Redaction(span_start=13, span_end=18, reason="a", created_by="x")
+    second = Redaction(span_start=15, span_end=44, reason="b", created_by="y")
+    pieces = _pieces(text, [first, second], [])
+    shown = "".join(p.text for p in pieces if p.withheld)
+    assert shown == text[13:44]
+    assert "".join(p.text for p in pieces) == text
+
+
+def test_typed_words_are_withheld_as_whole_words_only(
+    bob: DataSubjectRequest, reviewer: Any
+) -> None:
+    ticket = _ticket(bob)
+    with pytest.raises(DomainError, match="not in that text"):
+        services.redaction_add(
+            dsr=bob,
+            actor=reviewer,
+            store="support",
+            table="tickets",
+            record_key=record_key(ticket),
+            field="messages",
+            path="/0/body",
+            passage="olleague",  # inside "colleague": not a word of its own
+            reason=REASON,
+        )
+
+
+def test_an_invisible_reason_is_no_reason(bob: DataSubjectRequest, reviewer: Any) -> None:
+    ticket = _ticket(bob)
+    with pytest.raises(DomainError, match="why"):
+        services.redaction_add(
+            dsr=bob,
+            actor=reviewer,
+            store="support",
+            table="tickets",
+            record_key=record_key(ticket),
+            field="messages",
+            reason="\u200b\u2060 \ufeff",
+        )
+
+
+def test_a_record_or_field_that_was_not_gathered_cannot_be_withheld(
+    bob: DataSubjectRequest, reviewer: Any
+) -> None:
+    common = {
+        "dsr": bob,
+        "actor": reviewer,
+        "store": "support",
+        "table": "tickets",
+        "reason": REASON,
+    }
+    with pytest.raises(DomainError, match="not in the data gathered"):
+        services.redaction_add(**common, record_key="f" * 64, field="")
+    with pytest.raises(DomainError, match="no field"):
+        services.redaction_add(**common, record_key=record_key(_ticket(bob)), field="nope")
+    assert not Redaction.objects.exists()
+
+
+def test_only_a_confirmed_requesters_name_is_suggested(
+    bob: DataSubjectRequest, submit: Any
+) -> None:
+    submit(name="Mallory Planted", email="ps77@example.org")  # never confirmed their address
+    record = {"body": "Mallory Planted wrote from ps77@example.org"}
+    found = {s.text for s in suggestions.for_record(bob, "support", "tickets", record)}
+    assert "Mallory Planted" not in found

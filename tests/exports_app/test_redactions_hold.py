@@ -98,6 +98,12 @@ def test_a_redaction_added_after_the_files_are_built_rebuilds_them(
             field="messages",
             reason=REASON,
         )
+    # what was approved has changed: back to review, approved again before anything is released
+    dsr.refresh_from_db()
+    assert dsr.status == Status.IN_REVIEW
+    with pytest.raises(IllegalTransition):
+        decisions.request_release(dsr=dsr, actor=approver)
+    dsr = approve(dsr)
     with django_capture_on_commit_callbacks(execute=True):
         decisions.request_release(dsr=dsr, actor=approver)
     dsr.refresh_from_db()

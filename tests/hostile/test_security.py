@@ -118,7 +118,7 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "api-export-preview": ("get", "/api/v1/requests/{ref}/exports/json/", STAFF),
     "api-request-release": ("post", "/api/v1/requests/{ref}/release/", may("release")),
     "api-request-redact": ("post", "/api/v1/requests/{ref}/redactions/", may("redact")),
-    "api-redaction-undo": ("post", "/api/v1/requests/{ref}/redactions/1/undo/", may("redact")),
+    "api-redaction-undo": ("post", "/api/v1/requests/{ref}/redactions/1/undo/", may("unredact")),
     "api-links-reissue": ("post", "/api/v1/requests/{ref}/links/reissue/", may("reissue_link")),
     "api-link-revoke": ("post", "/api/v1/requests/{ref}/links/1/revoke/", may("revoke_link")),
     "schema": ("get", "/api/schema/", PUBLIC),

@@ -83,5 +83,5 @@ def test_the_approval_records_what_is_withheld(
     approved = lifecycle.approved_snapshot(dsr)
     assert approved is not None
     assert approved["redactions"] == [
-        ["support", "tickets", "b" * 64, "messages", "Names a colleague"]
+        ["support", "tickets", "b" * 64, "messages", "", 0, 0, "Names a colleague"]
     ]

@@ -54,6 +54,18 @@ SERVICES: dict[str, Service] = {
     "redact": lambda r, u: exports.redaction_add(
         dsr=r, actor=u, store="crm", table="t", record_key="a" * 64, field="", reason="3rd"
     ),
+    "unredact": lambda r, u: exports.redaction_undo(dsr=r, actor=u, redaction_id=1),
+    "dismiss_suggestion": lambda r, u: exports.suggestion_dismiss(
+        dsr=r,
+        actor=u,
+        store="crm",
+        table="t",
+        record_key="a" * 64,
+        field="f",
+        path="",
+        start=0,
+        end=1,
+    ),
     "rebuild": lambda r, u: exports.exports_rebuild(dsr=r, actor=u),
     "submit": lambda r, u: decisions.request_submit(dsr=r, actor=u),
     "send_back": lambda r, u: decisions.request_send_back(dsr=r, actor=u, reason="Redo"),
