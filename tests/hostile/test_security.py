@@ -150,6 +150,7 @@ DASHBOARD = {  # covered by tests/requests_app/dashboard/test_dashboard.py's mat
     "dashboard-log-request",
     "dashboard-queue-csv",
     "dashboard-bulk",
+    "dashboard-notifications",
 }
 
 

@@ -52,6 +52,7 @@ def urls(reference: str, document: int = 1) -> list[tuple[str, str, bool]]:
         ("post", "/staff/bulk/", False),
         ("get", "/staff/two-factor/", False),
         ("get", "/staff/two-factor/remove/", False),
+        ("get", "/staff/notifications/", False),
         *actions,
     ]
 
@@ -78,6 +79,7 @@ def test_the_matrix_covers_every_dashboard_url() -> None:
         "dashboard-log-request",
         "dashboard-queue-csv",
         "dashboard-bulk",
+        "dashboard-notifications",
     }
     assert {p.name for p in urlpatterns} - open_to_all == covered
 
