@@ -704,6 +704,14 @@ class ProcessorNotice(models.Model):
 
     class Meta:
         ordering = ["sent_at", "store"]
+        indexes = [
+            # the hourly scan's and the queue's question: which are unconfirmed, since when?
+            models.Index(
+                fields=["sent_at"],
+                condition=Q(confirmed_at__isnull=True),
+                name="notice_unconfirmed_sent",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["request", "store", "purpose"], name="one_notice_per_recipient"
