@@ -35,7 +35,7 @@ from django.utils import timezone, translation
 
 from requests_app.core import deadlines
 from requests_app.core.notifications import email_queue
-from requests_app.core.permissions import ROLES
+from requests_app.core.permissions import ROLES, is_privacy_staff
 from requests_app.core.queue import Task, later
 from requests_app.core.webhooks import webhook_body
 from requests_app.models import (
@@ -102,15 +102,18 @@ def _staff(users: list[User]) -> list[Recipient]:
 
 
 def recipients_for(dsr: DataSubjectRequest) -> list[Recipient]:
-    """The assignee; with nobody assigned (or an assignee no longer on the team), the team."""
+    """The assignee; with nobody assigned (or an assignee no longer on the team, or with no
+    address), the team: every reviewer and approver, or the team inbox."""
     assignee = dsr.assignee
-    if assignee is not None and assignee.is_active and assignee.email:
+    if assignee is not None and assignee.email and is_privacy_staff(assignee):
         return _staff([assignee])
     if settings.DSAR_NOTIFY_UNASSIGNED == "staff":
         team = User.objects.filter(
             Q(groups__name__in=ROLES) | Q(is_superuser=True), is_active=True
         ).distinct()
-        return _staff(list(team.order_by("pk")))
+        everyone = _staff(list(team.order_by("pk")))
+        if everyone:
+            return everyone
     inbox = settings.DSAR_TEAM_INBOX
     return [Recipient("team", inbox)] if inbox else []
 
@@ -274,7 +277,7 @@ def digest_send(*, user: User, day: dt.date) -> StaffNotification | None:
     if digest is None:
         return None
     pending = list(
-        StaffNotification.objects.select_for_update()
+        StaffNotification.objects.select_for_update(of=("self",))
         .filter(user=user, delivery=NotificationDelivery.DIGEST, digest__isnull=True)
         .select_related("request")
         .order_by("created_at", "pk")

@@ -5,10 +5,13 @@ the outbox, with no personal data of the person in the email."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -227,3 +230,46 @@ def test_a_member_of_staff_is_never_told_twice_of_one_occasion_by_the_database(
     StaffNotification.objects.create(**fields)
     with pytest.raises(IntegrityError), transaction.atomic():
         StaffNotification.objects.create(**fields)
+
+
+def test_an_assignee_who_left_the_team_is_not_told_the_team_is(
+    dsr: DataSubjectRequest,
+    reviewer: Any,
+    clock: Clock,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    assert dsr.due_on is not None
+    reviewer.groups.clear()  # no privacy role any more (still assigned)
+    settings.DSAR_TEAM_INBOX = "privacy-team@smarct.example"
+    clock.set(dsr.due_on + dt.timedelta(days=1))
+    scan(django_capture_on_commit_callbacks)
+    assert [m.to for m in mail.outbox] == [["privacy-team@smarct.example"]]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="concurrent inserts race only on a server database (CI's PostgreSQL pass)",
+)
+def test_two_beat_workers_scanning_at_once_tell_the_assignee_once(
+    verified: Any, reviewer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dsr = verified()
+    request_assign(dsr=dsr, actor=reviewer, assignee=reviewer)
+    dsr.refresh_from_db()
+    Clock(monkeypatch).set(dsr.due_on + dt.timedelta(days=1))
+    barrier = threading.Barrier(2)
+
+    def worker() -> int:
+        try:
+            barrier.wait(timeout=30)
+            return alerts.notify_deadlines()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        told = [f.result() for f in [pool.submit(worker), pool.submit(worker)]]
+    assert sorted(told) == [0, 1]
+    assert StaffNotification.objects.filter(kind=NotificationKind.OVERDUE).count() == 1
+    assert OutgoingEmail.objects.filter(template="staff-notification").count() == 2  # + review
