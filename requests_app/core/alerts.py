@@ -53,9 +53,9 @@ from requests_app.models import (
 
 # What staff read, one sentence per kind: the reference, never the person.
 SENTENCES = {
-    NotificationKind.ENTERED_REVIEW: "{reference} ({type}) is ready for review{due}.",
-    NotificationKind.DUE_SOON: "{reference} ({type}) is due on {due_on}, in {days} days.",
-    NotificationKind.OVERDUE: "{reference} ({type}) was due on {due_on} and is not closed.",
+    NotificationKind.ENTERED_REVIEW: "{reference} is ready for review: {type}{due}.",
+    NotificationKind.DUE_SOON: "{reference} is due {when}, {due_on}: {type}.",
+    NotificationKind.OVERDUE: "{reference} was due on {due_on} and is not closed: {type}.",
     NotificationKind.RECIPIENT_OVERDUE: (
         "{reference}: {about} has not confirmed acting on the Article 19 notice sent on {sent}."
     ),
@@ -73,7 +73,7 @@ SENTENCES = {
 }
 SUBJECTS = {
     NotificationKind.ENTERED_REVIEW: "ready for review",
-    NotificationKind.DUE_SOON: "due on {due_on}",
+    NotificationKind.DUE_SOON: "due {when}, {due_on}",
     NotificationKind.OVERDUE: "overdue (was due on {due_on})",
     NotificationKind.RECIPIENT_OVERDUE: "a recipient has not confirmed",
     NotificationKind.REPLY: "the person answered your question",
@@ -131,10 +131,14 @@ def _facts(dsr: DataSubjectRequest, about: str, sent: dt.datetime | None) -> dic
         "type": kind_of[0].lower() + kind_of[1:],
         "due_on": due_on,
         "due": f", due on {due_on}" if due_on else "",
-        "days": (dsr.due_on - deadlines.today()).days if dsr.due_on else "",
+        "when": _when((dsr.due_on - deadlines.today()).days) if dsr.due_on else "",
         "about": about,
         "sent": f"{timezone.localtime(sent):%-d %B %Y}" if sent else "",
     }
+
+
+def _when(days: int) -> str:
+    return "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
 
 
 def _record(**fields: Any) -> StaffNotification | None:

@@ -273,3 +273,19 @@ def test_two_beat_workers_scanning_at_once_tell_the_assignee_once(
     assert sorted(told) == [0, 1]
     assert StaffNotification.objects.filter(kind=NotificationKind.OVERDUE).count() == 1
     assert OutgoingEmail.objects.filter(template="staff-notification").count() == 2  # + review
+
+
+def test_the_sentences_read_as_plain_english(
+    dsr: DataSubjectRequest, clock: Clock, django_capture_on_commit_callbacks: Any
+) -> None:
+    assert dsr.due_on is not None
+    due = f"{dsr.due_on:%-d %B %Y}"
+    review = StaffNotification.objects.get(kind=NotificationKind.ENTERED_REVIEW)
+    assert review.detail == (
+        f"{dsr.reference} is ready for review: access (a copy of your data), due on {due}."
+    )
+    clock.set(dsr.due_on - dt.timedelta(days=1))
+    scan(django_capture_on_commit_callbacks)
+    soon = StaffNotification.objects.get(kind=NotificationKind.DUE_SOON)
+    assert soon.detail == (f"{dsr.reference} is due tomorrow, {due}: access (a copy of your data).")
+    assert mail.outbox[-1].subject == f"{dsr.reference}: due tomorrow, {due}"

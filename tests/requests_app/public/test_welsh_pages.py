@@ -279,7 +279,7 @@ def test_staff_only_emails_stay_english(submit: Any) -> None:
     assert "the person answered your question" in subject
     with translation.override("cy"):
         (told,) = alerts.staff_notify(dsr=dsr, kind="entered_review", occasion="event:1")
-    assert "(access (a copy of your data)) is ready for review" in told.detail
+    assert "is ready for review: access (a copy of your data)" in told.detail
     user = UserFactory(username="rita", roles=["reviewer"])
     with translation.override("cy"):
         email = notifications.email_queue(
