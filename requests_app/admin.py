@@ -9,7 +9,13 @@ from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.http import HttpRequest
 
-from requests_app.models import DataSubjectRequest, OutgoingEmail, RequestEvent
+from requests_app.models import (
+    DataSubjectRequest,
+    OutgoingEmail,
+    OutgoingWebhook,
+    RequestEvent,
+    StaffNotification,
+)
 
 # Staff accounts and roles change only through ``manage.py create_staff``, on the audit trail: a
 # rename in the admin would detach a person from what they prepared (the two-person rule), and a
@@ -46,6 +52,17 @@ class EventAdmin(ReadOnlyAdmin):
 class OutgoingEmailAdmin(ReadOnlyAdmin):
     list_display = ["pk", "request", "template", "status", "attempts", "sent_at"]
     exclude = ["to_encrypted", "subject_encrypted", "text_encrypted", "html_encrypted"]
+
+
+@admin.register(StaffNotification)
+class StaffNotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "request", "recipient", "delivery", "occasion"]
+    list_filter = ["kind", "delivery"]
+
+
+@admin.register(OutgoingWebhook)
+class OutgoingWebhookAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "status", "attempts", "created_at", "sent_at", "last_error"]
 
 
 @admin.register(User)

@@ -710,6 +710,14 @@ class ProcessorNotice(models.Model):
 
     class Meta:
         ordering = ["sent_at", "store"]
+        indexes = [
+            # the hourly scan's and the queue's question: which are unconfirmed, since when?
+            models.Index(
+                fields=["sent_at"],
+                condition=Q(confirmed_at__isnull=True),
+                name="notice_unconfirmed_sent",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["request", "store", "purpose"], name="one_notice_per_recipient"
@@ -794,3 +802,130 @@ class SavedView(models.Model):
     @property
     def params(self) -> list[tuple[str, str]]:
         return parse_qsl(self.query)
+
+
+class NotificationKind(models.TextChoices):
+    """What staff are told about (``core/alerts.py`` says who, and when)."""
+
+    ENTERED_REVIEW = "entered_review", "Ready for review"
+    DUE_SOON = "due_soon", "Due soon"
+    OVERDUE = "overdue", "Overdue"
+    RECIPIENT_OVERDUE = "recipient_overdue", "Recipient overdue"
+    REPLY = "reply", "The person answered"
+    AUTHORITY = "authority", "Proof of authority uploaded"
+    LINK_REQUESTED = "link_requested", "New download link asked for"
+    DIGEST = "digest", "Daily digest"
+
+
+class NotificationDelivery(models.TextChoices):
+    EMAIL = "email", "Email"
+    DIGEST = "digest", "In the daily digest"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class StaffNotification(models.Model):
+    """One thing one recipient was told (or will be, in their digest), recorded once.
+
+    ``recipient`` is ``user:<pk>``, ``team`` (the team inbox) or ``webhook``; ``occasion`` is
+    what makes this notice new (the audit event that put the request in review, the due date it
+    is overdue against, the notice that went unconfirmed). The unique constraints are what make
+    each notification fire once, whichever worker or retry gets there first. A digest is a row
+    too (no request; its occasion is the day), and the notices it carried point at it.
+    """
+
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    request = models.ForeignKey(
+        DataSubjectRequest,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="staff_notifications",
+    )
+    recipient = models.CharField(max_length=40)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="staff_notifications",
+    )
+    occasion = models.CharField(max_length=40)
+    # What staff read, written when it happened from the facts then (no personal data).
+    detail = models.CharField(max_length=500)
+    delivery = models.CharField(max_length=10, choices=NotificationDelivery.choices)
+    created_at = models.DateTimeField()
+    email = models.ForeignKey(
+        "OutgoingEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    webhook = models.ForeignKey(
+        "OutgoingWebhook", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    digest = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="carried"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "request", "recipient", "occasion"],
+                condition=Q(request__isnull=False),
+                name="one_notification_per_occasion",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "recipient", "occasion"],
+                condition=Q(request__isnull=True),
+                name="one_digest_per_recipient_per_day",
+            ),
+        ]
+        indexes = [
+            # the digest's question: what is waiting for this user?
+            models.Index(
+                fields=["user", "delivery"],
+                condition=Q(digest__isnull=True, delivery="digest"),
+                name="notification_digest_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient} ({self.occasion})"
+
+
+class StaffPreferences(models.Model):
+    """How one member of staff wants to be told: each notification as it happens, or one email
+    a day listing them (``core/alerts.py``). No row: each as it happens."""
+
+    class Delivery(models.TextChoices):
+        EACH = "each", "Each as it happens"
+        DAILY = "daily", "A daily digest"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_preferences"
+    )
+    delivery = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.EACH)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.delivery}"
+
+
+class OutgoingWebhook(models.Model):
+    """A webhook call queued in the same transaction as the notification it carries, delivered
+    after commit (``core/webhooks.py``) and re-queued by the sweeper until delivered. The body
+    holds no personal data: a reference, a type, a date and a link to the staff page."""
+
+    body = models.TextField()  # the exact JSON signed and sent
+    status = models.CharField(
+        max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"webhook {self.pk} ({self.status})"

@@ -20,7 +20,16 @@ from django.utils import timezone
 
 from exports_app.services import exports_to_requeue
 from requests_app import selectors, workflow
-from requests_app.core import checkpoints, documents, lifecycle, notifications, probes, retention
+from requests_app.core import (
+    alerts,
+    checkpoints,
+    documents,
+    lifecycle,
+    notifications,
+    probes,
+    retention,
+    webhooks,
+)
 from requests_app.core.errors import IllegalTransition
 from requests_app.core.queue import Task, send
 from requests_app.fulfilment import (
@@ -43,6 +52,35 @@ log = logging.getLogger(__name__)
 @idempotent_task(name=Task.SEND_EMAIL, autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
 def send_email(email_id: int) -> None:
     notifications.email_send(email_id=email_id)
+
+
+@idempotent_task(name=Task.NOTIFY_STAFF)
+def notify_staff() -> int:
+    """Tell staff of requests due soon or overdue and of recipients overdue (hourly; each once)."""
+    return alerts.notify_deadlines()
+
+
+@idempotent_task(name=Task.SEND_DIGESTS)
+def send_digests() -> int:
+    """Each member of staff who chose a daily digest gets one email listing what is waiting."""
+    return alerts.digests_send()
+
+
+WEBHOOK_MAX_RETRIES = 8
+
+
+@idempotent_task(name=Task.SEND_WEBHOOK, bind=True, max_retries=WEBHOOK_MAX_RETRIES)
+def send_webhook(self: Any, webhook_id: int) -> Any:
+    """POST one webhook call; a refusal is retried with backoff (30 s doubling to an hour), then
+    left to the sweeper, which tries again up to ``DSAR_WEBHOOK_MAX_ATTEMPTS`` in all."""
+    try:
+        webhooks.webhook_send(webhook_id=webhook_id)
+    except webhooks.WebhookUndelivered as exc:
+        if self.request.retries >= WEBHOOK_MAX_RETRIES:
+            return None
+        # throw=False and returned, as in ``_run_store_step``: eager mode (the tests) runs it too
+        return self.retry(exc=exc, countdown=min(3600, 30 * 2**self.request.retries), throw=False)
+    return None
 
 
 @idempotent_task(name=Task.ADVANCE)
@@ -253,6 +291,8 @@ def sweep_lost_work() -> None:
     and the workflow's table says what each waiting request needs."""
     for email_id in notifications.emails_to_resend():
         send_email.delay(email_id)
+    for webhook_id in webhooks.webhooks_to_resend():
+        send_webhook.delay(webhook_id)
     stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
     # verified or approved, never moved on: advance them
     stuck = Q(status=Status.VERIFIED, verified_at__lt=stale) | Q(

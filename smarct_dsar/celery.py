@@ -86,6 +86,10 @@ app.conf.beat_schedule = {
         "task": Task.REMIND_RECIPIENTS,
         "schedule": crontab(minute=41, hour=9),
     },
+    # Staff notifications: due soon, overdue, recipients overdue (each told once), and the
+    # daily digest for those who chose one.
+    "notify-staff": {"task": Task.NOTIFY_STAFF, "schedule": crontab(minute=11)},
+    "send-digests": {"task": Task.SEND_DIGESTS, "schedule": crontab(minute=30, hour=7)},
     # Anchors the audit trail when it has grown (a no-op otherwise).
     "audit-checkpoint": {"task": Task.AUDIT_CHECKPOINT, "schedule": 60.0},
     "expire-unverified-requests": {

@@ -511,6 +511,35 @@ DSAR_NOTICE_CONFIRM_TTL_DAYS = env_int("DSAR_NOTICE_CONFIRM_TTL_DAYS", 90, minim
 DSAR_CONTROLLER_NAME = env_str("DSAR_CONTROLLER_NAME", "Smarct")
 DSAR_PRIVACY_CONTACT = env_str("DSAR_PRIVACY_CONTACT", "info@smarct.com")
 
+# Notifications to staff (``requests_app/core/alerts.py``). About a request nobody is assigned:
+# "inbox" emails the team inbox (DSAR_TEAM_INBOX, by default the privacy contact); "staff"
+# tells every active reviewer and approver, each as their own preference says.
+DSAR_TEAM_INBOX = env_str("DSAR_TEAM_INBOX", DSAR_PRIVACY_CONTACT)
+DSAR_NOTIFY_UNASSIGNED = env_str("DSAR_NOTIFY_UNASSIGNED", "inbox")
+if DSAR_NOTIFY_UNASSIGNED not in {"inbox", "staff"}:
+    raise ImproperlyConfigured(
+        f"DSAR_NOTIFY_UNASSIGNED={DSAR_NOTIFY_UNASSIGNED!r} is not known. Fix: set it to inbox "
+        "(the team inbox, DSAR_TEAM_INBOX) or staff (every reviewer and approver)."
+    )
+DSAR_NOTIFY_DUE_SOON_DAYS = env_int("DSAR_NOTIFY_DUE_SOON_DAYS", 7, minimum=1)
+# An optional webhook (Slack, a ticket system) told of every notification, signed with HMAC-SHA256
+# (docs/notifications.md). Off while DSAR_WEBHOOK_URL is empty.
+DSAR_WEBHOOK_URL = env_str("DSAR_WEBHOOK_URL")
+DSAR_WEBHOOK_SECRET = env_str("DSAR_WEBHOOK_SECRET")
+if DSAR_WEBHOOK_URL and urlsplit(DSAR_WEBHOOK_URL).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured(
+        f"DSAR_WEBHOOK_URL={DSAR_WEBHOOK_URL!r} is not an http(s) URL. "
+        "Fix: e.g. DSAR_WEBHOOK_URL=https://hooks.example.com/dsar"
+    )
+if DSAR_WEBHOOK_URL and len(DSAR_WEBHOOK_SECRET) < 32:
+    raise ImproperlyConfigured(
+        "DSAR_WEBHOOK_URL is set but DSAR_WEBHOOK_SECRET is missing or shorter than 32 "
+        "characters: the receiver could not tell our calls from forged ones. Fix: set "
+        "DSAR_WEBHOOK_SECRET (or DSAR_WEBHOOK_SECRET_FILE), e.g. to: openssl rand -hex 32"
+    )
+DSAR_WEBHOOK_TIMEOUT_SECONDS = env_int("DSAR_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+DSAR_WEBHOOK_MAX_ATTEMPTS = env_int("DSAR_WEBHOOK_MAX_ATTEMPTS", 12, minimum=1)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

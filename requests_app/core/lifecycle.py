@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from requests_app.core import deadlines
+from requests_app.core import alerts, deadlines
 from requests_app.core.actions import ACTIONS
 from requests_app.core.audit import event_append
 from requests_app.core.documents import PROOF_KINDS, proof_decided, request_closed
@@ -30,7 +30,7 @@ from requests_app.core.errors import IllegalTransition, RuleViolation
 from requests_app.core.locking import lock, request_locked
 from requests_app.core.queue import Task, later
 from requests_app.core.retention import request_purge_personal_data
-from requests_app.models import DataSubjectRequest, Status
+from requests_app.models import DataSubjectRequest, NotificationKind, Status
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,11 @@ TRANSITIONS: dict[str, Transition] = {
 CLOSING = frozenset({Status.COMPLETED, Status.REJECTED, Status.WITHDRAWN, Status.EXPIRED})
 # Where the system moves a request on by itself: the workflow's table says how, by type.
 ADVANCES_FROM = frozenset({Status.VERIFIED, Status.APPROVED, Status.COMPLETED})
+# Where a request comes (back) to staff for review, and they are told (``alerts.py``); resuming
+# from a hold is not one: the person's answer is told as such.
+ENTERS_REVIEW = frozenset(
+    name for name, rule in TRANSITIONS.items() if rule.target == Status.IN_REVIEW
+)
 
 
 def transition(
@@ -97,7 +102,7 @@ def transition(
     for name, value in changes.items():
         setattr(locked, name, value)
     locked.save()
-    event_append(
+    event = event_append(
         dsr=locked,
         actor=actor,
         action=action,
@@ -111,6 +116,10 @@ def transition(
         request_closed(dsr=locked)
     if target in ADVANCES_FROM:
         later(Task.ADVANCE, locked.pk)
+    if action in ENTERS_REVIEW:
+        alerts.staff_notify(
+            dsr=locked, kind=NotificationKind.ENTERED_REVIEW, occasion=f"event:{event.seq}"
+        )
     return locked
 
 

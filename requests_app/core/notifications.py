@@ -40,7 +40,8 @@ def contact_email(dsr: DataSubjectRequest) -> str:
 # Not to the person: to staff, and Article 19 notices to the organisations we share data with.
 IN_ENGLISH = frozenset(
     {
-        "staff-portal",
+        "staff-notification",
+        "staff-digest",
         "two-factor-added",
         "two-factor-removed",
         "notice-erasure",

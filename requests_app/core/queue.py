@@ -39,6 +39,10 @@ class Task(StrEnum):
     EXPIRE_EXPORT_FILES = "exports_app.tasks.expire_export_files"
     # the core: emails, the audit trail's anchor, retention, health
     SEND_EMAIL = "requests_app.tasks.send_email"
+    # staff notifications: the hourly deadline scan, the daily digests, the webhook
+    NOTIFY_STAFF = "requests_app.tasks.notify_staff"
+    SEND_DIGESTS = "requests_app.tasks.send_digests"
+    SEND_WEBHOOK = "requests_app.tasks.send_webhook"
     AUDIT_CHECKPOINT = "requests_app.tasks.audit_checkpoint"
     EXPIRE_UNVERIFIED_REQUESTS = "requests_app.tasks.expire_unverified_requests"
     PURGE_EXPIRED_REQUESTS = "requests_app.tasks.purge_expired_requests"

@@ -4,7 +4,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from requests_app import converters
-from requests_app.dashboard import login, report_views, saved_views, twofactor, views
+from requests_app.dashboard import (
+    login,
+    notifications,
+    report_views,
+    saved_views,
+    twofactor,
+    views,
+)
 
 __all__ = ["converters", "urlpatterns"]
 
@@ -15,6 +22,7 @@ urlpatterns = [
     path("two-factor/", twofactor.setup, name="dashboard-otp-setup"),
     path("two-factor/backup-codes/", twofactor.backup_codes, name="dashboard-otp-backup-codes"),
     path("two-factor/remove/", twofactor.remove, name="dashboard-otp-remove"),
+    path("notifications/", notifications.preferences, name="dashboard-notifications"),
     path("", views.queue, name="dashboard-queue"),
     path("queue.csv", views.queue_csv, name="dashboard-queue-csv"),
     path("bulk/", views.bulk, name="dashboard-bulk"),

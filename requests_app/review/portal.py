@@ -6,8 +6,8 @@ each change is theirs on the timeline (``requester`` or ``agent``). Each service
 request's row and checks its state inside the transaction, like every staff action.
 
 - A reply to an open question resumes the clock at once: the pause ends the day the reply
-  arrives, and the due date moves on by the days paused. The assignee (or, with none, the privacy
-  team's inbox) is told.
+  arrives, and the due date moves on by the days paused. The assignee (or, with none, the team)
+  is told (``core/alerts.py``), as is any message or request from the person.
 - Proof of an agent's authority can be uploaded while the request waits for it; proof of
   identity with the reply to a question that asked for it. Both are checked by content (PDF,
   JPEG, PNG) and stored encrypted (``core/documents.py``).
@@ -25,6 +25,7 @@ from django.utils.translation import gettext
 
 from exports_app.models import RECORD_FORMATS, DownloadLink, Export
 from exports_app.services import live_link
+from requests_app.core.alerts import staff_notify
 from requests_app.core.audit import event_append
 from requests_app.core.documents import (
     PERSON,
@@ -35,12 +36,12 @@ from requests_app.core.documents import (
 )
 from requests_app.core.errors import IllegalTransition, RuleViolation
 from requests_app.core.locking import request_locked
-from requests_app.core.notifications import email_queue
 from requests_app.intake.receive import reject_control_characters
 from requests_app.models import (
     DataSubjectRequest,
     DocumentKind,
     MessageDirection,
+    NotificationKind,
     RequestMessage,
     Status,
 )
@@ -174,7 +175,7 @@ def request_reply(
         payload={"message": message.pk, "text": body, "files": len(uploads)},
     )
     dsr = resumed(dsr, actor=actor, reason="The person answered on their request's page.")
-    _tell_staff(dsr, "reply")
+    _tell_staff(dsr, NotificationKind.REPLY, f"message:{message.pk}")
     return dsr
 
 
@@ -204,7 +205,7 @@ def request_upload_authority(
             allowed=PROOF_TYPES,
             message=message,
         )
-    _tell_staff(dsr, "authority")
+    _tell_staff(dsr, NotificationKind.AUTHORITY, f"message:{message.pk}")
     return dsr
 
 
@@ -259,21 +260,11 @@ def request_new_link(*, dsr: DataSubjectRequest) -> DataSubjectRequest:
                 "only once until we answer."
             )
         )
-    event_append(dsr=dsr, actor=who(dsr), action="link_requested")
-    _tell_staff(dsr, "link")
+    event = event_append(dsr=dsr, actor=who(dsr), action="link_requested")
+    _tell_staff(dsr, NotificationKind.LINK_REQUESTED, f"event:{event.seq}")
     return dsr
 
 
-def _tell_staff(dsr: DataSubjectRequest, what: str) -> None:
-    """Email the assignee, or the privacy team's inbox when nobody is assigned."""
-    to = (dsr.assignee.email if dsr.assignee else "") or settings.DSAR_PRIVACY_CONTACT
-    email_queue(
-        template="staff-portal",
-        to=to,
-        dsr=dsr,
-        context={
-            "dsr": dsr,
-            "what": what,
-            "url": settings.SITE_URL + f"/staff/requests/{dsr.reference}/",
-        },
-    )
+def _tell_staff(dsr: DataSubjectRequest, kind: NotificationKind, occasion: str) -> None:
+    """The assignee (or, with nobody assigned, the team) is told, as they chose to be."""
+    staff_notify(dsr=dsr, kind=kind, occasion=occasion)

@@ -9,11 +9,18 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
 from exports_app.models import DownloadLink
-from requests_app.models import DataSubjectRequest, RequestType, Status, Suppression
+from requests_app.models import (
+    DataSubjectRequest,
+    OutgoingEmail,
+    RequestType,
+    Status,
+    Suppression,
+)
 from tests.browser.conftest import accessible, screenshot
 from tests.factories import UserFactory
 from tests.support.documents import PDF, PNG
@@ -107,7 +114,9 @@ def test_a_phone_request_logged_by_staff_through_to_a_printed_response(
     printed = page.get_by_role("link", name="print the PDF")
     response = page.request.get(base + printed.get_attribute("href"))
     assert response.body().startswith(b"%PDF-")
-    assert mail.outbox == []  # by post: no email to anyone
+    # by post: no email to the person; staff alone are told (it is ready for review)
+    assert {m.template for m in OutgoingEmail.objects.filter(request=dsr)} == {"staff-notification"}
+    assert all(m.to == [settings.DSAR_TEAM_INBOX] for m in mail.outbox)
     screenshot(page, "printed-response")
 
 

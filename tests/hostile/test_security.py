@@ -157,6 +157,7 @@ DASHBOARD = {  # covered by tests/requests_app/dashboard/test_dashboard.py's mat
     "dashboard-bulk",
     "dashboard-saved-view-save",
     "dashboard-saved-view-delete",
+    "dashboard-notifications",
 }
 
 

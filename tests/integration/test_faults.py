@@ -91,8 +91,9 @@ def test_a_partner_failing_every_way_is_retried_and_gathered_once(
     assert list(gather.gathered_records(step)) == [
         ("contacts", {"email": "fay@example.com", "id": 1})
     ]  # gathered once, not once per retry
-    wait_for(lambda: len(_delivered(dsr.reference)) == 2, what="the emails")
-    assert set(_delivered(dsr.reference).values()) == {1}  # confirm + confirmed, once each
+    wait_for(lambda: len(_delivered(dsr.reference)) == 3, what="the emails")
+    # confirm and confirmed to the person, ready for review to staff: once each
+    assert set(_delivered(dsr.reference).values()) == {1}
 
 
 @pytest.mark.skipif(
@@ -133,7 +134,7 @@ def test_redis_restarted_mid_run_loses_no_request(
     _restart_redis()
     assert probe_worker(hostname=_worker_hostname(), timeout=30) is not None
     for dsr in before + during:
-        wait_for(lambda d=dsr: len(_delivered(d.reference)) == 2, what=f"emails of {dsr.reference}")
+        wait_for(lambda d=dsr: len(_delivered(d.reference)) == 3, what=f"emails of {dsr.reference}")
         assert set(_delivered(dsr.reference).values()) == {1}, dsr.reference
 
 
@@ -191,7 +192,7 @@ def test_the_database_dropping_a_workers_connection_mid_task_loses_nothing(
     assert list(gather.gathered_records(step)) == [
         ("contacts", {"email": "dora@example.com", "id": 4})
     ]
-    wait_for(lambda: len(_delivered(dsr.reference)) == 2, what="the emails")
+    wait_for(lambda: len(_delivered(dsr.reference)) == 3, what="the emails")
     assert set(_delivered(dsr.reference).values()) == {1}
 
 

@@ -56,8 +56,13 @@ def test_verified_request_is_gathered_on_a_real_worker(
     wait_for(
         lambda: _outbox_link(address, "status"), what="the confirmation email with the status link"
     )
-    statuses = set(OutgoingEmail.objects.filter(request=dsr).values_list("status", flat=True))
-    assert statuses == {EmailStatus.SENT}
+    # the person's emails and staff's (ready for review), each sent by the worker
+    emails = OutgoingEmail.objects.filter(request=dsr)
+    wait_for(
+        lambda: set(emails.values_list("status", flat=True)) == {EmailStatus.SENT},
+        what="every email of the request sent",
+    )
+    assert "staff-notification" in set(emails.values_list("template", flat=True))
     assert [e.action for e in dsr.events.order_by("seq")][-2:] == [
         "start_gathering",
         "finish_gathering",

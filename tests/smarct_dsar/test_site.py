@@ -133,6 +133,10 @@ def test_production_settings_fail_naming_the_variable_and_fix(
         ("DSAR_TRUSTED_PROXIES", "the-proxy", "not an address or network"),
         # a proxy count the app cannot hold the deployment to
         ("DSAR_TRUSTED_PROXY_COUNT", "1", "DSAR_TRUSTED_PROXIES is not"),
+        # a webhook nobody could tell from a forged one, or not a web address at all
+        ("DSAR_WEBHOOK_URL", "https://hooks.example.com/dsar", "DSAR_WEBHOOK_SECRET is missing"),
+        ("DSAR_WEBHOOK_URL", "file:///etc/passwd", "not an http(s) URL"),
+        ("DSAR_NOTIFY_UNASSIGNED", "everyone", "DSAR_NOTIFY_UNASSIGNED='everyone' is not known"),
     ],
 )
 def test_malformed_values_fail_with_the_variable(

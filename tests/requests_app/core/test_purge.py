@@ -76,6 +76,11 @@ DELETED = {  # rows that go whole
     "Redaction",
 }
 NOT_PERSONAL = {
+    ("StaffNotification", "kind"): "a choice",
+    ("StaffNotification", "recipient"): "a member of staff's id, the team or the webhook",
+    ("StaffNotification", "occasion"): "a date, or an event's, message's or notice's id",
+    ("StaffNotification", "detail"): "our reference, the type, dates and an organisation's name",
+    ("StaffNotification", "delivery"): "a choice",
     ("DataSubjectRequest", "language"): "a choice",
     ("ClockPause", "proof"): "a choice",
     ("DataSubjectRequest", "channel"): "a choice",

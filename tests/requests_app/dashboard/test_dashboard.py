@@ -58,6 +58,7 @@ def urls(reference: str, document: int = 1) -> list[tuple[str, str, bool]]:
         ("post", "/staff/views/1/delete/", False),  # not theirs or not there: the same answer
         ("get", "/staff/two-factor/", False),
         ("get", "/staff/two-factor/remove/", False),
+        ("get", "/staff/notifications/", False),
         *actions,
     ]
 
@@ -90,6 +91,7 @@ def test_the_matrix_covers_every_dashboard_url() -> None:
         "dashboard-bulk",
         "dashboard-saved-view-save",
         "dashboard-saved-view-delete",
+        "dashboard-notifications",
     }
     assert {p.name for p in urlpatterns} - open_to_all == covered
 

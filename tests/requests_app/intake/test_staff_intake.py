@@ -7,6 +7,7 @@ from io import BytesIO
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.files.storage import default_storage
 from django.test import Client
@@ -93,7 +94,10 @@ def test_a_letter_by_post_with_no_email_keeps_its_attachments_encrypted_and_send
     assert response.status_code == 302, response.content.decode()
     dsr = DataSubjectRequest.objects.get()
     assert dsr.delivery == "post"
-    assert mail.outbox == []
+    # the person, by post, is not emailed; the team is told the request is ready for review
+    assert [(m.to, m.subject) for m in mail.outbox] == [
+        ([settings.DSAR_TEAM_INBOX], f"{dsr.reference}: ready for review")
+    ]
     stored = {d.original_name: d for d in dsr.documents.all()}
     assert set(stored) == {"letter.pdf", "forwarded.eml"}
     assert stored["letter.pdf"].content_type == "application/pdf"

@@ -17,7 +17,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone, translation
 
-from requests_app.core import notifications
+from requests_app.core import alerts, notifications
 from requests_app.intake import verification
 from requests_app.models import NoticePurpose, ProcessorNotice, TokenPurpose
 from requests_app.review import case, decisions
@@ -273,14 +273,13 @@ def test_every_email_to_a_welsh_person_has_no_english(
 def test_staff_only_emails_stay_english(submit: Any) -> None:
     dsr = submit(language="cy")
     with translation.override("cy"):
-        email = notifications.email_queue(
-            template="staff-portal",
-            to="rita@example.com",
-            dsr=dsr,
-            context={"dsr": dsr, "what": "reply", "url": "https://x.example/"},
-        )
-    assert email is not None
-    assert "the person answered your question" in decrypt(bytes(email.subject_encrypted)).decode()
+        (told,) = alerts.staff_notify(dsr=dsr, kind="reply", occasion="message:1")
+    assert told.email is not None
+    subject = decrypt(bytes(told.email.subject_encrypted)).decode()
+    assert "the person answered your question" in subject
+    with translation.override("cy"):
+        (told,) = alerts.staff_notify(dsr=dsr, kind="entered_review", occasion="event:1")
+    assert "is ready for review: access (a copy of your data)" in told.detail
     user = UserFactory(username="rita", roles=["reviewer"])
     with translation.override("cy"):
         email = notifications.email_queue(
