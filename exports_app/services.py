@@ -37,7 +37,7 @@ from exports_app.models import (
 from exports_app.renderers import renderer_for
 from requests_app.core.audit import event_append
 from requests_app.core.errors import RuleViolation, TokenInvalid
-from requests_app.core.lifecycle import transition
+from requests_app.core.lifecycle import request_reopen
 from requests_app.core.locking import lock, staff_action
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
@@ -426,14 +426,7 @@ def _withheld_changed(dsr: DataSubjectRequest, label: str) -> None:
     """What is withheld changed: after approval, the response goes back to review to be approved
     again (with the change on its record); built files are built again."""
     if dsr.status == Status.FULFILLING:
-        transition(
-            dsr,
-            "reopen",
-            actor=label,
-            payload={"reason": "What is withheld changed after approval: approve it again."},
-            submitted_by=None,
-            submitted_at=None,
-        )
+        request_reopen(dsr=dsr, actor=label)
     if Export.objects.filter(request=dsr).exists():
         _exports_build_again(dsr)  # the built files no longer hold what is withheld
 

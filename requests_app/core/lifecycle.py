@@ -179,6 +179,19 @@ def request_replan(*, dsr: DataSubjectRequest, changes: list[str]) -> DataSubjec
     )
 
 
+def request_reopen(*, dsr: DataSubjectRequest, actor: str) -> DataSubjectRequest:
+    """What is withheld changed after approval, before release: back to review, so that the
+    response is submitted and approved again (``exports_app.services``)."""
+    return transition(
+        dsr,
+        "reopen",
+        actor=actor,
+        payload={"reason": "What is withheld changed after approval: approve it again."},
+        submitted_by=None,
+        submitted_at=None,
+    )
+
+
 def approved_snapshot(dsr: DataSubjectRequest) -> dict[str, Any] | None:
     """What was approved: the snapshot on the request's latest approve event (None if never
     approved). Fulfilment carries out this, never a decision changed since."""

@@ -55,6 +55,7 @@ def test_every_staff_page_is_accessible_and_fits_at_three_widths(
         "staff-store-data": f"/staff/requests/{bob.reference}/data/support/",
         "staff-action-hold": f"/staff/requests/{bob.reference}/hold/",
         "staff-two-factor": "/staff/two-factor/",
+        "staff-notifications": "/staff/notifications/",
         "staff-erasure-plan": f"/staff/requests/{alice.reference}/",
         "staff-approve": f"/staff/requests/{carol.reference}/approve/",
     }

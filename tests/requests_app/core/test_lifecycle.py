@@ -50,6 +50,7 @@ def _services(staff: Any) -> dict[str, Callable[[DataSubjectRequest], DataSubjec
         "withdraw": lambda r: case.request_withdraw(dsr=r, actor=staff, reason="Asked by phone"),
         "expire": lambda r: lifecycle.request_expire(dsr=r),
         "replan": lambda r: lifecycle.request_replan(dsr=r, changes=["crm.customers: action"]),
+        "reopen": lambda r: lifecycle.request_reopen(dsr=r, actor="staff:ada"),
     }
 
 
