@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -24,6 +25,17 @@ def _commands(addr: str) -> dict[str, list[str]]:
     }
 
 
+def child_env(addr: str) -> dict[str, str]:
+    """The environment of the web server and the worker: the site is where the demo runs, so
+    the links in its emails work (unless ``SITE_URL`` was set on purpose)."""
+    env = dict(os.environ)
+    if not env.get("SITE_URL"):
+        host, _, port = addr.rpartition(":")
+        host = "127.0.0.1" if host in ("", "0.0.0.0", "[::]") else host  # noqa: S104 (a reply)
+        env["SITE_URL"] = f"http://{host}:{port or '8000'}"
+    return env
+
+
 class Command(BaseCommand):
     help = "Start the web server, a Celery worker, Celery beat and the partner sandbox; Ctrl-C stops all."
 
@@ -32,7 +44,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         addr = options["addr"]
-        children = {name: processes.start(cmd) for name, cmd in _commands(addr).items()}
+        env = child_env(addr)
+        children = {name: processes.start(cmd, env=env) for name, cmd in _commands(addr).items()}
         site = f"http://{addr}"
         self.stdout.write(
             self.style.SUCCESS(
