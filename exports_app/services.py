@@ -642,20 +642,3 @@ def _dismiss(
         event_append(
             dsr=dsr, actor=label, action="dismiss_suggestion", payload=_where(target, start, end)
         )
-
-
-@staff_action("dismiss_suggestion")
-def suggestion_dismiss(
-    *,
-    dsr: DataSubjectRequest,
-    actor: User,
-    store: str,
-    table: str,
-    record_key: str,
-    field: str,
-    path: str,
-    start: int,
-    end: int,
-) -> None:
-    """Staff looked at a suggested passage and release it: it is not suggested again."""
-    _dismiss(dsr, actor_label(actor), store, table, record_key, field, path, start, end)

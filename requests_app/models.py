@@ -7,12 +7,14 @@ These classes only describe what is stored and the database constraints that kee
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # ``field__lower=value``: compare lower-cased, so the functional index below can be used (an
@@ -552,7 +554,48 @@ class EmailStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class OutgoingEmail(models.Model):
+class Outbox(models.Model):
+    """A message to send after the change that causes it commits: claimed by one worker
+    (``sending``), ``sent`` once delivered and never again, retried while ``failed`` or lost
+    (``to_resend``, read by the sweeper)."""
+
+    status = models.CharField(
+        max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at"]
+
+    @classmethod
+    def record_failure(cls, pk: int, attempts: int, exc: Exception) -> None:
+        cls._default_manager.filter(pk=pk).update(
+            status=EmailStatus.FAILED,
+            attempts=attempts + 1,
+            last_error=f"{type(exc).__name__}: {exc}"[:500],
+        )
+
+    @classmethod
+    def to_resend(cls, max_attempts: int) -> list[int]:
+        """Rows whose message was lost, whose worker died while sending, or that failed."""
+        stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
+        cls._default_manager.filter(status=EmailStatus.SENDING, claimed_at__lt=stale).update(
+            status=EmailStatus.FAILED, last_error="worker lost while sending"
+        )
+        retryable = cls._default_manager.filter(
+            status__in=[EmailStatus.PENDING, EmailStatus.FAILED],
+            created_at__lt=stale,
+            attempts__lt=max_attempts,
+        )
+        return list(retryable.values_list("pk", flat=True))
+
+
+class OutgoingEmail(Outbox):
     """An email queued in the same transaction as the change that causes it.
 
     The bodies hold secret links, so they are stored encrypted and wiped once sent; the row
@@ -567,14 +610,6 @@ class OutgoingEmail(models.Model):
     subject_encrypted = models.BinaryField()
     text_encrypted = models.BinaryField()
     html_encrypted = models.BinaryField()
-    status = models.CharField(
-        max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING, db_index=True
-    )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -909,20 +944,12 @@ class StaffPreferences(models.Model):
         return f"{self.user_id}: {self.delivery}"
 
 
-class OutgoingWebhook(models.Model):
+class OutgoingWebhook(Outbox):
     """A webhook call queued in the same transaction as the notification it carries, delivered
     after commit (``core/webhooks.py``) and re-queued by the sweeper until delivered. The body
     holds no personal data: a reference, a type, a date and a link to the staff page."""
 
     body = models.TextField()  # the exact JSON signed and sent
-    status = models.CharField(
-        max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING, db_index=True
-    )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["created_at"]

@@ -14,7 +14,6 @@ Emails to staff and to the organisations we share data with are in English.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -132,22 +131,9 @@ def email_send(*, email_id: int) -> bool:
 
 def _record_failure(email: OutgoingEmail, exc: Exception) -> None:
     log.warning("email %s (%s) failed: %s", email.pk, email.template, type(exc).__name__)
-    OutgoingEmail.objects.filter(pk=email.pk).update(
-        status=EmailStatus.FAILED,
-        attempts=email.attempts + 1,
-        last_error=f"{type(exc).__name__}: {exc}"[:500],
-    )
+    OutgoingEmail.record_failure(email.pk, email.attempts, exc)
 
 
 def emails_to_resend() -> list[int]:
     """Emails whose message was lost, whose worker died while sending, or that failed."""
-    stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
-    OutgoingEmail.objects.filter(status=EmailStatus.SENDING, claimed_at__lt=stale).update(
-        status=EmailStatus.FAILED, last_error="worker lost while sending"
-    )
-    retryable = OutgoingEmail.objects.filter(
-        status__in=[EmailStatus.PENDING, EmailStatus.FAILED],
-        created_at__lt=stale,
-        attempts__lt=settings.DSAR_EMAIL_MAX_ATTEMPTS,
-    )
-    return list(retryable.values_list("pk", flat=True))
+    return OutgoingEmail.to_resend(settings.DSAR_EMAIL_MAX_ATTEMPTS)

@@ -26,7 +26,6 @@ import hmac
 import json
 import logging
 import time
-from datetime import timedelta
 
 import httpx
 from django.conf import settings
@@ -106,22 +105,9 @@ def webhook_send(*, webhook_id: int) -> bool:
 
 def _record_failure(webhook: OutgoingWebhook, exc: Exception) -> None:
     log.warning("webhook %s failed: %s", webhook.pk, type(exc).__name__)
-    OutgoingWebhook.objects.filter(pk=webhook.pk).update(
-        status=EmailStatus.FAILED,
-        attempts=webhook.attempts + 1,
-        last_error=f"{type(exc).__name__}: {exc}"[:500],
-    )
+    OutgoingWebhook.record_failure(webhook.pk, webhook.attempts, exc)
 
 
 def webhooks_to_resend() -> list[int]:
     """Calls whose message was lost, whose worker died while sending, or that failed."""
-    stale = timezone.now() - timedelta(seconds=settings.DSAR_SWEEP_AFTER_SECONDS)
-    OutgoingWebhook.objects.filter(status=EmailStatus.SENDING, claimed_at__lt=stale).update(
-        status=EmailStatus.FAILED, last_error="worker lost while sending"
-    )
-    retryable = OutgoingWebhook.objects.filter(
-        status__in=[EmailStatus.PENDING, EmailStatus.FAILED],
-        created_at__lt=stale,
-        attempts__lt=settings.DSAR_WEBHOOK_MAX_ATTEMPTS,
-    )
-    return list(retryable.values_list("pk", flat=True))
+    return OutgoingWebhook.to_resend(settings.DSAR_WEBHOOK_MAX_ATTEMPTS)

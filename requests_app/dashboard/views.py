@@ -719,22 +719,3 @@ def suggestion_dismiss(request: HttpRequest, reference: str, store: str) -> Http
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect(back)
-    assert isinstance(request.user, User)
-    try:
-        exports.suggestion_dismiss(dsr=dsr, actor=request.user, store=store, **form.cleaned_data)
-        messages.success(request, "Left in: it will not be suggested again.")
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect(back)
-    assert isinstance(request.user, User)
-    try:
-        exports.redaction_add(dsr=dsr, actor=request.user, store=store, **form.cleaned_data)
-        what = f"field {form.cleaned_data['field']}" if form.cleaned_data["field"] else "record"
-        messages.success(
-            request,
-            f"The {what} will be withheld from every export; files already built are being "
-            "built again.",
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect(back)

@@ -268,16 +268,13 @@ def test_a_dismissed_suggestion_is_not_offered_again(
     (jane,) = [
         s for s in suggestions.for_record(bob, "support", "tickets", ticket) if s.text == "Jane Doe"
     ]
-    services.suggestion_dismiss(
+    services.suggestions_dismiss(
         dsr=bob,
         actor=reviewer,
         store="support",
         table="tickets",
         record_key=record_key(ticket),
-        field=jane.field,
-        path=jane.path,
-        start=jane.start,
-        end=jane.end,
+        picks=[services.Pick(jane.field, jane.path, jane.start, jane.end, jane.text)],
     )
     again = suggestions.for_record(bob, "support", "tickets", ticket)
     assert "Jane Doe" not in {s.text for s in again}

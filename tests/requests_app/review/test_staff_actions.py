@@ -55,16 +55,13 @@ SERVICES: dict[str, Service] = {
         dsr=r, actor=u, store="crm", table="t", record_key="a" * 64, field="", reason="3rd"
     ),
     "unredact": lambda r, u: exports.redaction_undo(dsr=r, actor=u, redaction_id=1),
-    "dismiss_suggestion": lambda r, u: exports.suggestion_dismiss(
+    "dismiss_suggestion": lambda r, u: exports.suggestions_dismiss(
         dsr=r,
         actor=u,
         store="crm",
         table="t",
         record_key="a" * 64,
-        field="f",
-        path="",
-        start=0,
-        end=1,
+        picks=[exports.Pick("f", "", 0, 1, "x")],
     ),
     "rebuild": lambda r, u: exports.exports_rebuild(dsr=r, actor=u),
     "submit": lambda r, u: decisions.request_submit(dsr=r, actor=u),
