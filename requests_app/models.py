@@ -843,6 +843,7 @@ class NotificationKind(models.TextChoices):
     """What staff are told about (``core/alerts.py`` says who, and when)."""
 
     ENTERED_REVIEW = "entered_review", "Ready for review"
+    READY_FOR_APPROVAL = "ready_for_approval", "Ready for approval"
     DUE_SOON = "due_soon", "Due soon"
     OVERDUE = "overdue", "Overdue"
     RECIPIENT_OVERDUE = "recipient_overdue", "Recipient overdue"

@@ -34,8 +34,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from requests_app.core import deadlines
+from requests_app.core.actions import prepared_by
 from requests_app.core.notifications import email_queue
-from requests_app.core.permissions import ROLES, is_privacy_staff
+from requests_app.core.permissions import APPROVER, ROLES, is_privacy_staff
 from requests_app.core.queue import Task, later
 from requests_app.core.webhooks import webhook_body
 from requests_app.models import (
@@ -54,6 +55,10 @@ from requests_app.models import (
 # What staff read, one sentence per kind: the reference, never the person.
 SENTENCES = {
     NotificationKind.ENTERED_REVIEW: "{reference} is ready for review: {type}{due}.",
+    NotificationKind.READY_FOR_APPROVAL: (
+        "{reference} is submitted for approval: {type}{due}. An approver who did not prepare it "
+        "approves it."
+    ),
     NotificationKind.DUE_SOON: "{reference} is due {when}, {due_on}: {type}.",
     NotificationKind.OVERDUE: "{reference} was due on {due_on} and is not closed: {type}.",
     NotificationKind.RECIPIENT_OVERDUE: (
@@ -73,6 +78,7 @@ SENTENCES = {
 }
 SUBJECTS = {
     NotificationKind.ENTERED_REVIEW: "ready for review",
+    NotificationKind.READY_FOR_APPROVAL: "ready for approval",
     NotificationKind.DUE_SOON: "due {when}, {due_on}",
     NotificationKind.OVERDUE: "overdue (was due on {due_on})",
     NotificationKind.RECIPIENT_OVERDUE: "a recipient has not confirmed",
@@ -101,9 +107,21 @@ def _staff(users: list[User]) -> list[Recipient]:
     return [Recipient(f"user:{u.pk}", u.email, u, u.pk in daily) for u in users if u.email]
 
 
-def recipients_for(dsr: DataSubjectRequest) -> list[Recipient]:
+def recipients_for(dsr: DataSubjectRequest, kind: str = "") -> list[Recipient]:
     """The assignee; with nobody assigned (or an assignee no longer on the team, or with no
-    address), the team: every reviewer and approver, or the team inbox."""
+    address), the team: every reviewer and approver, or the team inbox. A response ready for
+    approval goes to the approvers who may approve it (not whoever prepared it), else the
+    inbox."""
+    if kind == NotificationKind.READY_FOR_APPROVAL:
+        approvers = User.objects.filter(
+            Q(groups__name=APPROVER) | Q(is_superuser=True), is_active=True
+        ).distinct()
+        mays = [u for u in approvers.order_by("pk") if not prepared_by(dsr, u)]
+        chosen = _staff(mays)
+        if chosen:
+            return chosen
+        inbox = settings.DSAR_TEAM_INBOX
+        return [Recipient("team", inbox)] if inbox else []
     assignee = dsr.assignee
     if assignee is not None and assignee.email and is_privacy_staff(assignee):
         return _staff([assignee])
@@ -166,7 +184,7 @@ def staff_notify(
     detail = SENTENCES[NotificationKind(kind)].format(**facts)
     subject = f"{dsr.reference}: " + SUBJECTS[NotificationKind(kind)].format(**facts)
     made = []
-    for who in recipients_for(dsr):
+    for who in recipients_for(dsr, kind):
         delivery = NotificationDelivery.DIGEST if who.daily else NotificationDelivery.EMAIL
         row = _record(
             kind=kind,

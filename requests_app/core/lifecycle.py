@@ -120,6 +120,10 @@ def transition(
         alerts.staff_notify(
             dsr=locked, kind=NotificationKind.ENTERED_REVIEW, occasion=f"event:{event.seq}"
         )
+    elif target == Status.READY_FOR_APPROVAL:
+        alerts.staff_notify(
+            dsr=locked, kind=NotificationKind.READY_FOR_APPROVAL, occasion=f"event:{event.seq}"
+        )
     return locked
 
 

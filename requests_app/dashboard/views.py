@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -18,8 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from exports_app import passages, suggestions
 from exports_app import services as exports
-from exports_app import suggestions
+from exports_app.content import record_key
 from exports_app.models import DownloadLink, Export, ExportFormat, Redaction
 from requests_app import selectors, workflow
 from requests_app.core import actions, documents
@@ -581,6 +583,7 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
     all_withheld = list(
         Redaction.objects.filter(request=dsr, store=store).order_by("created_at", "pk")
     )
+    words = _withheld_words(step, all_withheld)
     by_record: dict[str, list[Redaction]] = {}
     for r in all_withheld:
         if r.table == table and r.withdrawn_at is None:
@@ -604,11 +607,35 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
             "table": table,
             "page": page,
             "records": views,
-            "withheld": all_withheld,
+            "withheld": [(r, words.get(r.pk, "")) for r in all_withheld],
             "reasons": RedactForm().fields["reason"],
             "can_redact": can_redact,
         },
     )
+
+
+def _withheld_words(step: GatherStep, withheld: list[Redaction]) -> dict[int, str]:
+    """The words each withheld passage takes out, for the staff who decide on it (read from the
+    gathered data, one pass; never stored anywhere else)."""
+    wanted = {r.record_key for r in withheld if r.is_passage}
+    found: dict[str, dict[str, Any]] = {}
+    if wanted:
+        for _, record in gather.gathered_records(step):
+            key = record_key(record)
+            if key in wanted:
+                found[key] = record
+                if len(found) == len(wanted):
+                    break
+    words = {}
+    for r in withheld:
+        text = (
+            passages.leaf_text(found[r.record_key], r.field, r.path)
+            if r.record_key in found
+            else None
+        )
+        if text is not None and passages.fits(text, (r.span_start, r.span_end)):
+            words[r.pk] = text[r.span_start : r.span_end]
+    return words
 
 
 def _int(value: str | None) -> int:
@@ -619,10 +646,22 @@ def _int(value: str | None) -> int:
 
 
 def _back_to_data(request: HttpRequest, reference: str, store: str) -> str:
+    """The page the form was on, at the record it was about (or the withheld list)."""
     query = urlencode(
         {"table": request.POST.get("table", ""), "page": _int(request.POST.get("page"))}
     )
-    return f"{reverse('dashboard-store-data', args=[reference, store])}?{query}"
+    key = str(request.POST.get("record_key", ""))
+    anchor = f"#r-{key[:12]}" if re.fullmatch(r"[0-9a-f]{64}", key) else "#withheld-h"
+    return f"{reverse('dashboard-store-data', args=[reference, store])}?{query}{anchor}"
+
+
+def _files_words(dsr: DataSubjectRequest) -> str:
+    """What happens to the files after a change to what is withheld, as it is for this request."""
+    if dsr.status == Status.IN_REVIEW and dsr.events.filter(action="reopen").exists():
+        return "it was approved before, so it goes back for approval; the files are built again."
+    if Export.objects.filter(request=dsr).exists():
+        return "the files already built are being built again."
+    return "the files are built with it once the response is approved."
 
 
 def _form_errors(form: Any) -> str:
@@ -670,10 +709,11 @@ def redact(request: HttpRequest, reference: str, store: str) -> HttpResponse:
         what = f"The field {data['field']}"
     else:
         what = "The record"
+    dsr.refresh_from_db()
     messages.success(
         request,
         f"{what} will be withheld from every file, marked [REDACTED] with your reason; "
-        "files already built are being built again.",
+        + _files_words(dsr),
     )
     return redirect(back)
 
@@ -685,10 +725,11 @@ def redaction_undo(request: HttpRequest, reference: str, store: str, pk: int) ->
     assert isinstance(request.user, User)
     try:
         exports.redaction_undo(dsr=dsr, actor=request.user, redaction_id=pk)
+        dsr.refresh_from_db()
         messages.success(
             request,
-            "Put back: the files will hold it again (they are being built again). The "
-            "timeline keeps who withheld it and who put it back.",
+            "Put back (the timeline keeps who withheld it and who put it back); "
+            + _files_words(dsr),
         )
     except DomainError as exc:
         messages.error(request, exc.message)

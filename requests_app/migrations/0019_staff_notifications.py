@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
             name='StaffNotification',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('entered_review', 'Ready for review'), ('due_soon', 'Due soon'), ('overdue', 'Overdue'), ('recipient_overdue', 'Recipient overdue'), ('reply', 'The person answered'), ('authority', 'Proof of authority uploaded'), ('link_requested', 'New download link asked for'), ('digest', 'Daily digest')], max_length=20)),
+                ('kind', models.CharField(choices=[('entered_review', 'Ready for review'), ('ready_for_approval', 'Ready for approval'), ('due_soon', 'Due soon'), ('overdue', 'Overdue'), ('recipient_overdue', 'Recipient overdue'), ('reply', 'The person answered'), ('authority', 'Proof of authority uploaded'), ('link_requested', 'New download link asked for'), ('digest', 'Daily digest')], max_length=20)),
                 ('recipient', models.CharField(max_length=40)),
                 ('occasion', models.CharField(max_length=40)),
                 ('detail', models.CharField(max_length=500)),

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django import template
+from django.contrib.auth.models import User
 
 from requests_app import datamap
 from requests_app.datamap.spec import readable
@@ -76,3 +77,14 @@ def pick_value(suggestion: Any) -> str:
     (``dashboard.forms.PicksField``)."""
     s = suggestion
     return json.dumps([s.field, s.path, s.start, s.end, s.text], ensure_ascii=False)
+
+
+@register.filter
+def who(actor: str) -> str:
+    """A timeline's actor as staff know them: ``staff:rita`` → "Rita Reviewer (rita)"; the
+    requester, the system and anyone no longer on staff as recorded."""
+    if not actor.startswith("staff:"):
+        return actor
+    user = User.objects.filter(username=actor[6:]).first()
+    name = user.get_full_name() if user is not None else ""
+    return f"{name} ({actor[6:]})" if name else actor[6:]

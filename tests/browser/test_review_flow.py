@@ -76,10 +76,10 @@ def test_withhold_a_suggested_name_undo_submit_approve_and_watch_the_files_arriv
     form.get_by_role("button", name="Withhold the ticked").click()
     withheld = page.locator("#withheld-h + div table tbody tr")
     assert withheld.count() == 2
-    assert "staff:rita" in withheld.first.inner_text()  # who, why and when, on the page
+    assert "Rita (rita)" in withheld.first.inner_text()  # who, why and when, on the page
     # the address was a mistake: undo puts it back, and the row stays, marked
     withheld.nth(1).get_by_role("button", name="Undo").click()
-    assert page.get_by_text("Put back by staff:rita").is_visible()
+    assert page.get_by_text("Put back by Rita (rita)").is_visible()
     screenshot(page, "record-viewer-withheld")
 
     # submits it for approval, and the page says who did and when

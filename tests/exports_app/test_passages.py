@@ -237,8 +237,12 @@ def test_accepting_a_suggestion_from_the_page_needs_a_chosen_reason(
     assert (made.path, made.span_start, made.span_end) == ("/0/body", start, start + 8)
     assert (made.grounds, made.reason) == ("third_party", REASON)  # the exemption, for the register
     page = client.get(f"/staff/requests/{bob.reference}/data/support/?table=tickets").content
-    assert b"staff:rita" in page or b"rita" in page  # who withheld it
-    assert REASON.encode() in page
+    html = page.decode()
+    assert "rita" in html.split('id="withheld-h"')[1]  # who withheld it
+    assert REASON in html
+    # what: the words themselves, for staff, in the list and in the undo button's name
+    assert '<mark class="withheld">Jane Doe</mark>' in html.split('id="withheld-h"')[1]
+    assert 'aria-label="Undo: put back “Jane Doe”"' in html
 
 
 def test_a_typed_passage_without_offsets_withholds_each_place_it_appears(

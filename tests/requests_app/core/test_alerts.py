@@ -289,3 +289,33 @@ def test_the_sentences_read_as_plain_english(
     soon = StaffNotification.objects.get(kind=NotificationKind.DUE_SOON)
     assert soon.detail == (f"{dsr.reference} is due tomorrow, {due}: access (a copy of your data).")
     assert mail.outbox[-1].subject == f"{dsr.reference}: due tomorrow, {due}"
+
+
+def test_a_response_submitted_for_approval_tells_the_approvers_who_did_not_prepare_it(
+    verified: Any,
+    settings: Any,
+    reviewer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from requests_app.review import decisions
+    from tests.factories import UserFactory
+
+    settings.DSAR_TEAM_INBOX = "privacy-team@smarct.example"
+    preparer = UserFactory(
+        username="pia", roles=["reviewer", "approver"], email="pia@smarct.example"
+    )
+    approver.email = "ada@smarct.example"
+    approver.save()
+    dsr = verified(name="Ben Example", email="ben@example.com")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        decisions.request_submit(dsr=dsr, actor=preparer)
+    told = {tuple(m.to): m for m in mail.outbox}
+    assert ("ada@smarct.example",) in told  # an approver who may approve it
+    assert ("pia@smarct.example",) not in told  # not whoever prepared it
+    email = told[("ada@smarct.example",)]
+    assert dsr.reference in email.subject
+    assert "approval" in email.subject.lower()
+    assert "Ben" not in email.body
+    assert StaffNotification.objects.filter(kind=NotificationKind.READY_FOR_APPROVAL).count() == 1
