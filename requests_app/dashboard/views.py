@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -400,9 +401,8 @@ def _approving(dsr: DataSubjectRequest) -> dict[str, Any]:
             (step.store, sorted(step.table_counts.items()), step.record_count)
             for step in dsr.gather_steps.all()
         ],
-        "withheld": list(
-            Redaction.objects.in_force().filter(request=dsr).order_by("store", "table", "pk")
-        ),
+        "withheld": _withheld_with_words(dsr),
+        "note": dsr.events.filter(action="submit").order_by("-seq").first(),
         "files": [ExportFormat(f).label for f in exports.FORMATS.get(dsr.request_type, ())],
         "corrections": list(dsr.corrections.all()),
     }
@@ -486,7 +486,12 @@ def request_action(request: HttpRequest, reference: str, action: str) -> HttpRes
             "explanation": explanation,
             "action": action,
             "refused": refused.message if refused else "",
-            "approving": _approving(dsr) if action in {"approve", "submit"} else None,
+            "approving": (
+                _approving(dsr)
+                if action in {"approve", "submit"}
+                and dsr.status in (Status.IN_REVIEW, Status.READY_FOR_APPROVAL)
+                else None
+            ),
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -612,6 +617,20 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
             "can_redact": can_redact,
         },
     )
+
+
+def _withheld_with_words(dsr: DataSubjectRequest) -> list[tuple[Redaction, str]]:
+    """Everything withheld now, each with the words it takes out (for the approver)."""
+    withheld = list(
+        Redaction.objects.in_force().filter(request=dsr).order_by("store", "table", "pk")
+    )
+    words: dict[int, str] = {}
+    for step in dsr.gather_steps.filter(status=StepStatus.DONE).exclude(file_name=""):
+        mine = [r for r in withheld if r.store == step.store]
+        if any(r.is_passage for r in mine):
+            with contextlib.suppress(InvalidToken, OSError):  # unreadable: still where and why
+                words.update(_withheld_words(step, mine))
+    return [(r, words.get(r.pk, "")) for r in withheld]
 
 
 def _withheld_words(step: GatherStep, withheld: list[Redaction]) -> dict[int, str]:

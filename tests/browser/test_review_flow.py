@@ -104,7 +104,7 @@ def test_withhold_a_suggested_name_undo_submit_approve_and_watch_the_files_arriv
     page.goto(f"{base}/staff/requests/{bob.reference}/")
     page.get_by_role("link", name="Approve").click()
     summary = page.locator("section", has_text="What you approve").first
-    assert "words in Messages" in summary.inner_text()
+    assert "“Jane Doe” in Messages" in summary.inner_text()  # the very words, for the approver
     assert "It is about another person" in summary.inner_text()
     screenshot(page, "approve-summary")
     # the files are built by a worker (here: by this test, after the page has loaded)
