@@ -17,7 +17,7 @@ from django.core.files.storage import default_storage
 from django.db import models
 from django.utils import timezone
 
-from exports_app.models import DownloadLink, Export, ExportFormat, Redaction
+from exports_app.models import DismissedSuggestion, DownloadLink, Export, ExportFormat, Redaction
 from requests_app.core.retention import orphans_sweep, request_purge_personal_data
 from requests_app.models import (
     ClockPause,
@@ -74,6 +74,7 @@ DELETED = {  # rows that go whole
     "Correction",
     "RequestToken",
     "Redaction",
+    "DismissedSuggestion",
 }
 NOT_PERSONAL = {
     ("StaffNotification", "kind"): "a choice",
@@ -237,6 +238,10 @@ def _filled_request() -> DataSubjectRequest:
     Redaction.objects.create(
         request=dsr, store="crm", table="t", record_key="a" * 64, reason=MARK, created_by="x"
     )
+    DismissedSuggestion.objects.create(
+        request=dsr, store="crm", table="t", record_key="a" * 64, field="f", path=f"/{MARK}",
+        span_start=0, span_end=1, dismissed_by="x",
+    )  # fmt: skip
     DownloadLink.objects.create(
         request=dsr, token_hash="d" * 64, created_by="system", expires_at=now, max_downloads=5
     )
