@@ -154,3 +154,20 @@ def test_a_plain_reviewer_is_not_offered_approval(
     page.goto(f"{live_server.url}/staff/requests/{dsr.reference}/")
     assert page.get_by_role("link", name="Ask for clarification").is_visible()
     assert page.get_by_role("link", name="Approve").count() == 0
+
+
+def test_the_queue_finds_a_request_by_part_of_a_name(
+    page: Any, live_server: Any, verified: Any
+) -> None:
+    UserFactory(username="rob", roles=["reviewer"])
+    bob = verified(name="Bob Baker", email="bob@example.com")
+    alice = verified(name="Alice Archer", email="alice@example.com")
+    log_in(page, live_server.url, "rob")
+    page.get_by_label("Search: reference, name, email or phone").fill("bak")  # part of "Baker"
+    page.get_by_role("button", name="Filter").click()
+    assert page.get_by_role("link", name=bob.reference).is_visible()
+    assert page.get_by_role("link", name=alice.reference).count() == 0
+    page.get_by_label("Search: reference, name, email or phone").fill("ARCH")  # any case
+    page.get_by_role("button", name="Filter").click()
+    assert page.get_by_role("link", name=alice.reference).is_visible()
+    assert page.get_by_role("link", name=bob.reference).count() == 0
