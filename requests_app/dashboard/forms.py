@@ -50,9 +50,10 @@ ACTION_TEXT: dict[str, tuple[str, str, str]] = {
         "Approve the response as it stands now. What you approve (the corrections as decided, "
         "what is withheld, the erasure plan) is recorded on the timeline, and corrections and "
         "erasure carry out exactly that. For access and portability the files are then built "
-        "to preview; anything withheld after this is checked by the approver who releases "
-        "them, who must not have prepared it. A restriction is then carried out in the stores "
-        "the data map lists; upholding an objection emails the person your reason.",
+        "to preview and released by an approver who did not prepare them; a change to what is "
+        "withheld after this sends the response back to be approved again. A restriction is "
+        "then carried out in the stores the data map lists; upholding an objection emails the "
+        "person your reason.",
         "Approved.",
     ),
     "reject": (
