@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # thousands separators in figures staff read
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",

@@ -492,6 +492,14 @@ def request_action(request: HttpRequest, reference: str, action: str) -> HttpRes
                 and dsr.status in (Status.IN_REVIEW, Status.READY_FOR_APPROVAL)
                 else None
             ),
+            "releasing": (
+                {
+                    "files": Export.objects.filter(request=dsr, released_at__isnull=True),
+                    "withheld": _withheld_with_words(dsr),
+                }
+                if action == "release" and dsr.status == Status.FULFILLING
+                else None
+            ),
         },
         status=400 if request.method == "POST" else 200,
     )

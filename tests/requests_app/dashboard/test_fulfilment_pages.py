@@ -196,3 +196,34 @@ def test_the_request_page_polls_while_work_runs_and_stops_after(
     assert done.status == Status.IN_REVIEW
     page = login(reviewer).get(f"/staff/requests/{done.reference}/").content.decode()
     assert 'hx-trigger="every' not in page  # nothing running: nothing to poll for
+
+
+def test_the_release_page_shows_what_is_released(
+    demo_map: Any,
+    verified: Any,
+    approver: Any,
+    ready: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from exports_app import services
+    from exports_app.content import record_key
+    from requests_app.gathering import gather
+    from requests_app.review import decisions
+    from tests.factories import UserFactory
+
+    bob = verified(name="Bob Baker", email="bob@example.com")
+    ticket = next(r for t, r in gather.gathered_records(bob.gather_steps.get(store="support")))
+    rita = UserFactory(username="rita2", roles=["reviewer"])
+    services.redaction_add(
+        dsr=bob, actor=rita, store="support", table="tickets", record_key=record_key(ticket),
+        field="messages", path="/0/body", passage="Jane Doe", reason="About someone else",
+    )  # fmt: skip
+    ready(bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        decisions.request_approve(dsr=bob, actor=approver)
+    page = login(approver).get(f"/staff/requests/{bob.reference}/release/").content.decode()
+    releasing = page.split('id="releasing"')[1]
+    for name in ("JSON", "CSV (zip)", "PDF"):
+        assert name in releasing  # each file, with its records and size
+    assert '“<mark class="withheld">Jane Doe</mark>”' in releasing  # what stays withheld
+    assert "About someone else" in releasing
