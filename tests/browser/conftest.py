@@ -58,6 +58,19 @@ def page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
+PASSWORD = "correct horse battery staple"  # every UserFactory user's
+
+
+def log_in(page: Any, base: str, username: str) -> None:
+    """Log in to the staff desk as ``username`` (a fresh session: earlier cookies go)."""
+    page.context.clear_cookies()
+    page.goto(f"{base}/staff/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/staff/")
+
+
 def screenshot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -14,8 +14,7 @@ from django.utils import timezone
 
 from requests_app import tasks
 from requests_app.models import DataSubjectRequest, StaffPreferences
-from tests.browser.conftest import STAFF_WIDTHS, accessible, screenshot
-from tests.browser.test_staff_pages import log_in
+from tests.browser.conftest import STAFF_WIDTHS, accessible, log_in, screenshot
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]

@@ -13,20 +13,10 @@ import pytest
 from django.utils import timezone
 
 from requests_app.models import DataSubjectRequest, Status
-from tests.browser.conftest import STAFF_WIDTHS, accessible, screenshot
+from tests.browser.conftest import STAFF_WIDTHS, accessible, log_in, screenshot
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
-PASSWORD = "correct horse battery staple"
-
-
-def log_in(page: Any, base: str, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/staff/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/staff/")
 
 
 def test_the_report_for_a_period_and_its_csv(page: Any, live_server: Any, submit: Any) -> None:

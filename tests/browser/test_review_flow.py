@@ -13,21 +13,12 @@ from exports_app.models import Export
 from requests_app import workflow
 from requests_app.models import DataSubjectRequest, Status
 from smarct_dsar.celery import app as celery_app
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import log_in, screenshot
 from tests.exports_app.conftest import export_bytes
 from tests.exports_app.test_exports import _text
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
-PASSWORD = "correct horse battery staple"
-
-
-def log_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/staff/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/staff/")
 
 
 def test_withhold_a_suggested_name_undo_submit_approve_and_watch_the_files_arrive(

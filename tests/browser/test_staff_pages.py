@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import STAFF_WIDTHS, accessible
+from tests.browser.conftest import PASSWORD, STAFF_WIDTHS, accessible, log_in
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
-PASSWORD = "correct horse battery staple"
 
 
 def _totp(secret: str) -> str:
@@ -21,15 +20,6 @@ def _totp(secret: str) -> str:
 
     key = base64.b32decode(secret + "=" * (-len(secret) % 8))
     return f"{totp(key):06d}"
-
-
-def log_in(page: Any, base: str, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/staff/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/staff/")
 
 
 def test_every_staff_page_is_accessible_and_fits_at_three_widths(
