@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 from django.contrib.auth.models import User
 
+from exports_app.passages import INDEX
 from requests_app import datamap
 from requests_app.datamap.spec import readable
 from requests_app.models import EventAction, Status
@@ -45,7 +46,7 @@ def strategy_label(value: str) -> str:
 def leaf_place(path: str) -> str:
     """Where in a field's value a passage is: ``/0/body`` → "1 > body", with a right-pointing angle quote (items counted from 1)."""
     parts = [p.replace("~1", "/").replace("~0", "~") for p in path.strip("/").split("/") if p]
-    return " \u203a ".join(str(int(p) + 1) if p.isdigit() else p for p in parts)
+    return " \u203a ".join(str(int(p) + 1) if INDEX.fullmatch(p) else p for p in parts)
 
 
 @register.simple_tag
