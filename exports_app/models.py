@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import orjson
 from django.db import models
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from requests_app.models import DataSubjectRequest
@@ -101,6 +103,23 @@ class Export(models.Model):
         return FILE_TYPES[self.format].content_type
 
 
+class DownloadLinkQuerySet(models.QuerySet["DownloadLink"]):
+    def live(self) -> DownloadLinkQuerySet:
+        """Links the person can still use: not withdrawn, not expired, and at least one of the
+        request's released files still has downloads left on it (``max_downloads`` of each)."""
+        used_up = FileDownloads.objects.filter(
+            link=OuterRef(OuterRef("pk")),
+            format=OuterRef("format"),
+            downloads__gte=OuterRef(OuterRef("max_downloads")),
+        )
+        available = Export.objects.filter(
+            request=OuterRef("request"), released_at__isnull=False, file_deleted_at__isnull=True
+        ).exclude(Exists(used_up))
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now()).filter(
+            Exists(available)
+        )
+
+
 class DownloadLink(models.Model):
     """An emailed link to a request's released exports. Only a SHA-256 of the token is stored."""
 
@@ -111,15 +130,35 @@ class DownloadLink(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.CharField(max_length=200)
     expires_at = models.DateTimeField()
-    max_downloads = models.PositiveIntegerField()
-    downloads = models.PositiveIntegerField(default=0)
+    max_downloads = models.PositiveIntegerField()  # of each file (``FileDownloads``)
+    downloads = models.PositiveIntegerField(default=0)  # of every file together, for the record
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DownloadLinkQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"download link for {self.request_id}"
+
+
+class FileDownloads(models.Model):
+    """How many times one file was downloaded through one link: each file of a link may be
+    downloaded ``link.max_downloads`` times. A row appears with the file's first download (no row:
+    none yet); it is counted with a conditional update, so never past the limit."""
+
+    link = models.ForeignKey(DownloadLink, on_delete=models.CASCADE, related_name="file_downloads")
+    format = models.CharField(max_length=12, choices=ExportFormat.choices)
+    downloads = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["link", "format"], name="one_count_per_link_file")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.downloads} downloads of {self.format} through link {self.link_id}"
 
 
 class Grounds(models.TextChoices):

@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +32,7 @@ from exports_app.models import (
     Export,
     ExportFormat,
     ExportStatus,
+    FileDownloads,
     Grounds,
     Redaction,
 )
@@ -236,15 +238,36 @@ def link_reissue(*, dsr: DataSubjectRequest, actor: User) -> DownloadLink:
     return DownloadLink.objects.filter(request=dsr).order_by("-created_at").first()  # type: ignore[return-value]
 
 
+# The order a person reads the files in: the PDF first (the easiest to read), then the
+# machine-readable copies; a certificate before its signature.
+DELIVERY_ORDER = (
+    ExportFormat.PDF,
+    ExportFormat.JSON,
+    ExportFormat.CSV,
+    ExportFormat.CERTIFICATE,
+    ExportFormat.SIGNATURE,
+)
+
+
+def in_delivery_order(exports: list[Export]) -> list[Export]:
+    return sorted(exports, key=lambda e: DELIVERY_ORDER.index(ExportFormat(e.format)))
+
+
 @dataclass(frozen=True)
 class Delivery:
     link: DownloadLink
-    exports: list[Export]
+    exports: list[Export]  # in ``DELIVERY_ORDER``
+    left: dict[str, int]  # format → downloads of that file left on the link
+
+    @property
+    def used_up(self) -> bool:
+        return not any(self.left.values())
 
 
 def download_resolve(*, raw_token: str) -> Delivery:
     """The live link for a token, or ``TokenInvalid`` saying why: unknown, revoked, expired,
-    exhausted. A link only ever reaches its own request's exports."""
+    exhausted (every file downloaded ``max_downloads`` times). A link only ever reaches its own
+    request's exports."""
     link = (
         DownloadLink.objects.select_related("request")
         .filter(token_hash=token_hash(raw_token))
@@ -256,12 +279,13 @@ def download_resolve(*, raw_token: str) -> Delivery:
         raise TokenInvalid(gettext("This download link has been withdrawn."), reason="revoked")
     if link.expires_at <= timezone.now():
         raise TokenInvalid(gettext("This download link has expired."), reason="expired")
-    if link.downloads >= link.max_downloads:
+    delivery = download_resolve_link(link)
+    if delivery.used_up:
         raise TokenInvalid(
             gettext("This download link has been used the maximum number of times."),
             reason="exhausted",
         )
-    return download_resolve_link(link)
+    return delivery
 
 
 def download_resolve_link(link: DownloadLink) -> Delivery:
@@ -274,22 +298,15 @@ def download_resolve_link(link: DownloadLink) -> Delivery:
         raise TokenInvalid(
             gettext("The files for this request are no longer available."), reason="expired"
         )
-    return Delivery(link=link, exports=exports)
+    done = dict(FileDownloads.objects.filter(link=link).values_list("format", "downloads"))
+    left = {e.format: max(0, link.max_downloads - done.get(e.format, 0)) for e in exports}
+    return Delivery(link=link, exports=in_delivery_order(exports), left=left)
 
 
 def live_link(dsr: DataSubjectRequest) -> DownloadLink | None:
     """The download link the person can still use, if any: not withdrawn, not expired, not
-    used up."""
-    return (
-        DownloadLink.objects.filter(
-            request=dsr,
-            revoked_at__isnull=True,
-            expires_at__gt=timezone.now(),
-            downloads__lt=F("max_downloads"),
-        )
-        .order_by("-created_at")
-        .first()
-    )
+    used up (some file still has downloads left)."""
+    return DownloadLink.objects.filter(request=dsr).live().order_by("-created_at").first()
 
 
 def portal_delivery(*, dsr: DataSubjectRequest) -> Delivery:
@@ -308,12 +325,23 @@ def portal_delivery(*, dsr: DataSubjectRequest) -> Delivery:
 
 
 def download_record(*, link: DownloadLink, export: Export, ip: str, user_agent: str) -> bool:
-    """Count one download (atomically, never past the limit) and log it on the request's trail."""
-    counted = DownloadLink.objects.filter(
-        pk=link.pk, downloads__lt=F("max_downloads"), revoked_at__isnull=True
-    ).update(downloads=F("downloads") + 1)
-    if counted != 1:
-        return False
+    """Count one download of one file (atomically, never past the link's limit for that file,
+    never on a withdrawn link) and log it on the request's trail. False: not counted."""
+    with transaction.atomic():
+        # The link's row lock orders concurrent downloads of its files (and a revocation).
+        if (
+            not DownloadLink.objects.select_for_update()
+            .filter(pk=link.pk, revoked_at__isnull=True)
+            .exists()
+        ):
+            return False
+        FileDownloads.objects.get_or_create(link_id=link.pk, format=export.format)
+        counted = FileDownloads.objects.filter(
+            link_id=link.pk, format=export.format, downloads__lt=link.max_downloads
+        ).update(downloads=F("downloads") + 1)
+        if counted != 1:
+            return False
+        DownloadLink.objects.filter(pk=link.pk).update(downloads=F("downloads") + 1)
     event_append(
         dsr=link.request,
         actor="requester",
@@ -330,8 +358,15 @@ def download_record(*, link: DownloadLink, export: Export, ip: str, user_agent: 
 
 def download_uncount(*, link: DownloadLink, export: Export) -> None:
     """A counted download that was not delivered (its file did not match its record): the person
-    gets the download back, and the timeline says why."""
-    DownloadLink.objects.filter(pk=link.pk, downloads__gt=0).update(downloads=F("downloads") - 1)
+    gets that file's download back, and the timeline says why."""
+    with transaction.atomic():
+        given_back = FileDownloads.objects.filter(
+            link_id=link.pk, format=export.format, downloads__gt=0
+        ).update(downloads=F("downloads") - 1)
+        if given_back:
+            DownloadLink.objects.filter(pk=link.pk, downloads__gt=0).update(
+                downloads=F("downloads") - 1
+            )
     event_append(
         dsr=link.request,
         actor="system",
@@ -343,9 +378,7 @@ def download_uncount(*, link: DownloadLink, export: Export) -> None:
 def exports_expire_files() -> int:
     """Delete released export files no live link can reach any more; keep their rows as the record."""
     now = timezone.now()
-    live = DownloadLink.objects.filter(
-        revoked_at__isnull=True, expires_at__gt=now, downloads__lt=F("max_downloads")
-    )
+    live = DownloadLink.objects.live()
     expired = (
         Export.objects.filter(released_at__isnull=False, file_deleted_at__isnull=True)
         .exclude(request__in=live.values("request"))

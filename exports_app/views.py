@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from exports_app import services
 from exports_app.files import FileMismatch, stream_export
+from exports_app.models import RECORD_FORMATS
 from requests_app.core.errors import TokenInvalid
 from requests_app.intake import verification
 from requests_app.models import TokenPurpose
@@ -59,8 +60,8 @@ def download_page(request: HttpRequest, token: str) -> HttpResponse:
         {
             "dsr": delivery.link.request,
             "link": delivery.link,
-            "exports": delivery.exports,
-            "remaining": delivery.link.max_downloads - delivery.link.downloads,
+            "files": [(e, delivery.left[e.format]) for e in delivery.exports],
+            "certificate": any(e.format in RECORD_FORMATS for e in delivery.exports),
             "token": token,
         },
     )
@@ -126,7 +127,7 @@ def _serve(request: HttpRequest, delivery: services.Delivery, format_: str) -> H
         return _problem(
             request,
             TokenInvalid(
-                gettext("This download link has been used the maximum number of times."),
+                gettext("This file has been downloaded the maximum number of times."),
                 reason="exhausted",
             ),
         )

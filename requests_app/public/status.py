@@ -13,7 +13,9 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from exports_app.services import live_link
+from exports_app.models import RECORD_FORMATS, DownloadLink, Export
+from exports_app.services import download_resolve_link, live_link
+from requests_app.core.errors import TokenInvalid
 from requests_app.models import (
     DataSubjectRequest,
     DocumentKind,
@@ -192,11 +194,23 @@ def _restriction_words(dsr: DataSubjectRequest) -> Words | None:
     )
 
 
+def portal_files(link: DownloadLink) -> list[tuple[Export, int]]:
+    """The person's data files the live link reaches, in delivery order (the PDF first), each
+    with its downloads left (certificates are downloaded through the emailed link)."""
+    try:
+        delivery = download_resolve_link(link)
+    except TokenInvalid:  # the files went since the link was found
+        return []
+    return [
+        (e, delivery.left[e.format]) for e in delivery.exports if e.format not in RECORD_FORMATS
+    ]
+
+
 def summary(dsr: DataSubjectRequest) -> dict[str, Any]:
     heading, words = where_it_stands(dsr)
     question = portal.open_question(dsr)
     link = live_link(dsr)
-    files = portal.released_files(dsr) if link is not None else []
+    files = portal_files(link) if link is not None else []
     return {
         "dsr": dsr,
         "reference": dsr.reference,
@@ -212,10 +226,8 @@ def summary(dsr: DataSubjectRequest) -> dict[str, Any]:
         "history": history(dsr),
         "question": question,
         "awaits_authority": portal.awaits_authority(dsr),
-        # the PDF first: the easiest to read
-        "files": sorted(files, key=lambda e: (e.format != "pdf", e.format)),
+        "files": files,
         "link": link,
-        "downloads_left": link.max_downloads - link.downloads if link else 0,
         "may_ask_for_link": portal.may_ask_for_link(dsr),
         "link_asked": portal.link_requested_since_last(dsr),
         "may_withdraw": dsr.status in portal.WITHDRAWABLE,

@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from exports_app.models import RECORD_FORMATS, DownloadLink, Export
+from exports_app.models import DownloadLink
 from exports_app.services import live_link
 from requests_app.core.alerts import staff_notify
 from requests_app.core.audit import event_append
@@ -221,14 +221,6 @@ def request_withdraw_by_person(*, dsr: DataSubjectRequest) -> DataSubjectRequest
         )
     return withdrawn(
         dsr, actor=who(dsr), reason="You withdrew it on your request's page.", by_person=True
-    )
-
-
-def released_files(dsr: DataSubjectRequest) -> list[Export]:
-    return list(
-        Export.objects.filter(
-            request=dsr, released_at__isnull=False, file_deleted_at__isnull=True
-        ).exclude(format__in=RECORD_FORMATS)
     )
 
 

@@ -293,3 +293,83 @@ def test_a_file_that_decrypts_but_is_not_the_one_recorded_is_stopped_and_not_cou
     assert DownloadLink.objects.get(request=alice).downloads == 0  # given back
     assert RequestEvent.objects.filter(request=alice, action="download_not_delivered").exists()
     assert "does not match its recorded SHA-256" in caplog.text
+
+
+# --- Downloads are counted per file ----------------------------------------------------------
+
+
+def _left_on_page(page: Any) -> dict[str, str]:
+    """Each file's button (or used-up label) and its 'N downloads left', in page order."""
+    html = page.content.decode()
+    items = re.findall(r'<li class="download">(.*?)</li>', html, re.S)
+    found = {}
+    for item in items:
+        name = re.search(r"-(your-data|deletion-certificate)\.([a-z.]+) ·", item)
+        left = re.search(r"(\d+) downloads? left", item)
+        assert name, item
+        assert left, item
+        found[name.group(2)] = left.group(1)
+    return found
+
+
+def test_each_file_may_be_downloaded_the_limit_times_and_the_sixth_of_one_is_refused_alone(
+    client: Any, released: Any, settings: Any
+) -> None:
+    dsr, path = released("alice@example.com")
+    assert settings.DSAR_DOWNLOAD_MAX == 5
+    for format_ in ("pdf", "json"):
+        for _ in range(5):
+            response = client.get(f"{path}{format_}/")
+            assert response.status_code == 200
+            _body(response)
+    refused = client.get(f"{path}pdf/")
+    assert refused.status_code == 410
+    assert b"This file has been downloaded the maximum number of times" in refused.content
+    page = client.get(path)  # the link still works: the CSV has all its downloads
+    assert page.status_code == 200
+    assert _left_on_page(page) == {"pdf": "0", "json": "0", "zip": "5"}
+    assert b"no downloads left" in page.content
+    assert services.live_link(dsr) is not None
+    assert services.exports_expire_files() == 0  # a live link still reaches the files
+    for _ in range(5):
+        assert client.get(f"{path}csv/").status_code == 200
+    link = DownloadLink.objects.get(request=dsr)
+    assert link.downloads == 15  # every file, for the record
+    assert services.live_link(dsr) is None  # every file used up: the link is
+    used_up = client.get(path)
+    assert used_up.status_code == 410
+    assert b"used the maximum number of times" in used_up.content
+    assert dsr.events.filter(action="downloaded").count() == 15
+
+
+def test_the_page_lists_the_pdf_first_and_the_downloads_left_of_each_file(
+    client: Any, released: Any
+) -> None:
+    _, path = released("alice@example.com")
+    for _ in range(2):
+        _body(client.get(f"{path}json/"))
+    page = client.get(path)
+    assert list(_left_on_page(page).items()) == [("pdf", "5"), ("json", "3"), ("zip", "5")]
+    text = page.content.decode()
+    assert "You can download each file 5 times." in text
+    assert "Your data is ready" in text
+    assert "certificate" not in text.lower()
+
+
+def test_the_email_says_the_limit_is_per_file(released: Any) -> None:
+    released("alice@example.com")
+    message = mail.outbox[-1]
+    assert "each file 5 times" in message.body
+    html = message.alternatives[0][0]
+    assert "each file 5 times" in html
+    assert "for 5 downloads" not in message.body
+
+
+def test_a_file_given_back_is_counted_for_that_file_only(client: Any, released: Any) -> None:
+    dsr, path = released("alice@example.com")
+    _body(client.get(f"{path}json/"))
+    _body(client.get(f"{path}pdf/"))
+    link = DownloadLink.objects.get(request=dsr)
+    services.download_uncount(link=link, export=dsr.exports.get(format="json"))
+    assert _left_on_page(client.get(path)) == {"pdf": "4", "json": "5", "zip": "5"}
+    assert DownloadLink.objects.get(pk=link.pk).downloads == 1

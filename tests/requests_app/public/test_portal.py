@@ -13,6 +13,7 @@ from django.core import mail
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from exports_app.models import FileDownloads
 from requests_app.core import deadlines, documents
 from requests_app.intake import verification
 from requests_app.models import DataSubjectRequest, DocumentKind, RequestMessage, Status
@@ -207,15 +208,21 @@ def test_released_files_are_on_the_portal_while_the_link_lives_then_a_new_link_i
     path = portal_of(bob)
     html = client.get(path).content.decode()
     files = re.findall(rf'href="({path}files/(\w+)/)"', html)
-    assert [f for _, f in files] == ["pdf", "csv", "json"]  # the PDF, easiest to read, first
+    assert [f for _, f in files] == ["pdf", "json", "csv"]  # the PDF, easiest to read, first
+    assert "You can download each file 5 times, until" in html
     link = bob.download_links.get()
     got = client.get(files[0][0])
     assert b"".join(got.streaming_content).startswith(b"%PDF-")
     link.refresh_from_db()
     assert link.downloads == 1  # counted against the link, as a download by the link is
     assert bob.events.filter(action="downloaded").count() == 1
-    # the link is used up: the files go from the portal, and a new link can be asked for
-    type(link).objects.filter(pk=link.pk).update(downloads=link.max_downloads)
+    html = client.get(path).content.decode()
+    assert re.findall(r"(\d) downloads? left", html) == ["4", "5", "5"]  # of each file
+    # the link is used up (every file): the files go from the portal, a new link can be asked for
+    for export in bob.exports.all():
+        FileDownloads.objects.update_or_create(
+            link=link, format=export.format, defaults={"downloads": link.max_downloads}
+        )
     html = client.get(path).content.decode()
     assert f"{path}files/" not in html
     assert client.get(files[0][0]).status_code == 410
