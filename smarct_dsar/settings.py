@@ -96,7 +96,8 @@ def _ed25519_key() -> str:
 
 
 # Deletion certificates are signed with this Ed25519 private key (PEM). Public keys of retired
-# signing keys stay trusted through DSAR_TRUSTED_SIGNING_KEYS (PEM files, comma-separated paths).
+# signing keys stay trusted through DSAR_TRUSTED_SIGNING_KEYS (PEM files, comma-separated paths,
+# each PATH or PATH@YYYY-MM-DD: the day it was retired, which the verification page tells).
 DSAR_SIGNING_KEY = env_str("DSAR_SIGNING_KEY")
 if not DSAR_SIGNING_KEY and DEBUG:
     DSAR_SIGNING_KEY = _local_secret("signing_key.pem", _ed25519_key)
@@ -106,6 +107,11 @@ DSAR_SIGNING_KEY = require(
     "set DSAR_SIGNING_KEY_FILE to an Ed25519 private key in PEM: openssl genpkey -algorithm ed25519",
 )
 DSAR_TRUSTED_SIGNING_KEYS = env_list("DSAR_TRUSTED_SIGNING_KEYS", [])
+# The public verification page (/certificates/verify/): the largest upload it reads (the
+# certificate and its .sig; held in memory, see FILE_UPLOAD_HANDLERS) and checks per IP an hour.
+DSAR_CERTIFICATE_CHECK_MAX_BYTES = env_int(
+    "DSAR_CERTIFICATE_CHECK_MAX_BYTES", 5 * 1024 * 1024, minimum=64 * 1024
+)
 
 _default_hosts = ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _default_hosts)
@@ -454,12 +460,18 @@ DSAR_PROOF_RETENTION_DAYS = env_int("DSAR_PROOF_RETENTION_DAYS", 30, minimum=0)
 # Uploaded files stay in memory, never in a temporary file on disk (a passport must not be left
 # behind in /tmp): a body larger than this is refused whole, before any of it is read.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
-FILE_UPLOAD_MAX_MEMORY_SIZE = DSAR_DOCUMENT_MAX_BYTES * DSAR_DOCUMENTS_PER_UPLOAD + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = (
+    max(DSAR_DOCUMENT_MAX_BYTES * DSAR_DOCUMENTS_PER_UPLOAD, DSAR_CERTIFICATE_CHECK_MAX_BYTES)
+    + 1024 * 1024
+)
 DSAR_RATE_LIMIT_WINDOW_SECONDS = env_int("DSAR_RATE_LIMIT_WINDOW_SECONDS", 3600, minimum=1)
 # Requests filed (not mistakes) from one IP an hour: an office behind one address files 60.
 DSAR_RATE_LIMIT_PER_IP = env_int("DSAR_RATE_LIMIT_PER_IP", 60, minimum=1)
 DSAR_RATE_LIMIT_PER_EMAIL = env_int("DSAR_RATE_LIMIT_PER_EMAIL", 5, minimum=1)
 DSAR_RATE_LIMIT_VERIFY_PER_IP = env_int("DSAR_RATE_LIMIT_VERIFY_PER_IP", 60, minimum=1)
+DSAR_RATE_LIMIT_CERTIFICATE_CHECKS_PER_IP = env_int(
+    "DSAR_RATE_LIMIT_CERTIFICATE_CHECKS_PER_IP", 30, minimum=1
+)
 # How many reverse proxies sit in front of the app; the client IP is taken that many hops from
 # the right of X-Forwarded-For, so a client cannot forge it. With a count, the addresses (or
 # networks) the nearest proxy connects from are required, and a request that did not come

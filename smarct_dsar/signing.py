@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,7 @@ FORMAT = "smarct-dsar-signature/1"
 
 
 def key_id(public: Ed25519PublicKey) -> str:
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+    return hashlib.sha256(_raw(public)).hexdigest()[:16]
 
 
 @lru_cache(maxsize=2)
@@ -64,14 +64,62 @@ def public_key_pem() -> str:
     )
 
 
+@dataclass(frozen=True)
+class PublishedKey:
+    """A public key certificates are checked against, as published (``published_keys``)."""
+
+    key: Ed25519PublicKey
+    retired_on: date | None = None  # None: the current signing key (or no date was given)
+    current: bool = False
+
+    @property
+    def key_id(self) -> str:
+        return key_id(self.key)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the raw 32-byte public key, in hex; ``key_id`` is its first 16 digits."""
+        return hashlib.sha256(_raw(self.key)).hexdigest()
+
+    @property
+    def pem(self) -> str:
+        return self.key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
+
+
+def _raw(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _retired_key(entry: str) -> PublishedKey:
+    """One ``DSAR_TRUSTED_SIGNING_KEYS`` entry: ``PATH`` or ``PATH@YYYY-MM-DD`` (the day the key
+    was retired, which the verification page tells)."""
+    path, _, day = entry.partition("@")
+    try:
+        retired_on = date.fromisoformat(day) if day else None
+        loaded = serialization.load_pem_public_key(Path(path).read_bytes())
+    except (ValueError, OSError) as exc:
+        raise ImproperlyConfigured(
+            f"DSAR_TRUSTED_SIGNING_KEYS: {entry!r} is not PATH or PATH@YYYY-MM-DD of a PEM public "
+            f"key ({exc}). Fix: openssl pkey -in old.pem -pubout > old.pub.pem"
+        ) from exc
+    if not isinstance(loaded, Ed25519PublicKey):
+        raise ImproperlyConfigured(f"DSAR_TRUSTED_SIGNING_KEYS: {path} is not an Ed25519 key.")
+    return PublishedKey(loaded, retired_on=retired_on)
+
+
+def published_keys() -> list[PublishedKey]:
+    """The current signing key first, then every retired one still trusted: what the
+    well-known key list publishes and what ``verify`` trusts."""
+    keys = [PublishedKey(signing_key().public_key(), current=True)]
+    keys += [_retired_key(entry) for entry in settings.DSAR_TRUSTED_SIGNING_KEYS]
+    return keys
+
+
 def trusted_keys() -> dict[str, Ed25519PublicKey]:
     """key id → public key: the current signing key and every retired one still trusted."""
-    keys = [signing_key().public_key()]
-    for path in settings.DSAR_TRUSTED_SIGNING_KEYS:
-        loaded = serialization.load_pem_public_key(Path(path).read_bytes())
-        if isinstance(loaded, Ed25519PublicKey):
-            keys.append(loaded)
-    return {key_id(k): k for k in keys}
+    return {k.key_id: k.key for k in reversed(published_keys())}
 
 
 def _canonical(fields: dict[str, Any]) -> bytes:
@@ -93,42 +141,74 @@ def sign(document: bytes, *, reference: str) -> bytes:
     return json.dumps({**fields, "signature": signature}, indent=1).encode() + b"\n"
 
 
+class Problem:
+    """Why a certificate is not genuine: a code the CLI and the verification page both word."""
+
+    MALFORMED = "malformed"  # the .sig is not a Smarct DSAR signature file
+    FORMAT = "format"  # a signature format or algorithm we do not use
+    UNKNOWN_KEY = "unknown_key"  # signed by a key we never published
+    SIGNATURE = "signature"  # the signature does not match the .sig's fields
+    ALTERED = "altered"  # the document is not the one signed
+
+
 @dataclass(frozen=True)
 class Verdict:
     genuine: bool
     reason: str
+    problem: str = ""  # a ``Problem`` when not genuine
     reference: str = ""
     signed_at: str = ""
     key_id: str = ""
+    key_current: bool = False
+    key_retired_on: date | None = None
 
 
 def verify(document: bytes, signature_file: bytes) -> Verdict:
-    """Is ``document`` exactly what we signed? Checks the signature against our trusted keys,
-    then the document's digest against the signed one."""
+    """Is ``document`` exactly what we signed? Checks the signature against our published keys
+    (``published_keys``), then the document's digest against the signed one. The one check
+    behind ``manage.py verify_certificate`` and the public verification page."""
     try:
         data = json.loads(signature_file)
         fields = {k: data[k] for k in ("format", "algorithm", "key_id", "sha256", "signed_at")}
         fields["reference"] = data["reference"]
         signature = base64.b64decode(data["signature"], validate=True)
     except (ValueError, KeyError, TypeError):
-        return Verdict(False, "the signature file is not a Smarct DSAR signature")
+        return Verdict(
+            False, "the signature file is not a Smarct DSAR signature", problem=Problem.MALFORMED
+        )
     if fields["format"] != FORMAT or fields["algorithm"] != "Ed25519":
-        return Verdict(False, f"unknown signature format {fields['format']!r}")
-    key = trusted_keys().get(str(fields["key_id"]))
+        return Verdict(
+            False, f"unknown signature format {fields['format']!r}", problem=Problem.FORMAT
+        )
+    published = {k.key_id: k for k in published_keys()}
+    key = published.get(str(fields["key_id"]))
     if key is None:
-        return Verdict(False, f"signed by key {fields['key_id']}, which this Smarct does not trust")
+        return Verdict(
+            False,
+            f"signed by key {fields['key_id']}, which this Smarct does not trust",
+            problem=Problem.UNKNOWN_KEY,
+            key_id=str(fields["key_id"]),
+        )
     try:
-        key.verify(signature, _canonical(fields))
+        key.key.verify(signature, _canonical(fields))
     except InvalidSignature:
-        return Verdict(False, "the signature does not match: the signature file was altered")
+        return Verdict(
+            False,
+            "the signature does not match: the signature file was altered",
+            problem=Problem.SIGNATURE,
+        )
     if hashlib.sha256(document).hexdigest() != fields["sha256"]:
-        return Verdict(False, "the certificate was altered after it was signed")
+        return Verdict(
+            False, "the certificate was altered after it was signed", problem=Problem.ALTERED
+        )
     return Verdict(
         True,
         "genuine and unaltered",
         reference=str(fields["reference"]),
         signed_at=str(fields["signed_at"]),
-        key_id=str(fields["key_id"]),
+        key_id=key.key_id,
+        key_current=key.current,
+        key_retired_on=key.retired_on,
     )
 
 

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from weasyprint import HTML
@@ -108,7 +109,10 @@ def _context(dsr: DataSubjectRequest) -> dict[str, Any]:
         "notices": list(dsr.notices.all()),
         "copies": _copies_deleted(dsr),
         "key_id": signing.key_id(signing.signing_key().public_key()),
+        "fingerprint": signing.published_keys()[0].fingerprint,
         "site_url": settings.SITE_URL,
+        "verify_url": settings.SITE_URL + reverse("certificate-verify"),
+        "keys_url": settings.SITE_URL + reverse("signing-keys"),
     }
 
 

@@ -27,9 +27,13 @@ class Command(BaseCommand):
         verdict = verify(document.read_bytes(), signature.read_bytes())
         if not verdict.genuine:
             raise CommandError(f"NOT GENUINE: {document.name}: {verdict.reason}")
+        retired = ""
+        if not verdict.key_current:
+            retired = f" (a retired key{', retired on ' if verdict.key_retired_on else ''}"
+            retired += f"{verdict.key_retired_on or ''})"
         self.stdout.write(
             self.style.SUCCESS(
                 f"GENUINE: {document.name} is the deletion certificate for {verdict.reference}, "
-                f"signed {verdict.signed_at} by key {verdict.key_id}, unaltered."
+                f"signed {verdict.signed_at} by key {verdict.key_id}{retired}, unaltered."
             )
         )
