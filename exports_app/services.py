@@ -177,7 +177,7 @@ def send_link(
             "download_url": url,
             "ttl_days": settings.DSAR_DOWNLOAD_TTL_DAYS,
             "max_downloads": settings.DSAR_DOWNLOAD_MAX,
-            "exports": exports,
+            "exports": in_delivery_order(exports),
         },
     )
 

@@ -88,6 +88,7 @@ def test_an_exhausted_link_is_refused_kindly(client: Any, released: Any, setting
     refused = client.get(f"{path}json/")
     assert refused.status_code == 410
     assert b"maximum number of times" in refused.content
+    assert b"Each file can be downloaded a limited number of times" in refused.content
     assert b"new link" in refused.content
 
 
@@ -363,6 +364,8 @@ def test_the_email_says_the_limit_is_per_file(released: Any) -> None:
     html = message.alternatives[0][0]
     assert "each file 5 times" in html
     assert "for 5 downloads" not in message.body
+    listed = re.findall(r"your-data\.(pdf|json|zip) ", message.body)
+    assert listed == ["pdf", "json", "zip"]  # the PDF, easiest to read, first
 
 
 def test_a_file_given_back_is_counted_for_that_file_only(client: Any, released: Any) -> None:
