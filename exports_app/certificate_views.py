@@ -11,6 +11,7 @@ content nor their digest is logged.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -19,6 +20,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -125,6 +127,17 @@ def _key_words(verdict: signing.Verdict) -> str:
     ) % {"key": verdict.key_id}
 
 
+def _when(signed_at: str) -> str:
+    """The signing time as a person reads it, in the site's time zone (as signed, if odd)."""
+    try:
+        moment = datetime.fromisoformat(signed_at)
+    except ValueError:
+        return signed_at
+    if timezone.is_naive(moment):
+        return signed_at
+    return date_format(timezone.localtime(moment), "j F Y, H:i")
+
+
 def _page(
     request: HttpRequest, form: CertificateCheckForm, status: int = 200, **extra: Any
 ) -> HttpResponse:
@@ -179,6 +192,7 @@ def certificate_verify(request: HttpRequest) -> HttpResponse:
         request,
         CertificateCheckForm(),
         verdict=verdict,
+        signed_on=_when(verdict.signed_at),
         why_not="" if verdict.genuine else _why_not(verdict),
         key_words=_key_words(verdict) if verdict.genuine else "",
     )

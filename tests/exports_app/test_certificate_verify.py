@@ -3,6 +3,7 @@ with a real certificate issued by the real erasure workflow (own demo estate).""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
@@ -22,6 +23,8 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
+from django.utils.formats import date_format
 from pypdf import PdfReader
 
 from exports_app.models import Export, ExportFormat
@@ -116,6 +119,9 @@ def test_a_real_certificate_is_genuine_and_nothing_uploaded_is_kept(
     assert issued.dsr.reference in text
     key = signing.key_id(signing.signing_key().public_key())
     assert f"signed with our current key {key}" in text
+    signed = json.loads(issued.sig)["signed_at"]
+    when = dt.datetime.fromisoformat(signed).astimezone(timezone.get_current_timezone())
+    assert f"signed on {date_format(when, 'j F Y, H:i')}" in text
     assert _tree(var) == before_var  # no file written or touched in storage or var/
     assert set(os.listdir(tmp)) == before_tmp  # and no temporary upload file
     digest = signing.hashlib.sha256(issued.pdf).hexdigest()
