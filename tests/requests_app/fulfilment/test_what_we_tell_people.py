@@ -5,6 +5,7 @@ email is checked against the rows it speaks of."""
 from __future__ import annotations
 
 import datetime as dt
+import html as html_lib
 import io
 import re
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from django.utils import translation
 from django.utils.dateformat import format as date_format
 from pypdf import PdfReader
 
@@ -72,8 +74,14 @@ def _texts(message: Any) -> tuple[str, str]:
     """The text body and the HTML body, with the HTML's tags gone and spaces made single."""
     html = message.alternatives[0][0]
     inline = re.sub(r"</?(strong|em|a)\b[^>]*>", "", html)
-    plain = " ".join(re.sub(r"<[^>]+>", " ", inline).split())
+    plain = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", inline)).split())
     return _straight(" ".join(message.body.split())), _straight(plain)
+
+
+def _day(day: dt.date) -> str:
+    """A date as an English request's email and certificate write it."""
+    with translation.override("en-gb"):
+        return str(date_format(day, "j F Y"))
 
 
 def _straight(text: str) -> str:
@@ -193,8 +201,7 @@ def test_the_opt_out_email_lists_the_suppression_and_each_store_changed(
                 continue  # a store that held nothing of hers is not named
             store = stores[change["store"]]
             records = change["records"]
-            assert f"{store.description} ({store.organisation}): " in body
-            assert f"{records} record{'s' if records != 1 else ''} of yours" in body
+            assert f"{store.description} ({store.organisation}): {records} record" in body
 
 
 def test_with_no_email_partner_the_opt_out_email_mentions_none(
@@ -260,18 +267,22 @@ def test_the_erasure_email_names_the_recipients_still_to_confirm_and_what_was_ke
     assert [n.organisation for n in waiting] == ["Stripe Payments UK Ltd"]
     kept = _retained(dsr)
     assert {t["table"] for t in kept} >= {"invoices", "billing_accounts"}
-    email = _mail(mailoutbox, BOB, dsr.reference)
+    email = _mail(mailoutbox, BOB, "erase")
     assert "has been erased" not in email.subject
     for body in _both(email):
         assert "We have erased your personal data" not in body
-        assert "Stripe Payments UK Ltd has not yet confirmed" in body
+        assert "Stripe Payments UK Ltd, with whom we share your data, has not yet confirmed" in body
         assert "not complete there" in body
         for table in kept:
             assert table["legal_basis"] in body
             if table["until"]:
-                until = date_format(dt.date.fromisoformat(table["until"]), "j F Y")
+                until = _day(dt.date.fromisoformat(table["until"]))
                 assert f"until {until}" in body
-        assert "Smarct" not in body
+        for step in dsr.erasure_steps.all():
+            deleted = sum(int(t.get("deleted", 0)) for t in step.outcome.values())
+            store = datamap.current().stores[step.store]
+            if deleted:  # each of our systems changed is named, as the map names it
+                assert f"{store.description} ({store.organisation}): {deleted} record" in body
 
 
 def test_with_no_recipients_the_erasure_email_speaks_of_none(
@@ -284,7 +295,7 @@ def test_with_no_recipients_the_erasure_email_speaks_of_none(
     edit_map(_without_recipients)
     dsr = _erase_bob(verified, approver, django_capture_on_commit_callbacks)
     assert not ProcessorNotice.objects.filter(request=dsr).exists()
-    for body in _both(_mail(mailoutbox, BOB, dsr.reference)):
+    for body in _both(_mail(mailoutbox, BOB, "erase")):
         assert "confirm" not in body
         assert "asked" not in body
 
@@ -312,11 +323,12 @@ def test_a_retention_date_says_what_it_is_counted_from(
     dsr = _erase_bob(verified, approver, django_capture_on_commit_callbacks)
     (invoices,) = [t for t in _retained(dsr) if t["table"] == "invoices"]
     assert invoices["until"].endswith("-03-31")  # the end of a financial year, 6 years on
-    counted = '6 years after the end of the financial year (ending 31 March) of the latest "Issued on" date'
+    counted = 'counted as 6 years after the end of the financial year (ending 31 March) in which the latest "Issued on" date falls.'
     text = _certificate_text(dsr)
-    assert counted in text
-    for body in _both(_mail(mailoutbox, BOB, dsr.reference)):
-        assert counted in body
+    until = _day(dt.date.fromisoformat(invoices["until"]))
+    assert f"Kept until {until}, {counted}" in text
+    for body in _both(_mail(mailoutbox, BOB, "erase")):
+        assert f"Kept until {until}, {counted}" in body
 
 
 def test_a_period_whose_words_say_financial_year_but_counts_from_the_date_says_so(
@@ -336,6 +348,7 @@ def test_a_period_whose_words_say_financial_year_but_counts_from_the_date_says_s
     assert not invoices["until"].endswith("-03-31")
     text = _certificate_text(dsr)
     # then the date is said to be counted from the invoice date, whatever the words say
-    assert '6 years after the latest "Issued on" date' in text
+    until = _day(dt.date.fromisoformat(invoices["until"]))
+    assert f'Kept until {until}, counted as 6 years after the latest "Issued on" date.' in text
     assert "financial year (ending" not in text
     assert OutgoingEmail.objects.filter(request=dsr, template="erasure-done").exists()
