@@ -167,6 +167,7 @@ def test_each_article_19_notice_reads_as_english(
     notice = _mail(mailoutbox, "privacy@payments.example", "please correct")
     for body in _both(notice):
         assert f"{CONTROLLER} has received a correction request ({dsr.reference})" in body
+        assert "right to complain" not in body  # a right of the person's, not the recipient's
     erasure = verified(request_type="erasure", name="Bob Baker", email=BOB)
     with django_capture_on_commit_callbacks(execute=True):
         submit_and_approve(erasure, approver, reason="checked")
