@@ -152,6 +152,35 @@ def test_with_no_recipients_the_correction_email_says_nothing_about_telling_anyo
         assert 'now "07700 900099"' in body
 
 
+def test_a_correction_no_store_held_says_so_and_names_no_system(
+    own_estate: OwnEstate,
+    verified: Any,
+    reviewer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+    mailoutbox: Any,
+) -> None:
+    # given Carol, a newsletter subscriber with no phone in any of our systems
+    dsr = verified(
+        request_type="rectification",
+        name="Carol Chen",
+        email=CAROL,
+        corrections=[CorrectionInput(field="Phone", corrected_value="07700 900123")],
+    )
+    rectification.correction_decide(
+        dsr=dsr, position=1, actor=reviewer, decision="accepted", target_field="phone"
+    )
+    decisions.request_submit(dsr=dsr, actor=reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        decisions.request_act(action="approve", dsr=dsr, actor=approver)
+    results = dsr.corrections.get(position=1).results
+    assert results
+    assert not any(r["read_back"] for r in results.values())
+    for body in _both(_mail(mailoutbox, CAROL, "your corrections")):
+        assert "in none of our systems (we found no copy to correct)." in body
+        assert ", in ." not in body
+
+
 # --- Article 19 notices ----------------------------------------------------------------------
 
 
