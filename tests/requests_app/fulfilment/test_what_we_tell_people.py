@@ -330,6 +330,34 @@ def test_with_no_recipients_the_erasure_email_speaks_of_none(
         assert "asked" not in body
 
 
+def test_only_an_erasure_with_nothing_kept_and_no_one_to_confirm_says_the_data_is_erased(
+    edit_map: Callable[..., None],
+    verified: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+    mailoutbox: Any,
+) -> None:
+    # given a map that keeps nothing and has no recipient to tell
+    def keep_nothing(data: dict[str, Any]) -> None:
+        _without_recipients(data)
+        for store in data["stores"].values():
+            for table in (store.get("tables") or store.get("files") or {}).values():
+                if "retain" in str(table.get("erase")):
+                    table["erase"] = "delete"
+                    for spec in (table.get("fields") or {}).values():
+                        if isinstance(spec, dict):
+                            spec.pop("erase", None)
+
+    edit_map(keep_nothing)
+    dsr = _erase_bob(verified, approver, django_capture_on_commit_callbacks)
+    assert _retained(dsr) == []
+    email = _mail(mailoutbox, BOB, "erase")
+    assert "your data has been erased" in email.subject
+    for body in _both(email):
+        assert "We have erased your personal data as you asked" in body
+        assert "keep some records" not in body
+
+
 # --- retention: the words and the date agree -------------------------------------------------
 
 
