@@ -184,7 +184,7 @@ def corrected_in(correction: Correction) -> list[str]:
     return places
 
 
-def _told(corrections: list[Correction]) -> list[Correction]:
+def _with_places(corrections: list[Correction]) -> list[Correction]:
     for correction in corrections:
         correction.corrected_in = corrected_in(correction)  # type: ignore[attr-defined]
     return corrections
@@ -242,7 +242,7 @@ def rectification_apply(*, request_id: int) -> bool:
             dsr=dsr,
             context={
                 "dsr": dsr,
-                "corrections": _told(list(dsr.corrections.all())),
+                "corrections": _with_places(list(dsr.corrections.all())),
                 **notices_told(dsr=dsr, purpose=NoticePurpose.RECTIFICATION),
             },
         )
