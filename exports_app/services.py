@@ -164,9 +164,15 @@ def link_issue(*, dsr: DataSubjectRequest, actor: str) -> str:
 
 
 def send_link(
-    *, dsr: DataSubjectRequest, actor: str, exports: list[Export], template: str = "download"
+    *,
+    dsr: DataSubjectRequest,
+    actor: str,
+    exports: list[Export],
+    template: str = "download",
+    context: dict[str, Any] | None = None,
 ) -> None:
-    """Issue a download link and email it to the person (after commit, through the outbox)."""
+    """Issue a download link and email it to the person (after commit, through the outbox).
+    ``context``: the facts the template states besides the link (what an erasure did)."""
     url = link_issue(dsr=dsr, actor=actor)
     email_queue(
         template=template,
@@ -178,6 +184,7 @@ def send_link(
             "ttl_days": settings.DSAR_DOWNLOAD_TTL_DAYS,
             "max_downloads": settings.DSAR_DOWNLOAD_MAX,
             "exports": in_delivery_order(exports),
+            **(context or {}),
         },
     )
 

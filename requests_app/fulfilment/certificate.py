@@ -11,7 +11,7 @@ data that was just erased.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -28,12 +28,21 @@ from exports_app.renderers.pdf import NoFetching
 from exports_app.services import send_link
 from requests_app.core.audit import event_append
 from requests_app.core.lifecycle import request_complete
+from requests_app.datamap.spec import readable
 from requests_app.fulfilment.erasure import erasure_done
-from requests_app.fulfilment.erasure_plans import StorePlan, TablePlan, erasure_plan, plan_from_json
+from requests_app.fulfilment.erasure_plans import (
+    StorePlan,
+    TablePlan,
+    erasure_plan,
+    plan_from_json,
+    retention_counted,
+)
+from requests_app.fulfilment.recipients import notices_told
 from requests_app.gathering.gather import gathered_files_delete
 from requests_app.models import (
     DataSubjectRequest,
     ErasureStep,
+    NoticePurpose,
     Status,
 )
 from smarct_dsar import signing
@@ -60,6 +69,7 @@ def subject_identifier(email: str) -> str:
 class StoreReport:
     plan: StorePlan
     step: ErasureStep | None
+    rules: dict[str, Any] = field(default_factory=dict)  # the approved plan's, by table
 
     def tables(self) -> list[dict[str, Any]]:
         outcome = self.step.outcome if self.step else {}
@@ -85,17 +95,61 @@ class StoreReport:
                     "anonymised": count("anonymised"),
                     "retained": count("retained"),
                     "shared": count("shared"),
+                    "counted": retention_counted(
+                        self.plan.store, table.table, self.rules.get(table.table, {}).get("rule")
+                    )
+                    if table.action == "retain"
+                    else "",
                     "left": int(rescan.get(table.table, {}).get("left", 0)),
                 }
             )
         return rows
 
 
-def _context(dsr: DataSubjectRequest) -> dict[str, Any]:
+def _reports(dsr: DataSubjectRequest) -> list[StoreReport]:
+    """Each store's part of the approved plan, with what its erasure step did."""
     steps = {s.store: s for s in dsr.erasure_steps.all()}
     approved = (dsr.erasure_plan or {}).get("stores")
+    rules = (dsr.erasure_plan or {}).get("rules") or {}
     plans = plan_from_json(approved) if approved else erasure_plan(dsr=dsr)
-    reports = [StoreReport(plan, steps.get(plan.store)) for plan in plans]
+    return [StoreReport(plan, steps.get(plan.store), rules.get(plan.store) or {}) for plan in plans]
+
+
+def erasure_told(dsr: DataSubjectRequest) -> dict[str, Any]:
+    """What the person's email says was done, from the same facts as the certificate: each of
+    our systems where records were deleted or anonymised, each table whose records were kept
+    (why, until when and how that date is counted), how many were left because other records
+    refer to them, and the recipients told and still to confirm. In the active language."""
+    changed, kept, shared = [], [], 0
+    for report in _reports(dsr):
+        if report.plan.by_notice:
+            continue
+        where = f"{report.plan.description} ({report.plan.organisation})"
+        rows = report.tables()
+        deleted = sum(r["deleted"] for r in rows)
+        anonymised = sum(r["anonymised"] for r in rows if r["plan"].action == "anonymise")
+        shared += sum(r["shared"] for r in rows)
+        if deleted or anonymised:
+            changed.append({"where": where, "deleted": deleted, "anonymised": anonymised})
+        kept += [
+            {
+                "where": where,
+                "what": readable(r["plan"].table),
+                "records": r["retained"],
+                "legal_basis": r["plan"].legal_basis,
+                "period": r["plan"].period,
+                "until": r["plan"].until,
+                "counted": r["counted"],
+            }
+            for r in rows
+            if r["retained"]
+        ]
+    told = notices_told(dsr=dsr, purpose=NoticePurpose.ERASURE)
+    return {"changed": changed, "kept": kept, "shared": shared, **told}
+
+
+def _context(dsr: DataSubjectRequest) -> dict[str, Any]:
+    reports = _reports(dsr)
     approval = dsr.events.filter(action="approve").order_by("-seq").first()
     return {
         "dsr": dsr,
@@ -224,7 +278,15 @@ def certificate_issue(*, request_id: int) -> bool:
                     "key_id": signing.key_id(signing.signing_key().public_key()),
                 },
             )
-            send_link(dsr=locked, actor="system", exports=exports, template="erasure-done")
+            with translation.override(locked.language):  # the words the email is in
+                told = erasure_told(locked)
+            send_link(
+                dsr=locked,
+                actor="system",
+                exports=exports,
+                template="erasure-done",
+                context=told,
+            )
             request_complete(dsr=locked)
     except Exception:  # nothing committed: the files must not outlive the rows
         for name in saved:

@@ -11,10 +11,13 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext, ngettext
+
 from requests_app import datamap
 from requests_app.core.errors import RuleViolation
 from requests_app.datamap.periods import period_end
-from requests_app.datamap.spec import StoreSpec, TableSpec
+from requests_app.datamap.spec import StoreSpec, TableSpec, readable
 from requests_app.gathering.gather import subject_of
 from requests_app.models import DataSubjectRequest
 from requests_app.stores import (
@@ -237,6 +240,52 @@ def _rule(store: str, table: str) -> dict[str, Any]:
         "with_owner": erase.with_owner,
         "fields": fields,
     }
+
+
+def retention_counted(store: str, table: str, rule: dict[str, Any] | None) -> str:
+    """How a retained table's "until" date is counted, in words made from the rule that counted
+    it (never from the map's free-text ``period``, which may say otherwise); "" when the rule
+    is not known (a plan approved before rules were kept). In the active language."""
+    if not rule:
+        return ""
+    if rule.get("with_owner"):
+        return gettext("for the records they belong to")
+    years = rule.get("years")
+    if years is None:
+        return ""
+    if rule.get("from_relationship_end"):
+        return ngettext(
+            "%(years)d year after the end of our relationship (the day we received your "
+            "erasure request)",
+            "%(years)d years after the end of our relationship (the day we received your "
+            "erasure request)",
+            years,
+        ) % {"years": years}
+    spec = datamap.current().stores.get(store)
+    column = rule.get("from_field") or ""
+    field_spec = spec.tables[table].fields.get(column) if spec and table in spec.tables else None
+    words = {"years": years, "field": field_spec.title if field_spec else readable(column)}
+    if rule.get("year_end"):
+        month, day = rule["year_end"]
+        words["year_end"] = date_format(dt.date(2001, month, day), "j F")
+        return (
+            ngettext(
+                "%(years)d year after the end of the financial year (ending %(year_end)s) in "
+                "which the latest “%(field)s” date falls",
+                "%(years)d years after the end of the financial year (ending %(year_end)s) in "
+                "which the latest “%(field)s” date falls",
+                years,
+            )
+            % words
+        )
+    return (
+        ngettext(
+            "%(years)d year after the latest “%(field)s” date",
+            "%(years)d years after the latest “%(field)s” date",
+            years,
+        )
+        % words
+    )
 
 
 def plan_digest(rules: dict[str, Any]) -> str:

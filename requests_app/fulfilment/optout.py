@@ -70,12 +70,24 @@ def store_changes_make(
     return made
 
 
+def described(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The changes in the words an email uses: the store as the person knows it, the table, how
+    many of their records (the stores that held none are left out)."""
+    stores = datamap.current().stores
+    found = []
+    for change in changes:
+        store = stores.get(change["store"])
+        where = f"{store.description} ({store.organisation})" if store else change["store"]
+        if change["records"]:
+            found.append({"where": where, "table": change["table"], "records": change["records"]})
+    return found
+
+
 def opt_out_fulfil(*, request_id: int) -> bool:
     """Make the opt-out's changes in the stores and complete it. True when this call did."""
     dsr = DataSubjectRequest.objects.get(pk=request_id)
     if not dsr.stops_marketing or dsr.status != Status.FULFILLING:
         return False
-    stores = datamap.current().stores
     changes = store_changes_make(
         subject_of(dsr), ((a.store, a.table, a.set) for a in datamap.current().opt_out)
     )
@@ -94,7 +106,7 @@ def opt_out_fulfil(*, request_id: int) -> bool:
             template="opt-out-done",
             to=contact_email(dsr),
             dsr=dsr,
-            context={"dsr": dsr, "changes": changes, "stores": stores},
+            context={"dsr": dsr, "changes": described(changes)},
         )
     return True
 

@@ -27,7 +27,7 @@ from requests_app.core.errors import IllegalTransition, RuleViolation, TokenInva
 from requests_app.core.locking import lock, staff_action
 from requests_app.core.notifications import email_queue
 from requests_app.core.permissions import actor_label
-from requests_app.models import Correction, DataSubjectRequest, ProcessorNotice
+from requests_app.models import Correction, DataSubjectRequest, NoticePurpose, ProcessorNotice
 from smarct_dsar.crypto import new_token, token_hash
 
 
@@ -47,10 +47,19 @@ def overdue_notices(limit: int = 20) -> list[ProcessorNotice]:
     )
 
 
+# What each notice asks about, with its article: said in English (the notices are), and
+# "an erasure" / "a correction" come with the words, never from a template's "a {{ kind }}".
+REQUEST_WORDS = {
+    NoticePurpose.ERASURE: "an erasure request",
+    NoticePurpose.RECTIFICATION: "a correction request",
+}
+
+
 def _context(notice: ProcessorNotice, raw: str, corrections: list[Correction]) -> dict[str, Any]:
     store = datamap.current().stores.get(notice.store)
     return {
         "notice": notice,
+        "request_words": REQUEST_WORDS[NoticePurpose(notice.purpose)],
         "dsr": notice.request,
         "tables": list(store.tables.values()) if store else [],
         "corrections": corrections,
@@ -99,6 +108,18 @@ def notices_send(*, dsr: DataSubjectRequest, purpose: str) -> list[ProcessorNoti
         )
         sent.append(notice)
     return sent
+
+
+def notices_told(*, dsr: DataSubjectRequest, purpose: str) -> dict[str, list[str]]:
+    """What the person's email may say of the recipients: the organisations told of this request
+    by an Article 19 notice, those that have not yet confirmed they acted, and those that have.
+    Each list is empty when there is nobody to name."""
+    notices = list(dsr.notices.filter(purpose=purpose).order_by("organisation", "store"))
+    return {
+        "told": [n.organisation for n in notices],
+        "waiting": [n.organisation for n in notices if n.confirmed_at is None],
+        "confirmed": [n.organisation for n in notices if n.confirmed_at is not None],
+    }
 
 
 def notice_resolve(*, raw_token: str) -> ProcessorNotice:

@@ -32,7 +32,7 @@ from requests_app.core.locking import staff_action
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
 from requests_app.core.queue import Task, later
-from requests_app.fulfilment.recipients import notices_send
+from requests_app.fulfilment.recipients import notices_send, notices_told
 from requests_app.gathering.gather import subject_of
 from requests_app.models import (
     Correction,
@@ -169,6 +169,27 @@ def _apply_one(subject: Subject, field: str, value: str) -> tuple[dict[str, Any]
     return results, after
 
 
+def corrected_in(correction: Correction) -> list[str]:
+    """Where a correction was written and read back, as the person knows each system (its
+    description in the map), each once; empty when no store held a copy to correct."""
+    stores = datamap.current().stores
+    places: list[str] = []
+    for where, result in (correction.results or {}).items():
+        if not result.get("read_back"):
+            continue
+        store = stores.get(where.split(".", 1)[0])
+        place = store.description if store else where
+        if place not in places:
+            places.append(place)
+    return places
+
+
+def _with_places(corrections: list[Correction]) -> list[Correction]:
+    for correction in corrections:
+        correction.corrected_in = corrected_in(correction)  # type: ignore[attr-defined]
+    return corrections
+
+
 def _failed(dsr: DataSubjectRequest, problems: list[str]) -> None:
     """Say why on the timeline, once while the problems stay the same (the sweeper tries again
     after a while: touching the request dates the failure)."""
@@ -219,7 +240,11 @@ def rectification_apply(*, request_id: int) -> bool:
             template="rectification-done",
             to=contact_email(dsr),
             dsr=dsr,
-            context={"dsr": dsr, "corrections": list(dsr.corrections.all())},
+            context={
+                "dsr": dsr,
+                "corrections": _with_places(list(dsr.corrections.all())),
+                **notices_told(dsr=dsr, purpose=NoticePurpose.RECTIFICATION),
+            },
         )
     return True
 

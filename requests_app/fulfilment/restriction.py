@@ -33,7 +33,7 @@ from requests_app.core.locking import request_locked, staff_action
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
 from requests_app.core.queue import Task, later
-from requests_app.fulfilment.optout import store_changes_make
+from requests_app.fulfilment.optout import described, store_changes_make
 from requests_app.gathering.gather import subject_of
 from requests_app.models import (
     DataSubjectRequest,
@@ -49,19 +49,6 @@ NO_SECTION = (
     "the data map has no 'restrict:' section, so nothing can be restricted: add one "
     "(docs/data-map.md); the sweeper then carries the restriction out"
 )
-
-
-def described(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The changes in the words an email uses: the store as the person knows it, the table, how
-    many of their records (the stores that held none are left out)."""
-    stores = datamap.current().stores
-    found = []
-    for change in changes:
-        store = stores.get(change["store"])
-        where = f"{store.description} ({store.organisation})" if store else change["store"]
-        if change["records"]:
-            found.append({"where": where, "table": change["table"], "records": change["records"]})
-    return found
 
 
 def restriction_apply(*, request_id: int) -> bool:

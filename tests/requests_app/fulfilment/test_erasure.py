@@ -201,7 +201,7 @@ def test_erasure_removes_exactly_the_plan_and_leaves_everyone_else_byte_for_byte
     assert not any(s.file_name for s in dsr.gather_steps.all())  # the gathered copy is gone too
     subjects = [m.subject for m in mailoutbox]
     assert any("please erase" in s for s in subjects)
-    assert any("your data has been erased" in s for s in subjects)
+    assert any("what we have erased" in s for s in subjects)
 
 
 def test_running_the_erasure_again_changes_nothing(
