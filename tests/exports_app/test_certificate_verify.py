@@ -228,6 +228,15 @@ def test_the_certificates_download_page_has_its_own_words(issued: Issued) -> Non
     assert text.index("-deletion-certificate.pdf ·") < text.index("-deletion-certificate.pdf.sig")
 
 
+def test_the_certificates_download_page_claims_no_more_than_the_email(issued: Issued) -> None:
+    # Bob's invoices are kept by law: his erasure was carried out, not all of his data erased
+    email = mail.outbox[-1].body
+    assert "We have carried out your erasure request" in email
+    text = Client().get(issued.download_path).content.decode()
+    assert "We have erased your personal data" not in text
+    assert "We have carried out your erasure request" in text
+
+
 @pytest.mark.parametrize(
     ("pdf", "sig", "words"),
     [
