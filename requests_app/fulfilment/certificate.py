@@ -25,10 +25,12 @@ from weasyprint import HTML
 from exports_app.models import RECORD_FORMATS, DownloadLink, Export, ExportFormat, ExportStatus
 from exports_app.renderers.pdf import NoFetching
 from exports_app.services import send_link
+from requests_app import datamap
 from requests_app.core.audit import event_append
 from requests_app.core.lifecycle import request_complete
 from requests_app.fulfilment.erasure import erasure_done
 from requests_app.fulfilment.erasure_plans import StorePlan, TablePlan, erasure_plan, plan_from_json
+from requests_app.datamap.spec import readable
 from requests_app.gathering.gather import gathered_files_delete
 from requests_app.models import (
     DataSubjectRequest,
@@ -59,6 +61,13 @@ def subject_identifier(email: str) -> str:
 class StoreReport:
     plan: StorePlan
     step: ErasureStep | None
+
+    @property
+    def name(self) -> str:
+        """The store in the person's words (the map's ``public_description``, else its name in
+        words), never the staff's ``description`` kept in the approved plan."""
+        store = datamap.current().stores.get(self.plan.store)
+        return store.public_title if store is not None else readable(self.plan.store)
 
     def tables(self) -> list[dict[str, Any]]:
         outcome = self.step.outcome if self.step else {}
@@ -116,7 +125,8 @@ def certificate_render(dsr: DataSubjectRequest) -> bytes:
     with translation.override(dsr.language):  # the person's language, like their emails
         html = render_to_string("pdf/certificate.html", _context(dsr))
     document = HTML(string=html, url_fetcher=NoFetching(), base_url="about:blank")
-    return bytes(document.write_pdf(pdf_variant="pdf/a-3u"))
+    # tagged (structure, language, title) so that a screen reader can read it
+    return bytes(document.write_pdf(pdf_variant="pdf/a-3u", pdf_tags=True))
 
 
 def _store_file(dsr: DataSubjectRequest, format_: str, data: bytes) -> Export:
