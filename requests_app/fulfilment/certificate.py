@@ -28,9 +28,9 @@ from exports_app.services import send_link
 from requests_app import datamap
 from requests_app.core.audit import event_append
 from requests_app.core.lifecycle import request_complete
+from requests_app.datamap.spec import readable
 from requests_app.fulfilment.erasure import erasure_done
 from requests_app.fulfilment.erasure_plans import StorePlan, TablePlan, erasure_plan, plan_from_json
-from requests_app.datamap.spec import readable
 from requests_app.gathering.gather import gathered_files_delete
 from requests_app.models import (
     DataSubjectRequest,
