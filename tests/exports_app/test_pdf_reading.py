@@ -79,7 +79,7 @@ def test_bob_reads_labels_money_dates_in_words_and_newest_first(bob: Any) -> Non
     assert "Process payments and subscriptions" in flat(pdf_text(raw))
     assert "Stripe may process data in the USA" in flat(pdf_text(raw))  # 15(2), financial
     text = flat(pdf_text(raw))
-    for label in ("Invoice number", "Issued on", "Time on page (seconds)", "Pages you viewed"):
+    for label in ("Invoice number", "Issued on", "Time on page (seconds)", "Page views"):
         assert label in text, label
     assert "£49.00" in text
     assert IN_WORDS.search(text), "no date and time in words"
