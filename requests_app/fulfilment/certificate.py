@@ -28,7 +28,7 @@ from exports_app.services import send_link
 from requests_app import datamap
 from requests_app.core.audit import event_append
 from requests_app.core.lifecycle import request_complete
-from requests_app.datamap.spec import readable
+from requests_app.datamap.spec import TableSpec, readable
 from requests_app.fulfilment.erasure import erasure_done
 from requests_app.fulfilment.erasure_plans import StorePlan, TablePlan, erasure_plan, plan_from_json
 from requests_app.gathering.gather import gathered_files_delete
@@ -69,6 +69,10 @@ class StoreReport:
         store = datamap.current().stores.get(self.plan.store)
         return store.public_title if store is not None else readable(self.plan.store)
 
+    def _spec(self, table: str) -> TableSpec | None:
+        store = datamap.current().stores.get(self.plan.store)
+        return store.tables.get(table) if store is not None else None
+
     def tables(self) -> list[dict[str, Any]]:
         outcome = self.step.outcome if self.step else {}
         rescan = self.step.rescan if self.step else {}
@@ -81,11 +85,15 @@ class StoreReport:
             def count(key: str, table: TablePlan = table, done: dict[str, Any] = done) -> int:
                 return max(int(done.get(key, 0)), int(getattr(table, key)))
 
+            # the map's labels, as the person reads them in their access PDF
+            spec = self._spec(table.table)
             rows.append(
                 {
                     "plan": table,
+                    "title": spec.title if spec is not None else readable(table.table),
                     "fields": ", ".join(
-                        f"{name} ({STRATEGY_WORDS.get(how, how)})"
+                        f"{spec.field_spec(name).title if spec else readable(name)} "
+                        f"({STRATEGY_WORDS.get(how, how)})"
                         for name, how in table.anonymised_fields
                     ),
                     "deleted": count("deleted"),
