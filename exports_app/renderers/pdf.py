@@ -11,7 +11,10 @@ than a few thousand rows.
 
 from __future__ import annotations
 
+import heapq
 import io
+import itertools
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +25,9 @@ from weasyprint import HTML, Attachment
 from weasyprint.urls import URLFetcher, URLFetchingError
 
 from exports_app.content import REDACTED, ExportContext, TableData
+from exports_app.renderers import reading
 from exports_app.renderers.base import Renderer, register, renderer_for
+from requests_app.datamap.spec import FieldSpec, TableSpec
 from requests_app.models import RequestType
 from smarct_dsar.crypto import Writable
 
@@ -48,10 +53,14 @@ def _readable(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _cell(value: Any) -> dict[str, Any]:
-    """A value for a table cell: its text, with each withheld passage as a mark of its own."""
+def _cell(value: Any, spec: FieldSpec | None = None) -> dict[str, Any]:
+    """A value for a table cell: its text (in words, by the field's format), with each withheld
+    passage as a mark of its own."""
     if value == REDACTED:
         return {"redacted": True}
+    words = reading.readable_value(value, spec) if spec is not None else None
+    if words is not None:
+        return {"text": words}
     text = _readable(value)
     text = text if len(text) <= MAX_CELL else text[:MAX_CELL] + "…"
     pieces = text.split(REDACTED)
@@ -72,6 +81,16 @@ def _interleave(pieces: list[str]) -> list[str]:
     for piece in pieces[1:]:
         out += [REDACTED, piece]
     return out
+
+
+def _reading_order(spec: TableSpec) -> tuple[str, bool] | None:
+    """(column, newest first) from the map's ``order_by``; else its first date or datetime
+    field, newest first; else None (as gathered)."""
+    if spec.order_by:
+        return spec.order_by.removeprefix("-"), spec.order_by.startswith("-")
+    dated = (f.name for f in spec.fields.values() if f.format in {"date", "datetime"})
+    first = next(dated, None)
+    return (first, True) if first else None
 
 
 @register("pdf")
@@ -99,11 +118,18 @@ class PdfRenderer(Renderer):
                         dict.fromkeys(r["reason"] for r in header["redactions"])
                     ),
                     "portability": context.dsr.request_type == RequestType.PORTABILITY,
+                    # the person's words for each store searched, never the staff's description
+                    "searched": [
+                        {**s, "description": context.data_map.stores[s["store"]].public_title}
+                        for s in header["searched"]
+                    ],
                 },
             )
             attachments = self._attachments(context)
         document = HTML(string=html, url_fetcher=NoFetching(), base_url="about:blank")
-        out.write(document.write_pdf(attachments=attachments, pdf_variant="pdf/a-3u"))
+        out.write(
+            document.write_pdf(attachments=attachments, pdf_variant="pdf/a-3u", pdf_tags=True)
+        )
         return count
 
     def _tables(self, context: ExportContext) -> tuple[dict[str, list[dict[str, Any]]], int]:
@@ -114,12 +140,20 @@ class PdfRenderer(Renderer):
             shown, total = self._take(table, limit, preview)
             count += total
             columns = list(dict.fromkeys(k for record in shown for k in record))
+            specs = [table.spec.field_spec(c) for c in columns]
             by_category.setdefault(table.spec.category, []).append(
                 {
-                    "table": table.table,
-                    "description": context.data_map.stores[table.store].description,
-                    "columns": columns,
-                    "rows": [[_cell(r.get(c)) for c in columns] for r in shown],
+                    "table": table.spec.title,
+                    # the person's words for the store, never the staff's description
+                    "description": context.data_map.stores[table.store].public_title,
+                    "columns": [
+                        gettext("Withheld") if c == REDACTED else s.title
+                        for c, s in zip(columns, specs, strict=True)
+                    ],
+                    "rows": [
+                        [_cell(r.get(c), s) for c, s in zip(columns, specs, strict=True)]
+                        for r in shown
+                    ],
                     "total": total,
                     "truncated": total > len(shown),
                     "csv_name": f"{table.store}/{table.table.replace('.', '_')}.csv",
@@ -129,13 +163,28 @@ class PdfRenderer(Renderer):
 
     @staticmethod
     def _take(table: TableData, limit: int, preview: int) -> tuple[list[dict[str, Any]], int]:
-        """Up to ``limit`` rows; beyond that only the first ``preview``, counting the rest."""
-        shown: list[dict[str, Any]] = []
+        """Up to ``limit`` rows in the table's reading order; beyond that only the first
+        ``preview``, counting the rest. Streaming: at most ``limit + 1`` rows are held (a heap
+        of the first in order, however many the table has)."""
         total = 0
-        for record in table.records():
-            total += 1
-            if total <= limit:
-                shown.append(record)
+
+        def counted() -> Iterator[dict[str, Any]]:
+            nonlocal total
+            for record in table.records():
+                total += 1
+                yield record
+
+        order = _reading_order(table.spec)
+        if order is None:  # as gathered
+            records = counted()
+            shown = list(itertools.islice(records, limit + 1))
+            for _ in records:  # count the rest
+                pass
+        else:
+            column, newest_first = order
+            spec = table.spec.field_spec(column)
+            pick = heapq.nlargest if newest_first else heapq.nsmallest
+            shown = pick(limit + 1, counted(), key=lambda r: reading.sort_key(r.get(column), spec))
         return (shown if total <= limit else shown[:preview]), total
 
     @staticmethod

@@ -4,6 +4,7 @@ on the checker rather than stopping at the first."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from requests_app.datamap import spec
@@ -12,6 +13,7 @@ from requests_app.datamap.checker import Checker, Path_
 STORE_KEYS = {
     "kind",
     "description",
+    "public_description",
     "organisation",
     "role",
     "notify_email",
@@ -38,6 +40,7 @@ TABLE_KEYS = {
     "update",
     "owner",
     "ignore",
+    "order_by",
 }
 FIELD_KEYS = {
     "label",
@@ -48,6 +51,7 @@ FIELD_KEYS = {
     "portable",
     "rectifiable",
     "erase",
+    "format",
 }
 ERASE_KEYS = {
     "action",
@@ -165,6 +169,7 @@ def _store(name: str, value: Any, path: Path_, c: Checker) -> spec.StoreSpec:
             data.get("timeout_seconds"), (*path, "timeout_seconds"), 15.0, minimum=0.1
         ),
         max_retries=int(c.number(data.get("max_retries"), (*path, "max_retries"), 3)),
+        public_description=c.text(data.get("public_description"), (*path, "public_description")),
     )
 
 
@@ -233,6 +238,7 @@ def _table(name: str, value: Any, kind: str, path: Path_, c: Checker) -> spec.Ta
         owner=owner,
         ignore=c.strings(data.get("ignore"), (*path, "ignore")),
         label=c.text(data.get("label"), (*path, "label")),
+        order_by=_order_by(data.get("order_by"), (*path, "order_by"), c),
     )
 
 
@@ -419,6 +425,7 @@ def _field(
     c: Checker,
 ) -> spec.FieldSpec:
     data = c.mapping(value if value is not None else {}, path, FIELD_KEYS)
+    format_, currency = _format(data.get("format"), (*path, "format"), c)
     return spec.FieldSpec(
         name=name,
         category=c.choice(
@@ -431,7 +438,47 @@ def _field(
         rectifiable=c.boolean(data.get("rectifiable"), (*path, "rectifiable"), False),
         erase=_erase(data.get("erase"), (*path, "erase"), c) or erase,
         label=c.text(data.get("label"), (*path, "label")),
+        format=format_,
+        currency=currency,
     )
+
+
+def _format(value: Any, path: Path_, c: Checker) -> tuple[str | None, str | None]:
+    """``date``, ``datetime``, ``boolean``, or ``{money: GBP}`` (also written "money: GBP")."""
+    if value is None:
+        return None, None
+    if isinstance(value, str) and value.startswith("money:"):
+        value = {"money": value.removeprefix("money:").strip()}
+    if isinstance(value, dict):
+        data = c.mapping(value, path, {"money"}, {"money"})
+        code = data.get("money")
+        if code is None:
+            return None, None
+        if not (isinstance(code, str) and re.fullmatch(r"[A-Z]{3}", code)):
+            c.fail(
+                (*path, "money"),
+                f"{code!r} is not an ISO 4217 currency code",
+                "write the three capital letters of the currency (GBP, EUR, USD)",
+            )
+            return None, None
+        return "money", code
+    if value == "money":
+        c.fail(path, "money needs its currency", "write format: {money: GBP}")
+        return None, None
+    return c.choice(value, path, spec.FORMATS), None
+
+
+def _order_by(value: Any, path: Path_, c: Checker) -> str | None:
+    """A column, or ``-column`` for descending."""
+    text = c.text(value, path)
+    if text is not None and not re.fullmatch(r"-?[^\s-][^\s]*", text):
+        c.fail(
+            path,
+            f"{text!r} is not a column name",
+            "write the column's name as the store has it, with '-' before it for newest first",
+        )
+        return None
+    return text
 
 
 def _erase(value: Any, path: Path_, c: Checker) -> spec.EraseSpec | None:

@@ -22,6 +22,8 @@ ANONYMISE_STRATEGIES = ("null", "fixed", "keyed_hash", "generalise_ip", "general
 STORE_KINDS = ("sql", "http", "files", "notify")
 HTTP_METHODS = ("DELETE", "POST", "PATCH", "PUT")
 ROLES = ("controller", "processor")
+# How the person reads a field's values on paper (``format:``); money also names its currency.
+FORMATS = ("date", "datetime", "boolean", "money")
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class FieldSpec:
     rectifiable: bool
     erase: EraseSpec | None
     label: str | None = None  # how staff and the person read the field's name
+    format: str | None = None  # one of FORMATS: how the person reads its values
+    currency: str | None = None  # for money: its ISO 4217 code ("GBP")
 
     @property
     def title(self) -> str:
@@ -161,6 +165,9 @@ class TableSpec:
     owner: OwnerSpec | None = None  # sql only
     ignore: tuple[str, ...] = ()  # sql only: link columns never followed (they lead to others)
     label: str | None = None  # how staff and the person read the table's name
+    # the order the person reads its rows in: a column, "-column" for descending (None: the
+    # first date column, newest first; else as gathered)
+    order_by: str | None = None
 
     @property
     def title(self) -> str:
@@ -201,6 +208,12 @@ class StoreSpec:
     auth: Auth = field(default_factory=Auth)
     timeout_seconds: float = 15.0
     max_retries: int = 3
+    public_description: str | None = None  # what the person reads ("description" is for staff)
+
+    @property
+    def public_title(self) -> str:
+        """The store as the person reads it: never the staff's ``description``."""
+        return self.public_description or readable(self.name)
 
     @property
     def searchable(self) -> bool:

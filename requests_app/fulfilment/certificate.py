@@ -26,9 +26,10 @@ from weasyprint import HTML
 from exports_app.models import RECORD_FORMATS, DownloadLink, Export, ExportFormat, ExportStatus
 from exports_app.renderers.pdf import NoFetching
 from exports_app.services import send_link
+from requests_app import datamap
 from requests_app.core.audit import event_append
 from requests_app.core.lifecycle import request_complete
-from requests_app.datamap.spec import readable
+from requests_app.datamap.spec import TableSpec, readable
 from requests_app.fulfilment.erasure import erasure_done
 from requests_app.fulfilment.erasure_plans import (
     StorePlan,
@@ -71,6 +72,17 @@ class StoreReport:
     step: ErasureStep | None
     rules: dict[str, Any] = field(default_factory=dict)  # the approved plan's, by table
 
+    @property
+    def name(self) -> str:
+        """The store in the person's words (the map's ``public_description``, else its name in
+        words), never the staff's ``description`` kept in the approved plan."""
+        store = datamap.current().stores.get(self.plan.store)
+        return store.public_title if store is not None else readable(self.plan.store)
+
+    def _spec(self, table: str) -> TableSpec | None:
+        store = datamap.current().stores.get(self.plan.store)
+        return store.tables.get(table) if store is not None else None
+
     def tables(self) -> list[dict[str, Any]]:
         outcome = self.step.outcome if self.step else {}
         rescan = self.step.rescan if self.step else {}
@@ -83,11 +95,15 @@ class StoreReport:
             def count(key: str, table: TablePlan = table, done: dict[str, Any] = done) -> int:
                 return max(int(done.get(key, 0)), int(getattr(table, key)))
 
+            # the map's labels, as the person reads them in their access PDF
+            spec = self._spec(table.table)
             rows.append(
                 {
                     "plan": table,
+                    "title": spec.title if spec is not None else readable(table.table),
                     "fields": ", ".join(
-                        f"{name} ({STRATEGY_WORDS.get(how, how)})"
+                        f"{spec.field_spec(name).title if spec else readable(name)} "
+                        f"({STRATEGY_WORDS.get(how, how)})"
                         for name, how in table.anonymised_fields
                     ),
                     "deleted": count("deleted"),
@@ -174,7 +190,8 @@ def certificate_render(dsr: DataSubjectRequest) -> bytes:
     with translation.override(dsr.language):  # the person's language, like their emails
         html = render_to_string("pdf/certificate.html", _context(dsr))
     document = HTML(string=html, url_fetcher=NoFetching(), base_url="about:blank")
-    return bytes(document.write_pdf(pdf_variant="pdf/a-3u"))
+    # tagged (structure, language, title) so that a screen reader can read it
+    return bytes(document.write_pdf(pdf_variant="pdf/a-3u", pdf_tags=True))
 
 
 def _store_file(dsr: DataSubjectRequest, format_: str, data: bytes) -> Export:

@@ -390,12 +390,17 @@ def _check_files(connector: Any) -> list[LiveProblem]:
         first = next(iter(connector._read(path)), None)
         if first is None:
             continue
-        for column in [*spec.identity, *spec.fields]:
+        ordered = [spec.order_by.removeprefix("-")] if spec.order_by else []
+        for column in [*spec.identity, *spec.fields, *ordered]:
             if column not in first:
                 problems.append(
                     LiveProblem(
                         name,
-                        f"fields.{column}" if column in spec.fields else "identity",
+                        f"fields.{column}"
+                        if column in spec.fields
+                        else "identity"
+                        if column in spec.identity
+                        else "order_by",
                         f"'{column}' is not a column of {name}",
                         _close(column, list(first)),
                     )

@@ -255,7 +255,7 @@ def column_problems(
     store: StoreSpec, tables: dict[str, sa.Table], engine: sa.Engine
 ) -> list[LiveProblem]:
     """Columns the map names that the table does not have (identity, fields, links, owner,
-    ignore, retention dates): each would otherwise fail a request half-way, or be silently
+    ignore, retention dates, the reading order): each would otherwise fail a request half-way, or be silently
     ignored for ever (a misspelt field keeps its erase rule from ever applying)."""
     problems = []
     for name, spec in store.tables.items():
@@ -268,6 +268,8 @@ def column_problems(
             named.append(("owner.via", spec.owner.via))
         if spec.erase.from_field:
             named.append(("erase.from_field", spec.erase.from_field))
+        if spec.order_by:
+            named.append(("order_by", spec.order_by.removeprefix("-")))
         for key, column in named:
             if column not in columns:
                 problems.append(

@@ -149,7 +149,7 @@ def test_the_pdf_of_the_heavy_subject_summarises_and_attaches_everything(
 ) -> None:
     dsr = approve(verified(email="harriet.heavy@example.com"))
     raw = export_bytes(dsr.exports.get(format="pdf"))
-    assert "100000 records — too many to read on paper" in _pdf_text(raw)
+    assert "100,000 records — too many to read on paper" in _pdf_text(raw)
     attached = json.loads(pypdf.PdfReader(io.BytesIO(raw)).attachments[f"{dsr.reference}.json"][0])
     assert len(attached["data"]["analytics"]["page_views"]["records"]) == 100_000
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +76,8 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
             "fields.email.erase.strategy: 'keyed_hsh' is not one of",
         ),
         (
-            "      customers:\n        category: contact",
-            "      customers:\n        categry: contact",
+            "      customers:\n        label: Customer record\n        category: contact",
+            "      customers:\n        label: Customer record\n        categry: contact",
             "unknown key 'categry'. Fix: did you mean 'category'?",
         ),
         (
@@ -107,8 +109,8 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
             "support.resources.tickets: erasure deletes these records, but there is no 'delete' call",
         ),
         (
-            "          ip_address: {category: device}",
-            "          ip_address: {category: device, erase: {action: anonymise}}",
+            "          ip_address: {label: IP address, category: device}",
+            "          ip_address: {label: IP address, category: device, erase: {action: anonymise}}",
             "page_views.fields.ip_address.erase: the table's rows are deleted",
         ),
         (
@@ -146,6 +148,28 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
             "    notify_email: privacy@payments.example\n",
             "",
             "stores.payments: 'notify_email' is missing",
+        ),
+        (
+            "total: {format: {money: GBP}}",
+            "total: {format: {money: pounds}}",
+            "fields.total.format.money: 'pounds' is not an ISO 4217 currency code. Fix: write the "
+            "three capital letters of the currency (GBP, EUR, USD)",
+        ),
+        (
+            "issued_on: {label: Issued on, format: date}",
+            "issued_on: {label: Issued on, format: dat}",
+            "fields.issued_on.format: 'dat' is not one of date, datetime, boolean, money. Fix: did "
+            "you mean 'date'?",
+        ),
+        (
+            "order_by: -issued_on",
+            "order_by: -issued on",
+            "tables.invoices.order_by: '-issued on' is not a column name",
+        ),
+        (
+            "public_description: Our record of how you use our website",
+            "public_description: [a, b]",
+            "stores.analytics.public_description: expected text, found list",
         ),
     ],
 )
@@ -249,8 +273,8 @@ def test_a_phone_number_cannot_identify_anyone(tmp_path: Path) -> None:
         (ROOT / "demo" / "data-map.yaml")
         .read_text()
         .replace(
-            "identity: {email: email}\n        erase: delete\n        fields:\n          email: {category: contact, rectifiable: true}",
-            "identity: {email: email, phone: phone}\n        erase: delete\n        fields:\n          email: {category: contact, rectifiable: true}",
+            "      accounts:\n        category: account\n        identity: {email: email}",
+            "      accounts:\n        category: account\n        identity: {email: email, phone: phone}",
         )
     )
     path = tmp_path / "map.yaml"
@@ -282,8 +306,11 @@ def test_tables_and_fields_have_a_label_or_a_readable_name() -> None:
     views = demo.stores["analytics"].tables["page_views"]
     assert views.label is None
     assert views.title == "Page views"  # no label: the name, readable
-    assert views.field_spec("visitor_id").title == "Visitor id"
-    assert demo.stores["consent"].tables["consents.jsonl"].title == "Consents"
+    assert views.field_spec("browser").title == "Browser"
+    assert views.field_spec("time_on_page_s").title == "Time on page (seconds)"
+    consents = demo.stores["consent"].tables["consents.jsonl"]
+    assert consents.title == "Cookie consents"
+    assert replace(consents, label=None).title == "Consents"  # a file's extension dropped
 
 
 def test_the_staff_pages_use_the_labels(demo_map: Any, verified: Any, reviewer: Any) -> None:
@@ -294,7 +321,32 @@ def test_the_staff_pages_use_the_labels(demo_map: Any, verified: Any, reviewer: 
     client.force_login(reviewer)
     page = client.get(f"/staff/requests/{dsr.reference}/data/support/").content.decode()
     assert "Support tickets" in page
-    assert "Created at" in page
+    assert "Opened" in page  # tickets.created_at's label
     plan = client.get(f"/staff/requests/{dsr.reference}/submit/").content.decode()
     assert "Page views" in plan
     assert "page_views" not in plan
+
+
+def test_fields_tables_and_stores_say_how_the_person_reads_them() -> None:
+    demo = datamap.load(DEMO)
+    invoices = demo.stores["billing"].tables["invoices"]
+    assert invoices.field_spec("total").format == "money"
+    assert invoices.field_spec("total").currency == "GBP"
+    assert invoices.field_spec("issued_on").format == "date"
+    assert invoices.order_by == "-issued_on"
+    assert invoices.field_spec("currency").format is None
+    assert demo.stores["crm"].tables["customers"].field_spec("processing_restricted").format == (
+        "boolean"
+    )
+    analytics = demo.stores["analytics"]
+    assert analytics.public_description == "Our record of how you use our website"
+    assert analytics.public_title == "Our record of how you use our website"
+    unsaid = replace(demo.stores["payments"], public_description=None)
+    assert unsaid.public_title == "Payments"  # without a public description: its name in words
+
+
+def test_every_demo_table_reads_as_words_and_every_store_has_a_public_description() -> None:
+    for store in datamap.load(DEMO).stores.values():
+        assert store.public_description, store.name
+        for table in store.tables.values():
+            assert not re.search(r"[_.]", table.title), (store.name, table.title)

@@ -27,6 +27,7 @@ from requests_app.review import decisions
 from smarct_dsar.crypto import iter_decrypted
 from tests.conftest import OwnEstate
 from tests.factories import UserFactory
+from tests.support.pdf import assert_tagged, flat
 from tests.support.workflow import submit_and_approve, submit_for_approval
 
 pytestmark = pytest.mark.django_db
@@ -272,9 +273,15 @@ def test_the_certificate_is_signed_verifies_and_fails_after_one_byte_changes(
     assert "UK tax law (HMRC)" in text
     assert "Stripe Payments UK Ltd" in text
     assert "60 records deleted" in text  # Bob's page views
-    assert "email (replaced by a keyed hash)" in text
+    assert "Email address (replaced by a keyed hash)" in text  # the field's label
+    assert "Notes by our staff" in text  # the table's label, never its code name
+    assert "customer_notes" not in text
     assert "None held." in text  # Bob was never on the marketing list
     assert json.loads(signature)["reference"] == dsr.reference
+    # each store in the person's words: the staff's description is not for them
+    assert "Our record of how you use our website" in flat(text)
+    assert "Web analytics (the largest store)" not in flat(text)
+    assert_tagged(pdf, "en-GB", f"Deletion certificate {dsr.reference}")
 
     certificate = tmp_path / f"{dsr.reference}-deletion-certificate.pdf"
     certificate.write_bytes(pdf)

@@ -245,8 +245,25 @@ def test_a_cycle_of_foreign_keys_is_decided_safely(
             "links: [{column: visitr_id, to: visitors.id}]}\n",
             "'visitr_id' is not a column of page_views. Fix: did you mean 'visitor_id'?",
         ),
+        (
+            (
+                "CREATE TABLE visitors (id int PRIMARY KEY, email text)",
+                "CREATE TABLE page_views (id int PRIMARY KEY, visitor_id int, viewed_at text, "
+                "FOREIGN KEY (visitor_id) REFERENCES visitors(id))",
+            ),
+            "      visitors: {category: contact, identity: {email: email}, erase: delete}\n"
+            "      page_views: {category: contact, erase: delete, order_by: -viewd_at}\n",
+            "page_views.order_by: 'viewd_at' is not a column of page_views. Fix: did you mean "
+            "'viewed_at'?",
+        ),
     ],
-    ids=["link-to-a-non-key", "link-of-another-type", "fixed-into-unique", "misspelt-link"],
+    ids=[
+        "link-to-a-non-key",
+        "link-of-another-type",
+        "fixed-into-unique",
+        "misspelt-link",
+        "misspelt-order",
+    ],
 )
 def test_maps_that_would_misbehave_are_refused(
     scratch: Any,
