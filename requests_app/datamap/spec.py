@@ -216,6 +216,18 @@ class StoreSpec:
         return self.public_description or readable(self.name)
 
     @property
+    def public_where(self) -> str:
+        """The store named in a sentence to the person: its public description (which says whose
+        it is), else its name in words and the organisation that holds it."""
+        if self.public_description:
+            return self.public_description
+        return (
+            f"{readable(self.name)} ({self.organisation})"
+            if self.organisation
+            else self.public_title
+        )
+
+    @property
     def searchable(self) -> bool:
         """Smarct can search and change this store itself. A ``notify`` recipient has no API: it
         is told by email (Article 19) at erasure and correction, and holds nothing we gather."""

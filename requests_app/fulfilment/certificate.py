@@ -79,6 +79,18 @@ class StoreReport:
         store = datamap.current().stores.get(self.plan.store)
         return store.public_title if store is not None else readable(self.plan.store)
 
+    @property
+    def where(self) -> str:
+        """The store named in a sentence to the person (``StoreSpec.public_where``)."""
+        store = datamap.current().stores.get(self.plan.store)
+        if store is not None:
+            return store.public_where
+        return f"{readable(self.plan.store)} ({self.plan.organisation})"
+
+    def table_title(self, table: str) -> str:
+        spec = self._spec(table)
+        return spec.title if spec is not None else readable(table)
+
     def _spec(self, table: str) -> TableSpec | None:
         store = datamap.current().stores.get(self.plan.store)
         return store.tables.get(table) if store is not None else None
@@ -140,7 +152,7 @@ def erasure_told(dsr: DataSubjectRequest) -> dict[str, Any]:
     for report in _reports(dsr):
         if report.plan.by_notice:
             continue
-        where = f"{report.plan.description} ({report.plan.organisation})"
+        where = report.where
         rows = report.tables()
         deleted = sum(r["deleted"] for r in rows)
         anonymised = sum(r["anonymised"] for r in rows if r["plan"].action == "anonymise")
@@ -150,7 +162,7 @@ def erasure_told(dsr: DataSubjectRequest) -> dict[str, Any]:
         kept += [
             {
                 "where": where,
-                "what": readable(r["plan"].table),
+                "what": report.table_title(r["plan"].table),
                 "records": r["retained"],
                 "legal_basis": r["plan"].legal_basis,
                 "period": r["plan"].period,

@@ -26,6 +26,7 @@ from requests_app.core.audit import event_append
 from requests_app.core.errors import IllegalTransition
 from requests_app.core.lifecycle import request_complete, transition
 from requests_app.core.notifications import contact_email, email_queue
+from requests_app.datamap.spec import readable
 from requests_app.gathering.gather import subject_of
 from requests_app.models import DataSubjectRequest, Status, Suppression
 from requests_app.stores import PermanentStoreError, Subject, connector_for
@@ -77,9 +78,11 @@ def described(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     found = []
     for change in changes:
         store = stores.get(change["store"])
-        where = f"{store.description} ({store.organisation})" if store else change["store"]
+        where = store.public_where if store else readable(change["store"])
+        spec = store.tables.get(change["table"]) if store else None
+        table = spec.title if spec else readable(change["table"])
         if change["records"]:
-            found.append({"where": where, "table": change["table"], "records": change["records"]})
+            found.append({"where": where, "table": table, "records": change["records"]})
     return found
 
 

@@ -125,10 +125,10 @@ def test_an_approved_restriction_changes_only_the_persons_rows_as_the_map_says(
     (done,) = [m for m in mailoutbox if "restricted" in m.subject]
     assert done.to == [ALICE]
     assert alice_restriction.reference in done.subject
-    assert (
-        "Customer relationship management database (Smarct Ltd): customers, 1 record" in done.body
-    )
-    assert "The customer-facing app's database (Smarct Ltd): accounts, 1 record" in done.body
+    # each store and table as the map names them to the person, never the staff's description
+    assert "Our customer records: Customer record, 1 record" in done.body
+    assert "Your account in our app: Accounts, 1 record" in done.body
+    assert "Customer relationship management database" not in done.body
     assert "tell you before we lift it" in done.body
 
 
@@ -196,8 +196,8 @@ def test_lifting_tells_the_person_first_then_writes_back_the_lift_values(
     assert "Your details are accurate." in told.body
     assert "before we lift it" in told.body
     assert f"{timezone.localtime(lifted.at):%-d %B %Y}" in told.body
-    assert "customers" in told.body
-    assert "accounts" in told.body
+    assert "Our customer records: Customer record" in told.body
+    assert "Your account in our app: Accounts" in told.body
 
 
 def test_lifting_end_to_end_through_the_api(

@@ -231,7 +231,9 @@ def test_the_opt_out_email_lists_the_suppression_and_each_store_changed(
                 continue  # a store that held nothing of hers is not named
             store = stores[change["store"]]
             records = change["records"]
-            assert f"{store.description} ({store.organisation}): {records} record" in body
+            # the store as the person knows it: its staff description is never theirs to read
+            assert f"{store.public_where}: {records} record" in body
+            assert store.description not in body
 
 
 def test_with_no_email_partner_the_opt_out_email_mentions_none(
@@ -250,7 +252,8 @@ def test_with_no_email_partner_the_opt_out_email_mentions_none(
         assert "partner" not in body
         assert "unsubscribed" not in body
         assert "MailFlow" not in body
-        assert "Cookie consent records exported by the consent manager" in body
+        assert "Your cookie choices" in body  # the store as the person knows it
+        assert "Cookie consent records exported by the consent manager" not in body
 
 
 def test_with_no_store_to_change_the_opt_out_email_says_only_the_suppression(
@@ -278,7 +281,7 @@ def _erase_bob(verified: Any, approver: Any, capture: Any) -> DataSubjectRequest
 
 def _retained(dsr: DataSubjectRequest) -> list[dict[str, Any]]:
     return [
-        table
+        {**table, "store": store["store"]}
         for store in dsr.erasure_plan["stores"]
         for table in store["tables"]
         if table["action"] == "retain" and table["retained"]
@@ -312,7 +315,11 @@ def test_the_erasure_email_names_the_recipients_still_to_confirm_and_what_was_ke
             deleted = sum(int(t.get("deleted", 0)) for t in step.outcome.values())
             store = datamap.current().stores[step.store]
             if deleted:  # each of our systems changed is named, as the map names it
-                assert f"{store.description} ({store.organisation}): {deleted} record" in body
+                assert f"{store.public_where}: {deleted} record" in body
+            assert store.description not in body
+        for table in kept:  # each kept table by its name in the map's words
+            title = datamap.current().stores[table["store"]].tables[table["table"]].title
+            assert f", {title}:" in body
 
 
 def test_with_no_recipients_the_erasure_email_speaks_of_none(
