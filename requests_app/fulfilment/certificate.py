@@ -20,10 +20,9 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
-from weasyprint import HTML
 
 from exports_app.models import RECORD_FORMATS, DownloadLink, Export, ExportFormat, ExportStatus
-from exports_app.renderers.pdf import NoFetching
+from exports_app.renderers.pdf import pdf_bytes
 from exports_app.services import send_link
 from requests_app.core.audit import event_append
 from requests_app.core.lifecycle import request_complete
@@ -115,8 +114,7 @@ def _context(dsr: DataSubjectRequest) -> dict[str, Any]:
 def certificate_render(dsr: DataSubjectRequest) -> bytes:
     with translation.override(dsr.language):  # the person's language, like their emails
         html = render_to_string("pdf/certificate.html", _context(dsr))
-    document = HTML(string=html, url_fetcher=NoFetching(), base_url="about:blank")
-    return bytes(document.write_pdf(pdf_variant="pdf/a-3u"))
+    return pdf_bytes(html)
 
 
 def _store_file(dsr: DataSubjectRequest, format_: str, data: bytes) -> Export:
