@@ -224,25 +224,70 @@ class Attached:
 
 
 def _embed(attached: dict[str, Attached], document: Any, pdf: pydyf.PDF) -> None:
-    """WeasyPrint's finisher: each attachment's embedded stream gets the file itself, streamed
+    """WeasyPrint's finisher: each attachment's embedded stream becomes the file itself, streamed
     and deflated chunk by chunk (or stored as it is), with its /Params Size and CheckSum (MD5)
-    measured on the way."""
+    measured on the way, and written out without pydyf's copies of it (``_write_line``)."""
     for spec in [o for o in pdf.objects if isinstance(o, dict) and o.get("Type") == "/Filespec"]:
-        stream = pdf.objects[int(spec["EF"]["F"].split()[0])]
-        file = attached[spec["UF"].string]
+        number = int(spec["EF"]["F"].split()[0])
+        placeholder, file = pdf.objects[number], attached[spec["UF"].string]
         deflater = zlib.compressobj(DEFLATE_LEVEL) if file.deflate else None
-        body, md5, size = io.BytesIO(), hashlib.md5(usedforsecurity=False), 0
+        body, md5, size = [], hashlib.md5(usedforsecurity=False), 0
         for chunk in file.chunks():
             md5.update(chunk)
             size += len(chunk)
-            body.write(deflater.compress(chunk) if deflater else chunk)
+            body.append(deflater.compress(chunk) if deflater else chunk)
+        extra = pydyf.Dictionary(placeholder.extra)
         if deflater:
-            body.write(deflater.flush())
-            stream.extra["Filter"] = "/FlateDecode"
-        stream.stream, stream.compress = [body.getvalue()], False
-        stream.extra["Params"]["Size"] = size
-        stream.extra["Params"]["CheckSum"] = f"<{md5.hexdigest()}>"
+            body.append(deflater.flush())
+            extra["Filter"] = "/FlateDecode"
+        extra["Params"]["Size"] = size
+        extra["Params"]["CheckSum"] = f"<{md5.hexdigest()}>"
+        stream = _FileStream(body, extra, md5.hexdigest())
+        stream.number, stream.generation = placeholder.number, placeholder.generation
+        pdf.objects[number] = stream
+    pdf.write_line = partial(_write_line, pdf)
     # WeasyPrint 70 lists each file twice in the catalogue's /AF (from the name tree and from
     # the file specifications): once is what PDF/A-3 asks.
     if "AF" in pdf.catalog:
         pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(pdf.catalog["AF"]))
+
+
+class _FileStream(pydyf.Stream):
+    """An embedded file, deflated already, kept as the chunks it was compressed into: written
+    piece by piece (``indirect``), never joined into one more copy of its megabytes."""
+
+    def __init__(self, body: list[bytes], extra: pydyf.Dictionary, md5: str) -> None:
+        super().__init__(body, extra)
+        self.extra["Length"] = sum(len(piece) for piece in body)
+        self.md5 = md5
+
+    @property
+    def indirect(self) -> _Pieces:
+        header = f"{self.number} {self.generation} obj\n".encode()
+        return _Pieces(
+            [header, self.extra.data, b"\nstream\n", *self.stream, b"\nendstream\nendobj"]
+        )
+
+    @property
+    def data(self) -> bytes:
+        # Read by pydyf only for the file identifier (/ID, an MD5 of every object): the file's
+        # dictionary and its MD5 identify it as well as its bytes would.
+        return bytes(self.extra.data + self.md5.encode())
+
+
+@dataclass(frozen=True)
+class _Pieces:
+    pieces: list[bytes]
+
+    def __len__(self) -> int:
+        return sum(len(piece) for piece in self.pieces)
+
+
+def _write_line(pdf: pydyf.PDF, content: bytes | _Pieces, output: Writable) -> None:
+    """pydyf's ``PDF.write_line`` (one object, then a newline), writing a file's pieces one by
+    one where pydyf would join them into a new copy."""
+    pieces = content.pieces if isinstance(content, _Pieces) else [content]
+    for piece in pieces:
+        output.write(piece)
+    output.write(b"\n")
+    pdf.current_position += len(content) + 1

@@ -7,12 +7,14 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
 import pypdf
 import pytest
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from exports_app import services
 from exports_app.models import Export, ExportStatus
@@ -176,3 +178,24 @@ def test_a_pdf_holding_other_files_than_those_beside_it_is_never_released(
     with pytest.raises(IllegalTransition, match="PDF"):
         decisions.request_release(dsr=dsr, actor=approver)
     assert not Export.objects.filter(request=dsr, released_at__isnull=False).exists()
+
+
+def test_the_sweeper_leaves_a_pdf_waiting_for_its_files_until_they_are_built(
+    demo_map: Any, verified: Any, ready: Any, approver: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    dsr = ready(verified(email="alice@example.com"))
+    with django_capture_on_commit_callbacks(execute=False):
+        decisions.request_approve(dsr=dsr, actor=approver)
+    dsr.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=False):
+        services.exports_plan(dsr)
+    files = _files(dsr)
+    # given three builds whose messages were lost long ago
+    Export.objects.filter(request=dsr).update(created_at=timezone.now() - timedelta(days=1))
+    # then the JSON and CSV are queued again, and the PDF not (it would only wait)
+    assert sorted(services.exports_to_requeue()) == sorted([files["json"].pk, files["csv"].pk])
+    # once both are built, the PDF whose message was lost is queued again
+    Export.objects.filter(pk__in=[files["json"].pk, files["csv"].pk]).update(
+        status=ExportStatus.READY
+    )
+    assert services.exports_to_requeue() == [files["pdf"].pk]

@@ -3,9 +3,11 @@ link downloads the three files."""
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
+import pypdf
 import pytest
 
 from exports_app.models import Export, ExportStatus
@@ -48,14 +50,35 @@ def test_an_access_request_is_fulfilled_by_a_real_worker(
     )
     preview = approver_api.get(f"/api/v1/requests/{dsr.reference}/exports/pdf/")
     assert b"".join(preview.streaming_content).startswith(b"%PDF")
+    # staff build the files again: the PDF follows the new JSON and CSV, and attaches them
+    first = {e.format: e.sha256 for e in Export.objects.filter(request=dsr)}
+    rebuilt = approver_api.post(f"/api/v1/requests/{dsr.reference}/exports/rebuild/")
+    assert rebuilt.status_code == 200, rebuilt.content
+    wait_for(
+        lambda: (
+            {
+                e.format
+                for e in Export.objects.filter(request=dsr, status=ExportStatus.READY)
+                if e.sha256 != first[e.format]
+            }
+            == {"json", "csv", "pdf"}
+        ),
+        timeout=120,
+        what="the three exports built again",
+    )
     released = approver_api.post(f"/api/v1/requests/{dsr.reference}/release/")
     assert released.json()["status"] == "completed"
     token = wait_for(
         lambda: _outbox_link("alice@example.com", "downloads"), what="the download email"
     )
+    bodies = {}
     for format_ in ("json", "csv", "pdf"):
         response = client.get(f"/downloads/{token}/{format_}/")
         assert response.status_code == 200, format_
-        body = b"".join(response.streaming_content)
+        bodies[format_] = body = b"".join(response.streaming_content)
         if format_ == "json":
             assert json.loads(body)["request"]["reference"] == dsr.reference
+    # the PDF attaches the very JSON and zip released with it
+    attached = pypdf.PdfReader(io.BytesIO(bodies["pdf"])).attachments
+    assert attached[f"{dsr.reference}.json"] == [bodies["json"]]
+    assert attached[f"{dsr.reference}.zip"] == [bodies["csv"]]
