@@ -146,8 +146,13 @@ def child(kind: str, request_pk: int) -> None:
     import django
 
     django.setup()
-    # What a warm worker has done before its task: imported its modules, loaded the data map,
-    # configured WeasyPrint's fonts (``smarct_dsar.celery``, at worker start).
+    # What a warm worker has done before its task: imported its modules (Celery's loader, which
+    # also runs Django's checks: ~2 s, paid once at worker start, and otherwise by the first
+    # message a build sends), loaded the data map, configured WeasyPrint's fonts
+    # (``smarct_dsar.celery``, at worker start).
+    from smarct_dsar.celery import app
+
+    app.loader.import_default_modules()
     from exports_app.models import Export, ExportFormat
     from exports_app.renderers.pdf import font_config, pdf_bytes
     from exports_app.services import export_build
