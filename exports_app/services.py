@@ -122,14 +122,14 @@ def export_build(*, export_id: int, task_id: str) -> bool:
     export = _claim(export_id, task_id)
     if export is None:
         return False
-    context = ExportContext.for_request(export.request)
     attached: dict[str, Export] = {}
     if export.format == ExportFormat.PDF:
         attached = _files_to_attach(export.request) or {}
         if not attached:  # too early (the sweeper): the last of its files queues it
             export_release_claim(export_id=export.pk, task_id=task_id)
             return False
-        context.files = {f: partial(stream_export, e) for f, e in attached.items()}
+    context = ExportContext.for_request(export.request)
+    context.files = {f: partial(stream_export, e) for f, e in attached.items()}
 
     def render(out: Writable) -> int:
         count = renderer_for(export.format).render(context, out)
