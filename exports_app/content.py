@@ -4,7 +4,7 @@ filter applied in this one place so that every renderer honours them."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,6 +213,9 @@ class ExportContext:
     redactions: Redactions
     portable_only: bool
     generated_at: Any = field(default_factory=timezone.now)
+    # Files built already that this one carries (the PDF attaches the JSON and the CSV): by
+    # format, each file's bytes as they stream from storage.
+    files: dict[str, Callable[[], Iterable[bytes]]] = field(default_factory=dict)
 
     @classmethod
     def for_request(cls, dsr: DataSubjectRequest) -> ExportContext:

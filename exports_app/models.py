@@ -43,6 +43,9 @@ FILE_TYPES: dict[str, FileType] = {
     ExportFormat.SIGNATURE: FileType("application/json", "pdf.sig"),
 }
 
+# What the PDF attaches: these files exactly as they are released beside it.
+PDF_ATTACHES = (ExportFormat.JSON, ExportFormat.CSV)
+
 # Kept after the request's personal data is purged and after its links expire: they hold none.
 RECORD_FORMATS = (ExportFormat.CERTIFICATE, ExportFormat.SIGNATURE)
 
@@ -78,6 +81,9 @@ class Export(models.Model):
     # The digest of the redactions the file was built with: it is released only while that is
     # still the request's set (``redactions_digest``).
     redactions_digest = models.CharField(max_length=64, blank=True)
+    # The PDF's: the SHA-256 of each file it attaches, by format ({"json": …, "csv": …}); it is
+    # released only beside those very files (``actions.can_release``).
+    attached = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["request", "format"]

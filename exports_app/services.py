@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +26,9 @@ from django.utils.translation import gettext
 
 from exports_app import passages
 from exports_app.content import ExportContext
+from exports_app.files import stream_export
 from exports_app.models import (
+    PDF_ATTACHES,
     RECORD_FORMATS,
     DismissedSuggestion,
     DownloadLink,
@@ -65,9 +68,45 @@ def exports_plan(dsr: DataSubjectRequest) -> list[Export]:
         Export.objects.get_or_create(request=dsr, format=f)[0] for f in FORMATS[dsr.request_type]
     ]
     for export in exports:
-        if export.status == ExportStatus.PENDING:
+        if export.status == ExportStatus.PENDING and not _waits_for_files(export):
             later(Task.BUILD_EXPORT, export.pk)
     return exports
+
+
+def _files_to_attach(dsr: DataSubjectRequest) -> dict[str, Export] | None:
+    """The JSON and CSV files the PDF attaches, once both are built; else None."""
+    files = {
+        e.format: e
+        for e in Export.objects.filter(request=dsr, format__in=PDF_ATTACHES).filter(
+            status=ExportStatus.READY
+        )
+    }
+    return files if len(files) == len(PDF_ATTACHES) else None
+
+
+def _waits_for_files(export: Export) -> bool:
+    """A PDF is built once the files it attaches are: the last of them queues it
+    (``_pdf_follows``)."""
+    return export.format == ExportFormat.PDF and _files_to_attach(export.request) is None
+
+
+def _pdf_follows(dsr: DataSubjectRequest) -> None:
+    """A JSON or CSV file was just built (the request locked, in its transaction): once both
+    are, the PDF is built (again) to attach them as they are now, unless it already does. A
+    PDF being built against the files before is superseded: its result is discarded."""
+    pdf = Export.objects.filter(request=dsr, format=ExportFormat.PDF, released_at__isnull=True)
+    files = _files_to_attach(dsr)
+    current = pdf.first()
+    if current is None or files is None:
+        return
+    if current.status == ExportStatus.READY and current.attached == _digests(files):
+        return
+    pdf.update(status=ExportStatus.PENDING, claimed_by="", claimed_at=None, error="")
+    later(Task.BUILD_EXPORT, current.pk)
+
+
+def _digests(files: dict[str, Export]) -> dict[str, str]:
+    return {format_: export.sha256 for format_, export in files.items()}
 
 
 def _claim(export_id: int, task_id: str) -> Export | None:
@@ -85,7 +124,14 @@ def export_build(*, export_id: int, task_id: str) -> bool:
     export = _claim(export_id, task_id)
     if export is None:
         return False
+    attached: dict[str, Export] = {}
+    if export.format == ExportFormat.PDF:
+        attached = _files_to_attach(export.request) or {}
+        if not attached:  # too early (the sweeper): the last of its files queues it
+            export_release_claim(export_id=export.pk, task_id=task_id)
+            return False
     context = ExportContext.for_request(export.request)
+    context.files = {f: partial(stream_export, e) for f, e in attached.items()}
 
     def render(out: Writable) -> int:
         count = renderer_for(export.format).render(context, out)
@@ -109,16 +155,23 @@ def export_build(*, export_id: int, task_id: str) -> bool:
         size_bytes=stored.size,
         record_count=count,
         redactions_digest=context.redactions.digest,
+        attached=_digests(attached),
         error="",
         lock=lambda: lock(export.request),
-        record=lambda: event_append(
-            dsr=export.request,
-            actor="system",
-            action="export_built",
-            payload={"format": export.format, "bytes": stored.size, "sha256": stored.sha256},
-        ),
+        record=lambda: _built(export, stored.size, stored.sha256),
     )
     return built
+
+
+def _built(export: Export, size: int, sha256: str) -> None:
+    event_append(
+        dsr=export.request,
+        actor="system",
+        action="export_built",
+        payload={"format": export.format, "bytes": size, "sha256": sha256},
+    )
+    if export.format in PDF_ATTACHES:
+        _pdf_follows(export.request)
 
 
 def export_release_claim(*, export_id: int, task_id: str) -> None:
@@ -129,9 +182,22 @@ def export_release_claim(*, export_id: int, task_id: str) -> None:
 
 
 def export_fail(*, export_id: int, task_id: str, error: str) -> None:
-    Export.objects.filter(pk=export_id, claimed_by=task_id, status=ExportStatus.BUILDING).update(
-        status=ExportStatus.FAILED, error=error[:1000]
-    )
+    """The build failed (staff see why, and can rebuild). A PDF waiting for this file to attach
+    it fails with it: it cannot be built without it."""
+    failed = Export.objects.filter(pk=export_id, claimed_by=task_id, status=ExportStatus.BUILDING)
+    export = failed.first()
+    if export is None or failed.update(status=ExportStatus.FAILED, error=error[:1000]) != 1:
+        return
+    if export.format in PDF_ATTACHES:
+        Export.objects.filter(
+            request_id=export.request_id,
+            format=ExportFormat.PDF,
+            status=ExportStatus.PENDING,
+            released_at__isnull=True,
+        ).update(
+            status=ExportStatus.FAILED,
+            error=f"The {export.format} file it attaches failed: {error}"[:1000],
+        )
 
 
 @staff_action("rebuild")
@@ -407,9 +473,8 @@ def exports_to_requeue() -> list[int]:
         Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
     )
     dead = Q(status=ExportStatus.BUILDING, claimed_at__lt=stale)
-    return list(
-        Export.objects.filter(lost | dead, released_at__isnull=True).values_list("pk", flat=True)
-    )
+    found = Export.objects.filter(lost | dead, released_at__isnull=True).select_related("request")
+    return [e.pk for e in found if e.status == ExportStatus.BUILDING or not _waits_for_files(e)]
 
 
 @staff_action("redact")

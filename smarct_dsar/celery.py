@@ -16,7 +16,7 @@ from typing import Any
 
 from celery import Celery, shared_task
 from celery.schedules import crontab
-from celery.signals import worker_init, worker_ready
+from celery.signals import worker_init, worker_process_init, worker_ready
 from kombu.transport import TRANSPORT_ALIASES
 
 from requests_app.core.queue import Task
@@ -42,6 +42,15 @@ def _check_data_map(**kwargs: Any) -> None:
     except datamap.DataMapInvalid as exc:
         print(exc, file=sys.stderr, flush=True)
         raise SystemExit(1) from exc
+
+
+@worker_process_init.connect
+def _configure_fonts(**kwargs: Any) -> None:
+    """Each worker process finds the system's fonts once, before its first PDF, not in it."""
+    # Imported here: this module is loaded before Django's app registry is ready.
+    from exports_app.renderers.pdf import font_config
+
+    font_config()
 
 
 @worker_ready.connect

@@ -3,8 +3,9 @@
 ``render(context, out)`` writes one export file to ``out`` (any object with ``write(bytes)``),
 streaming from ``context.tables()``: it must not hold the whole data in memory (the PDF, which
 shows only what is readable on paper, is the bounded exception). It returns the number of
-records written. Errors are bugs or storage failures: the build task marks the export failed
-and staff can rebuild it.
+records written. The PDF also attaches files built already, given as ``context.files`` (the
+JSON and CSV, streamed from storage). Errors are bugs or storage failures: the build task marks
+the export failed and staff can rebuild it.
 """
 
 from __future__ import annotations

@@ -24,7 +24,13 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Q
 
-from exports_app.models import ExportStatus, Redaction, redactions_digest
+from exports_app.models import (
+    PDF_ATTACHES,
+    ExportFormat,
+    ExportStatus,
+    Redaction,
+    redactions_digest,
+)
 from requests_app.core import deadlines
 from requests_app.core.errors import IllegalTransition, NotPermitted, RuleViolation
 from requests_app.core.permissions import (
@@ -262,6 +268,12 @@ def can_release(dsr: DataSubjectRequest) -> Refusal | None:
         return _not_now(
             "These files were built before the latest change to what is withheld: build them "
             "again, check them, then release."
+        )
+    attached = {e.format: e.sha256 for e in exports if e.format in PDF_ATTACHES}
+    if any(e.format == ExportFormat.PDF and e.attached != attached for e in exports):
+        return _not_now(
+            "The PDF attaches other JSON and CSV files than those released with it: build the "
+            "files again, check them, then release."
         )
     if not withheld_as_approved(dsr):
         return _not_now(

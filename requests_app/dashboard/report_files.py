@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
-from weasyprint import HTML
 
-from exports_app.renderers.pdf import NoFetching
+from exports_app.renderers.pdf import pdf_bytes
 from requests_app.dashboard.reports import Report
 from requests_app.dashboard.spreadsheet import formula_safe
 
@@ -73,5 +72,4 @@ def report_pdf(report: Report) -> bytes:
             "generated_at": timezone.localtime(),
         },
     )
-    document = HTML(string=html, url_fetcher=NoFetching(), base_url="about:blank")
-    return bytes(document.write_pdf(pdf_variant="pdf/a-3u"))
+    return pdf_bytes(html)

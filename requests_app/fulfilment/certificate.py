@@ -21,10 +21,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
-from weasyprint import HTML
 
 from exports_app.models import RECORD_FORMATS, DownloadLink, Export, ExportFormat, ExportStatus
-from exports_app.renderers.pdf import NoFetching
+from exports_app.renderers.pdf import pdf_bytes
 from exports_app.services import send_link
 from requests_app import datamap
 from requests_app.core.audit import event_append
@@ -201,9 +200,7 @@ def _context(dsr: DataSubjectRequest) -> dict[str, Any]:
 def certificate_render(dsr: DataSubjectRequest) -> bytes:
     with translation.override(dsr.language):  # the person's language, like their emails
         html = render_to_string("pdf/certificate.html", _context(dsr))
-    document = HTML(string=html, url_fetcher=NoFetching(), base_url="about:blank")
-    # tagged (structure, language, title) so that a screen reader can read it
-    return bytes(document.write_pdf(pdf_variant="pdf/a-3u", pdf_tags=True))
+    return pdf_bytes(html)
 
 
 def _store_file(dsr: DataSubjectRequest, format_: str, data: bytes) -> Export:

@@ -138,6 +138,7 @@ NOT_PERSONAL = {
     ("Export", "file_name"): "a storage path of our reference and the format",
     ("Export", "sha256"): "a digest",
     ("Export", "redactions_digest"): "a digest",
+    ("Export", "attached"): "digests of the files the PDF attaches",
     ("DownloadLink", "token_hash"): "a digest",
     ("DownloadLink", "created_by"): "staff or system",
 }
