@@ -28,7 +28,7 @@ def carry_over(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exports_app', '0004_passages'),
+        ('exports_app', '0005_export_attached'),
     ]
 
     operations = [
