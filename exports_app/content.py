@@ -290,7 +290,8 @@ class ExportContext:
             "searched": [
                 {
                     "store": s.store,
-                    "description": self.data_map.stores[s.store].description,
+                    # the store as the person knows it (the map's ``description`` is for staff)
+                    "description": self.data_map.stores[s.store].public_title,
                     "organisation": self.data_map.stores[s.store].organisation,
                     "records": s.record_count,
                     "tables": s.table_counts,

@@ -195,7 +195,7 @@ class CsvRenderer(Renderer):
             table = spec.tables[entry["table"]]
             register = context.data_map.register.get(entry["category"])
             lines += [
-                f"{name}: {entry['rows']} record(s) from {spec.description} ({spec.organisation}).",
+                f"{name}: {entry['rows']} record(s) of {table.title}, from {spec.public_where}.",
                 f"  Category: {entry['category']}."
                 + (f" Why we hold it: {'; '.join(register.purposes)}." if register else ""),
             ]

@@ -168,11 +168,6 @@ class PdfRenderer(Renderer):
                         dict.fromkeys(r["reason"] for r in header["redactions"])
                     ),
                     "portability": context.dsr.request_type == RequestType.PORTABILITY,
-                    # the person's words for each store searched, never the staff's description
-                    "searched": [
-                        {**s, "description": context.data_map.stores[s["store"]].public_title}
-                        for s in header["searched"]
-                    ],
                 },
             )
             attached = self._attached(context)

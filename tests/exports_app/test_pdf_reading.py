@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,23 @@ def test_bob_reads_labels_money_dates_in_words_and_newest_first(bob: Any) -> Non
     newest_first = [i["number"] for i in sorted(invoices, key=lambda i: i["issued_on"])[::-1]]
     places = [text.index(number) for number in newest_first]
     assert places == sorted(places), newest_first
+
+
+def test_no_file_the_person_receives_holds_a_staff_description(bob: Any) -> None:
+    # the JSON (also attached to the PDF) and the CSV zip's README name each store as the
+    # person knows it; the map's ``description`` is for staff
+    stores = datamap.current().stores
+    files = {f: export_bytes(bob.exports.get(format=f)) for f in ("json", "csv")}
+    with zipfile.ZipFile(io.BytesIO(files["csv"])) as archive:
+        readme = archive.read("README.txt").decode()
+    searched = json.loads(files["json"])["searched"]
+    assert searched
+    for entry in searched:
+        store = stores[entry["store"]]
+        assert entry["description"] == store.public_title
+        assert store.description not in files["json"].decode()
+        assert store.description not in readme
+    assert "Our record of how you use our website" in readme
 
 
 def test_the_letter_names_the_configured_controller(
