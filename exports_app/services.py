@@ -399,12 +399,12 @@ def portal_delivery(*, dsr: DataSubjectRequest) -> Delivery:
 
 def download_record(*, link: DownloadLink, export: Export, ip: str, user_agent: str) -> bool:
     """Count one download of one file (atomically, never past the link's limit for that file,
-    never on a withdrawn link) and log it on the request's trail. False: not counted."""
+    never on a withdrawn or expired link) and log it on the request's trail. False: not counted."""
     with transaction.atomic():
         # The link's row lock orders concurrent downloads of its files (and a revocation).
         if (
             not DownloadLink.objects.select_for_update()
-            .filter(pk=link.pk, revoked_at__isnull=True)
+            .filter(pk=link.pk, revoked_at__isnull=True, expires_at__gt=timezone.now())
             .exists()
         ):
             return False

@@ -376,3 +376,17 @@ def test_a_file_given_back_is_counted_for_that_file_only(client: Any, released: 
     services.download_uncount(link=link, export=dsr.exports.get(format="json"))
     assert _left_on_page(client.get(path)) == {"pdf": "4", "json": "5", "zip": "5"}
     assert DownloadLink.objects.get(pk=link.pk).downloads == 1
+
+
+def test_a_link_that_expired_after_it_was_read_counts_no_download(released: Any) -> None:
+    # the page read the link while it was live; by the time the download is counted (inside the
+    # link's lock) it has expired: the check is made again there, and nothing is counted
+    dsr, _ = released("alice@example.com")
+    link = DownloadLink.objects.get(request=dsr)
+    DownloadLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    counted = services.download_record(
+        link=link, export=dsr.exports.get(format="pdf"), ip="127.0.0.1", user_agent="test"
+    )
+    assert counted is False
+    assert DownloadLink.objects.get(pk=link.pk).downloads == 0
+    assert not RequestEvent.objects.filter(request=dsr, action="downloaded").exists()
