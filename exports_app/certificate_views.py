@@ -44,13 +44,9 @@ def _mb(size: int) -> str:
     return f"{size / (1024 * 1024):.0f}"
 
 
-def _read(upload: UploadedFile, limit: int) -> bytes:
+def _read(upload: UploadedFile, limit: int, too_big: str) -> bytes:
     if (upload.size or 0) > limit:
-        raise forms.ValidationError(
-            gettext("This file is too big: a certificate is under %(mb)s MB.")
-            % {"mb": _mb(settings.DSAR_CERTIFICATE_CHECK_MAX_BYTES)},
-            code="too_big",
-        )
+        raise forms.ValidationError(too_big, code="too_big")
     return upload.read()
 
 
@@ -69,7 +65,12 @@ class CertificateCheckForm(forms.Form):
     )
 
     def clean_certificate(self) -> bytes:
-        data = _read(self.cleaned_data["certificate"], settings.DSAR_CERTIFICATE_CHECK_MAX_BYTES)
+        data = _read(
+            self.cleaned_data["certificate"],
+            settings.DSAR_CERTIFICATE_CHECK_MAX_BYTES,
+            gettext("This file is too big: a certificate is under %(mb)s MB.")
+            % {"mb": _mb(settings.DSAR_CERTIFICATE_CHECK_MAX_BYTES)},
+        )
         if not data.startswith(b"%PDF-"):
             raise forms.ValidationError(
                 gettext("This is not a PDF file: choose the certificate, which ends .pdf."),
@@ -78,10 +79,15 @@ class CertificateCheckForm(forms.Form):
         return data
 
     def clean_signature(self) -> bytes:
-        data = _read(self.cleaned_data["signature"], SIGNATURE_MAX_BYTES)
+        data = _read(
+            self.cleaned_data["signature"],
+            SIGNATURE_MAX_BYTES,
+            gettext("This file is too big: a signature file is under %(kb)s KB.")
+            % {"kb": SIGNATURE_MAX_BYTES // 1024},
+        )
         try:
             parsed = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # (deep nesting: not ours either)
             parsed = None
         if not isinstance(parsed, dict):
             raise forms.ValidationError(

@@ -141,6 +141,41 @@ def sign(document: bytes, *, reference: str) -> bytes:
     return json.dumps({**fields, "signature": signature}, indent=1).encode() + b"\n"
 
 
+# What a certificate's signature file holds besides the signature, each once (``sign``).
+SIGNED_FIELDS = ("format", "algorithm", "key_id", "sha256", "signed_at", "reference")
+
+
+def _each_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("a field given twice")
+    return dict(pairs)
+
+
+def signature_read(signature_file: bytes) -> tuple[dict[str, str], bytes] | None:
+    """The signed fields and the signature of a ``.sig`` file, read strictly; None when it is not
+    a file ``sign`` could have written: UTF-8 JSON, one object holding exactly our fields, each
+    once and a string, the signature in canonical base64. A lenient reader would let a changed
+    file pass for unchanged (a field twice, an unsigned extra field, other padding bits)."""
+    try:
+        data = json.loads(signature_file.decode("utf-8"), object_pairs_hook=_each_once)
+    except (ValueError, RecursionError):  # (a UnicodeDecodeError is a ValueError)
+        return None
+    if (
+        not isinstance(data, dict)
+        or set(data) != {*SIGNED_FIELDS, "signature"}
+        or not all(isinstance(value, str) for value in data.values())
+    ):
+        return None
+    try:
+        signature = base64.b64decode(data["signature"], validate=True)
+    except ValueError:
+        return None
+    if base64.b64encode(signature).decode() != data["signature"]:
+        return None
+    return {key: data[key] for key in SIGNED_FIELDS}, signature
+
+
 class Problem:
     """Why a certificate is not genuine: a code the CLI and the verification page both word."""
 
@@ -167,15 +202,12 @@ def verify(document: bytes, signature_file: bytes) -> Verdict:
     """Is ``document`` exactly what we signed? Checks the signature against our published keys
     (``published_keys``), then the document's digest against the signed one. The one check
     behind ``manage.py verify_certificate`` and the public verification page."""
-    try:
-        data = json.loads(signature_file)
-        fields = {k: data[k] for k in ("format", "algorithm", "key_id", "sha256", "signed_at")}
-        fields["reference"] = data["reference"]
-        signature = base64.b64decode(data["signature"], validate=True)
-    except (ValueError, KeyError, TypeError):
+    read = signature_read(signature_file)
+    if read is None:
         return Verdict(
             False, "the signature file is not a Smarct DSAR signature", problem=Problem.MALFORMED
         )
+    fields, signature = read
     if fields["format"] != FORMAT or fields["algorithm"] != "Ed25519":
         return Verdict(
             False, f"unknown signature format {fields['format']!r}", problem=Problem.FORMAT

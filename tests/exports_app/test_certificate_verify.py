@@ -243,7 +243,9 @@ def test_the_certificates_download_page_claims_no_more_than_the_email(issued: Is
         (b"GIF89a not a pdf", b"{}", "This is not a PDF file"),
         (b"%PDF-1.7 whatever", b"not json at all", "This is not a signature file"),
         (b"%PDF-1.7 whatever", b"[1, 2]", "This is not a signature file"),
-        (b"%PDF-1.7 whatever", b"{" + b" " * 20000 + b"}", "This file is too big"),
+        (b"%PDF-1.7 whatever", b"{" + b" " * 20000 + b"}", "a signature file is under 16 KB"),
+        (b"%PDF-1.7 whatever", b"[" * 15000, "This is not a signature file"),  # deep: no 500
+        (b"%PDF-1.7 whatever", b'{"a":' * 3000, "This is not a signature file"),
     ],
 )
 def test_bad_uploads_are_a_clear_400_with_the_field_named(
@@ -279,3 +281,34 @@ def test_the_check_is_csrf_protected_and_rate_limited(settings: Any) -> None:
     assert limited.status_code == 429
     assert limited["Retry-After"]
     assert Client().get(VERIFY).status_code == 200  # reading the page is not a check
+
+
+def _changed_sig(sig: bytes, how: str) -> bytes:
+    data = json.loads(sig)
+    if how == "padding bits":  # decodes to the same bytes, but is not the text we wrote
+        last = data["signature"].rstrip("=")[-1]
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        data["signature"] = data["signature"].replace(
+            last + "==", alphabet[alphabet.index(last) + 1] + "=="
+        )
+        return json.dumps(data).encode()
+    if how == "a field twice":
+        return b'{"reference": "DSR-FAKE-000001", ' + sig.lstrip()[1:]
+    if how == "a field we never wrote":
+        return json.dumps({**data, "extra": "<b>hello</b>"}).encode()
+    if how == "another encoding":
+        return sig.decode().encode("utf-16")
+    raise AssertionError(how)
+
+
+@pytest.mark.parametrize(
+    "how", ["padding bits", "a field twice", "a field we never wrote", "another encoding"]
+)
+def test_a_sig_file_changed_in_any_way_is_not_genuine(issued: Issued, how: str) -> None:
+    changed = _changed_sig(issued.sig, how)
+    assert changed != issued.sig
+    response = _check(issued.pdf, changed)
+    assert response.status_code in (200, 400)
+    text = response.content.decode()
+    assert "NOT GENUINE" in text or "This is not a signature file" in text
+    assert not signing.verify(issued.pdf, changed).genuine
