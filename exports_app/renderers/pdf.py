@@ -168,6 +168,10 @@ class PdfRenderer(Renderer):
                         dict.fromkeys(r["reason"] for r in header["redactions"])
                     ),
                     "portability": context.dsr.request_type == RequestType.PORTABILITY,
+                    # recipients told by email (Article 19) hold data we cannot search
+                    "not_searched": [
+                        store for store in context.data_map.stores.values() if not store.searchable
+                    ],
                 },
             )
             attached = self._attached(context)

@@ -157,7 +157,16 @@ def erasure_told(dsr: DataSubjectRequest) -> dict[str, Any]:
         anonymised = sum(r["anonymised"] for r in rows if r["plan"].action == "anonymise")
         shared += sum(r["shared"] for r in rows)
         if deleted or anonymised:
-            changed.append({"where": where, "deleted": deleted, "anonymised": anonymised})
+            store = datamap.current().stores.get(report.plan.store)
+            changed.append(
+                {
+                    "where": where,
+                    "deleted": deleted,
+                    "anonymised": anonymised,
+                    # a processor's system holds the data for us: not one of our own
+                    "ours": store is None or store.role != "processor",
+                }
+            )
         kept += [
             {
                 "where": where,
@@ -172,7 +181,13 @@ def erasure_told(dsr: DataSubjectRequest) -> dict[str, Any]:
             if r["retained"]
         ]
     told = notices_told(dsr=dsr, purpose=NoticePurpose.ERASURE)
-    return {"changed": changed, "kept": kept, "shared": shared, **told}
+    return {
+        "changed": [c for c in changed if c["ours"]],
+        "changed_for_us": [c for c in changed if not c["ours"]],
+        "kept": kept,
+        "shared": shared,
+        **told,
+    }
 
 
 def _context(dsr: DataSubjectRequest) -> dict[str, Any]:

@@ -171,14 +171,15 @@ def _apply_one(subject: Subject, field: str, value: str) -> tuple[dict[str, Any]
 
 def corrected_in(correction: Correction) -> list[str]:
     """Where a correction was written and read back, as the person knows each system (its
-    description in the map), each once; empty when no store held a copy to correct."""
+    public description in the map, never the staff's), each once; empty when no store held a copy
+    to correct."""
     stores = datamap.current().stores
     places: list[str] = []
     for where, result in (correction.results or {}).items():
         if not result.get("read_back"):
             continue
         store = stores.get(where.split(".", 1)[0])
-        place = store.description if store else where
+        place = store.public_where if store else where
         if place not in places:
             places.append(place)
     return places

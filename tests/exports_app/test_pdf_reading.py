@@ -113,6 +113,45 @@ def test_no_file_the_person_receives_holds_a_staff_description(bob: Any) -> None
     assert "Our record of how you use our website" in readme
 
 
+def test_the_letter_says_what_was_searched_and_what_could_not_be(bob: Any) -> None:
+    text = flat(pdf_text(export_bytes(bob.exports.get(format="pdf"))))
+    stores = datamap.current().stores
+    searched = set(bob.gather_steps.values_list("store", flat=True))
+    assert "every system" not in text  # a claim: the recipients told by email are not searched
+    for name, store in stores.items():
+        if name in searched:
+            assert store.public_title in text, name
+        elif not store.searchable:
+            assert f"{store.public_title} ({store.organisation})" in text, name
+    assert "We could not search these ourselves" in text
+    reasons = {r.reason for r in Redaction.objects.in_force().filter(request=bob)}
+    assert ("for this reason:" if len(reasons) == 1 else "for these reasons:") in text
+
+
+ARTICLE_15_TERMS = (
+    "Why we use it",
+    "Our legal basis",
+    "Who receives it",
+    "How long we keep it",
+    "Where it comes from",
+    "International transfers and safeguards",
+    "Automated decisions",
+)
+
+
+def test_no_page_ends_with_a_term_whose_answer_is_on_the_next(bob: Any) -> None:
+    reader = pypdf.PdfReader(io.BytesIO(export_bytes(bob.exports.get(format="pdf"))))
+    for number, page in enumerate(reader.pages, start=1):
+        lines = [
+            line.strip()
+            for line in page.extract_text().splitlines()
+            if line.strip()
+            and not re.fullmatch(r"Page \d+ of \d+|DSR-[\d-]+|Smarct · .*", line.strip())
+        ]
+        assert lines, number
+        assert lines[-1] not in ARTICLE_15_TERMS, (number, lines[-3:])
+
+
 def test_the_letter_names_the_configured_controller(
     settings: Any, bob_redacted: Any, approve: Any
 ) -> None:

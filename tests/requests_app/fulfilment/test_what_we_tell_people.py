@@ -38,6 +38,7 @@ pytestmark = pytest.mark.django_db
 
 BOB, CAROL, DAN = "bob@example.com", "carol@example.com", "dan@example.com"
 CONTROLLER = "Acme Lettings Ltd"
+PARTNERS_HEADING = "At the organisations that hold your data for us:"
 
 
 @pytest.fixture(autouse=True)
@@ -133,6 +134,15 @@ def test_the_correction_email_names_the_recipients_told_and_that_they_have_not_c
         assert "We have told Stripe Payments UK Ltd" in body
         assert "not yet confirmed" in body
         assert "Smarct" not in body
+    # each system the phone number was corrected in, as the person knows it
+    (correction,) = dsr.corrections.all()
+    stores = datamap.current().stores
+    written = {where.split(".", 1)[0] for where, r in correction.results.items() if r["read_back"]}
+    assert written
+    for body in _both(_mail(mailoutbox, DAN, "your corrections")):
+        for name in written:
+            assert stores[name].public_where in body
+            assert stores[name].description not in body
 
 
 def test_with_no_recipients_the_correction_email_says_nothing_about_telling_anyone(
@@ -316,6 +326,13 @@ def test_the_erasure_email_names_the_recipients_still_to_confirm_and_what_was_ke
             store = datamap.current().stores[step.store]
             if deleted:  # each of our systems changed is named, as the map names it
                 assert f"{store.public_where}: {deleted} record" in body
+                # under its own heading: a partner's system is not one of "our own systems"
+                partners = body.find(PARTNERS_HEADING)
+                place = body.index(f"{store.public_where}: {deleted} record")
+                if store.role == "processor":
+                    assert 0 < partners < place, store.name
+                else:
+                    assert partners == -1 or place < partners, store.name
             assert store.description not in body
         for table in kept:  # each kept table by its name in the map's words
             title = datamap.current().stores[table["store"]].tables[table["table"]].title
