@@ -46,15 +46,19 @@ def approve(
 def bob_redacted(demo_map: Any, verified: Any) -> DataSubjectRequest:
     """Bob, gathered, with the other person in his first support ticket's message redacted."""
     dsr = verified(name="Bob Baker", email="bob@example.com")
+    withhold_first_ticket(dsr, field="messages", reason="Names another person (a colleague)")
+    return dsr
+
+
+def withhold_first_ticket(dsr: DataSubjectRequest, **withheld: Any) -> Redaction:
+    """Withhold Bob's first support ticket as gathered (whole, or its ``field``), by Rita."""
     step = dsr.gather_steps.get(store="support")
     table, ticket = next(gather.gathered_records(step))
-    Redaction.objects.create(
+    return Redaction.objects.create(
         request=dsr,
         store="support",
         table=table,
         record_key=record_key(ticket),
-        field="messages",
-        reason="Names another person (a colleague)",
         created_by="staff:rita",
+        **withheld,
     )
-    return dsr

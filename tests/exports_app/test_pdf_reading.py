@@ -16,11 +16,9 @@ import pypdf
 import pytest
 
 from demo import estate
-from exports_app.content import record_key
 from exports_app.models import Redaction
 from requests_app import datamap
-from requests_app.gathering import gather
-from tests.exports_app.conftest import export_bytes
+from tests.exports_app.conftest import export_bytes, withhold_first_ticket
 from tests.support.pdf import assert_tagged, flat, pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -207,16 +205,7 @@ def test_a_record_withheld_whole_reads_as_withheld_with_its_reason(
     demo_map: Any, verified: Any, approve: Any
 ) -> None:
     dsr = verified(name="Bob Baker", email="bob@example.com")
-    step = dsr.gather_steps.get(store="support")
-    table, ticket = next(gather.gathered_records(step))
-    Redaction.objects.create(
-        request=dsr,
-        store="support",
-        table=table,
-        record_key=record_key(ticket),
-        reason="About another customer",
-        created_by="staff:rita",
-    )
+    withhold_first_ticket(dsr, reason="About another customer")
     text = flat(pdf_text(export_bytes(approve(dsr).exports.get(format="pdf"))))
     tickets = text[text.index("Support tickets Ticket number") :]
     assert tickets.startswith(

@@ -18,7 +18,7 @@ from requests_app.core.errors import IllegalTransition
 from requests_app.gathering import gather
 from requests_app.models import DataSubjectRequest, Status
 from requests_app.review import decisions
-from tests.exports_app.conftest import export_bytes, open_zip
+from tests.exports_app.conftest import export_bytes, open_zip, withhold_first_ticket
 from tests.exports_app.test_exports import _text
 from tests.support.stores import one_table_store
 
@@ -194,17 +194,8 @@ def test_a_field_redaction_naming_a_field_the_record_lacks_fails_the_build(
     demo_map: Any, verified: Any, approve: Any
 ) -> None:
     dsr = verified(name="Bob Baker", email="bob@example.com")
-    step = dsr.gather_steps.get(store="support")
-    table, ticket = next(gather.gathered_records(step))
-    Redaction.objects.create(
-        request=dsr,
-        store="support",
-        table=table,
-        record_key=record_key(ticket),
-        field="Messages",  # not "messages": nothing would be withheld
-        reason="Names a third party",
-        created_by="staff:rita",
-    )
+    # "Messages", not "messages": nothing would be withheld
+    withhold_first_ticket(dsr, field="Messages", reason="Names a third party")
     dsr = approve(dsr)
     for export in dsr.exports.all():
         assert export.status == ExportStatus.FAILED, export.format
