@@ -118,3 +118,29 @@ def test_the_certificate_page_and_the_check_in_a_browser(
     key = signing.published_keys()[0]
     assert page.get_by_text(key.fingerprint).is_visible()
     laid_out_well(page, "certificate-genuine")
+
+    # and a certificate changed by one byte reads NOT GENUINE, looking unlike the genuine one
+    # (not by colour alone: its heading says so, and its mark differs)
+    genuine = _verdict_look(page)
+    changed = pdf[:-20] + bytes([pdf[-20] ^ 1]) + pdf[-19:]
+    page.get_by_label("The certificate (PDF)").set_input_files(
+        files=[{"name": "c.pdf", "mimeType": "application/pdf", "buffer": changed}]
+    )
+    page.get_by_label("Its signature (.sig file)").set_input_files(
+        files=[{"name": "c.pdf.sig", "mimeType": "application/octet-stream", "buffer": sig}]
+    )
+    page.get_by_role("button", name="Check the certificate").click()
+    assert page.get_by_role("heading", name="NOT GENUINE", exact=True).is_visible()
+    not_genuine = _verdict_look(page)
+    assert "rgba(0, 0, 0, 0)" not in (genuine[0], not_genuine[0])  # each has a background
+    assert genuine != not_genuine
+    accessible(page, "certificate-not-genuine")
+
+
+def _verdict_look(page: Any) -> list[str]:
+    return list(
+        page.locator("section.verdict").evaluate(
+            "e => { const s = getComputedStyle(e); const m = getComputedStyle(e, '::before');"
+            " return [s.backgroundColor, s.borderLeftColor, m.content]; }"
+        )
+    )
