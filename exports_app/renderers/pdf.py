@@ -243,7 +243,8 @@ class PdfRenderer(Renderer):
         """The JSON and CSV files built for this response, to attach as they are."""
         return [
             Attached(
-                name=f"{context.dsr.reference}.{extension}",
+                # named as the person's download of the same file is
+                name=f"{context.dsr.reference}-your-data.{extension}",
                 description=description,
                 chunks=context.files[format_],
                 deflate=deflate,

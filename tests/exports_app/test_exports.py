@@ -78,9 +78,9 @@ def test_json_matches_its_schema_and_holds_the_data(bob: Any) -> None:
 def _text(export: Any) -> str:
     raw = export_bytes(export)
     if export.format == "pdf":
-        attached = pypdf.PdfReader(io.BytesIO(raw)).attachments[f"{export.request.reference}.json"][
-            0
-        ]
+        attached = pypdf.PdfReader(io.BytesIO(raw)).attachments[
+            f"{export.request.reference}-your-data.json"
+        ][0]
         return _pdf_text(raw) + attached.decode()
     if export.format == "csv":
         archive = open_zip(raw)
@@ -139,8 +139,8 @@ def test_pdf_reads_well_and_carries_the_data(bob: Any) -> None:
     assert "Names another person" in text
     assert f"Page 1 of {len(reader.pages)}" in text
     attachments = reader.attachments
-    assert set(attachments) == {f"{bob.reference}.json", f"{bob.reference}.zip"}
-    attached = json.loads(attachments[f"{bob.reference}.json"][0])
+    assert set(attachments) == {f"{bob.reference}-your-data.json", f"{bob.reference}-your-data.zip"}
+    attached = json.loads(attachments[f"{bob.reference}-your-data.json"][0])
     assert attached["request"]["reference"] == bob.reference
 
 
@@ -150,7 +150,9 @@ def test_the_pdf_of_the_heavy_subject_summarises_and_attaches_everything(
     dsr = approve(verified(email="harriet.heavy@example.com"))
     raw = export_bytes(dsr.exports.get(format="pdf"))
     assert "100,000 records — too many to read on paper" in _pdf_text(raw)
-    attached = json.loads(pypdf.PdfReader(io.BytesIO(raw)).attachments[f"{dsr.reference}.json"][0])
+    attached = json.loads(
+        pypdf.PdfReader(io.BytesIO(raw)).attachments[f"{dsr.reference}-your-data.json"][0]
+    )
     assert len(attached["data"]["analytics"]["page_views"]["records"]) == 100_000
 
 

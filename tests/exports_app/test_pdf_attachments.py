@@ -52,9 +52,11 @@ def test_the_pdf_attaches_the_json_and_csv_files_byte_for_byte(
     dsr = approve(verified(email="alice@example.com"))
     files = _files(dsr)
     attached = _attached(files["pdf"])
-    assert _sha(attached[f"{dsr.reference}.json"]) == files["json"].sha256
-    assert _sha(attached[f"{dsr.reference}.zip"]) == files["csv"].sha256
-    assert attached[f"{dsr.reference}.json"] == export_bytes(files["json"])
+    # named as the person's downloads of them are, so that they are recognisably the same files
+    assert set(attached) == {files["json"].filename, files["csv"].filename}
+    assert _sha(attached[f"{dsr.reference}-your-data.json"]) == files["json"].sha256
+    assert _sha(attached[f"{dsr.reference}-your-data.zip"]) == files["csv"].sha256
+    assert attached[f"{dsr.reference}-your-data.json"] == export_bytes(files["json"])
     assert files["pdf"].attached == {"json": files["json"].sha256, "csv": files["csv"].sha256}
 
 
@@ -123,7 +125,7 @@ def test_a_json_built_again_after_the_pdf_builds_the_pdf_again(
     # then the PDF was built again, attaching the new file
     assert after["pdf"].status == ExportStatus.READY
     assert after["pdf"].sha256 != before["pdf"].sha256
-    assert _sha(_attached(after["pdf"])[f"{dsr.reference}.json"]) == after["json"].sha256
+    assert _sha(_attached(after["pdf"])[f"{dsr.reference}-your-data.json"]) == after["json"].sha256
 
 
 def test_a_json_built_while_the_pdf_attaches_it_discards_that_pdf(
@@ -165,7 +167,7 @@ def test_a_json_built_while_the_pdf_attaches_it_discards_that_pdf(
             callback()
     after = _files(dsr)
     assert after["pdf"].status == ExportStatus.READY
-    assert _sha(_attached(after["pdf"])[f"{dsr.reference}.json"]) == after["json"].sha256
+    assert _sha(_attached(after["pdf"])[f"{dsr.reference}-your-data.json"]) == after["json"].sha256
 
 
 def test_a_pdf_holding_other_files_than_those_beside_it_is_never_released(

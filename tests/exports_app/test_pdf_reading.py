@@ -66,7 +66,7 @@ def assert_reads_as_words(raw: bytes, held: list[str]) -> None:
 
 def held(raw: bytes, reference: str) -> list[str]:
     """The categories of the data, as the attached JSON file lists them."""
-    attached = pypdf.PdfReader(io.BytesIO(raw)).attachments[f"{reference}.json"][0]
+    attached = pypdf.PdfReader(io.BytesIO(raw)).attachments[f"{reference}-your-data.json"][0]
     return list(json.loads(attached)["article_15"]["categories"])
 
 
@@ -87,7 +87,9 @@ def test_bob_reads_labels_money_dates_in_words_and_newest_first(bob: Any) -> Non
     assert IN_WORDS.search(text), "no date and time in words"
     assert "Our record of how you use our website" in text  # the store's public description
     # invoices newest first, as the map's order_by says
-    attached = json.loads(pypdf.PdfReader(io.BytesIO(raw)).attachments[f"{bob.reference}.json"][0])
+    attached = json.loads(
+        pypdf.PdfReader(io.BytesIO(raw)).attachments[f"{bob.reference}-your-data.json"][0]
+    )
     invoices = attached["data"]["billing"]["invoices"]["records"]
     newest_first = [i["number"] for i in sorted(invoices, key=lambda i: i["issued_on"])[::-1]]
     places = [text.index(number) for number in newest_first]
@@ -172,7 +174,9 @@ def test_the_heavy_subjects_preview_is_the_newest_views(
     raw = export_bytes(dsr.exports.get(format="pdf"))
     text = flat(pdf_text(raw))
     assert "100,000 records — too many to read on paper" in text
-    attached = json.loads(pypdf.PdfReader(io.BytesIO(raw)).attachments[f"{dsr.reference}.json"][0])
+    attached = json.loads(
+        pypdf.PdfReader(io.BytesIO(raw)).attachments[f"{dsr.reference}-your-data.json"][0]
+    )
     views = attached["data"]["analytics"]["page_views"]["records"]
     assert len(views) == 100_000  # the attachment keeps everything
     newest = max(views, key=lambda v: v["viewed_at"])

@@ -40,7 +40,7 @@ def _customers(export: Export) -> list[dict[str, Any]]:
         import pypdf
 
         attached = pypdf.PdfReader(io.BytesIO(raw)).attachments
-        raw = attached[f"{export.request.reference}.json"][0]
+        raw = attached[f"{export.request.reference}-your-data.json"][0]
     return list(json.loads(raw)["data"]["crm"]["customers"]["records"])
 
 

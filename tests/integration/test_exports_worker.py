@@ -78,5 +78,5 @@ def test_an_access_request_is_fulfilled_by_a_real_worker(
             assert json.loads(body)["request"]["reference"] == dsr.reference
     # the PDF attaches the very JSON and zip released with it
     attached = pypdf.PdfReader(io.BytesIO(bodies["pdf"])).attachments
-    assert attached[f"{dsr.reference}.json"] == [bodies["json"]]
-    assert attached[f"{dsr.reference}.zip"] == [bodies["csv"]]
+    assert attached[f"{dsr.reference}-your-data.json"] == [bodies["json"]]
+    assert attached[f"{dsr.reference}-your-data.zip"] == [bodies["csv"]]
