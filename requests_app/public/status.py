@@ -221,8 +221,9 @@ def _unconfirmed(dsr: DataSubjectRequest) -> Words | None:
     return (
         _("Done in our systems"),
         gettext(
-            "We have carried out your request in our own systems, and told the organisations "
-            "that hold your information for us. Not yet confirmed by: %(organisations)s."
+            "We have carried out your request in our own systems. Not yet confirmed by the "
+            "organisations we share your data with: %(organisations)s. We have asked them to act "
+            "on it, and we remind them until they confirm."
         )
         % {"organisations": ", ".join(organisations)},
     )

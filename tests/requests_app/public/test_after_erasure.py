@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from exports_app.models import DownloadLink, Export
-from exports_app.services import exports_expire_files
+from exports_app.services import exports_expire_files, link_reissue
 from requests_app.models import DataSubjectRequest, ProcessorNotice, Status
 from requests_app.review import decisions
 from tests.conftest import OwnEstate
@@ -187,3 +187,10 @@ def test_an_erasures_portal_names_who_has_not_confirmed_and_serves_the_certifica
     words = _text(client.get(status))
     assert "We keep your certificate" in words
     assert "Ask for a new download link" in words
+    # and a new link does reach them (staff decide)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"{status}new-link/").status_code == 302
+    link_reissue(dsr=erasure, actor=approver)
+    html = client.get(status).content.decode()
+    assert f"{status}files/certificate/" in html
+    assert f"{status}files/signature/" in html
