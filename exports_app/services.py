@@ -27,6 +27,7 @@ from django.utils.translation import gettext
 from exports_app import passages
 from exports_app.content import ExportContext
 from exports_app.files import stream_export
+from exports_app.gone import FilesGone, files_gone
 from exports_app.models import (
     PDF_ATTACHES,
     RECORD_FORMATS,
@@ -348,6 +349,10 @@ def download_resolve(*, raw_token: str) -> Delivery:
     )
     if link is None:
         raise TokenInvalid(gettext("This download link is not valid."), reason="unknown")
+    # The files being gone is the truth that outlasts the link: say that before "withdrawn"
+    # (an erasure revokes the links it deletes the files of) or "expired".
+    if (gone := files_gone(link.request)) is not None:
+        raise _gone(gone)
     if link.revoked_at is not None:
         raise TokenInvalid(gettext("This download link has been withdrawn."), reason="revoked")
     if link.expires_at <= timezone.now():
@@ -368,12 +373,19 @@ def download_resolve_link(link: DownloadLink) -> Delivery:
         )
     )
     if not exports:
+        gone = files_gone(link.request)
+        if gone is not None:
+            raise _gone(gone)
         raise TokenInvalid(
             gettext("The files for this request are no longer available."), reason="expired"
         )
     done = dict(FileDownloads.objects.filter(link=link).values_list("format", "downloads"))
     left = {e.format: max(0, link.max_downloads - done.get(e.format, 0)) for e in exports}
     return Delivery(link=link, exports=in_delivery_order(exports), left=left)
+
+
+def _gone(gone: FilesGone) -> TokenInvalid:
+    return TokenInvalid(gone.words(), reason=gone.reason)
 
 
 def live_link(dsr: DataSubjectRequest) -> DownloadLink | None:
@@ -385,6 +397,8 @@ def live_link(dsr: DataSubjectRequest) -> DownloadLink | None:
 def portal_delivery(*, dsr: DataSubjectRequest) -> Delivery:
     """The request's live download link and its files, for the person's portal; or
     ``TokenInvalid`` (expired: they can ask for a new link there)."""
+    if (gone := files_gone(dsr)) is not None:
+        raise _gone(gone)
     link = live_link(dsr)
     if link is None:
         raise TokenInvalid(

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 from exports_app import passages, suggestions
 from exports_app import services as exports
 from exports_app.content import record_key
+from exports_app.gone import files_gone
 from exports_app.models import DownloadLink, Export, ExportFormat, Redaction
 from requests_app import selectors, workflow
 from requests_app.core import actions, documents
@@ -348,6 +349,7 @@ def request_page(request: HttpRequest, reference: str) -> HttpResponse:
             "documents": dsr.documents.all(),
             "awaits_authority": portal.awaits_authority(dsr),
             "link_asked": portal.link_requested_since_last(dsr),
+            "files_gone": files_gone(dsr),
             "gathers": workflow.route_of(dsr).verified is gathering_start,
             "conversation": dsr.messages.prefetch_related("documents"),
             "exports": exports,

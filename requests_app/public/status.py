@@ -13,6 +13,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from exports_app.gone import files_gone
 from exports_app.models import RECORD_FORMATS, DownloadLink, Export
 from exports_app.services import download_resolve_link, live_link
 from requests_app.core.errors import TokenInvalid
@@ -20,6 +21,7 @@ from requests_app.models import (
     DataSubjectRequest,
     DocumentKind,
     MessageDirection,
+    ProcessorNotice,
     RequestType,
     Restriction,
     Status,
@@ -165,6 +167,9 @@ def where_it_stands(dsr: DataSubjectRequest) -> Words:
     restriction = _restriction_words(dsr)
     if restriction:
         return restriction
+    unconfirmed = _unconfirmed(dsr)
+    if unconfirmed:
+        return unconfirmed
     return STATUS_WORDS[Status(dsr.status)]
 
 
@@ -195,15 +200,33 @@ def _restriction_words(dsr: DataSubjectRequest) -> Words | None:
 
 
 def portal_files(link: DownloadLink) -> list[tuple[Export, int]]:
-    """The person's data files the live link reaches, in delivery order (the PDF first), each
-    with its downloads left (certificates are downloaded through the emailed link)."""
+    """The files the live link reaches (the person's data, or an erasure's certificate and its
+    signature), in delivery order (the PDF first), each with its downloads left."""
     try:
         delivery = download_resolve_link(link)
     except TokenInvalid:  # the files went since the link was found
         return []
-    return [
-        (e, delivery.left[e.format]) for e in delivery.exports if e.format not in RECORD_FORMATS
-    ]
+    return [(e, delivery.left[e.format]) for e in delivery.exports]
+
+
+def _unconfirmed(dsr: DataSubjectRequest) -> Words | None:
+    """A completed request whose Article 19 recipients have not all confirmed: done in our
+    systems, not yet everywhere; each organisation still awaited named once."""
+    if dsr.status != Status.COMPLETED:
+        return None
+    waiting = ProcessorNotice.objects.filter(request=dsr, confirmed_at__isnull=True)
+    organisations = sorted(set(waiting.values_list("organisation", flat=True)))
+    if not organisations:
+        return None
+    return (
+        _("Done in our systems"),
+        gettext(
+            "We have carried out your request in our own systems. Not yet confirmed by the "
+            "organisations we share your data with: %(organisations)s. We have asked them to act "
+            "on it, and we remind them until they confirm."
+        )
+        % {"organisations": ", ".join(organisations)},
+    )
 
 
 def summary(dsr: DataSubjectRequest) -> dict[str, Any]:
@@ -227,6 +250,11 @@ def summary(dsr: DataSubjectRequest) -> dict[str, Any]:
         "question": question,
         "awaits_authority": portal.awaits_authority(dsr),
         "files": files,
+        "certificate": any(e.format in RECORD_FORMATS for e, _left in files),
+        "kept": dsr.exports.filter(
+            format__in=RECORD_FORMATS, file_deleted_at__isnull=True
+        ).exists(),
+        "gone": files_gone(dsr),
         "link": link,
         "may_ask_for_link": portal.may_ask_for_link(dsr),
         "link_asked": portal.link_requested_since_last(dsr),

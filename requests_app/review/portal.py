@@ -13,7 +13,9 @@ request's row and checks its state inside the transaction, like every staff acti
   JPEG, PNG) and stored encrypted (``core/documents.py``).
 - A request can be withdrawn until it is approved; from then on it is being carried out.
 - A new download link is asked for once every link has expired or been used up: staff decide
-  (``reissue_link``), since a link sent to the wrong place is a disclosure.
+  (``reissue_link``), since a link sent to the wrong place is a disclosure. Never once the
+  files are gone (an erasure deleted them, or they expired and were deleted,
+  ``exports_app.gone``): no link can reach them, and the person is told why.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from exports_app.gone import files_gone
 from exports_app.models import DownloadLink
 from exports_app.services import live_link
 from requests_app.core.alerts import staff_notify
@@ -239,12 +242,15 @@ def may_ask_for_link(dsr: DataSubjectRequest) -> bool:
         and DownloadLink.objects.filter(request=dsr).exists()
         and live_link(dsr) is None
         and not link_requested_since_last(dsr)
+        and files_gone(dsr) is None  # no link can reach deleted files
     )
 
 
 @request_locked
 def request_new_link(*, dsr: DataSubjectRequest) -> DataSubjectRequest:
     """The person asks for a new download link; staff decide whether to send one."""
+    if (gone := files_gone(dsr)) is not None:
+        raise IllegalTransition(gone.words() + " " + gettext("No new link can be sent for them."))
     if not may_ask_for_link(dsr):
         raise IllegalTransition(
             gettext(

@@ -153,9 +153,11 @@ def test_expired_files_are_deleted_and_their_record_kept(client: Any, released: 
     assert services.exports_expire_files() == 3
     assert not any(default_storage.exists(n) for n in names)
     assert all(e.file_deleted_at and e.sha256 and e.size_bytes for e in dsr.exports.all())
-    expired = client.get(path)  # the link expired: that is what the person is told
+    expired = client.get(path)  # the link expired and its files went: the person is told both
     assert expired.status_code == 410
-    assert b"This download link has expired" in expired.content
+    assert b"after your download link stopped working" in expired.content
+    assert b"Your files were deleted on" in expired.content
+    assert b"fresh link" not in expired.content  # none can reach them
 
 
 def test_staff_preview_before_release(
