@@ -110,8 +110,29 @@ def build(raw: Any, c: Checker, file: str) -> spec.DataMap:
     )
 
 
+# What an access letter says of each category is what the register states: these are never
+# assumed when an entry is silent, so each must be stated, with what to write.
+STATED = {
+    "recipients": "add 'recipients:' listing who receives this data ([] if no one outside the "
+    "controller)",
+    "transfers": "add 'transfers:' saying where the data is processed and, for any transfer outside "
+    'the UK, its safeguard ("Held and processed in the UK." if that is so)',
+    "automated_decisions": "add 'automated_decisions:' saying whether decisions with legal or "
+    'similarly significant effects are made automatically ("None." if none are)',
+}
+
+
 def _register(value: Any, path: Path_, c: Checker) -> spec.RegisterEntry:
     data = c.mapping(value, path, REGISTER_KEYS, {"purposes", "legal_basis", "retention", "source"})
+    for key, fix in STATED.items():
+        if isinstance(value, dict) and key not in data:
+            c.fail(path, f"'{key}' is missing", fix)
+    if data.get("recipients", ()) is None:
+        c.fail(
+            (*path, "recipients"),
+            "a list is required, found nothing",
+            "list who receives this data, or write [] if no one outside the controller does",
+        )
     return spec.RegisterEntry(
         category=str(path[-1]),
         purposes=c.strings(data.get("purposes"), (*path, "purposes")),
@@ -119,11 +140,20 @@ def _register(value: Any, path: Path_, c: Checker) -> spec.RegisterEntry:
         recipients=c.strings(data.get("recipients"), (*path, "recipients")),
         retention=c.text(data.get("retention"), (*path, "retention")) or "",
         source=c.text(data.get("source"), (*path, "source")) or "",
-        transfers=c.text(data.get("transfers"), (*path, "transfers"))
-        or "Held and processed in the UK; no transfers outside it.",
-        automated_decisions=c.text(data.get("automated_decisions"), (*path, "automated_decisions"))
-        or "None: no decisions with legal or similarly significant effects are made automatically.",
+        transfers=_stated(data, "transfers", path, c),
+        automated_decisions=_stated(data, "automated_decisions", path, c),
     )
+
+
+def _stated(data: dict[str, Any], key: str, path: Path_, c: Checker) -> str:
+    """A statement the letter prints as it is: present (``_register`` says when it is not) and
+    not blank."""
+    if key not in data:
+        return ""
+    text = c.text(data[key], (*path, key), required=True)
+    if text is not None and not text.strip():
+        c.fail((*path, key), "a value is required, found blank text", STATED[key])
+    return text or ""
 
 
 def _store(name: str, value: Any, path: Path_, c: Checker) -> spec.StoreSpec:

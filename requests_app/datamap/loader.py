@@ -22,13 +22,19 @@ def _plain(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
+            key = _scalar(key_node)
             lines[(*path, key)] = key_node.start_mark.line + 1
             result[key] = _plain(value_node, (*path, key), lines)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_plain(item, (*path, i), lines) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+    return _scalar(node)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    """A scalar's value as ``yaml.safe_load`` reads it. Constructed from the node itself: writing
+    it back out and reading that fails for an empty value (``recipients:`` with nothing after)."""
+    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
 
 
 def load(path: str | Path) -> spec.DataMap:

@@ -27,6 +27,7 @@ from requests_app.core.errors import IllegalTransition, RuleViolation, TokenInva
 from requests_app.core.locking import lock, staff_action
 from requests_app.core.notifications import email_queue
 from requests_app.core.permissions import actor_label
+from requests_app.datamap.spec import StoreSpec, readable
 from requests_app.models import Correction, DataSubjectRequest, NoticePurpose, ProcessorNotice
 from smarct_dsar.crypto import new_token, token_hash
 
@@ -55,14 +56,43 @@ REQUEST_WORDS = {
 }
 
 
+# Each data map category in words, for a recipient who does not know our code names.
+CATEGORY_WORDS = {
+    "contact": "contact details",
+    "account": "account information",
+    "financial": "financial information",
+    "usage": "usage information",
+    "device": "device information",
+    "cookies": "cookie choices",
+    "marketing": "marketing information",
+    "support": "support information",
+}
+
+
+def field_title(name: str, first: StoreSpec | None) -> str:
+    """A mapped field as the data map labels it: in the recipient's own store if it lists the
+    field, else the first store that does, else the name in words (``phone`` → "Phone")."""
+    stores = list(datamap.current().stores.values())
+    for store in ([first] if first else []) + stores:
+        for table in store.tables.values():
+            spec = table.fields.get(name)
+            if spec is not None and spec.label:
+                return spec.label
+    return readable(name)
+
+
 def _context(notice: ProcessorNotice, raw: str, corrections: list[Correction]) -> dict[str, Any]:
     store = datamap.current().stores.get(notice.store)
+    tables = list(store.tables.values()) if store else []
     return {
         "notice": notice,
         "request_words": REQUEST_WORDS[NoticePurpose(notice.purpose)],
         "dsr": notice.request,
-        "tables": list(store.tables.values()) if store else [],
-        "corrections": corrections,
+        "tables": [
+            f"{t.title} ({CATEGORY_WORDS.get(t.category, readable(t.category).lower())})"
+            for t in tables
+        ],
+        "corrections": [(field_title(c.target_field, store), c.final_value) for c in corrections],
         "confirm_url": settings.SITE_URL + reverse("notice-confirm", args=[raw]),
     }
 

@@ -338,3 +338,22 @@ def test_the_welsh_form_submitted_and_its_emails_in_welsh(
         accessible(page, "cy-portal")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("right", ["Access (a copy of your data)", "Correction of inaccurate data"])
+def test_pressing_enter_in_a_field_sends_the_request(
+    page: Any, live_server: Any, right: str
+) -> None:
+    page.goto(live_server.url + "/")
+    page.get_by_label(right).check()
+    if right.startswith("Correction"):
+        page.locator("#id_c-0-field").fill("Phone number")
+        page.locator("#id_c-0-corrected_value").fill("07700 900099")
+    page.get_by_role("textbox", name="Your full name", exact=True).fill("Ann Archer")
+    email = page.get_by_role("textbox", name="Your email address", exact=True)
+    email.fill("ann@example.com")
+    email.press("Enter")
+    page.get_by_role("heading", name="Check your email").wait_for()
+    dsr = DataSubjectRequest.objects.get()
+    assert dsr.corrections.count() == (1 if right.startswith("Correction") else 0)
+    assert any(m.to == ["ann@example.com"] for m in mail.outbox)

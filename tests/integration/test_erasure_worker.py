@@ -30,8 +30,8 @@ pytestmark = pytest.mark.integration
 
 MAP = """version: 1
 register:
-  account: {{purposes: [x], legal_basis: x, retention: x, source: x}}
-  marketing: {{purposes: [x], legal_basis: x, retention: x, source: x}}
+  account: {{purposes: [x], legal_basis: x, retention: x, source: x, recipients: [], transfers: x, automated_decisions: x}}
+  marketing: {{purposes: [x], legal_basis: x, retention: x, source: x, recipients: [], transfers: x, automated_decisions: x}}
 stores:
   app:
     kind: sql

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 PARTNER_MAP = """version: 1
 register:
-  contact: {{purposes: [x], legal_basis: x, retention: x, source: x}}
+  contact: {{purposes: [x], legal_basis: x, retention: x, source: x, recipients: [], transfers: x, automated_decisions: x}}
 stores:
   flaky:
     kind: http

@@ -52,8 +52,8 @@ def test_a_real_worker_gathers_every_demo_store(
 
 SLOW_MAP = """version: 1
 register:
-  contact: {{purposes: [x], legal_basis: x, retention: x, source: x}}
-  financial: {{purposes: [x], legal_basis: x, retention: x, source: x}}
+  contact: {{purposes: [x], legal_basis: x, retention: x, source: x, recipients: [], transfers: x, automated_decisions: x}}
+  financial: {{purposes: [x], legal_basis: x, retention: x, source: x, recipients: [], transfers: x, automated_decisions: x}}
 stores:
   chinook:
     kind: sql

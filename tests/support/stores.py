@@ -33,7 +33,7 @@ def one_table_store(
     path = tmp_path / f"{name}-map.yaml"
     path.write_text(
         "version: 1\nregister:\n"
-        "  contact: {purposes: [x], legal_basis: x, retention: x, source: x}\n"
+        "  contact: {purposes: [x], legal_basis: x, retention: x, source: x, recipients: [], transfers: x, automated_decisions: x}\n"
         f"stores:\n  {name}:\n    kind: sql\n    organisation: {name.title()}\n"
         f"    connection: {{env: {variable}}}\n    tables:\n"
         f"      {name}:\n        category: contact\n        identity: {{email: email}}\n"

@@ -212,6 +212,65 @@ def test_a_category_without_register_entry_is_refused(tmp_path: Path) -> None:
     assert any("no entry for 'device'" in str(p) for p in caught.value.problems)
 
 
+REGISTER_ENTRY = """register:
+  contact:
+    purposes: [Sell to you]
+    legal_basis: Contract
+    retention: 2 years
+    source: You
+    recipients: []
+    transfers: Held and processed in the UK.
+    automated_decisions: None.
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "    transfers: Held and processed in the UK.\n",
+            "",
+            "register.contact: 'transfers' is missing. Fix: add 'transfers:' saying where the data "
+            "is processed and, for any transfer outside the UK, its safeguard",
+        ),
+        (
+            "    automated_decisions: None.\n",
+            "",
+            "register.contact: 'automated_decisions' is missing. Fix: add 'automated_decisions:' "
+            "saying whether decisions with legal or similarly significant effects are made "
+            "automatically",
+        ),
+        (
+            "    recipients: []\n",
+            "",
+            "register.contact: 'recipients' is missing. Fix: add 'recipients:' listing who receives "
+            "this data ([] if no one outside the controller)",
+        ),
+        ("    recipients: []\n", "    recipients:\n", "register.contact.recipients: a list is"),
+        ("transfers: Held and processed in the UK.", "transfers: ''", "contact.transfers: a value"),
+    ],
+)
+def test_a_register_entry_states_recipients_transfers_and_automated_decisions(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    """The access letter prints what the register says: nothing is assumed when it is silent."""
+    path = tmp_path / "map.yaml"
+    path.write_text(f"version: 1\n{REGISTER_ENTRY.replace(old, new)}stores: {{}}\n")
+    with pytest.raises(datamap.DataMapInvalid) as caught:
+        datamap.load(path)
+    messages = [str(p) for p in caught.value.problems]
+    assert any(expected in m for m in messages), messages
+
+
+def test_a_register_entry_with_no_recipients_states_it(tmp_path: Path) -> None:
+    path = tmp_path / "map.yaml"
+    path.write_text(f"version: 1\n{REGISTER_ENTRY}stores: {{}}\n")
+    entry = datamap.load(path).register["contact"]
+    assert entry.recipients == ()
+    assert entry.transfers == "Held and processed in the UK."
+    assert entry.automated_decisions == "None."
+
+
 def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nstores: [unclosed\n")

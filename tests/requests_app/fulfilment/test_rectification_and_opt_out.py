@@ -104,7 +104,7 @@ def test_an_accepted_correction_reaches_every_store_and_is_read_back(
     notice = ProcessorNotice.objects.get(request=dan_correction)  # Article 19: the card processor
     assert notice.purpose == "rectification"
     (notice_mail,) = [m for m in mailoutbox if "please correct" in m.subject]
-    assert f'phone: "{NEW}"' in notice_mail.body
+    assert f'- Phone number: "{NEW}"' in notice_mail.body  # as the map labels it
 
 
 def test_approval_waits_until_every_correction_is_decided(

@@ -216,6 +216,32 @@ def test_each_article_19_notice_reads_as_english(
         assert " a erasure" not in body
 
 
+def test_each_article_19_notice_names_data_as_the_map_labels_it(
+    own_estate: OwnEstate,
+    verified: Any,
+    reviewer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+    mailoutbox: Any,
+) -> None:
+    """A recipient reads the map's labels and the category in words, never the code names."""
+    _correct_dans_phone(verified, reviewer, approver, django_capture_on_commit_callbacks)
+    notice = _mail(mailoutbox, "privacy@payments.example", "please correct")
+    for body in _both(notice):
+        assert '- Phone number: "07700 900099"' in body or 'Phone number: "07700 900099"' in body
+        assert "phone:" not in body
+    assert "\n\n\n" not in notice.body  # no stray blank line after the list
+    assert '\n- Phone number: "07700 900099"\n\nWhen it is done' in notice.body
+    erasure = verified(request_type="erasure", name="Bob Baker", email=BOB)
+    with django_capture_on_commit_callbacks(execute=True):
+        submit_and_approve(erasure, approver, reason="checked")
+    notice = _mail(mailoutbox, "privacy@payments.example", "please erase")
+    for body in _both(notice):
+        assert "Please erase their data: Card payment details (financial information)." in body
+        assert "card_customers" not in body
+    assert "\n\n\n" not in notice.body
+
+
 # --- marketing opt-out -----------------------------------------------------------------------
 
 

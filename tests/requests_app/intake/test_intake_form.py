@@ -212,6 +212,55 @@ def test_one_correction_row_and_a_way_to_add_more(client: Any) -> None:
     assert DataSubjectRequest.objects.count() == 0
 
 
+def _pressing_enter(client: Any) -> dict[str, str]:
+    """What a browser adds when Enter is pressed in a field: the form's first submit button (its
+    default button), with its name and value if it has a name."""
+    page = parse(client.get("/").content)
+    start = next(
+        i for i, e in enumerate(page.elements) if e.tag == "form" and e.attrs["action"] == "/"
+    )
+    default = next(
+        e
+        for e in page.elements[start:]
+        if (e.tag == "button" and e.attrs.get("type", "submit") == "submit")
+        or (e.tag == "input" and e.attrs.get("type") == "submit")
+    )
+    assert "Send my request" in default.text + default.attrs.get("value", "")
+    return (
+        {default.attrs["name"]: default.attrs.get("value", "")} if "name" in default.attrs else {}
+    )
+
+
+@pytest.mark.parametrize("request_type", ["access", "rectification"])
+def test_pressing_enter_sends_the_request(
+    client: Any, django_capture_on_commit_callbacks: Any, request_type: str
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/",
+            {
+                **BASE,
+                "c-TOTAL_FORMS": "1",
+                "request_type": request_type,
+                "name": "Ann",
+                "email": "ann@example.com",
+                **(
+                    {"c-0-field": "phone", "c-0-corrected_value": "0711"}
+                    if request_type == "rectification"
+                    else {}
+                ),
+                **_pressing_enter(client),
+            },
+        )
+    assert response.status_code == 302
+    dsr = DataSubjectRequest.objects.get()
+    assert dsr.request_type == request_type
+    (message,) = mail.outbox
+    assert dsr.reference in message.body
+    if request_type == "rectification":
+        assert [c.field for c in dsr.corrections.all()] == ["phone"]  # no empty second row
+
+
 def test_acting_for_someone_with_no_agent_details_is_refused_not_filed_as_the_persons(
     client: Any,
 ) -> None:

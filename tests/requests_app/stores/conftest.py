@@ -126,8 +126,8 @@ def scratch_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, table
     path = tmp_path / f"map{next(_numbers)}.yaml"
     path.write_text(
         "version: 1\nregister:\n"
-        "  contact: {purposes: [x], legal_basis: x, retention: x, source: x}\n"
-        "  financial: {purposes: [x], legal_basis: x, retention: x, source: x}\n"
+        "  contact: {purposes: [x], legal_basis: x, retention: x, source: x, recipients: [], transfers: x, automated_decisions: x}\n"
+        "  financial: {purposes: [x], legal_basis: x, retention: x, source: x, recipients: [], transfers: x, automated_decisions: x}\n"
         "stores:\n  x:\n    kind: sql\n    organisation: X\n"
         "    connection: {env: DSAR_STORE_X_URL}\n    tables:\n" + tables
     )

@@ -29,7 +29,7 @@ def _store(tmp_path: Path, content: str) -> Any:
             tmp_path,
             f"""version: 1
 register:
-  contact: {{purposes: [x], legal_basis: x, retention: x, source: x}}
+  contact: {{purposes: [x], legal_basis: x, retention: x, source: x, recipients: [], transfers: x, automated_decisions: x}}
 stores:
   files:
     kind: files

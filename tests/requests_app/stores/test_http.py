@@ -48,7 +48,7 @@ def store_for(
 ) -> Any:
     text = f"""version: 1
 register:
-  marketing: {{purposes: [x], legal_basis: consent, retention: x, source: x}}
+  marketing: {{purposes: [x], legal_basis: consent, retention: x, source: x, recipients: [], transfers: x, automated_decisions: x}}
 stores:
   partner:
     kind: http
