@@ -4,7 +4,7 @@ The person (or a regulator) uploads the certificate PDF and its ``.sig``; the pa
 GENUINE or NOT GENUINE, and why, with ``smarct_dsar.signing.verify`` (the check behind
 ``manage.py verify_certificate`` too). Nothing uploaded is kept: the files are read in memory
 (``FILE_UPLOAD_HANDLERS`` holds only the memory handler: no temporary file; a body over
-``DSAR_CERTIFICATE_CHECK_MAX_BYTES`` is refused whole), never written anywhere, and neither their
+``DSAR_CERTIFICATE_CHECK_MAX_BYTES`` plus a ``.sig``'s 16 KB is refused whole), never written anywhere, and neither their
 content nor their digest is logged.
 """
 

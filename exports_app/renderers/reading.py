@@ -68,9 +68,10 @@ def parse_decimal(value: Any) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         return None
     try:
-        return Decimal(str(value).strip())
+        number = Decimal(str(value).strip())
     except InvalidOperation:
         return None
+    return number if number.is_finite() else None  # "NaN", "Infinity": not an amount
 
 
 def _datetime_words(value: dt.datetime, zone: str) -> str:

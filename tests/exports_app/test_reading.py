@@ -43,6 +43,9 @@ def table(order_by: str | None = None, **formats: str) -> TableSpec:
         (1234.5, field(format_="money", currency="EUR"), "€1,234.50"),
         ("-3", field(format_="money", currency="GBP"), "-£3.00"),
         ("99.9", field(format_="money", currency="CHF"), "99.90 CHF"),
+        # not an amount: shown as it is, never a failed build
+        ("NaN", field(format_="money", currency="GBP"), None),
+        ("Infinity", field(format_="money", currency="GBP"), None),
         ("true", field(format_="boolean"), "Yes"),
         (0, field(format_="boolean"), "No"),
         (False, field(), "No"),
