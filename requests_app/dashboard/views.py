@@ -391,6 +391,7 @@ def _fulfilment_context(dsr: DataSubjectRequest) -> dict[str, Any]:
             (c, DecisionForm(fields, prefix=f"c{c.position}", initial=_decided(c, fields)))
             for c in dsr.corrections.all()
         ]
+        context["held_now"] = rectification.held_now(dsr)
     return context
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -33,11 +33,12 @@ from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
 from requests_app.core.queue import Task, later
 from requests_app.fulfilment.recipients import notices_send, notices_told
-from requests_app.gathering.gather import subject_of
+from requests_app.gathering.gather import gathered_records, subject_of
 from requests_app.models import (
     Correction,
     CorrectionDecision,
     DataSubjectRequest,
+    GatherStep,
     NoticePurpose,
     RequestType,
     Status,
@@ -78,6 +79,55 @@ def rectifiable_fields() -> dict[str, list[tuple[str, str]]]:
                 if spec.rectifiable:
                     fields.setdefault(name, []).append((store.name, table.name))
     return fields
+
+
+# At most this many different values are shown for one field of one table: a person with many
+# rows holds few different phone numbers, and a page of them would hide the ones that matter.
+HELD_VALUES_SHOWN = 5
+
+
+@dataclass
+class Held:
+    """One field a correction may change, and what each store held in it when gathered."""
+
+    field: str  # the map's name, as the decision form offers it
+    title: str  # its words
+    places: dict[tuple[str, str], list[str]] = field(
+        default_factory=dict
+    )  # (store, table) → values
+
+    @property
+    def lines(self) -> list[tuple[str, str]]:
+        return [
+            (f"{store}: {table}", ", ".join(values))
+            for (store, table), values in self.places.items()
+        ]
+
+
+def held_now(dsr: DataSubjectRequest) -> list[Held]:
+    """What the stores held for this person, when gathered, in each field the map lets a
+    correction change: per field, each store and table (in the map's words) and its different
+    values. Read from the request's own gathered copies, so only this person's records; a store
+    whose copy is gone (or that found nothing) is left out."""
+    stores = datamap.current().stores
+    held: dict[str, Held] = {}
+    for step in GatherStep.objects.filter(request=dsr).exclude(file_name="").order_by("store"):
+        store = stores.get(step.store)
+        if store is None:
+            continue
+        for name, record in gathered_records(step):
+            table = store.tables.get(name)
+            if table is None:
+                continue
+            for column, spec in table.fields.items():
+                value = record.get(column)
+                if not spec.rectifiable or value in (None, ""):
+                    continue
+                entry = held.setdefault(column, Held(column, spec.title))
+                values = entry.places.setdefault((store.name, table.title), [])
+                if str(value) not in values and len(values) < HELD_VALUES_SHOWN:
+                    values.append(str(value))
+    return sorted(held.values(), key=lambda h: h.field)
 
 
 @staff_action("decide_correction")

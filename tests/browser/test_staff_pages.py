@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from requests_app.intake.receive import CorrectionInput
 from tests.browser.conftest import PASSWORD, STAFF_WIDTHS, accessible, log_in
 from tests.factories import UserFactory
 
@@ -33,6 +34,12 @@ def test_every_staff_page_is_accessible_and_fits_at_three_widths(
     bob = verified(name="Bob Baker", email="bob@example.com")
     alice = verified(name="Alice Archer", email="alice@example.com", request_type="erasure")
     carol = ready(verified(name="Carol Clark", email="carol@example.com"))  # submitted by sam
+    dan = verified(
+        request_type="rectification",
+        name="Dan Dawson",
+        email="dan@example.com",
+        corrections=[CorrectionInput(field="Phone", corrected_value="07700 900099")],
+    )
 
     page.goto(f"{base}/staff/login/")
     accessible(page, "staff-login", STAFF_WIDTHS)
@@ -47,6 +54,7 @@ def test_every_staff_page_is_accessible_and_fits_at_three_widths(
         "staff-two-factor": "/staff/two-factor/",
         "staff-notifications": "/staff/notifications/",
         "staff-erasure-plan": f"/staff/requests/{alice.reference}/",
+        "staff-correction-decision": f"/staff/requests/{dan.reference}/",
         "staff-approve": f"/staff/requests/{carol.reference}/approve/",
     }
     for name, path in pages.items():

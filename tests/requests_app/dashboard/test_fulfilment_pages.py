@@ -12,6 +12,7 @@ from requests_app.intake.receive import CorrectionInput
 from requests_app.models import ProcessorNotice, Status
 from tests.conftest import OwnEstate
 from tests.factories import UserFactory
+from tests.support.html import parse
 
 pytestmark = pytest.mark.django_db
 
@@ -124,6 +125,41 @@ def test_a_correction_form_guesses_the_field_keeps_the_decision_and_says_what_is
     page = login(reviewer).get(f"/staff/requests/{dsr.reference}/").content.decode()
     assert '<option value="declined" selected>' in page  # the form shows what was decided
     assert "We hold no phone for you" in page
+    assert "Declined by rita" in page  # staff by name, never "staff:rita"
+    assert "staff:" not in page
+
+
+def test_a_correction_shows_what_each_store_holds_now_for_each_field_it_may_correct(
+    own_estate: OwnEstate, verified: Any, reviewer: Any
+) -> None:
+    """Staff decide a correction seeing what each store held when gathered, field by field, in
+    the map's words; read from each store (the app holds another number than the CRM), of this
+    person only."""
+    with own_estate.sqlite("app") as conn:
+        conn.execute("UPDATE accounts SET phone = '07700 900777' WHERE email = 'dan@example.com'")
+    dsr = verified(
+        request_type="rectification",
+        name="Dan Dawson",
+        email="dan@example.com",
+        corrections=[CorrectionInput(field="Phone", corrected_value="07700 900099")],
+    )
+    page = login(reviewer).get(f"/staff/requests/{dsr.reference}/")
+    held = " ".join(parse(page.content).ids["held-now"].text.split())
+    assert "What the stores hold now" in held
+    assert "Phone number (phone)" in held
+    assert "crm: Customer record: 07700 900005" in held
+    assert "billing: Billing accounts: 07700 900005" in held
+    assert "app: Accounts: 07700 900777" in held
+    # nobody else's number, though other customers hold numbers of the same shape
+    with own_estate.sqlite("crm") as conn:
+        others = {
+            r[0]
+            for r in conn.execute(
+                "SELECT phone FROM customers WHERE email != 'dan@example.com' AND phone != ''"
+            )
+        } - {"07700 900005", "07700 900777"}
+    assert others
+    assert not [phone for phone in others if phone in held]
 
 
 def test_the_approval_page_shows_what_is_approved(
