@@ -14,10 +14,11 @@ again after a while, and staff can retry at once.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -92,9 +93,8 @@ class Held:
 
     field: str  # the map's name, as the decision form offers it
     title: str  # its words
-    places: dict[tuple[str, str], list[str]] = field(
-        default_factory=dict
-    )  # (store, table) → values
+    # (store, table) → its different values
+    places: dict[tuple[str, str], list[str]] = dataclasses.field(default_factory=dict)
 
     @property
     def lines(self) -> list[tuple[str, str]]:
