@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from exports_app import passages
+from exports_app import passages, suggestions
 from exports_app.content import ExportContext
 from exports_app.files import stream_export
 from exports_app.gone import FilesGone, files_gone
@@ -735,9 +735,22 @@ def suggestions_dismiss(
     record_key: str,
     picks: list[Pick],
 ) -> None:
-    """Staff looked at suggested passages and release them: none is suggested again."""
+    """Staff looked at suggested passages and release them: none is suggested again. Each
+    must be a suggestion of that record now (all or none): a span staff were never shown is
+    not theirs to declare safe, and what is left in is part of what an approver approves."""
     if not picks:
         raise RuleViolation("Tick what to leave in.", field="suggestion")
+    record = _gathered_record(dsr, store, table, record_key)
+    current = {
+        (s.field, s.path, s.start, s.end)
+        for s in suggestions.for_record(dsr, store, table, record, record_key)
+    }
+    if any((p.field, p.path, p.start, p.end) not in current for p in picks):
+        raise RuleViolation(
+            "That is not a suggestion of this record now (it may have been withheld or left in "
+            "meanwhile); reload the page.",
+            field="suggestion",
+        )
     for p in picks:
         _dismiss(dsr, actor_label(actor), store, table, record_key, p.field, p.path, p.start, p.end)
 

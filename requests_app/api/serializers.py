@@ -37,7 +37,9 @@ from requests_app.models import (
     RequestMessage,
     RequestType,
     Restriction,
+    Status,
 )
+from requests_app.review import decisions
 
 
 def single_line(**kwargs: Any) -> serializers.CharField:
@@ -424,6 +426,7 @@ class RequestDetailSerializer(RequestSummarySerializer):
     extension = serializers.SerializerMethodField()
     restriction = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
+    approval_seen = serializers.SerializerMethodField()
     submitted_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
@@ -462,6 +465,7 @@ class RequestDetailSerializer(RequestSummarySerializer):
             "submitted_by",
             "submitted_at",
             "allowed_actions",
+            "approval_seen",
             "messages",
             "documents",
             "events",
@@ -476,6 +480,15 @@ class RequestDetailSerializer(RequestSummarySerializer):
         """A restriction carried out: what changed, and its lifting (null until then)."""
         restriction = Restriction.objects.filter(request=obj).first()
         return dict(RestrictionSerializer(restriction).data) if restriction else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_approval_seen(self, obj: DataSubjectRequest) -> str | None:
+        """While it awaits approval: the version of the response this detail shows (what is
+        withheld and left in, the corrections, the erasure plan). Approving sends it back as
+        ``seen``; a response changed since is refused (409). Null otherwise."""
+        if obj.status != Status.READY_FOR_APPROVAL:
+            return None
+        return decisions.approval_seen(obj)
 
     def get_allowed_actions(self, obj: DataSubjectRequest) -> list[str]:
         """What the caller may do now (``actions.ACTIONS``: role, status, two-person rule)."""

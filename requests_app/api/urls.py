@@ -86,7 +86,9 @@ urlpatterns = [
     *[
         path(
             f"requests/<ref:reference>/{action}/",
-            views.RequestActionApi.as_view(action_name=action),
+            (views.ApproveApi if action == "approve" else views.RequestActionApi).as_view(
+                action_name=action
+            ),
             name=f"api-request-{action}",
         )
         for action in ACTIONS

@@ -282,17 +282,27 @@ class ReasonInput(serializers.Serializer):
     reason = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
+class ApproveInput(ReasonInput):
+    seen = serializers.CharField(
+        max_length=64,
+        help_text="The version approved: the request detail's `approval_seen`, read after "
+        "looking at what is approved. A response changed since is refused (409).",
+    )
+
+
 class RequestActionApi(APIView):
-    """``POST /api/v1/requests/<reference>/<action>/`` — one staff action, through its service."""
+    """``POST /api/v1/requests/<reference>/<action>/`` — one staff action, through its service.
+    Approving names the version approved (``seen``)."""
 
     action_name = ""
+    takes: type[ReasonInput] = ReasonInput
 
     def get_permissions(self) -> list[BasePermission]:
         return [permission() for permission in staff_may(self.action_name)]
 
     @extend_schema(request=ReasonInput, responses=RequestDetailSerializer)
     def post(self, request: Request, reference: str) -> Response:
-        form = ReasonInput(data=request.data)
+        form = self.takes(data=request.data)
         form.is_valid(raise_exception=True)
         dsr = get_request_or_404(reference)
         decisions.request_act(
@@ -300,8 +310,19 @@ class RequestActionApi(APIView):
             dsr=dsr,
             actor=staff_user(request),
             reason=form.validated_data["reason"],
+            seen=form.validated_data.get("seen"),
         )
         return detail_response(request, reference)
+
+
+class ApproveApi(RequestActionApi):
+    """``POST /api/v1/requests/<reference>/approve/`` — approve the version named by ``seen``."""
+
+    takes = ApproveInput
+
+    @extend_schema(request=ApproveInput, responses=RequestDetailSerializer)
+    def post(self, request: Request, reference: str) -> Response:
+        return super().post(request, reference)
 
 
 class AssignApi(APIView):

@@ -16,6 +16,11 @@ class IllegalTransition(DomainError):
     """The request's current status does not allow this action."""
 
 
+class Changed(IllegalTransition):
+    """What the action is about changed since it was shown to this person (an approval of a
+    response that was changed after the approver opened it): look again."""
+
+
 class NotPermitted(DomainError):
     """This person may not take this action (their role, or the two-person rule)."""
 

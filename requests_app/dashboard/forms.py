@@ -29,6 +29,7 @@ from requests_app.models import (
     RequestType,
     Status,
 )
+from requests_app.review import decisions
 from requests_app.selectors import RequestFilters
 
 # action → (button label, what it will do: shown before confirming, message after)
@@ -315,6 +316,16 @@ class ActionForm(forms.Form):
                 field.initial = field.choices[0][0]
         else:
             del self.fields["hold"]
+        if action == "approve":
+            # the version of the response this page shows: approving any other is refused
+            self.fields["seen"] = forms.CharField(
+                widget=forms.HiddenInput,
+                max_length=64,
+                initial=decisions.approval_seen(dsr)
+                if dsr is not None and not self.is_bound
+                else "",
+                error_messages={"required": "This page is out of date: open it again."},
+            )
         if action != "reject":
             del self.fields["template"]
         if action != "hold":

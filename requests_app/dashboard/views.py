@@ -24,7 +24,7 @@ from exports_app import passages, suggestions
 from exports_app import services as exports
 from exports_app.content import record_key
 from exports_app.gone import files_gone
-from exports_app.models import DownloadLink, Export, ExportFormat, Redaction
+from exports_app.models import DismissedSuggestion, DownloadLink, Export, ExportFormat, Redaction
 from requests_app import selectors, workflow
 from requests_app.core import actions, documents
 from requests_app.core.audit import event_append
@@ -405,6 +405,7 @@ def _approving(dsr: DataSubjectRequest) -> dict[str, Any]:
             for step in dsr.gather_steps.all()
         ],
         "withheld": _withheld_with_words(dsr),
+        "left_in": _left_in_with_words(dsr),
         "note": dsr.events.filter(action="submit").order_by("-seq").first(),
         "files": [ExportFormat(f).label for f in exports.FORMATS.get(dsr.request_type, ())],
         "corrections": list(dsr.corrections.all()),
@@ -454,7 +455,13 @@ def _perform(action: str, dsr: DataSubjectRequest, user: User, data: dict[str, A
     elif action == "retry_rectification":
         rectification.rectification_retry(dsr=dsr, actor=user)
     else:
-        decisions.request_act(action=action, dsr=dsr, actor=user, reason=data.get("reason", ""))
+        decisions.request_act(
+            action=action,
+            dsr=dsr,
+            actor=user,
+            reason=data.get("reason", ""),
+            seen=data.get("seen"),
+        )
 
 
 @staff_required
@@ -599,7 +606,7 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
     all_withheld = list(
         Redaction.objects.filter(request=dsr, store=store).order_by("created_at", "pk")
     )
-    words = _withheld_words(step, all_withheld)
+    words = _passage_words(step, [r for r in all_withheld if r.is_passage])
     by_record: dict[str, list[Redaction]] = {}
     for r in all_withheld:
         if r.table == table and r.withdrawn_at is None:
@@ -623,7 +630,7 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
             "table": table,
             "page": page,
             "records": views,
-            "withheld": [(r, words.get(r.pk, "")) for r in all_withheld],
+            "withheld": [(r, words.get(id(r), "")) for r in all_withheld],
             "reasons": RedactForm().fields["reason"],
             "can_redact": can_redact,
         },
@@ -635,36 +642,52 @@ def _withheld_with_words(dsr: DataSubjectRequest) -> list[tuple[Redaction, str]]
     withheld = list(
         Redaction.objects.in_force().filter(request=dsr).order_by("store", "table", "pk")
     )
+    return list(zip(withheld, _words(dsr, withheld), strict=True))
+
+
+def _left_in_with_words(dsr: DataSubjectRequest) -> list[tuple[DismissedSuggestion, str]]:
+    """Every suggested passage staff chose to leave in, with its words (for the approver)."""
+    left = decisions.left_in(dsr)
+    return list(zip(left, _words(dsr, left), strict=True))
+
+
+def _words(dsr: DataSubjectRequest, passages_of: list[Any]) -> list[str]:
+    """The words each passage (a withheld one, or a suggestion left in) covers, read from the
+    gathered data for the staff who decide on it (one pass a store; never stored anywhere
+    else). A whole record or field, or a store no longer readable, has none."""
     words: dict[int, str] = {}
     for step in dsr.gather_steps.filter(status=StepStatus.DONE).exclude(file_name=""):
-        mine = [r for r in withheld if r.store == step.store]
-        if any(r.is_passage for r in mine):
+        mine = [p for p in passages_of if p.store == step.store and _is_passage(p)]
+        if mine:
             with contextlib.suppress(InvalidToken, OSError):  # unreadable: still where and why
-                words.update(_withheld_words(step, mine))
-    return [(r, words.get(r.pk, "")) for r in withheld]
+                words.update(_passage_words(step, mine))
+    return [words.get(id(p), "") for p in passages_of]
 
 
-def _withheld_words(step: GatherStep, withheld: list[Redaction]) -> dict[int, str]:
-    """The words each withheld passage takes out, for the staff who decide on it (read from the
-    gathered data, one pass; never stored anywhere else)."""
-    wanted = {r.record_key for r in withheld if r.is_passage}
+def _is_passage(item: Any) -> bool:
+    return isinstance(item, DismissedSuggestion) or bool(item.is_passage)
+
+
+def _passage_words(step: GatherStep, items: list[Any]) -> dict[int, str]:
+    wanted = {p.record_key for p in items}
+    if not wanted:
+        return {}
     found: dict[str, dict[str, Any]] = {}
-    if wanted:
-        for _, record in gather.gathered_records(step):
-            key = record_key(record)
-            if key in wanted:
-                found[key] = record
-                if len(found) == len(wanted):
-                    break
+    for _, record in gather.gathered_records(step):
+        key = record_key(record)
+        if key in wanted:
+            found[key] = record
+            if len(found) == len(wanted):
+                break
     words = {}
-    for r in withheld:
+    for p in items:
         text = (
-            passages.leaf_text(found[r.record_key], r.field, r.path)
-            if r.record_key in found
+            passages.leaf_text(found[p.record_key], p.field, p.path)
+            if p.record_key in found
             else None
         )
-        if text is not None and passages.fits(text, (r.span_start, r.span_end)):
-            words[r.pk] = text[r.span_start : r.span_end]
+        if text is not None and passages.fits(text, (p.span_start, p.span_end)):
+            words[id(p)] = text[p.span_start : p.span_end]
     return words
 
 

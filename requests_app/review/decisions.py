@@ -4,12 +4,16 @@
     → the workflow carries it out → (access, portability) *release* the files → completed
 
 The approve event records what was approved (``approval_snapshot``) and fulfilment carries out
-that snapshot only (``lifecycle.approved_snapshot``). Who may take each decision, in which
+that snapshot only (``lifecycle.approved_snapshot``). The approver approves the version they were
+shown (``approval_seen``, a digest the approve page and the API give): a response changed after
+they looked (sent back, changed, submitted again) is refused until they look again. Who may take each decision, in which
 statuses, is the one table in ``core/actions.py``; ``staff_action`` checks it with the row locked.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -18,14 +22,20 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from exports_app.models import Redaction
+from exports_app.models import DismissedSuggestion, Redaction
 from exports_app.services import exports_release
 from requests_app.core.actions import ACTIONS
+from requests_app.core.errors import Changed
 from requests_app.core.lifecycle import request_complete, require_reason, transition
 from requests_app.core.locking import staff_action
 from requests_app.core.notifications import contact_email, email_queue
 from requests_app.core.permissions import actor_label
-from requests_app.fulfilment.erasure_plans import erasure_plan_fix
+from requests_app.fulfilment.erasure_plans import (
+    erasure_plan,
+    erasure_plan_fix,
+    plan_digest,
+    plan_rules,
+)
 from requests_app.fulfilment.restriction import restriction_lift
 from requests_app.gathering.gather import gathered_files_delete
 from requests_app.intake.verification import request_confirm_authority, request_confirm_identity
@@ -57,6 +67,40 @@ def approval_snapshot(dsr: DataSubjectRequest) -> dict[str, Any]:
     if dsr.erasure_plan is not None:
         snapshot["plan_digest"] = dsr.erasure_plan["digest"]
     return snapshot
+
+
+def left_in(dsr: DataSubjectRequest) -> list[DismissedSuggestion]:
+    """The suggested third-party passages staff chose to leave in, in a stable order."""
+    return list(
+        DismissedSuggestion.objects.filter(request=dsr).order_by(
+            "store", "table", "record_key", "field", "path", "span_start", "span_end"
+        )
+    )
+
+
+def approval_seen(dsr: DataSubjectRequest) -> str:
+    """The version of what an approver approves now: a digest of ``approval_snapshot`` (with an
+    erasure's plan as it stands now, as the approve page shows it) and of what was left in of
+    the suggestions. The approve page and the API show it; an approval names it, and is refused
+    if the response is no longer that version."""
+    snapshot = approval_snapshot(dsr)
+    if dsr.request_type == RequestType.ERASURE:
+        snapshot["plan_digest"] = plan_digest(plan_rules(erasure_plan(dsr=dsr)))
+    return _seen(snapshot, dsr)
+
+
+def _seen(snapshot: dict[str, Any], dsr: DataSubjectRequest) -> str:
+    left = [
+        [d.store, d.table, d.record_key, d.field, d.path, d.span_start, d.span_end]
+        for d in left_in(dsr)
+    ]
+    body = json.dumps(
+        {"approved": snapshot, "left_in": left},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 @staff_action("submit")
@@ -91,18 +135,26 @@ def request_send_back(*, dsr: DataSubjectRequest, actor: User, reason: str) -> D
 
 @staff_action("approve")
 def request_approve(
-    *, dsr: DataSubjectRequest, actor: User, reason: str = ""
+    *, dsr: DataSubjectRequest, actor: User, reason: str = "", seen: str | None = None
 ) -> DataSubjectRequest:
     """Approve the response as it stands now (the snapshot goes on the approve event); the
     workflow carries it out after commit (``workflow.ROUTES``). Upholding an objection needs a
-    reason: the person is told it."""
+    reason: the person is told it. ``seen`` is the version the approver was shown
+    (``approval_seen``): the page and the API always give it, and any other version is refused
+    (checked with the row locked, so nothing changes between the check and the approval)."""
     if ACTIONS["approve"].needs_reason(dsr):
         reason = require_reason(reason)
     changes: dict[str, Any] = {}
     if dsr.request_type == RequestType.ERASURE:
         dsr.erasure_plan = changes["erasure_plan"] = erasure_plan_fix(dsr=dsr)
     snapshot = approval_snapshot(dsr)
-    payload = {"reason": reason.strip(), "approved": snapshot}
+    current = _seen(snapshot, dsr)
+    if seen is not None and seen != current:
+        raise Changed(
+            "This response has changed since you opened it (what is withheld or left in, the "
+            "corrections or the erasure plan): look at it again, then approve."
+        )
+    payload = {"reason": reason.strip(), "approved": snapshot, "seen": current}
     return transition(dsr, "approve", actor=actor_label(actor), payload=payload, **changes)
 
 
@@ -148,7 +200,10 @@ REASONED_ACTIONS: dict[str, Callable[..., DataSubjectRequest]] = {
 
 
 def request_act(
-    *, action: str, dsr: DataSubjectRequest, actor: User, reason: str = ""
+    *, action: str, dsr: DataSubjectRequest, actor: User, reason: str = "", seen: str | None = None
 ) -> DataSubjectRequest:
-    """Run the staff action called ``action`` (see ``REASONED_ACTIONS``)."""
+    """Run the staff action called ``action`` (see ``REASONED_ACTIONS``); ``seen`` is the
+    version an approval approves (``approval_seen``)."""
+    if action == "approve":
+        return request_approve(dsr=dsr, actor=actor, reason=reason, seen=seen)
     return REASONED_ACTIONS[action](dsr=dsr, actor=actor, reason=reason)

@@ -37,9 +37,10 @@ def test_an_access_request_is_fulfilled_by_a_real_worker(
     )
     submitted = reviewer_api.post(f"/api/v1/requests/{dsr.reference}/submit/", {}, format="json")
     assert submitted.json()["status"] == "ready_for_approval"
+    seen = submitted.json()["approval_seen"]
     assert (
         approver_api.post(
-            f"/api/v1/requests/{dsr.reference}/approve/", {}, format="json"
+            f"/api/v1/requests/{dsr.reference}/approve/", {"seen": seen}, format="json"
         ).status_code
         == 200
     )

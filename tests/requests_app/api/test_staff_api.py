@@ -135,7 +135,10 @@ def test_reviewer_cannot_approve_or_reject(reviewer_api: Any, dsr: Any) -> None:
 def test_approver_approves(approver_api: Any, dsr: Any, ready: Any) -> None:
     DataSubjectRequest.objects.filter(pk=dsr.pk).update(status=Status.IN_REVIEW)
     ready(dsr)
-    response = approver_api.post(f"/api/v1/requests/{dsr.reference}/approve/", {}, format="json")
+    seen = approver_api.get(f"/api/v1/requests/{dsr.reference}/").json()["approval_seen"]
+    response = approver_api.post(
+        f"/api/v1/requests/{dsr.reference}/approve/", {"seen": seen}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["status"] == "approved"
 

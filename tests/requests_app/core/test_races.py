@@ -25,6 +25,7 @@ from requests_app.core.locking import request_locked
 from requests_app.fulfilment import erasure
 from requests_app.intake.receive import CorrectionInput
 from requests_app.models import DataSubjectRequest, LegalHold, RequestEvent, Status
+from requests_app.review import decisions
 from tests.factories import UserFactory
 from tests.requests_app.conftest import phone_of
 from tests.support.workflow import submit_for_approval
@@ -63,7 +64,11 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
 
 
 def post(user: Any, dsr: DataSubjectRequest, path: str, data: dict[str, Any] | None = None) -> int:
+    """An action by the API; an approval approves the version there is now, as a client that
+    has just read the request would."""
     url = f"/api/v1/requests/{dsr.reference}/{path}/"
+    if path == "approve" and data is None:
+        data = {"seen": decisions.approval_seen(dsr)}
     return int(client_for(user).post(url, data or {}, format="json").status_code)
 
 

@@ -48,8 +48,14 @@ def test_staff_see_the_plan_hold_it_and_a_second_approver_runs_it(
 
     submitted = login(reviewer).post(f"/staff/requests/{dsr.reference}/submit/", {"reason": ""})
     assert submitted.status_code == 302
+    opened = login(approver).get(f"/staff/requests/{dsr.reference}/approve/")
+    [seen] = [
+        e.attrs["value"] for e in parse(opened.content).elements if e.attrs.get("name") == "seen"
+    ]
     with django_capture_on_commit_callbacks(execute=True):
-        login(approver).post(f"/staff/requests/{dsr.reference}/approve/", {"reason": "ok"})
+        login(approver).post(
+            f"/staff/requests/{dsr.reference}/approve/", {"reason": "ok", "seen": seen}
+        )
     dsr.refresh_from_db()
     assert dsr.status == Status.APPROVED  # held
 
