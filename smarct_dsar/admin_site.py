@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -17,7 +18,11 @@ from django.urls import reverse
 
 class StaffAdminSite(admin.AdminSite):
     def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        """No log-in of its own (which had no lockout and no second factor): the staff one."""
+        """No log-in of its own (which had no lockout and no second factor): the staff one. A
+        member of staff already logged in without admin rights is told so (the staff log-in
+        would send them straight back here)."""
+        if request.user.is_authenticated:
+            raise PermissionDenied("Your account may not use the admin.")
         target = request.GET.get("next") or reverse("admin:index")
         return redirect(f"{reverse('login')}?{urlencode({'next': target})}")
 

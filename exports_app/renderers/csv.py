@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import re
 import zipfile
 from typing import Any
 
@@ -18,6 +17,7 @@ from exports_app.content import ExportContext, TableData
 from exports_app.renderers.base import Renderer, register
 from requests_app.stores.base import json_default
 from smarct_dsar.crypto import Writable
+from smarct_dsar.spreadsheet import formula_safe, risky
 
 EXTRA = "_other_fields"
 
@@ -41,40 +41,18 @@ def _scalar(rows: list[Any]) -> bool:
     return not {type(value) for row in rows for value in row} & {dict, list}
 
 
-# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): text beginning with one of
-# these gets a ' in front, which spreadsheets show as text. The JSON export keeps the exact value.
-# Read with another separator (a ; in many European locales), the text after a separator inside a
-# value starts a cell of its own: the same ' goes after the separator there.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-SEPARATORS = frozenset(",;|\t")
-AFTER_SEPARATOR = re.compile(r"([,;|\t]\s*)(?=[=+\-@])")
-
-
-def _risky(value: str) -> bool:
-    return value.startswith(FORMULA_START) or (
-        not SEPARATORS.isdisjoint(value) and AFTER_SEPARATOR.search(value) is not None
-    )
-
-
-def _text(value: str) -> str:
-    if not _risky(value):
-        return value
-    value = AFTER_SEPARATOR.sub(r"\1'", value)
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
 def _plain(row: Any) -> Any:
     """A row of plain values, with any formula-like text neutralised (most rows pass as they are)."""
-    if any(isinstance(v, str) and _risky(v) for v in row):
-        return [_text(v) if isinstance(v, str) else v for v in row]
+    if any(isinstance(v, str) and risky(v) for v in row):
+        return [formula_safe(v) if isinstance(v, str) else v for v in row]
     return row
 
 
 def _cell(value: Any) -> Any:
     if isinstance(value, dict | list):
-        return _text(orjson.dumps(value, default=json_default).decode())
+        return formula_safe(orjson.dumps(value, default=json_default).decode())
     if isinstance(value, str):
-        return _text(value)
+        return formula_safe(value)
     return "" if value is None else value
 
 
@@ -138,7 +116,7 @@ class CsvRenderer(Renderer):
                     continue
                 if not columns:
                     columns = list(batch.columns or batch.rows[0])
-                    writer.writerow([_text(str(c)) for c in [*columns, EXTRA]])
+                    writer.writerow([formula_safe(str(c)) for c in [*columns, EXTRA]])
                 if (
                     batch.columns is not None
                     and list(batch.columns) == columns

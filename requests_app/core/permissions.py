@@ -22,6 +22,13 @@ def actor_label(user: Any) -> str:
     return f"staff:{user.get_username()}" if user is not None else "system"
 
 
+def staff_name(user: Any) -> str:
+    """A member of staff as the team knows them, on every page and download: "Rob Reviewer
+    (reviewer2)", or the username alone when no name is set."""
+    name = user.get_full_name()
+    return f"{name} ({user.get_username()})" if name else str(user.get_username())
+
+
 def _groups(user: Any) -> set[str]:
     if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return set()

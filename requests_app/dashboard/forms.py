@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django import forms
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from exports_app.models import GROUNDS_TOLD, Grounds
 from exports_app.services import Pick
+from requests_app.converters import ReferenceConverter
 from requests_app.core.actions import ACTIONS
 from requests_app.core.documents import Upload
 from requests_app.core.permissions import ROLES
@@ -253,6 +255,58 @@ class QueueFilterForm(forms.Form):
 
     def page_size(self) -> int:
         return int(settings.DSAR_QUEUE_PAGE_SIZE)
+
+
+class ReferencesField(forms.Field):
+    """Request references ticked on a page (each ``DSR-YYYY-NNNNNN``), in the order given."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {"invalid": "The page is out of date; reload it."}
+
+    def to_python(self, value: Any) -> list[str]:
+        refs = [str(v) for v in value or []]
+        if any(not re.fullmatch(ReferenceConverter.regex, ref) or len(ref) > 40 for ref in refs):
+            raise forms.ValidationError(self.error_messages["invalid"], "invalid")
+        return refs
+
+
+class BulkForm(forms.Form):
+    """What to do with the requests ticked in the queue (``views.bulk``). ``refs`` are checked
+    as text here and found in the database by the view: a reference that is not there is
+    simply not acted on."""
+
+    action = forms.ChoiceField(
+        choices=[("assign", "Assign to"), ("withdraw_spam", "Withdraw as spam")],
+        error_messages={"required": "Choose what to do with the ticked requests."},
+    )
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        error_messages={"invalid_choice": "Choose a member of the privacy team to assign them to."},
+    )
+    reason = forms.CharField(required=False, max_length=500, validators=[single_line])
+    refs = ReferencesField(error_messages={"required": "Tick the requests to act on first."})
+
+    def __init__(self, *args: Any, max_refs: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_refs = max_refs
+        assignee = self.fields["assignee"]
+        assert isinstance(assignee, forms.ModelChoiceField)
+        assignee.queryset = User.objects.filter(groups__name__in=ROLES, is_active=True).distinct()
+
+    def clean_refs(self) -> list[str]:
+        refs = list(dict.fromkeys(self.cleaned_data["refs"]))
+        if len(refs) > self.max_refs:
+            raise forms.ValidationError(
+                f"Tick at most {self.max_refs} requests at a time ({len(refs)} are ticked)."
+            )
+        return refs
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("action") == "withdraw_spam" and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Give the reason: each person is emailed it.")
+        return data
 
 
 # Who reads what a member of staff types for an action, said on the field itself.

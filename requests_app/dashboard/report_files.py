@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from exports_app.renderers.pdf import pdf_bytes
 from requests_app.dashboard.reports import Report
-from requests_app.dashboard.spreadsheet import formula_safe
+from smarct_dsar.spreadsheet import formula_safe
 
 Row = tuple[str, str, str, str]
 

@@ -10,6 +10,7 @@ from django import forms
 from requests_app.dashboard.reports import Period
 
 MAX_DAYS = 731  # two years: the figures stay readable, and the queries bounded
+EARLIEST = dt.date(2000, 1, 1)  # before any request this system could hold
 
 
 class DateInput(forms.DateInput):
@@ -25,6 +26,7 @@ class ReportRangeForm(forms.Form):
 
     def __init__(self, data: Any, *, today: dt.date) -> None:
         super().__init__(data)
+        self.today = today
         self.default = Period.default(today)
         # "from" is a Python keyword: the fields are named here, as the URL names them.
         self.fields["from"] = forms.DateField(
@@ -42,6 +44,12 @@ class ReportRangeForm(forms.Form):
         end = data.get("to") or self.default.end
         if start > end:
             raise forms.ValidationError("The start must be on or before the end.")
+        if start < EARLIEST:
+            raise forms.ValidationError(f"Choose a start on or after {EARLIEST:%-d %B %Y}.")
+        if start > self.today:
+            raise forms.ValidationError(
+                "The period starts after today: nothing has happened in it yet."
+            )
         if (end - start).days > MAX_DAYS:
             raise forms.ValidationError(
                 "A report covers at most 2 years: choose a later start or an earlier end."

@@ -41,6 +41,8 @@ def overview(request: HttpRequest) -> HttpResponse:
             "r": report(period, today=timezone.localdate()),
             "query": _query(period),
         },
+        # a period that cannot be reported on: the page says why, over the default's figures
+        status=400 if form.is_bound and not form.is_valid() else 200,
     )
 
 

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,12 +29,13 @@ from requests_app import selectors, workflow
 from requests_app.core import actions, documents
 from requests_app.core.audit import event_append
 from requests_app.core.errors import DomainError
-from requests_app.core.permissions import ROLES, actor_label
+from requests_app.core.permissions import ROLES, actor_label, staff_name
 from requests_app.dashboard import records
 from requests_app.dashboard.access import staff_required
 from requests_app.dashboard.forms import (
     ACTION_TEXT,
     ActionForm,
+    BulkForm,
     DecisionForm,
     LogRequestForm,
     NoteForm,
@@ -45,7 +46,6 @@ from requests_app.dashboard.forms import (
     action_text,
 )
 from requests_app.dashboard.saved_views import queue_filters
-from requests_app.dashboard.spreadsheet import formula_safe
 from requests_app.fulfilment import erasure, erasure_plans, recipients, rectification
 from requests_app.gathering import gather
 from requests_app.gathering.gather import gathering_start
@@ -62,6 +62,7 @@ from requests_app.models import (
 )
 from requests_app.review import case, decisions, portal
 from smarct_dsar.crypto import InvalidToken
+from smarct_dsar.spreadsheet import formula_safe
 from smarct_dsar.uploads import body_too_large, too_large_words
 
 
@@ -146,7 +147,9 @@ def queue_csv(request: HttpRequest) -> HttpResponse:
     """The queue as the view shows it (its filters and search, every page), as CSV: the columns
     on screen and nothing more. Each export is on the audit trail (who, when, how many rows;
     not the search, which may be a name)."""
-    _, filters = _queue_filters(request)
+    form, filters = _queue_filters(request)
+    if form.is_bound and not form.is_valid():
+        return HttpResponseBadRequest("The queue's filters are not valid: choose them again.")
     today = timezone.localdate()
     out = io.StringIO()
     writer = csv.writer(out)
@@ -161,7 +164,7 @@ def queue_csv(request: HttpRequest) -> HttpResponse:
                 formula_safe(dsr.requester_name),
                 formula_safe(dsr.requester_email),
                 dsr.get_status_display(),
-                dsr.assignee.username if dsr.assignee else "",
+                formula_safe(staff_name(dsr.assignee)) if dsr.assignee else "",
                 dsr.due_on.isoformat() if dsr.due_on else "",
                 "" if left is None else left,
             ]
@@ -171,7 +174,16 @@ def queue_csv(request: HttpRequest) -> HttpResponse:
         dsr=None,
         actor=actor_label(request.user),
         action="queue_exported",
-        payload={"rows": rows, "filters": request.GET.urlencode()},
+        # the filters applied, as the form read them: never the search, nor anything else a
+        # URL carries (this trail is hash-chained and kept)
+        payload={
+            "rows": rows,
+            "filters": {
+                name: value
+                for name, value in (form.cleaned_data if form.is_bound else {}).items()
+                if name in QueueFilterForm.IN_URL and value
+            },
+        },
     )
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="queue-{today.isoformat()}.csv"'
@@ -188,38 +200,35 @@ BULK_MAX = 100
 @staff_required
 @require_http_methods(["POST"])
 def bulk(request: HttpRequest) -> HttpResponse:
+    form = BulkForm(request.POST, max_refs=BULK_MAX)
     kind = request.POST.get("action", "")
-    if kind not in BULK:
-        messages.error(request, "Choose what to do with the ticked requests.")
-        return redirect("dashboard-queue")
-    if not actions.has_role(request.user, BULK[kind]):
+    if kind in BULK and not actions.has_role(request.user, BULK[kind]):
         raise PermissionDenied("Your role does not allow this action.")
-    assert isinstance(request.user, User)
-    refs = list(dict.fromkeys(request.POST.getlist("refs")))[:BULK_MAX]
-    reason = request.POST.get("reason", "").strip()
-    if kind == "withdraw_spam" and not reason:
-        messages.error(request, "Give the reason: each person is emailed it.")
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
         return redirect("dashboard-queue")
-    assignee = None
-    if kind == "assign" and request.POST.get("assignee"):
-        assignee = User.objects.filter(pk=request.POST["assignee"], is_active=True).first()
-        if assignee is None or not actions.has_role(assignee, "assign"):
-            messages.error(request, "Choose a member of the privacy team to assign them to.")
-            return redirect("dashboard-queue")
+    assert isinstance(request.user, User)
+    kind, assignee, reason = (form.cleaned_data[k] for k in ("action", "assignee", "reason"))
+    if kind == "assign" and assignee is not None and not actions.has_role(assignee, "assign"):
+        messages.error(request, "Choose a member of the privacy team to assign them to.")
+        return redirect("dashboard-queue")
     done, refused = 0, []
-    for dsr in DataSubjectRequest.objects.filter(reference__in=refs):
+    for dsr in DataSubjectRequest.objects.filter(reference__in=form.cleaned_data["refs"]):
         try:
             if kind == "assign":
                 case.request_assign(dsr=dsr, actor=request.user, assignee=assignee)
             else:
                 case.request_withdraw(
-                    dsr=dsr, actor=request.user, reason=f"Withdrawn as spam: {reason}"
+                    dsr=dsr, actor=request.user, reason=f"Withdrawn as spam: {reason.strip()}"
                 )
             done += 1
         except DomainError as exc:
             refused.append(f"{dsr.reference}: {exc.message}")
     verb = "Assigned" if kind == "assign" else "Withdrew"
-    messages.success(request, f"{verb} {done} request{'s' if done != 1 else ''}.")
+    if done:
+        messages.success(request, f"{verb} {done} request{'s' if done != 1 else ''}.")
     for line in refused:
         messages.error(request, line)
     return redirect("dashboard-queue")

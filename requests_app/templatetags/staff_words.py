@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 
 from exports_app.passages import INDEX
 from requests_app import datamap
+from requests_app.core.permissions import staff_name
 from requests_app.datamap.spec import readable
 from requests_app.models import EventAction, Status
 
@@ -87,5 +88,10 @@ def who(actor: str) -> str:
     if not actor.startswith("staff:"):
         return actor
     user = User.objects.filter(username=actor[6:]).first()
-    name = user.get_full_name() if user is not None else ""
-    return f"{name} ({actor[6:]})" if name else actor[6:]
+    return staff_name(user) if user is not None else actor[6:]
+
+
+@register.filter(name="staff_name")
+def staff_name_of(user: Any) -> str:
+    """A user (an assignee, say) as staff know them; a dash for nobody."""
+    return staff_name(user) if user is not None else "—"
