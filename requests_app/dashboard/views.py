@@ -207,7 +207,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("dashboard-queue")
     assert isinstance(request.user, User)
     kind, assignee, reason = (form.cleaned_data[k] for k in ("action", "assignee", "reason"))
