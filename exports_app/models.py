@@ -53,7 +53,7 @@ RECORD_FORMATS = (ExportFormat.CERTIFICATE, ExportFormat.SIGNATURE)
 class ExportStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     BUILDING = "building", "Building"
-    READY = "ready", "Ready for review"
+    READY = "ready", "Built, not yet released"
     FAILED = "failed", "Failed"
 
 

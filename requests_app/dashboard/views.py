@@ -61,6 +61,7 @@ from requests_app.models import (
     StepStatus,
 )
 from requests_app.review import case, decisions, portal
+from requests_app.review.undecided import undecided_suggestions
 from smarct_dsar.crypto import InvalidToken
 from smarct_dsar.spreadsheet import formula_safe
 from smarct_dsar.uploads import body_too_large, too_large_words
@@ -517,6 +518,14 @@ def request_action(request: HttpRequest, reference: str, action: str) -> HttpRes
                     "withheld": _withheld_with_words(dsr),
                 }
                 if action == "release" and dsr.status == Status.FULFILLING
+                else None
+            ),
+            # the system's own warnings, never moved on unread
+            "scan": (
+                undecided_suggestions(dsr)
+                if action in {"submit", "approve", "release"}
+                and dsr.status in (Status.IN_REVIEW, Status.READY_FOR_APPROVAL, Status.FULFILLING)
+                and dsr.gather_steps.exists()
                 else None
             ),
         },

@@ -76,7 +76,7 @@ def test_withhold_a_suggested_name_undo_submit_approve_and_watch_the_files_arriv
     # submits it for approval, and the page says who did and when
     page.goto(f"{base}/staff/requests/{bob.reference}/")
     page.get_by_role("link", name="Submit for approval").click()
-    assert page.get_by_text("What you approve").is_visible()
+    assert page.get_by_text("What you submit for approval").is_visible()
     page.get_by_role("button", name="Submit for approval").click()
     assert page.get_by_text("Ready for approval: submitted by").is_visible()
     # having prepared it, she sees Approve disabled, with why, and may not force it

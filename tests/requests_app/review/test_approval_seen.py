@@ -196,3 +196,45 @@ def test_a_dismissal_must_be_a_suggestion_of_that_record_now(
                 picks=[pick],
             )
     assert not DismissedSuggestion.objects.filter(request=dsr).exists()
+
+
+def test_suggestions_not_yet_decided_are_named_before_submitting_approving_and_releasing(
+    demo_map: Any, verified: Any, reviewer: Any, approver: Any, settings: Any
+) -> None:
+    """New user's finding: a response went out with the app's own third-party warnings never
+    looked at. Each page that moves it on names what is still undecided, where to find it."""
+    dsr = verified(name="Bob Baker", email="bob@example.com")
+    page = login(reviewer).get(f"/staff/requests/{dsr.reference}/submit/")
+    undecided = " ".join(parse(page.content).ids["undecided"].text.split())
+    assert "not yet decided" in undecided
+    assert "“Jane Doe” (another person's name) in support · Support tickets, record 1" in undecided
+    assert "bob@example.com" not in undecided  # his own address is never suggested
+
+    # each is withheld or left in: nothing is left to decide
+    key = _first_ticket(dsr, reviewer)
+    from exports_app.suggestions import for_record
+    from requests_app.gathering.gather import gathered_records
+
+    step = dsr.gather_steps.get(store="support")
+    for table, record in gathered_records(step):
+        found = for_record(dsr, "support", table, record)
+        if found:
+            exports.suggestions_dismiss(
+                dsr=dsr,
+                actor=reviewer,
+                store="support",
+                table=table,
+                record_key=_key(record),
+                picks=[exports.Pick(s.field, s.path, s.start, s.end, s.text) for s in found],
+            )
+    assert key
+    page = login(reviewer).get(f"/staff/requests/{dsr.reference}/submit/")
+    assert "undecided" not in parse(page.content).ids, parse(page.content).ids["undecided"].text
+    assert b"Every suggestion has been decided" in page.content
+
+    # a store too large to scan while the page loads says so, rather than "nothing to decide"
+    settings.DSAR_SUGGEST_SCAN_MAX = 2
+    page = login(reviewer).get(f"/staff/requests/{dsr.reference}/submit/")
+    undecided = " ".join(parse(page.content).ids["undecided"].text.split())
+    assert "not scanned" in undecided
+    assert "support" in undecided
