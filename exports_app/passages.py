@@ -6,7 +6,9 @@ values (a support ticket's messages). Every string in it is a *leaf*, named by i
 ``field`` and a JSON Pointer (RFC 6901) ``path`` inside that field's value ("" for the value
 itself): the ticket's first message body is ``("messages", "/0/body")``. A withheld passage is a
 leaf and a ``[start, end)`` span of characters in it; the record's fingerprint
-(``content.record_key``) pins the text the offsets count in.
+(``content.record_key``) pins the text the offsets count in. Characters are Unicode code points
+(Python's ``str`` indices), never UTF-16 code units: the record viewer's script converts a
+browser selection (``static/js/withhold.js``), and the API takes code points (docs/api.md).
 
 Pure functions: no database, no Django.
 """
