@@ -199,7 +199,6 @@ _IGNORABLE_CLASS = _class_of(
     + [i for low, high in _IGNORABLE_RANGES for i in range(low, high + 1)]
 )
 _IGNORABLE = re.compile(f"[{_IGNORABLE_CLASS}]")
-_SHOWN_RUN = re.compile(f"[^{_IGNORABLE_CLASS}]+")
 
 
 def ignorable(char: str) -> bool:
@@ -233,12 +232,21 @@ class _View:
 
 
 def _visible(text: str) -> _View:
-    """The text without the characters that show nothing."""
-    if not _IGNORABLE.search(text):
+    """The text as it reads: without the characters that show nothing, and each character in
+    its plain form (NFKC: a fullwidth at sign or letter is the ASCII one)."""
+    if text.isascii():
         return _View(text, text, range(len(text)))
-    runs = list(_SHOWN_RUN.finditer(text))
-    origin = [i for m in runs for i in range(m.start(), m.end())]
-    return _View(text, "".join(m.group() for m in runs), origin)
+    out: list[str] = []
+    origin: list[int] = []
+    for i, c in enumerate(text):
+        if c.isascii():
+            out.append(c)
+            origin.append(i)
+        elif not ignorable(c):
+            plain = unicodedata.normalize("NFKC", c)
+            out += plain
+            origin += [i] * len(plain)
+    return _View(text, "".join(out), origin)
 
 
 def _folded(text: str) -> _View:
@@ -343,7 +351,9 @@ def names_in_email(address: str) -> list[str]:
 
 
 def _capital(word: str) -> bool:
-    return word[0].isupper() or word[0].istitle()
+    """Written as a name is: a capital first, or a letter of a script without capitals."""
+    first = word[0]
+    return first.isupper() or first.istitle() or not (first.islower() or first.isupper())
 
 
 def _name_of(words: list[re.Match[str]], backwards: bool) -> Span | None:

@@ -115,6 +115,8 @@ TEXTS = [
     "from ⟦Rene\u0301e Aime\u0301⟧ via ⟦renee.aime@example.org⟧",
     "the manager ⟦Jan van der Berg⟧ <⟦jan.berg@example.org⟧> agreed",
     "write to ⟦jane@exämple.org⟧",
+    "write to ⟦jane.doe\uff20example.org⟧ or ⟦\uff4a\uff41\uff4e\uff45.doe@example\uff0eorg⟧",
+    "from ⟦Иван Петров⟧ (⟦ivan.petrov@example.ru⟧) and ⟦山田太郎⟧ <⟦yamada@example.jp⟧>",
     "card ⟦4111.1111.1111.1111⟧ expired",
     "bob@example.com forwarded this from ⟦jane.doe@example.org⟧",
 ]
