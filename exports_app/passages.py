@@ -271,6 +271,11 @@ def _folded(text: str) -> _View:
     return _View(text, "".join(out), origin)
 
 
+def plain(text: str) -> str:
+    """The text as it reads (``_visible``)."""
+    return _visible(text).text
+
+
 def fold(text: str) -> str:
     """A name as names are compared ("Émile  ZOLA" → "emile zola")."""
     return _folded(text).text.strip()
@@ -352,8 +357,7 @@ def names_in_email(address: str) -> list[str]:
 
 def _capital(word: str) -> bool:
     """Written as a name is: a capital first, or a letter of a script without capitals."""
-    first = word[0]
-    return first.isupper() or first.istitle() or not (first.islower() or first.isupper())
+    return not word[0].islower()
 
 
 def _name_of(words: list[re.Match[str]], backwards: bool) -> Span | None:
@@ -402,7 +406,7 @@ def _addresses(view: _View, own: Own) -> Iterator[tuple[re.Match[str], list[Foun
 
 def addresses(text: str) -> list[str]:
     """The email addresses written in ``text``, as they read (invisible characters dropped)."""
-    return [m.group() for m in EMAIL.finditer(_visible(text).text)]
+    return [m.group() for m in EMAIL.finditer(plain(text))]
 
 
 def names_tied(text: str, own: Own) -> set[str]:
@@ -412,7 +416,7 @@ def names_tied(text: str, own: Own) -> set[str]:
     names: set[str] = set()
     for m, beside in _addresses(view, own):
         names.update(names_in_email(m.group()))
-        names.update(_visible(f.text).text for f in beside)
+        names.update(plain(f.text) for f in beside)
     return names
 
 
@@ -428,13 +432,14 @@ def detect(text: str, own: Own, names: Iterable[str] = ()) -> list[Found]:
         found.append(view.found("email", m.start(), m.end()))
         found += beside
         wanted.update(names_in_email(m.group()))
-    for m in PHONE.finditer(view.text):
-        number = digits(m.group())
-        if 10 <= len(number) <= 15 and number not in own.numbers and not _luhn_card(number):
-            found.append(view.found("phone", m.start(), m.end()))
+    # (a card first: where a number reads as both, it is suggested as a card)
     for m in CARD.finditer(view.text):
         if _luhn_card(digits(m.group())):
             found.append(view.found("card", m.start(), m.end()))
+    for m in PHONE.finditer(view.text):
+        number = digits(m.group())
+        if 10 <= len(number) <= 15 and number not in own.numbers:
+            found.append(view.found("phone", m.start(), m.end()))
     found += _names_found(text, wanted)
     return _distinct(found)
 

@@ -65,13 +65,11 @@ def own_identifiers(
 
 
 def _mailbox(address: str) -> str:
-    """One mailbox however it is written, invisible characters and all."""
-    return email_key("".join(c for c in address if not passages.ignorable(c)))
+    """One mailbox however it is written (as it reads: invisible characters and all)."""
+    return email_key(passages.plain(address))
 
 
-def _names_known(
-    dsr: DataSubjectRequest, texts: list[passages.Leaf], own: passages.Own
-) -> set[str]:
+def _names_known(texts: list[passages.Leaf], own: passages.Own) -> set[str]:
     """The names of other people, known by the addresses in the record that are not the
     person's: the names those addresses spell or stand beside, and the name of whoever filed a
     request from one (each is then suggested wherever the record writes it)."""
@@ -144,7 +142,7 @@ def _suggested(
             taken.setdefault((r.field, r.path), []).append((r.span_start, r.span_end))
     own = own_identifiers(dsr, store, table, record)
     texts = [leaf for leaf in passages.leaves(record) if leaf.field not in whole_fields]
-    known = _names_known(dsr, texts, own)
+    known = _names_known(texts, own)
     out = []
     for leaf in texts:
         spans = taken.get((leaf.field, leaf.path), [])

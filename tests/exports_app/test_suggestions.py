@@ -102,6 +102,7 @@ TEXTS = [
     "Her number is ⟦07700.900.123⟧, not mine",
     "Her number is ⟦07700\u00a0900\u00a0123⟧ or ⟦07700\u2013900\u2013123⟧ or ⟦07700/900/123⟧",
     "Ring ⟦+44 (0)20 7946 0958⟧ or ⟦(020) 7946 0958⟧ or ⟦07700\u200b900123⟧",
+    "Ring ⟦+44 (0)20 7946 0956⟧ (its digits pass a card's check sum)",
     "Fullwidth ⟦\uff10\uff17\uff17\uff10\uff10 \uff19\uff10\uff10\uff11\uff12\uff13⟧ too",
     "Please ask ⟦Jane Doe⟧ ⟦jdoe@example.org⟧ about it",
     "Please ask ⟦Jane Doe⟧, ⟦jdoe@example.org⟧ about it",
