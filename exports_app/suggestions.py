@@ -1,6 +1,6 @@
 """Suggested passages to withhold: what in a person's records looks like someone else's data.
 
-The patterns are ``passages.detect``'s; this module says who the person is. Only what is proved
+The patterns are ``lookalikes.detect``'s; this module says who the person is. Only what is proved
 to be theirs keeps a passage from being suggested: the address they verified, and the values
 the stores found them by (the data map's ``identity`` columns of the record). What they typed
 as their name or phone proves nothing (anyone may type a colleague's address as a name, or a
@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from exports_app import passages
+from exports_app import lookalikes, passages
 from exports_app.models import DismissedSuggestion, Redaction
 from requests_app import datamap
 from requests_app.intake.receive import email_key
@@ -49,7 +49,7 @@ class Suggestion:
 
 def own_identifiers(
     dsr: DataSubjectRequest, store: str, table: str, record: dict[str, Any]
-) -> passages.Own:
+) -> lookalikes.Own:
     """What is proved to be the person's in this record, by kind: their verified address and
     the addresses the store found the record by. (No number is: the data map refuses a phone
     number as an identity, for it is never verified.)"""
@@ -61,23 +61,23 @@ def own_identifiers(
     for column, key in (table_spec.identity if table_spec else {}).items():
         if key == "email" and isinstance(record.get(column), str) and record[column]:
             addresses.add(_mailbox(record[column]))
-    return passages.Own(addresses=frozenset(addresses), mailbox=_mailbox)
+    return lookalikes.Own(addresses=frozenset(addresses), mailbox=_mailbox)
 
 
 def _mailbox(address: str) -> str:
     """One mailbox however it is written (as it reads: invisible characters and all)."""
-    return email_key(passages.plain(address))
+    return email_key(lookalikes.plain(address))
 
 
-def _names_known(texts: list[passages.Leaf], own: passages.Own) -> set[str]:
+def _names_known(texts: list[passages.Leaf], own: lookalikes.Own) -> set[str]:
     """The names of other people, known by the addresses in the record that are not the
     person's: the names those addresses spell or stand beside, and the name of whoever filed a
     request from one (each is then suggested wherever the record writes it)."""
     names: set[str] = set()
     keys: set[str] = set()
     for leaf in texts:
-        names |= passages.names_tied(leaf.text, own)
-        keys |= {own.mailbox(a) for a in passages.addresses(leaf.text)} - own.addresses
+        names |= lookalikes.names_tied(leaf.text, own)
+        keys |= {own.mailbox(a) for a in lookalikes.addresses(leaf.text)} - own.addresses
     if not keys:
         return names
     # only someone who proved the address: an unconfirmed form could plant any name here
@@ -146,7 +146,7 @@ def _suggested(
     out = []
     for leaf in texts:
         spans = taken.get((leaf.field, leaf.path), [])
-        for found in passages.detect(leaf.text, own, known):
+        for found in lookalikes.detect(leaf.text, own, known):
             if (leaf.field, leaf.path, found.start, found.end) in dismissed:
                 continue
             if any(a < found.end and found.start < b for a, b in spans):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from exports_app import passages, suggestions
+from exports_app import lookalikes, passages, suggestions
 from requests_app.gathering import gather
 from requests_app.models import DataSubjectRequest
 
@@ -93,7 +93,7 @@ def test_bobs_own_name_words_and_address_are_still_not_suggested(
 # --- 2. Suggestions that cover only part of the data -----------------------------------------
 
 # ⟦…⟧ marks the other person's data; everything else is Bob's and must stay.
-OWN = passages.Own(addresses=frozenset({"bob@example.com"}))
+OWN = lookalikes.Own(addresses=frozenset({"bob@example.com"}))
 TEXTS = [
     "My colleague ⟦Émile Zola⟧ (⟦emile.zola@example.org⟧) cannot log in",
     "Please add ⟦jäne.doe@example.org⟧ to my account",
@@ -136,7 +136,7 @@ def _marked(row: str) -> tuple[str, list[passages.Span]]:
 @pytest.mark.parametrize("row", TEXTS)
 def test_accepting_every_suggestion_leaves_none_of_the_other_persons_characters(row: str) -> None:
     text, theirs = _marked(row)
-    found = passages.detect(text, OWN)
+    found = lookalikes.detect(text, OWN)
     for f in found:
         assert text[f.start : f.end] == f.text  # the words are the text's own
     # the text as accepting every suggestion leaves it is the text with exactly their data cut:
