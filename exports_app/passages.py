@@ -1,12 +1,14 @@
-"""Passages of text inside a record: where they are, cutting a withheld one out, and spotting the
-ones that look like someone else's data.
+"""Passages of text inside a record: where they are, and cutting a withheld one out. (Spotting
+the ones that look like someone else's data is ``lookalikes``'.)
 
 A record as gathered is JSON-shaped: a field's value may be a string, or lists and groups of
 values (a support ticket's messages). Every string in it is a *leaf*, named by its top-level
 ``field`` and a JSON Pointer (RFC 6901) ``path`` inside that field's value ("" for the value
 itself): the ticket's first message body is ``("messages", "/0/body")``. A withheld passage is a
 leaf and a ``[start, end)`` span of characters in it; the record's fingerprint
-(``content.record_key``) pins the text the offsets count in.
+(``content.record_key``) pins the text the offsets count in. Characters are Unicode code points
+(Python's ``str`` indices), never UTF-16 code units: the record viewer's script converts a
+browser selection (``static/js/withhold.js``), and the API takes code points (docs/api.md).
 
 Pure functions: no database, no Django.
 """
@@ -142,91 +144,4 @@ def apply_spans(record: dict[str, Any], spans: dict[tuple[str, str], list[Span]]
             parent = parent[int(part)] if isinstance(parent, list) else parent[part]
         last: Any = int(parts[-1]) if isinstance(parent, list) else parts[-1]
         parent[last] = cut(parent[last], where)
-    return out
-
-
-# What a passage that is someone else's data tends to look like. Deliberately simple patterns:
-# a suggestion is a prompt for a person to decide, never a redaction by itself.
-EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-# A UK or international number: starts with + or 0, 10 to 15 digits, single spaces, dashes or
-# brackets between groups.
-PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ -]?|0)(?:\(?\d{1,5}\)?[ -]?){2,5}\d{2,4}(?![\w])")
-# 13 to 19 digits in groups (a payment card's length), checked with the Luhn sum.
-CARD = re.compile(r"(?<![\d])\d(?:[ -]?\d){12,18}(?![\d])")
-# Up to four capitalised words right before "(email)" or "<email>": "Jane Doe (jane@…)".
-NAME_BEFORE = re.compile(r"((?:[A-Z][\w'\u2019-]+ ){0,3}[A-Z][\w'\u2019-]+) ?[(<]\s*$")
-
-
-def digits(text: str) -> str:
-    return "".join(c for c in text if c.isdigit())
-
-
-def _luhn(number: str) -> bool:
-    total = 0
-    for i, c in enumerate(reversed(number)):
-        d = int(c) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
-
-
-@dataclass(frozen=True)
-class Found:
-    kind: str  # email, phone, card, name
-    start: int
-    end: int
-    text: str
-
-
-def names_in_email(address: str) -> list[str]:
-    """The name an address spells: "jane.doe@…" → "Jane Doe" (None for "jd77@…")."""
-    local = address.split("@", 1)[0]
-    words = [w for w in re.split(r"[._-]+", local) if w]
-    if len(words) < 2 or not all(w.isalpha() and len(w) > 1 for w in words):
-        return []
-    return [" ".join(w.capitalize() for w in words)]
-
-
-def detect(text: str, own: set[str], names: Iterable[str] = ()) -> list[Found]:
-    """Passages of ``text`` that look like another person's data: email addresses, phone
-    numbers, card-like numbers, a name written beside an address or spelt by one, and the
-    ``names`` of people known to be someone else. ``own`` holds the person's own identifiers
-    (addresses and names lower-cased, phone numbers as digits): never suggested."""
-    found: list[Found] = []
-    wanted_names = set(names)
-    for m in EMAIL.finditer(text):
-        address = m.group()
-        if address.lower() in own:
-            continue
-        found.append(Found("email", m.start(), m.end(), address))
-        wanted_names.update(names_in_email(address))
-        before = NAME_BEFORE.search(text[: m.start()])
-        if before:
-            found.append(Found("name", before.start(1), before.end(1), before.group(1)))
-    for m in PHONE.finditer(text):
-        number = digits(m.group())
-        if 10 <= len(number) <= 15 and number not in own and not _luhn_card(m.group()):
-            found.append(Found("phone", m.start(), m.end(), m.group()))
-    for m in CARD.finditer(text):
-        if _luhn_card(m.group()):
-            found.append(Found("card", m.start(), m.end(), m.group()))
-    for name in wanted_names:
-        if name.lower() in own:
-            continue
-        for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE):
-            found.append(Found("name", m.start(), m.end(), m.group()))
-    return _distinct(found)
-
-
-def _luhn_card(candidate: str) -> bool:
-    number = digits(candidate)
-    return 13 <= len(number) <= 19 and _luhn(number)
-
-
-def _distinct(found: list[Found]) -> list[Found]:
-    """One suggestion per span, in reading order; a span inside another one found is dropped."""
-    out: list[Found] = []
-    for f in sorted(found, key=lambda f: (f.start, -f.end)):
-        if any(o.start <= f.start and f.end <= o.end for o in out):
-            continue
-        out.append(f)
     return out

@@ -1,23 +1,25 @@
 """Suggested passages to withhold: what in a person's records looks like someone else's data.
 
-The patterns are ``passages.detect``'s; this module says who the person is, so that their own
-address, name and number are never suggested: the request's own details, and the values the data
-map says identify them in the record (its ``identity`` columns, which the stores found them by).
-Other people are known by the addresses in the record: the name of whoever filed a request from
-one is suggested wherever the record writes it.
+The patterns are ``lookalikes.detect``'s; this module says who the person is. Only what is proved
+to be theirs keeps a passage from being suggested: the address they verified, and the values
+the stores found them by (the data map's ``identity`` columns of the record). What they typed
+as their name or phone proves nothing (anyone may type a colleague's address as a name, or a
+colleague's number as a phone), so it silences nothing.
+Other people are known by the addresses in the record that are not the person's: the names
+those addresses spell or stand beside, and the name of whoever proved one by filing a request
+from it, are suggested wherever the record writes them.
 A suggestion staff dismissed, or a passage already withheld, is not suggested again. Staff accept
 or dismiss each: nothing is withheld without a person choosing it and saying why.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q
 
-from exports_app import passages
+from exports_app import lookalikes, passages
 from exports_app.models import DismissedSuggestion, Redaction
 from requests_app import datamap
 from requests_app.intake.receive import email_key
@@ -45,42 +47,46 @@ class Suggestion:
         return KIND_LABELS[self.kind]
 
 
-def own_identifiers(dsr: DataSubjectRequest, identity_values: Sequence[str] = ()) -> set[str]:
-    """The person's own addresses and names (lower-cased) and numbers (digits only)."""
-    own: set[str] = set()
-    for value in [dsr.requester_email, dsr.requester_name, *identity_values]:
-        if value:
-            own.add(value.strip().lower())
-    for number in [dsr.requester_phone, *identity_values]:
-        if number and len(passages.digits(number)) >= 7:
-            own.add(passages.digits(number))
-    return own
-
-
-def _identity_values(store: str, table: str, record: dict[str, Any]) -> list[str]:
+def own_identifiers(
+    dsr: DataSubjectRequest, store: str, table: str, record: dict[str, Any]
+) -> lookalikes.Own:
+    """What is proved to be the person's in this record, by kind: their verified address and
+    the addresses the store found the record by. (No number is: the data map refuses a phone
+    number as an identity, for it is never verified.)"""
+    addresses = set()
+    if dsr.email_verified_at or dsr.verified_at:
+        addresses.add(email_key(dsr.requester_email))
     spec = datamap.current().stores.get(store)
     table_spec = spec.tables.get(table) if spec else None
-    if table_spec is None:
-        return []
-    return [str(record[c]) for c in table_spec.identity if record.get(c)]
+    for column, key in (table_spec.identity if table_spec else {}).items():
+        if key == "email" and isinstance(record.get(column), str) and record[column]:
+            addresses.add(_mailbox(record[column]))
+    return lookalikes.Own(addresses=frozenset(addresses), mailbox=_mailbox)
 
 
-def _names_known(dsr: DataSubjectRequest, texts: list[passages.Leaf]) -> set[str]:
-    """The names of other people we know by an address the record mentions: whoever filed a
-    request from it (their name is then suggested wherever the record writes it)."""
-    keys = {email_key(m.group()) for leaf in texts for m in passages.EMAIL.finditer(leaf.text)} - {
-        dsr.requester_email_key,
-        email_key(dsr.requester_email),
-    }
+def _mailbox(address: str) -> str:
+    """One mailbox however it is written (as it reads: invisible characters and all)."""
+    return email_key(lookalikes.plain(address))
+
+
+def _names_known(texts: list[passages.Leaf], own: lookalikes.Own) -> set[str]:
+    """The names of other people, known by the addresses in the record that are not the
+    person's: the names those addresses spell or stand beside, and the name of whoever filed a
+    request from one (each is then suggested wherever the record writes it)."""
+    names: set[str] = set()
+    keys: set[str] = set()
+    for leaf in texts:
+        names |= lookalikes.names_tied(leaf.text, own)
+        keys |= {own.mailbox(a) for a in lookalikes.addresses(leaf.text)} - own.addresses
     if not keys:
-        return set()
+        return names
     # only someone who proved the address: an unconfirmed form could plant any name here
-    names = (
+    filed = (
         DataSubjectRequest.objects.filter(requester_email_key__in=keys)
         .filter(Q(email_verified_at__isnull=False) | Q(verified_at__isnull=False))
         .values_list("requester_name", flat=True)
     )
-    return {n.strip() for n in names if len(n.strip()) > 2}
+    return names | {n.strip() for n in filed if len(n.strip()) > 2}
 
 
 def for_record(
@@ -134,13 +140,13 @@ def _suggested(
     for r in withheld:
         if r.is_passage:
             taken.setdefault((r.field, r.path), []).append((r.span_start, r.span_end))
-    own = own_identifiers(dsr, _identity_values(store, table, record))
+    own = own_identifiers(dsr, store, table, record)
     texts = [leaf for leaf in passages.leaves(record) if leaf.field not in whole_fields]
-    known = _names_known(dsr, texts)
+    known = _names_known(texts, own)
     out = []
     for leaf in texts:
         spans = taken.get((leaf.field, leaf.path), [])
-        for found in passages.detect(leaf.text, own, known):
+        for found in lookalikes.detect(leaf.text, own, known):
             if (leaf.field, leaf.path, found.start, found.end) in dismissed:
                 continue
             if any(a < found.end and found.start < b for a, b in spans):

@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 from django.contrib.auth.models import User
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from exports_app.passages import INDEX
 from requests_app import datamap
@@ -95,3 +97,12 @@ def who(actor: str) -> str:
 def staff_name_of(user: Any) -> str:
     """A user (an assignee, say) as staff know them; a dash for nobody."""
     return staff_name(user) if user is not None else "—"
+
+
+@register.filter
+def as_gathered(text: str) -> SafeString:
+    """A piece of gathered text escaped for the page, each carriage return written as a
+    reference: an HTML parser reads CR LF (and a lone CR) as one line feed, so a selection in
+    the record viewer would count fewer characters than the text has (``static/js/withhold.js``
+    counts the page's characters; the server counts the text's)."""
+    return mark_safe(escape(text).replace("\r", "&#13;"))  # noqa: S308 (escaped just before)

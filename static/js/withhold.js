@@ -2,13 +2,16 @@
 // opens with the words, where they are, and their place (character offsets in the gathered text,
 // which the record's text pieces add up to exactly). Without JavaScript, staff choose "Words in
 // …" and type the words; the server finds each place they appear.
+// Offsets count characters as the server does: Unicode code points. The browser counts a
+// selection in UTF-16 code units, where an emoji or any character beyond U+FFFF is two, so each
+// offset is converted (Array.from splits a string into code points).
 // "Another reason" shows its text box only when chosen.
 (function () {
   function offset(leaf, node, at) {
     const range = document.createRange();
     range.selectNodeContents(leaf);
     range.setEnd(node, at);
-    return range.toString().length;
+    return Array.from(range.toString()).length; // code points, not UTF-16 units
   }
   document.addEventListener("mouseup", function () {
     const selection = window.getSelection();
@@ -27,7 +30,9 @@
     const value = "words:" + JSON.stringify([leaf.dataset.field, leaf.dataset.path]);
     if (![...what.options].some((o) => o.value === value)) return;
     what.value = value;
-    form.querySelector("[data-passage]").value = leaf.textContent.slice(from, to);
+    form.querySelector("[data-passage]").value = Array.from(leaf.textContent)
+      .slice(from, to)
+      .join("");
     form.elements.start.value = from;
     form.elements.end.value = to;
     form.closest("details").open = true;

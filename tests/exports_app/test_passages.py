@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 from django.test import Client
 
-from exports_app import passages, services, suggestions
+from exports_app import lookalikes, passages, services, suggestions
 from exports_app.content import REDACTED, record_key
 from exports_app.models import Export, ExportStatus, Redaction
 from requests_app.core.errors import DomainError
@@ -85,7 +85,7 @@ def test_suggestions_find_phones_and_card_numbers_but_not_the_persons_own() -> N
         "Call Ann on 07700 900123 or +44 20 7946 0958; card 4111 1111 1111 1111; "
         "order 1234567890123; my number is 07700 900999"
     )
-    found = passages.detect(text, own={"07700900999"})
+    found = lookalikes.detect(text, lookalikes.Own(numbers=frozenset({"07700900999"})))
     kinds = {(s.kind, s.text) for s in found}
     assert ("phone", "07700 900123") in kinds
     assert ("phone", "+44 20 7946 0958") in kinds
