@@ -51,17 +51,36 @@ def own_identifiers(
     dsr: DataSubjectRequest, store: str, table: str, record: dict[str, Any]
 ) -> lookalikes.Own:
     """What is proved to be the person's in this record, by kind: their verified address and
-    the addresses the store found the record by. (No number is: the data map refuses a phone
-    number as an identity, for it is never verified.)"""
-    addresses = set()
+    the addresses the store found the record by; and, in a record the store found by the
+    person's identity, a field the map says is about them (rectifiable, or a contact detail)
+    that is wholly an address or a phone number: "07700 900003" in the phone column of their
+    customer record. What the
+    person typed on the form proves nothing, and text that only contains a number or an
+    address (a message) vouches for none of it."""
+    addresses, numbers = set(), set()
     if dsr.email_verified_at or dsr.verified_at:
         addresses.add(email_key(dsr.requester_email))
     spec = datamap.current().stores.get(store)
     table_spec = spec.tables.get(table) if spec else None
-    for column, key in (table_spec.identity if table_spec else {}).items():
+    identity = table_spec.identity if table_spec else {}
+    for column, key in identity.items():
         if key == "email" and isinstance(record.get(column), str) and record[column]:
             addresses.add(_mailbox(record[column]))
-    return lookalikes.Own(addresses=frozenset(addresses), mailbox=_mailbox)
+    if identity and table_spec is not None:
+        for column, value in record.items():
+            field = table_spec.fields.get(column)
+            if not isinstance(value, str) or field is None:
+                continue
+            if not (field.rectifiable or field.category == "contact"):
+                continue  # a column of someone else's (an agent's address, say) stays suggested
+            whole = value.strip()
+            if lookalikes.EMAIL.fullmatch(lookalikes.plain(whole)):
+                addresses.add(_mailbox(whole))
+            elif lookalikes.PHONE.fullmatch(lookalikes.plain(whole)):
+                numbers.add(lookalikes.digits(whole))
+    return lookalikes.Own(
+        addresses=frozenset(addresses), numbers=frozenset(numbers), mailbox=_mailbox
+    )
 
 
 def _mailbox(address: str) -> str:

@@ -70,12 +70,19 @@ def test_a_typed_name_does_not_silence_a_proved_requesters_name_anywhere_in_the_
 def test_only_the_verified_address_and_the_stores_identity_values_are_own(
     demo_map: Any, verified: Any
 ) -> None:
-    bob = verified(name="Bob Baker", email="bob@example.com", phone="07700 900003")
+    bob = verified(name="Bob Baker", email="bob@example.com", phone="07700 900111")
     # the store found this record by an address of his (its identity column)
     record = {"email": "Robert+crm@Example.com", "name": "Bob Baker", "phone": "07700 900003"}
     own = suggestions.own_identifiers(bob, "crm", "customers", record)
     assert own.addresses == {"bob@example.com", "robert@example.com"}  # one mailbox each
-    assert own.numbers == set()  # a typed number proves nothing
+    # his record's own phone column is his (the store found the row by his address); the
+    # number he typed on the form proves nothing
+    assert own.numbers == {"07700900003"}
+    # a number that a field only contains, in a table not found by his identity, is not his
+    assert (
+        suggestions.own_identifiers(bob, "support", "tickets", {"body": "07700 900003"}).numbers
+        == set()
+    )
     # the name Bob typed is not an address, a number or anything else of his
     assert not any("baker" in value.lower() for value in own.addresses | own.numbers)
 
