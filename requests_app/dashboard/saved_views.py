@@ -54,16 +54,23 @@ def save(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         errors = " ".join(str(e) for errors in form.errors.values() for e in errors)
         messages.error(request, f"The view could not be saved. {errors}")
-        return redirect("dashboard-queue")
+        return _back(request)
     try:
         view = saved_view_create(
             user=request.user, name=form.cleaned_data["name"], query=form.cleaned_data["query"]
         )
     except DomainError as exc:
         messages.error(request, f"The view could not be saved. {exc.message}")
-        return redirect("dashboard-queue")
+        return _back(request)
     messages.success(request, f"Saved “{view.name}”: it is listed above the queue.")
     return redirect(f"{reverse('dashboard-queue')}?{view.query}".rstrip("?"))
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    """The queue as it was when the view was to be saved: its filters, if the queue takes them."""
+    kept = queue_filters(QueryDict(str(request.POST.get("query", ""))[:500]))
+    query = urlencode(kept) if kept and QueueFilterForm(kept).is_valid() else ""
+    return redirect(f"{reverse('dashboard-queue')}?{query}".rstrip("?"))
 
 
 @staff_required

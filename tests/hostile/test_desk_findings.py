@@ -94,3 +94,17 @@ def test_the_admin_never_loops_for_staff_without_admin_rights(reviewer: Any) -> 
     response = login(reviewer).get("/admin/", follow=True)
     assert len(response.redirect_chain) < 3
     assert response.status_code in (200, 403)
+
+
+def test_a_saved_view_refused_keeps_the_queue_as_it_was(reviewer: Any) -> None:
+    """New user's finding: a duplicate name said so, then showed the queue unfiltered."""
+    client = login(reviewer)
+    client.post("/staff/views/", {"name": "Erasures", "query": "type=erasure&status=all"})
+    again = client.post("/staff/views/", {"name": "Erasures", "query": "type=erasure&status=all"})
+    assert again.status_code == 302
+    assert again["Location"] == "/staff/?type=erasure&status=all"
+    blank = client.post("/staff/views/", {"name": " ", "query": "type=access"})
+    assert blank["Location"] == "/staff/?type=access"
+    # filters the queue does not take are not carried back either
+    odd = client.post("/staff/views/", {"name": "", "query": "type=nonsense&q=jane"})
+    assert odd["Location"] == "/staff/"
