@@ -581,6 +581,20 @@ def decide_correction(request: HttpRequest, reference: str, position: int) -> Ht
 def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse:
     """A paginated preview of what one store gave, with the means to withhold a record or field."""
     dsr = _request_or_404(reference)
+    return _store_page(
+        request, dsr, store, str(request.GET.get("table", "")), _int(request.GET.get("page"))
+    )
+
+
+def _store_page(
+    request: HttpRequest,
+    dsr: DataSubjectRequest,
+    store: str,
+    wanted: str,
+    number: int,
+    status: int = 200,
+) -> HttpResponse:
+    reference = dsr.reference
     step = GatherStep.objects.filter(request=dsr, store=store, status=StepStatus.DONE).first()
     if step is None:
         raise Http404
@@ -592,10 +606,9 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
         )
         return redirect("dashboard-request", reference=reference)
     tables = list(step.table_counts)
-    wanted = str(request.GET.get("table", ""))
     table = wanted if wanted in tables else (tables[0] if tables else "")
     try:
-        page = selectors.gathered_page(step=step, table=table, number=_int(request.GET.get("page")))
+        page = selectors.gathered_page(step=step, table=table, number=number)
     except (InvalidToken, OSError):
         messages.error(
             request,
@@ -634,6 +647,7 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
             "reasons": RedactForm().fields["reason"],
             "can_redact": can_redact,
         },
+        status=status,
     )
 
 
@@ -717,6 +731,17 @@ def _files_words(dsr: DataSubjectRequest) -> str:
     return "the files are built with it once the response is approved."
 
 
+def _refused(
+    request: HttpRequest, dsr: DataSubjectRequest, store: str, message: str
+) -> HttpResponse:
+    """A refused change to what is withheld: the page it came from again, as a 400, opening at
+    the top where the message is (never at a record the message would be out of sight of)."""
+    messages.error(request, message)
+    return _store_page(
+        request, dsr, store, str(request.POST.get("table", "")), _int(request.POST.get("page")), 400
+    )
+
+
 def _form_errors(form: Any) -> str:
     return "; ".join(str(e) for errors in form.errors.values() for e in errors)
 
@@ -727,13 +752,14 @@ def redact(request: HttpRequest, reference: str, store: str) -> HttpResponse:
     """Withhold what the record's form names, or the suggestions ticked, for one reason."""
     dsr = _request_or_404(reference)
     back = _back_to_data(request, reference, store)
-    ticked = "suggestion" in request.POST
+    # The record's own form names what ("what", or the API-style "field"); anything else is the
+    # suggestions' form, which withholds only what is ticked (nothing ticked: nothing).
+    ticked = not ({"what", "field"} & set(request.POST))
     form: RedactForm | WithholdPicksForm = (
         WithholdPicksForm(request.POST) if ticked else RedactForm(request.POST)
     )
     if not form.is_valid():
-        messages.error(request, "Nothing was withheld: " + _form_errors(form))
-        return redirect(back)
+        return _refused(request, dsr, store, "Nothing was withheld: " + _form_errors(form))
     assert isinstance(request.user, User)
     data = dict(form.cleaned_data)
     try:
@@ -751,8 +777,7 @@ def redact(request: HttpRequest, reference: str, store: str) -> HttpResponse:
         else:
             made = exports.redaction_add(dsr=dsr, actor=request.user, store=store, **data)
     except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect(back)
+        return _refused(request, dsr, store, "Nothing was withheld: " + exc.message)
     if not made:
         messages.info(request, "That was withheld already.")
         return redirect(back)
@@ -797,8 +822,7 @@ def suggestion_dismiss(request: HttpRequest, reference: str, store: str) -> Http
     form = PicksForm(request.POST)
     back = _back_to_data(request, reference, store)
     if not form.is_valid():
-        messages.error(request, "Nothing was changed: " + _form_errors(form))
-        return redirect(back)
+        return _refused(request, dsr, store, "Nothing was changed: " + _form_errors(form))
     assert isinstance(request.user, User)
     try:
         exports.suggestions_dismiss(
@@ -811,5 +835,5 @@ def suggestion_dismiss(request: HttpRequest, reference: str, store: str) -> Http
         )
         messages.success(request, "Left in: they will not be suggested again.")
     except DomainError as exc:
-        messages.error(request, exc.message)
+        return _refused(request, dsr, store, "Nothing was changed: " + exc.message)
     return redirect(back)
