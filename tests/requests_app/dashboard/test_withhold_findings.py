@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from exports_app import suggestions
+from exports_app import passages, suggestions
 from exports_app.content import record_key
 from exports_app.models import Redaction
 from requests_app.gathering import gather
@@ -236,3 +236,83 @@ def test_a_good_pick_still_withholds(bob: DataSubjectRequest, reviewer: Any) -> 
     response = _client(reviewer).post(_url(bob), form)
     assert response.status_code == 302
     assert Redaction.objects.count() == 1
+
+
+# --- 4. a reason never leaks what it withholds ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "This is the number 07700 900001 of Jane Doe (jane.doe@example.org)",
+        "Names jane.doe@example.org",
+        "Her phone is 07700 900001",
+        "Card 4111 1111 1111 1111",
+        "It is Jane Doe's",  # the words withheld
+    ],
+)
+def test_a_reason_of_staffs_own_that_leaks_is_refused(
+    bob: DataSubjectRequest, reviewer: Any, reason: str
+) -> None:
+    ticket = _ticket(bob)
+    form = {
+        "table": "tickets",
+        "record_key": record_key(ticket),
+        "what": json_what("messages", "/0/body"),
+        "passage": "Jane Doe",
+        "reason": "other",
+        "other_reason": reason,
+    }
+    response = _client(reviewer).post(_url(bob), form)
+    assert response.status_code == 400
+    assert "reason" in response.content.decode().lower()
+    assert not Redaction.objects.exists()
+
+
+def test_a_reason_naming_a_withheld_fields_value_is_refused(
+    bob: DataSubjectRequest, reviewer: Any
+) -> None:
+    ticket = _ticket(bob)
+    subject = str(ticket["subject"])
+    form = {
+        "table": "tickets",
+        "record_key": record_key(ticket),
+        "what": "field:subject",
+        "reason": "other",
+        "other_reason": f"The subject {subject} names someone",
+    }
+    response = _client(reviewer).post(_url(bob), form)
+    assert response.status_code == 400
+    assert not Redaction.objects.exists()
+
+
+def test_a_leaking_reason_is_refused_for_ticked_suggestions_too(
+    bob: DataSubjectRequest, reviewer: Any
+) -> None:
+    form = {
+        "table": "tickets",
+        "record_key": record_key(_ticket(bob)),
+        "suggestion": [json.dumps(_jane_pick(bob))],
+        "reason": "other",
+        "other_reason": "Jane Doe is a colleague",
+    }
+    response = _client(reviewer).post(_url(bob), form)
+    assert response.status_code == 400
+    assert not Redaction.objects.exists()
+
+
+def test_a_plain_reason_of_staffs_own_is_accepted(bob: DataSubjectRequest, reviewer: Any) -> None:
+    ticket = _ticket(bob)
+    form = {
+        "table": "tickets",
+        "record_key": record_key(ticket),
+        "what": json_what("messages", "/0/body"),
+        "passage": "Jane Doe",
+        "reason": "other",
+        "other_reason": "It names a colleague of yours who has not agreed to its release",
+    }
+    _client(reviewer).post(_url(bob), form)
+    (made,) = Redaction.objects.all()
+    body = passages.leaf_text(ticket, "messages", "/0/body")
+    assert body
+    assert body[made.span_start : made.span_end] == "Jane Doe"
