@@ -17,7 +17,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.http import require_http_methods
 
 from exports_app import passages, suggestions
@@ -25,7 +25,7 @@ from exports_app import services as exports
 from exports_app.content import record_key
 from exports_app.gone import files_gone
 from exports_app.models import DismissedSuggestion, DownloadLink, Export, ExportFormat, Redaction
-from requests_app import selectors, workflow
+from requests_app import datamap, selectors, workflow
 from requests_app.core import actions, documents
 from requests_app.core.audit import event_append
 from requests_app.core.errors import DomainError
@@ -627,12 +627,20 @@ def _store_page(
     can_redact = actions.refusal("redact", request.user, dsr) is None
     first = (page.number - 1) * page.per_page
     suggested = suggestions.for_records(dsr, store, table, page.records) if can_redact else {}
-    views = [
-        records.record_view(
-            first + i + 1, key, record, by_record.get(key, []), suggested.get(key, [])
-        )
-        for i, (key, record) in enumerate(page.records)
-    ]
+    store_spec = datamap.current().stores.get(store)
+    table_spec = store_spec.tables.get(table) if store_spec is not None else None
+    with translation.override(dsr.language):  # read as the person's PDF reads them
+        views = [
+            records.record_view(
+                first + i + 1,
+                key,
+                record,
+                by_record.get(key, []),
+                suggested.get(key, []),
+                table_spec.field_spec if table_spec is not None else None,
+            )
+            for i, (key, record) in enumerate(page.records)
+        ]
     return render(
         request,
         "dashboard/store_data.html",

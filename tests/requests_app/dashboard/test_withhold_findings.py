@@ -316,3 +316,59 @@ def test_a_plain_reason_of_staffs_own_is_accepted(bob: DataSubjectRequest, revie
     body = passages.leaf_text(ticket, "messages", "/0/body")
     assert body
     assert body[made.span_start : made.span_end] == "Jane Doe"
+
+
+# --- 5. values as the person will read them ------------------------------------------------
+
+
+@pytest.mark.parametrize("store", ["crm", "support", "app", "consent"])
+def test_the_viewer_reads_formatted_values_as_the_pdf_does(
+    bob: DataSubjectRequest, reviewer: Any, store: str
+) -> None:
+    from django.utils import translation
+
+    from exports_app.renderers import reading
+    from requests_app import datamap
+
+    step = bob.gather_steps.filter(store=store).first()
+    if step is None:
+        pytest.skip(f"no {store} store in the demo map")
+    spec = datamap.current().stores[store]
+    table, record = next(iter(gather.gathered_records(step)))
+    html = (
+        _client(reviewer)
+        .get(_url(bob, "").replace("/support/", f"/{store}/") + f"?table={table}")
+        .content.decode()
+    )
+    read = 0
+    for name, value in record.items():
+        field = spec.tables[table].field_spec(name)
+        with translation.override(bob.language):
+            words = reading.readable_value(value, field)
+        if words is None or words == str(value):
+            continue
+        read += 1
+        assert re.search(rf"<dd>\s*{re.escape(words)}\s*</dd>", html), (name, value, words)
+        if isinstance(value, str):
+            assert not re.search(rf"<dd>\s*{re.escape(value)}\s*</dd>", html), (name, value)
+    assert read, "no formatted value in the first record"
+
+
+def test_a_boolean_reads_yes_or_no_even_without_a_format(reviewer: Any) -> None:
+    from requests_app.dashboard import records
+
+    view = records.record_view(1, "k" * 64, {"flag": True, "n": 0, "when": None}, [], [])
+    values = {name: node.text for name, node in view.fields}
+    assert values == {"flag": "Yes", "n": "0", "when": ""}
+
+
+def test_a_place_in_a_field_reads_as_words(bob: DataSubjectRequest, reviewer: Any) -> None:
+    from requests_app.templatetags.staff_words import leaf_words
+
+    html = _client(reviewer).get(_url(bob, "?table=tickets")).content.decode()
+    assert "Words in Message 1, body" in html
+    assert "\u203a" not in html
+    assert leaf_words("Messages", "/0/body") == "Message 1, body"
+    assert leaf_words("Notes", "/2") == "Note 3"
+    assert leaf_words("Address", "/lines/0") == "Address (lines, 1)"
+    assert leaf_words("Address", "") == "Address"
