@@ -59,6 +59,8 @@ class RecordView:
     fields: list[tuple[str, Node]]
     suggestions: list[Suggestion]
     leaves: list[passages.Leaf]
+    # what withholds a field or words of this record, with the words (its undo is beside it)
+    undoable: list[tuple[Redaction, str]] = dataclasses.field(default_factory=list)
 
 
 def record_view(

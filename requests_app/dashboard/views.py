@@ -620,6 +620,7 @@ def _store_page(
         Redaction.objects.filter(request=dsr, store=store).order_by("created_at", "pk")
     )
     words = _passage_words(step, [r for r in all_withheld if r.is_passage])
+    named = _record_names(step, {r.record_key for r in all_withheld})
     by_record: dict[str, list[Redaction]] = {}
     for r in all_withheld:
         if r.table == table and r.withdrawn_at is None:
@@ -641,6 +642,10 @@ def _store_page(
             )
             for i, (key, record) in enumerate(page.records)
         ]
+    for view in views:  # each record carries the undo of what withholds it, with its words
+        view.undoable = [
+            (r, words.get(id(r), "")) for r in by_record.get(view.key, []) if r.field or r.path
+        ]
     return render(
         request,
         "dashboard/store_data.html",
@@ -651,7 +656,9 @@ def _store_page(
             "table": table,
             "page": page,
             "records": views,
-            "withheld": [(r, words.get(id(r), "")) for r in all_withheld],
+            "withheld": [
+                (r, words.get(id(r), ""), named.get(r.record_key, "")) for r in all_withheld
+            ],
             "reasons": RedactForm().fields["reason"],
             "can_redact": can_redact,
         },
@@ -711,6 +718,39 @@ def _passage_words(step: GatherStep, items: list[Any]) -> dict[int, str]:
         if text is not None and passages.fits(text, (p.span_start, p.span_end)):
             words[id(p)] = text[p.span_start : p.span_end]
     return words
+
+
+def _record_names(step: GatherStep, keys: set[str]) -> dict[str, str]:
+    """Which record each key is, for staff: its number in its table (as the pages count) and
+    its first value in the map's words ("record 3 (Ticket number 1003)"); one pass."""
+    names: dict[str, str] = {}
+    if not keys:
+        return names
+    spec = datamap.current().stores.get(step.store)
+    counted: dict[str, int] = {}
+    with contextlib.suppress(InvalidToken, OSError):  # unreadable: the list still says where
+        for table, record in gather.gathered_records(step):
+            counted[table] = counted.get(table, 0) + 1
+            key = record_key(record)
+            if key in keys and key not in names:
+                table_spec = spec.tables.get(table) if spec is not None else None
+                names[key] = f"record {counted[table]}" + _record_title(record, table_spec)
+                if len(names) == len(keys):
+                    break
+    return names
+
+
+def _record_title(record: dict[str, Any], table_spec: Any) -> str:
+    """The record's first value, titled by the map: " (Ticket number 1003)"; "" when long."""
+    for name, value in record.items():
+        if isinstance(value, dict | list) or value in (None, ""):
+            continue
+        text = str(value)
+        if len(text) > 40:
+            return ""
+        title = table_spec.field_spec(name).title if table_spec is not None else name
+        return f" ({title} {text})"
+    return ""
 
 
 def _int(value: str | None) -> int:

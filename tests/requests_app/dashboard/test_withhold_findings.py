@@ -372,3 +372,63 @@ def test_a_place_in_a_field_reads_as_words(bob: DataSubjectRequest, reviewer: An
     assert leaf_words("Notes", "/2") == "Note 3"
     assert leaf_words("Address", "/lines/0") == "Address (lines, 1)"
     assert leaf_words("Address", "") == "Address"
+
+
+# --- 6. the withheld list says which record, and Undo is beside it -------------------------
+
+
+def test_the_withheld_list_names_the_record_and_undo_is_beside_it(
+    bob: DataSubjectRequest, reviewer: Any
+) -> None:
+    from exports_app import services
+
+    ticket = _ticket(bob)
+    services.redaction_add(
+        dsr=bob,
+        actor=reviewer,
+        store="support",
+        table="tickets",
+        record_key=record_key(ticket),
+        field="",
+        reason="It is about another person",
+    )
+    (made,) = Redaction.objects.all()
+    html = _client(reviewer).get(_url(bob, "?table=tickets")).content.decode()
+    listed = html.split('id="withheld-h"')[1]
+    row = listed.split("<tr")[2].split("</tr>")[0]
+    assert f"Ticket number {ticket['id']}" in row
+    assert "the whole record" in row
+    # the record itself carries the undo for what withholds it
+    article = html.split(f'id="r-{made.record_key[:12]}"')[1].split("</article>")[0]
+    assert f"/redactions/{made.pk}/undo/" in article
+    # and undoing from there comes back to the record
+    response = _client(reviewer).post(
+        f"/staff/requests/{bob.reference}/data/support/redactions/{made.pk}/undo/",
+        {"table": "tickets", "page": 1, "record_key": made.record_key},
+    )
+    assert response["Location"].endswith(f"#r-{made.record_key[:12]}")
+    assert not Redaction.objects.in_force().exists()
+
+
+def test_a_withheld_passage_has_its_undo_in_its_record(
+    bob: DataSubjectRequest, reviewer: Any
+) -> None:
+    from exports_app import services
+
+    ticket = _ticket(bob)
+    services.redaction_add(
+        dsr=bob,
+        actor=reviewer,
+        store="support",
+        table="tickets",
+        record_key=record_key(ticket),
+        field="messages",
+        path="/0/body",
+        passage="Jane Doe",
+        reason="It is about another person",
+    )
+    (made,) = Redaction.objects.all()
+    html = _client(reviewer).get(_url(bob, "?table=tickets")).content.decode()
+    article = html.split(f'id="r-{made.record_key[:12]}"')[1].split("</article>")[0]
+    assert f"/redactions/{made.pk}/undo/" in article
+    assert "Undo: put back “Jane Doe”" in article
