@@ -12,14 +12,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from exports_app import passages
+from exports_app.models import GROUNDS_TOLD, Grounds
 
 # Shorter values ("No", "12") are everywhere in ordinary words; they say nothing on their own.
 SHORTEST = 3
 KINDS = {"email": "an email address", "phone": "a phone number", "card": "a card number"}
 
 
-def leak(reason: str, withheld: Iterable[str]) -> str | None:
-    """Why ``reason`` may not be released beside the ``withheld`` words, or None when it may."""
+def leak(reason: str, withheld: Iterable[str], grounds: str = "") -> str | None:
+    """Why ``reason`` may not be released beside the ``withheld`` words, or None when it may.
+    The ``grounds``' own words are fixed, never taken from the data: they always may."""
+    if grounds in Grounds.values and reason == GROUNDS_TOLD[Grounds(grounds)]:
+        return None
     for found in passages.detect(reason, own=set()):
         if found.kind in KINDS:
             return f"The reason contains {KINDS[found.kind]}; the person reads it, so leave it out."

@@ -520,11 +520,11 @@ def redaction_add(
     if path or passage or start is not None or end is not None:
         spans = _passage_spans(record, field, path, start, end, passage)
         text = passages.leaf_text(record, field, path) or ""
-        _reason_keeps_it(reason, [text[a:b] for a, b in spans])
+        _reason_keeps_it(reason, grounds, [text[a:b] for a, b in spans])
     elif field and field not in record:
         raise RuleViolation(f"That record has no field {field}.", field="field")
     else:
-        _reason_keeps_it(reason, reasons.values_of(record[field] if field else record))
+        _reason_keeps_it(reason, grounds, reasons.values_of(record[field] if field else record))
     where = {"store": store, "table": table, "record_key": record_key, "field": field}
     label = actor_label(actor)
     made = _withhold(dsr, label, where, path, spans, grounds, reason)
@@ -545,9 +545,9 @@ def _checked_reason(reason: str, grounds: str) -> str:
     return reason.strip()
 
 
-def _reason_keeps_it(reason: str, withheld: list[str]) -> None:
+def _reason_keeps_it(reason: str, grounds: str, withheld: list[str]) -> None:
     """Refuse a reason that would release what it withholds (``exports_app.reasons``)."""
-    refusal = reasons.leak(reason, withheld)
+    refusal = reasons.leak(reason, withheld, grounds)
     if refusal:
         raise RuleViolation(refusal, field="reason")
 
@@ -632,7 +632,7 @@ def passages_withhold(
     checked = [
         (p, _passage_spans(record, p.field, p.path, p.start, p.end, p.passage)) for p in picks
     ]
-    _reason_keeps_it(reason, [p.passage for p in picks])
+    _reason_keeps_it(reason, grounds, [p.passage for p in picks])
     label = actor_label(actor)
     made = []
     for pick, spans in checked:

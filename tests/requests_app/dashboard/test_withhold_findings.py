@@ -301,6 +301,27 @@ def test_a_leaking_reason_is_refused_for_ticked_suggestions_too(
     assert not Redaction.objects.exists()
 
 
+def test_the_api_refuses_a_leaking_reason_naming_the_field(
+    bob: DataSubjectRequest, reviewer_api: Any
+) -> None:
+    response = reviewer_api.post(
+        f"/api/v1/requests/{bob.reference}/redactions/",
+        {
+            "store": "support",
+            "table": "tickets",
+            "record_key": record_key(_ticket(bob)),
+            "field": "messages",
+            "path": "/0/body",
+            "passage": "Jane Doe",
+            "reason": "Jane Doe (jane.doe@example.org) has not agreed",
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "reason" in response.json()
+    assert not Redaction.objects.exists()
+
+
 def test_a_plain_reason_of_staffs_own_is_accepted(bob: DataSubjectRequest, reviewer: Any) -> None:
     ticket = _ticket(bob)
     form = {
@@ -432,3 +453,13 @@ def test_a_withheld_passage_has_its_undo_in_its_record(
     article = html.split(f'id="r-{made.record_key[:12]}"')[1].split("</article>")[0]
     assert f"/redactions/{made.pk}/undo/" in article
     assert "Undo: put back “Jane Doe”" in article
+
+
+def test_the_grounds_own_words_are_never_refused_as_a_leak() -> None:
+    from exports_app import reasons
+    from exports_app.models import GROUNDS_TOLD, Grounds
+
+    told = GROUNDS_TOLD[Grounds.THIRD_PARTY]
+    word = max(told.split(), key=len).strip(",.")  # a word of the grounds', withheld as words
+    assert reasons.leak(told, [word]) is not None  # written by staff, it would repeat it
+    assert reasons.leak(told, [word], Grounds.THIRD_PARTY) is None  # the grounds' own: never
