@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from exports_app import passages, suggestions
+from exports_app import passages, reasons, suggestions
 from exports_app.content import ExportContext
 from exports_app.files import stream_export
 from exports_app.gone import FilesGone, files_gone
@@ -519,8 +519,12 @@ def redaction_add(
     spans = [(0, 0)]
     if path or passage or start is not None or end is not None:
         spans = _passage_spans(record, field, path, start, end, passage)
+        text = passages.leaf_text(record, field, path) or ""
+        _reason_keeps_it(reason, grounds, [text[a:b] for a, b in spans])
     elif field and field not in record:
         raise RuleViolation(f"That record has no field {field}.", field="field")
+    else:
+        _reason_keeps_it(reason, grounds, reasons.values_of(record[field] if field else record))
     where = {"store": store, "table": table, "record_key": record_key, "field": field}
     label = actor_label(actor)
     made = _withhold(dsr, label, where, path, spans, grounds, reason)
@@ -539,6 +543,13 @@ def _checked_reason(reason: str, grounds: str) -> str:
             "Say why this is withheld; the person is told the reason.", field="reason"
         )
     return reason.strip()
+
+
+def _reason_keeps_it(reason: str, grounds: str, withheld: list[str]) -> None:
+    """Refuse a reason that would release what it withholds (``exports_app.reasons``)."""
+    refusal = reasons.leak(reason, withheld, grounds)
+    if refusal:
+        raise RuleViolation(refusal, field="reason")
 
 
 def _withheld_changed(dsr: DataSubjectRequest, label: str) -> None:
@@ -621,6 +632,7 @@ def passages_withhold(
     checked = [
         (p, _passage_spans(record, p.field, p.path, p.start, p.end, p.passage)) for p in picks
     ]
+    _reason_keeps_it(reason, grounds, [p.passage for p in picks])
     label = actor_label(actor)
     made = []
     for pick, spans in checked:

@@ -456,40 +456,60 @@ class ReasonForm(forms.Form):
         return data
 
 
+# What a redaction can hold (``exports_app.models.Redaction``): nothing larger is ever accepted,
+# so a tampered form is refused as a form, never failing later in the database.
+MAX_OFFSET = 10**9
+FIELD_CHARS = 200
+PATH_CHARS = 500
+PASSAGE_CHARS = 2000
+
+
 class RedactForm(ReasonForm):
     """Withhold a record, a field, or a passage of text (``path``, and ``start``/``end`` or the
-    ``passage`` itself)."""
+    ``passage`` itself). Nothing is withheld unless the form names it: the whole record only
+    as ``what=record``, never because nothing else was named."""
 
     table = forms.CharField(max_length=200)
     record_key = forms.RegexField(r"^[0-9a-f]{64}$")
     # The record page's one form says what in a word: "record", "field:<name>" or
     # "words:" and a JSON [field, path]; the API and older pages give field and path instead.
     what = forms.CharField(max_length=800, required=False)
-    field = forms.CharField(max_length=200, required=False)
-    path = forms.CharField(max_length=500, required=False)
-    start = forms.IntegerField(required=False, min_value=0)
-    end = forms.IntegerField(required=False, min_value=0)
-    passage = forms.CharField(max_length=2000, required=False, strip=False)
+    field = forms.CharField(max_length=FIELD_CHARS, required=False)
+    path = forms.CharField(max_length=PATH_CHARS, required=False)
+    start = forms.IntegerField(required=False, min_value=0, max_value=MAX_OFFSET)
+    end = forms.IntegerField(required=False, min_value=0, max_value=MAX_OFFSET)
+    passage = forms.CharField(max_length=PASSAGE_CHARS, required=False, strip=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         what = data.pop("what", "")
-        if what == "record":
-            data.update(field="", path="", passage="", start=None, end=None)
-        elif what.startswith("field:"):
-            data.update(field=what[6:], path="", passage="", start=None, end=None)
+        if what == "record" or what.startswith("field:"):
+            if data.get("passage") or data.get("path"):
+                # typed words never widen to the field or the record they are in
+                self.add_error(
+                    "passage",
+                    "You typed words to withhold but chose a whole "
+                    + ("record" if what == "record" else "field")
+                    + ": choose “Words in …” the field they are in, or clear the words.",
+                )
+                return data
+            field = "" if what == "record" else what[6:]
+            if what != "record" and not 0 < len(field) <= FIELD_CHARS:
+                self.add_error("what", "Choose what to withhold.")
+            data.update(field=field, path="", passage="", start=None, end=None)
         elif what.startswith("words:"):
-            try:
-                field, path = json.loads(what[6:])
-                if not isinstance(field, str) or not isinstance(path, str):
-                    raise ValueError(what)
-            except ValueError:
+            target = _words_target(what[6:])
+            if target is None:
                 self.add_error("what", "Choose what to withhold.")
                 return data
-            data.update(field=field, path=path)
+            data.update(field=target[0], path=target[1])
             if not data.get("passage"):
                 self.add_error("passage", "Select or type the words to withhold.")
         elif what:
+            self.add_error("what", "Choose what to withhold.")
+        elif not data.get("field"):
+            # nothing named (a form sent empty, or a tick list with nothing ticked): never
+            # the whole record by default
             self.add_error("what", "Choose what to withhold.")
         if data.get("start") is None and data.get("end") is None:
             data.pop("start", None)
@@ -497,9 +517,25 @@ class RedactForm(ReasonForm):
         return data
 
 
+def _words_target(raw: str) -> tuple[str, str] | None:
+    """The [field, path] a "words:" choice names, or None when it is not one."""
+    try:
+        target = json.loads(raw)
+    except ValueError:
+        return None
+    if not (isinstance(target, list) and len(target) == 2):
+        return None
+    field, path = target
+    if not (isinstance(field, str) and isinstance(path, str)):
+        return None
+    if not 0 < len(field) <= FIELD_CHARS or len(path) > PATH_CHARS:
+        return None
+    return field, path
+
+
 class PicksField(forms.Field):
     """Suggested passages ticked on the page, each a JSON [field, path, start, end, words]
-    (``staff_words.pick_value``)."""
+    (``staff_words.pick_value``), each part within what a redaction can hold."""
 
     widget = forms.MultipleHiddenInput
     default_error_messages = {
@@ -508,17 +544,35 @@ class PicksField(forms.Field):
     }
 
     def to_python(self, value: Any) -> list[Pick]:
-        picks = []
-        for item in value or []:
-            try:
-                field, path, start, end, words = json.loads(item)
-                pick = Pick(str(field), str(path), int(start), int(end), str(words))
-            except (TypeError, ValueError):
-                raise forms.ValidationError(self.error_messages["invalid"], "invalid") from None
-            if not 0 <= pick.start < pick.end:
-                raise forms.ValidationError(self.error_messages["invalid"], "invalid")
-            picks.append(pick)
-        return picks[:200]
+        picks = [self._pick(item) for item in (value or [])[:200]]
+        return picks
+
+    def _pick(self, item: Any) -> Pick:
+        invalid = forms.ValidationError(self.error_messages["invalid"], "invalid")
+        try:
+            parts = json.loads(item, parse_constant=_no_constant)
+        except (TypeError, ValueError):
+            raise invalid from None
+        if not (isinstance(parts, list) and len(parts) == 5):
+            raise invalid
+        field, path, start, end, words = parts
+        if not (
+            isinstance(field, str)
+            and isinstance(path, str)
+            and isinstance(words, str)
+            and type(start) is int
+            and type(end) is int
+        ):
+            raise invalid  # 1e20 is a float, and Infinity is refused while parsing
+        if not 0 < len(field) <= FIELD_CHARS or len(path) > PATH_CHARS:
+            raise invalid
+        if len(words) > PASSAGE_CHARS or not 0 <= start < end <= MAX_OFFSET:
+            raise invalid
+        return Pick(field, path, start, end, words)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)  # NaN, Infinity, -Infinity: not numbers a page ever sends
 
 
 class PicksForm(forms.Form):

@@ -4,18 +4,22 @@ A record becomes a tree of nodes the template draws: text (split into what is wi
 suggested, and the rest), a thread of messages, a group of named values, a list, or a plain
 value. A text node's pieces concatenate to exactly the gathered string, so a passage a member of
 staff selects in the browser is counted in the same characters the files are cut in
-(``exports_app.passages``).
+(``exports_app.passages``). Values that are not words to select (times, dates, money, yes/no,
+by the map's ``format:`` of the field) read as the PDF reads them (``renderers.reading``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from exports_app import passages
 from exports_app.models import Redaction
+from exports_app.renderers.reading import readable_value
 from exports_app.suggestions import Suggestion
+from requests_app.datamap.spec import FieldSpec
 
 # Text longer than this is folded (shown whole once opened).
 FOLD_AT = 2000
@@ -55,6 +59,8 @@ class RecordView:
     fields: list[tuple[str, Node]]
     suggestions: list[Suggestion]
     leaves: list[passages.Leaf]
+    # what withholds a field or words of this record, with the words (its undo is beside it)
+    undoable: list[tuple[Redaction, str]] = dataclasses.field(default_factory=list)
 
 
 def record_view(
@@ -63,7 +69,9 @@ def record_view(
     record: dict[str, Any],
     withheld: list[Redaction],
     suggested: list[Suggestion],
+    spec_of: Callable[[str], FieldSpec] | None = None,
 ) -> RecordView:
+    """The record as nodes; ``spec_of`` gives a field's spec in the data map (its format)."""
     whole = next((r for r in withheld if not r.field), None)
     by_field = {r.field: r for r in withheld if r.field and not r.is_passage}
     spans: dict[tuple[str, str], list[Redaction]] = {}
@@ -74,7 +82,18 @@ def record_view(
     for s in suggested:
         hints.setdefault((s.field, s.path), []).append(s)
 
+    def reading(name: str, path: str, value: Any) -> str | None:
+        # the field's format reads its own value; anything nested only as plainly itself
+        spec = spec_of(name) if spec_of is not None else None
+        if spec is None or path:
+            spec = FieldSpec(name, "", None, None, None, True, False, None)
+        return readable_value(value, spec)
+
     def node(name: str, path: str, value: Any) -> Node:
+        words = None if isinstance(value, list | dict) else reading(name, path, value)
+        selectable = (name, path) in spans or (name, path) in hints
+        if isinstance(value, str) and words is not None and not selectable:
+            return Node("value", name, path, text=words)  # a time, an amount: no words to select
         if isinstance(value, str):
             return Node(
                 "text",
@@ -99,6 +118,8 @@ def record_view(
                     for k, v in value.items()
                 ],
             )
+        if words is not None:
+            return Node("value", name, path, text=words)
         return Node("value", name, path, text="" if value is None else str(value))
 
     fields = []

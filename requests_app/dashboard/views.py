@@ -17,7 +17,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.http import require_http_methods
 
 from exports_app import passages, suggestions
@@ -25,7 +25,7 @@ from exports_app import services as exports
 from exports_app.content import record_key
 from exports_app.gone import files_gone
 from exports_app.models import DismissedSuggestion, DownloadLink, Export, ExportFormat, Redaction
-from requests_app import selectors, workflow
+from requests_app import datamap, selectors, workflow
 from requests_app.core import actions, documents
 from requests_app.core.audit import event_append
 from requests_app.core.errors import DomainError
@@ -599,6 +599,20 @@ def decide_correction(request: HttpRequest, reference: str, position: int) -> Ht
 def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse:
     """A paginated preview of what one store gave, with the means to withhold a record or field."""
     dsr = _request_or_404(reference)
+    return _store_page(
+        request, dsr, store, str(request.GET.get("table", "")), _int(request.GET.get("page"))
+    )
+
+
+def _store_page(
+    request: HttpRequest,
+    dsr: DataSubjectRequest,
+    store: str,
+    wanted: str,
+    number: int,
+    status: int = 200,
+) -> HttpResponse:
+    reference = dsr.reference
     step = GatherStep.objects.filter(request=dsr, store=store, status=StepStatus.DONE).first()
     if step is None:
         raise Http404
@@ -610,10 +624,9 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
         )
         return redirect("dashboard-request", reference=reference)
     tables = list(step.table_counts)
-    wanted = str(request.GET.get("table", ""))
     table = wanted if wanted in tables else (tables[0] if tables else "")
     try:
-        page = selectors.gathered_page(step=step, table=table, number=_int(request.GET.get("page")))
+        page = selectors.gathered_page(step=step, table=table, number=number)
     except (InvalidToken, OSError):
         messages.error(
             request,
@@ -625,6 +638,7 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
         Redaction.objects.filter(request=dsr, store=store).order_by("created_at", "pk")
     )
     words = _passage_words(step, [r for r in all_withheld if r.is_passage])
+    named = _record_names(step, {r.record_key for r in all_withheld})
     by_record: dict[str, list[Redaction]] = {}
     for r in all_withheld:
         if r.table == table and r.withdrawn_at is None:
@@ -632,12 +646,24 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
     can_redact = actions.refusal("redact", request.user, dsr) is None
     first = (page.number - 1) * page.per_page
     suggested = suggestions.for_records(dsr, store, table, page.records) if can_redact else {}
-    views = [
-        records.record_view(
-            first + i + 1, key, record, by_record.get(key, []), suggested.get(key, [])
-        )
-        for i, (key, record) in enumerate(page.records)
-    ]
+    store_spec = datamap.current().stores.get(store)
+    table_spec = store_spec.tables.get(table) if store_spec is not None else None
+    with translation.override(dsr.language):  # read as the person's PDF reads them
+        views = [
+            records.record_view(
+                first + i + 1,
+                key,
+                record,
+                by_record.get(key, []),
+                suggested.get(key, []),
+                table_spec.field_spec if table_spec is not None else None,
+            )
+            for i, (key, record) in enumerate(page.records)
+        ]
+    for view in views:  # each record carries the undo of what withholds it, with its words
+        view.undoable = [
+            (r, words.get(id(r), "")) for r in by_record.get(view.key, []) if r.field or r.path
+        ]
     return render(
         request,
         "dashboard/store_data.html",
@@ -648,10 +674,13 @@ def store_data(request: HttpRequest, reference: str, store: str) -> HttpResponse
             "table": table,
             "page": page,
             "records": views,
-            "withheld": [(r, words.get(id(r), "")) for r in all_withheld],
+            "withheld": [
+                (r, words.get(id(r), ""), named.get(r.record_key, "")) for r in all_withheld
+            ],
             "reasons": RedactForm().fields["reason"],
             "can_redact": can_redact,
         },
+        status=status,
     )
 
 
@@ -709,6 +738,39 @@ def _passage_words(step: GatherStep, items: list[Any]) -> dict[int, str]:
     return words
 
 
+def _record_names(step: GatherStep, keys: set[str]) -> dict[str, str]:
+    """Which record each key is, for staff: its number in its table (as the pages count) and
+    its first value in the map's words ("record 3 (Ticket number 1003)"); one pass."""
+    names: dict[str, str] = {}
+    if not keys:
+        return names
+    spec = datamap.current().stores.get(step.store)
+    counted: dict[str, int] = {}
+    with contextlib.suppress(InvalidToken, OSError):  # unreadable: the list still says where
+        for table, record in gather.gathered_records(step):
+            counted[table] = counted.get(table, 0) + 1
+            key = record_key(record)
+            if key in keys and key not in names:
+                table_spec = spec.tables.get(table) if spec is not None else None
+                names[key] = f"record {counted[table]}" + _record_title(record, table_spec)
+                if len(names) == len(keys):
+                    break
+    return names
+
+
+def _record_title(record: dict[str, Any], table_spec: Any) -> str:
+    """The record's first value, titled by the map: " (Ticket number 1003)"; "" when long."""
+    for name, value in record.items():
+        if isinstance(value, dict | list) or value in (None, ""):
+            continue
+        text = str(value)
+        if len(text) > 40:
+            return ""
+        title = table_spec.field_spec(name).title if table_spec is not None else name
+        return f" ({title} {text})"
+    return ""
+
+
 def _int(value: str | None) -> int:
     try:
         return int(value or 1)
@@ -735,6 +797,17 @@ def _files_words(dsr: DataSubjectRequest) -> str:
     return "the files are built with it once the response is approved."
 
 
+def _refused(
+    request: HttpRequest, dsr: DataSubjectRequest, store: str, message: str
+) -> HttpResponse:
+    """A refused change to what is withheld: the page it came from again, as a 400, opening at
+    the top where the message is (never at a record the message would be out of sight of)."""
+    messages.error(request, message)
+    return _store_page(
+        request, dsr, store, str(request.POST.get("table", "")), _int(request.POST.get("page")), 400
+    )
+
+
 def _form_errors(form: Any) -> str:
     return "; ".join(str(e) for errors in form.errors.values() for e in errors)
 
@@ -745,13 +818,14 @@ def redact(request: HttpRequest, reference: str, store: str) -> HttpResponse:
     """Withhold what the record's form names, or the suggestions ticked, for one reason."""
     dsr = _request_or_404(reference)
     back = _back_to_data(request, reference, store)
-    ticked = "suggestion" in request.POST
+    # The record's own form names what ("what", or the API-style "field"); anything else is the
+    # suggestions' form, which withholds only what is ticked (nothing ticked: nothing).
+    ticked = not ({"what", "field"} & set(request.POST))
     form: RedactForm | WithholdPicksForm = (
         WithholdPicksForm(request.POST) if ticked else RedactForm(request.POST)
     )
     if not form.is_valid():
-        messages.error(request, "Nothing was withheld: " + _form_errors(form))
-        return redirect(back)
+        return _refused(request, dsr, store, "Nothing was withheld: " + _form_errors(form))
     assert isinstance(request.user, User)
     data = dict(form.cleaned_data)
     try:
@@ -769,8 +843,7 @@ def redact(request: HttpRequest, reference: str, store: str) -> HttpResponse:
         else:
             made = exports.redaction_add(dsr=dsr, actor=request.user, store=store, **data)
     except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect(back)
+        return _refused(request, dsr, store, "Nothing was withheld: " + exc.message)
     if not made:
         messages.info(request, "That was withheld already.")
         return redirect(back)
@@ -815,8 +888,7 @@ def suggestion_dismiss(request: HttpRequest, reference: str, store: str) -> Http
     form = PicksForm(request.POST)
     back = _back_to_data(request, reference, store)
     if not form.is_valid():
-        messages.error(request, "Nothing was changed: " + _form_errors(form))
-        return redirect(back)
+        return _refused(request, dsr, store, "Nothing was changed: " + _form_errors(form))
     assert isinstance(request.user, User)
     try:
         exports.suggestions_dismiss(
@@ -829,5 +901,5 @@ def suggestion_dismiss(request: HttpRequest, reference: str, store: str) -> Http
         )
         messages.success(request, "Left in: they will not be suggested again.")
     except DomainError as exc:
-        messages.error(request, exc.message)
+        return _refused(request, dsr, store, "Nothing was changed: " + exc.message)
     return redirect(back)

@@ -52,6 +52,24 @@ def leaf_place(path: str) -> str:
     return " \u203a ".join(str(int(p) + 1) if INDEX.fullmatch(p) else p for p in parts)
 
 
+def leaf_words(title: str, path: str) -> str:
+    """Where a text is, in words: ``Messages`` at ``/0/body`` → "Message 1, body" (a list's
+    item named by its field's name, counted from 1); otherwise "Address (lines, 1)"."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.strip("/").split("/") if p]
+    if not parts:
+        return title
+    words = [str(int(p) + 1) if INDEX.fullmatch(p) else p for p in parts]
+    if INDEX.fullmatch(parts[0]) and len(title) > 1 and title.endswith("s"):
+        return ", ".join([f"{title[:-1]} {words[0]}", *words[1:]])
+    return f"{title} ({', '.join(words)})"
+
+
+@register.simple_tag
+def leaf_title(store: str, table: str, field: str, path: str) -> str:
+    """A text's place in a record for staff: its field's title and where in it, as words."""
+    return leaf_words(field_title(store, table, field), path)
+
+
 @register.simple_tag
 def table_title(store: str, table: str) -> str:
     """A table's name as the data map labels it, else readable: ``page_views`` → "Page views"."""
