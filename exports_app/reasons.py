@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from exports_app import passages
+from exports_app import lookalikes
 from exports_app.models import GROUNDS_TOLD, Grounds
 
 # Shorter values ("No", "12") are everywhere in ordinary words; they say nothing on their own.
@@ -24,7 +24,7 @@ def leak(reason: str, withheld: Iterable[str], grounds: str = "") -> str | None:
     The ``grounds``' own words are fixed, never taken from the data: they always may."""
     if grounds in Grounds.values and reason == GROUNDS_TOLD[Grounds(grounds)]:
         return None
-    for found in passages.detect(reason, own=set()):
+    for found in lookalikes.detect(reason, lookalikes.Own()):
         if found.kind in KINDS:
             return f"The reason contains {KINDS[found.kind]}; the person reads it, so leave it out."
     folded = _folded(reason)
