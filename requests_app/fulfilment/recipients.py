@@ -112,21 +112,19 @@ def _new_link(notice: ProcessorNotice) -> str:
 def recipient_received(*, dsr: DataSubjectRequest, store: StoreSpec) -> bool:
     """Whether the ``notify`` recipient ``store`` received this person's data: whether a table
     its ``receives_from`` names held their records, as gathering found them or the approved
-    erasure plan counted them. A source not gathered to the end (a store added to the map since)
-    cannot show it held nothing, so it counts as holding their data: the recipient is told."""
-    gathered = {step.store: step for step in dsr.gather_steps.all()}
-    counted = {
-        (plan["store"], table["table"]): int(table.get("records") or 0)
-        for plan in (dsr.erasure_plan or {}).get("stores") or []
-        for table in plan.get("tables") or []
-    }
-    for source, table in store.receives_from:
-        step = gathered.get(source)
-        if step is None or step.status != StepStatus.DONE:
-            return True
-        if int(step.table_counts.get(table) or 0) or counted.get((source, table), 0):
-            return True
-    return False
+    erasure plan counted them on the store. A table neither counted (a store added to the map
+    since, a gathering not finished) cannot show it held nothing, so it counts as holding their
+    data: the recipient is told."""
+    found: dict[tuple[str, str], int] = {}
+    for step in dsr.gather_steps.filter(status=StepStatus.DONE):
+        source = datamap.current().stores.get(step.store)
+        for table in source.tables if source is not None else ():
+            found[(step.store, table)] = int(step.table_counts.get(table) or 0)
+    for plan in (dsr.erasure_plan or {}).get("stores") or []:
+        for table in plan.get("tables") or []:
+            key = (plan["store"], table["table"])
+            found[key] = found.get(key, 0) + int(table.get("records") or 0)
+    return any(found.get(source, 1) for source in store.receives_from)
 
 
 def notices_send(*, dsr: DataSubjectRequest, purpose: str) -> list[ProcessorNotice]:

@@ -135,6 +135,40 @@ def test_a_correction_tells_the_card_processor_only_about_a_person_whose_billing
         assert "not yet confirmed" not in body
 
 
+def test_a_source_nobody_searched_for_the_person_counts_as_holding_their_data(
+    own_estate: OwnEstate,
+    verified: Any,
+    reviewer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Billing was never gathered for these requests (as if added to the map since): a
+    correction cannot show Carol has no billing data there, so Stripe is told; an erasure's
+    plan counted billing on the store itself at approval (nothing), so Stripe is not."""
+    correction = verified(
+        request_type="rectification",
+        name="Carol Chen",
+        email=CAROL,
+        corrections=[CorrectionInput(field="Phone number", corrected_value="07700 900099")],
+    )
+    correction.gather_steps.filter(store="billing").delete()
+    rectification.correction_decide(
+        dsr=correction, position=1, actor=reviewer, decision="accepted", target_field="phone"
+    )
+    decisions.request_submit(dsr=correction, actor=reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        decisions.request_act(action="approve", dsr=correction, actor=approver)
+    assert ProcessorNotice.objects.filter(request=correction).count() == 1
+
+    erasure = verified(request_type="erasure", name="Carol Chen", email=CAROL)
+    erasure.gather_steps.filter(store="billing").delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        submit_and_approve(erasure, approver, reason="checked")
+    erasure.refresh_from_db()
+    assert erasure.status == Status.COMPLETED
+    assert not ProcessorNotice.objects.filter(request=erasure).exists()
+
+
 def test_the_certificates_download_page_speaks_of_recipients_only_when_one_has_not_confirmed(
     own_estate: OwnEstate,
     verified: Any,
