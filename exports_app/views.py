@@ -19,7 +19,7 @@ from exports_app.files import FileMismatch, stream_export
 from exports_app.models import RECORD_FORMATS
 from requests_app.core.errors import TokenInvalid
 from requests_app.intake import verification
-from requests_app.models import TokenPurpose
+from requests_app.models import ProcessorNotice, TokenPurpose
 from smarct_dsar.crypto import InvalidToken
 from smarct_dsar.proxies import client_ip
 from smarct_dsar.ratelimit import rate_limit_hit, too_many_page
@@ -62,6 +62,10 @@ def download_page(request: HttpRequest, token: str) -> HttpResponse:
             "link": delivery.link,
             "files": [(e, delivery.left[e.format]) for e in delivery.exports],
             "certificate": any(e.format in RECORD_FORMATS for e in delivery.exports),
+            # the page names no recipient "not yet confirmed" unless one was told and is awaited
+            "waiting": ProcessorNotice.objects.filter(
+                request=delivery.link.request, confirmed_at__isnull=True
+            ).exists(),
             "token": token,
         },
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import (
     Case,
@@ -34,16 +35,19 @@ from exports_app.models import Grounds, Redaction
 from requests_app.dashboard import charts
 from requests_app.dashboard.charts import Chart, Counts
 from requests_app.dashboard.forms import REJECTION_TEMPLATES
+from requests_app.fulfilment.erasure_plans import tables_kept
 from requests_app.models import (
     OPEN_STATUSES,
     Channel,
     DataSubjectRequest,
+    ErasureStep,
     EventAction,
     Extension,
     LegalHold,
     RequestEvent,
     RequestType,
     Status,
+    StepStatus,
 )
 
 # Short names: a board reads these, beside the chart's colours.
@@ -343,15 +347,23 @@ def _register_row(label: str, rows: QuerySet[Redaction] | QuerySet[LegalHold]) -
 
 
 def _kept_by_law(closed: QuerySet[DataSubjectRequest]) -> list[RegisterRow]:
-    # Nested JSON (store → table → rule) that no portable SQL function reads: the approved plans
-    # of the period's erasures are few, read here.
+    """Each legal basis an erasure kept rows under, counted only where rows were kept: a rule
+    to retain that met none of the person's rows (no billing account to keep) is no exemption
+    used. From the approved plans and what each store's step did (``tables_kept``)."""
+    # Nested JSON (store → table → counts) that no portable SQL function reads: the approved
+    # plans of the period's erasures are few, read here.
     kept: dict[str, set[str]] = defaultdict(set)
     plans = closed.filter(request_type=RequestType.ERASURE).exclude(erasure_plan=None)
-    for reference, plan in plans.values_list("reference", "erasure_plan"):
-        for tables in (plan or {}).get("rules", {}).values():
-            for rule in tables.values():
-                if rule.get("action") == "retain":
-                    kept[str(rule.get("legal_basis") or "no basis recorded")].add(reference)
+    outcomes: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for request_id, store, outcome in ErasureStep.objects.filter(
+        request__in=plans, status=StepStatus.DONE
+    ).values_list("request_id", "store", "outcome"):
+        outcomes[request_id][store] = outcome
+    for pk, reference, plan in plans.values_list("pk", "reference", "erasure_plan"):
+        for _store, _table, basis, _rows in tables_kept(
+            (plan or {}).get("stores") or [], outcomes[pk]
+        ):
+            kept[basis or "no basis recorded"].add(reference)
     return [
         RegisterRow(KEPT_BY_LAW.format(basis=basis), len(refs), sorted(refs))
         for basis, refs in sorted(kept.items())

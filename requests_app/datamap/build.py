@@ -4,7 +4,9 @@ on the checker rather than stopping at the first."""
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
+from dataclasses import replace
 from typing import Any
 
 from requests_app.datamap import spec
@@ -17,6 +19,7 @@ STORE_KEYS = {
     "organisation",
     "role",
     "notify_email",
+    "receives_from",
     "connection",
     "tables",
     "resources",
@@ -103,6 +106,10 @@ def build(raw: Any, c: Checker, file: str) -> spec.DataMap:
         ).items()
     }
     _check_register_covers(stores, register, c)
+    stores = {
+        name: _with_sources(store, (top.get("stores") or {}).get(name), stores, c)
+        for name, store in stores.items()
+    }
     opt_out = _changes(top.get("marketing_opt_out"), ("marketing_opt_out",), stores, c)
     restrict = _changes(top.get("restrict"), ("restrict",), stores, c, undone=True)
     return spec.DataMap(
@@ -201,6 +208,75 @@ def _store(name: str, value: Any, path: Path_, c: Checker) -> spec.StoreSpec:
         max_retries=int(c.number(data.get("max_retries"), (*path, "max_retries"), 3)),
         public_description=c.text(data.get("public_description"), (*path, "public_description")),
     )
+
+
+def _with_sources(
+    store: spec.StoreSpec, raw: Any, stores: dict[str, spec.StoreSpec], c: Checker
+) -> spec.StoreSpec:
+    """A recipient's ``receives_from``, checked against the stores and spelt out table by table
+    (a store alone stands for every table it lists)."""
+    path: Path_ = ("stores", store.name, "receives_from")
+    value = raw.get("receives_from") if isinstance(raw, dict) else None
+    if store.kind != "notify":
+        if value is not None:
+            c.fail(
+                path,
+                "'receives_from' is for notify recipients only: Smarct changes this store itself",
+                "remove it",
+            )
+        return store
+    if value is None:
+        c.fail(
+            path[:2],
+            "'receives_from' is missing: nothing says whose data this recipient has, so it "
+            "cannot be told only about the people it holds",
+            "add receives_from: listing the stores or tables whose data it gets from us (e.g. "
+            "[billing.payment_methods], or [billing] for all of a store)",
+        )
+        return store
+    entries = c.strings(value, path)
+    if not entries and isinstance(value, list):
+        c.fail(
+            path,
+            "the list is empty, so this recipient would never be told of any request",
+            "name the stores or tables whose data it receives (receives_from: "
+            "[billing.payment_methods]), or remove the store if it receives none",
+        )
+    sources: list[tuple[str, str]] = []
+    for i, entry in enumerate(entries):
+        for pair in _source(entry, (*path, i), stores, c):
+            if pair not in sources:
+                sources.append(pair)
+    return replace(store, receives_from=tuple(sources))
+
+
+def _source(
+    entry: str, path: Path_, stores: dict[str, spec.StoreSpec], c: Checker
+) -> list[tuple[str, str]]:
+    """One ``receives_from`` entry: ``store`` (all its tables) or ``store.table``."""
+    name, _, table = entry.partition(".")
+    searched = sorted(s.name for s in stores.values() if s.searchable)
+    if name not in stores:
+        close = difflib.get_close_matches(name, searched, n=1)
+        fix = f"did you mean '{close[0]}'?" if close else f"use one of: {', '.join(searched)}"
+        c.fail(path, f"no store called '{name}'", fix)
+        return []
+    if not stores[name].searchable:
+        c.fail(
+            path,
+            f"'{name}' is a notify recipient: Smarct finds nothing there",
+            f"name the stores Smarct searches whose data it receives: {', '.join(searched)}",
+        )
+        return []
+    tables = list(stores[name].tables)
+    if not table:
+        return [(name, t) for t in tables]
+    if table not in tables:
+        close = difflib.get_close_matches(table, tables, n=1)
+        fix = f"did you mean '{name}.{close[0]}'?" if close else f"use one of: {', '.join(tables)}"
+        c.fail(path, f"store '{name}' lists no '{table}'", fix)
+        return []
+    return [(name, table)]
 
 
 def _table(name: str, value: Any, kind: str, path: Path_, c: Checker) -> spec.TableSpec:

@@ -209,6 +209,9 @@ class StoreSpec:
     timeout_seconds: float = 15.0
     max_retries: int = 3
     public_description: str | None = None  # what the person reads ("description" is for staff)
+    # A ``notify`` recipient: the (store, table) pairs whose data it receives from Smarct. It is
+    # told of a person's request only when their data was found in one of them.
+    receives_from: tuple[tuple[str, str], ...] = ()
 
     @property
     def public_title(self) -> str:

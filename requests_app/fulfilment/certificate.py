@@ -65,6 +65,24 @@ def subject_identifier(email: str) -> str:
     return keyed_hash(email.strip().lower(), purpose="certificate")[:32]
 
 
+# What was done to a table's rows, in the order the certificate says it, from what was done
+# (never from the rule alone: a rule applied to no rows did nothing).
+DONE_WORDS = (
+    ("deleted", _("Deleted")),
+    ("anonymised", _("Anonymised")),
+    ("retained", _("Retained")),
+)
+
+
+def done_words(counts: dict[str, int]) -> list[str]:
+    """What was done to a table's rows: one word per action that changed or kept some of them,
+    "Left unchanged" when other records kept every one; empty when none were held."""
+    words = [str(word) for key, word in DONE_WORDS if counts.get(key)]
+    if not words and counts.get("shared"):
+        words.append(str(_("Left unchanged")))
+    return words
+
+
 @dataclass(frozen=True)
 class StoreReport:
     plan: StorePlan
@@ -108,9 +126,13 @@ class StoreReport:
 
             # the map's labels, as the person reads them in their access PDF
             spec = self._spec(table.table)
+            counts = {key: count(key) for key in ("deleted", "anonymised", "retained", "shared")}
+            if table.action != "anonymise":
+                counts["anonymised"] = 0  # fields anonymised in kept rows: said with "kept"
             rows.append(
                 {
                     "plan": table,
+                    "done": done_words(counts),
                     "title": spec.title if spec is not None else readable(table.table),
                     "fields": ", ".join(
                         f"{spec.field_spec(name).title if spec else readable(name)} "

@@ -4,7 +4,8 @@ deletion certificate. The plan staff review and approve is ``erasure_plans.py``.
     in_review: ``erasure_plan`` shows what will happen, counted on the stores (a dry run)
     approved:  waits while ``erasure_holds`` finds a reason (a staff hold, an open access request)
     fulfilling: ``erasure_start`` queues one ``ErasureStep`` per store and emails an Article 19
-               notice to each recipient with no API; each step erases, then searches the store
+               notice to each recipient with no API that received the person's data (its
+               ``receives_from`` held some); each step erases, then searches the store
                again (the re-scan); anything left that the plan does not retain fails the step
     all done:  the certificate is built, signed, released and emailed; the request completes.
 
@@ -202,7 +203,8 @@ def _plan_not_approved(dsr: DataSubjectRequest) -> list[str]:
 
 def erasure_start(dsr: DataSubjectRequest) -> list[Step]:
     """One step per store Smarct can act on, queued after commit, and an Article 19 notice to
-    each recipient it cannot. Call inside the transaction that starts fulfilment. Idempotent."""
+    each recipient it cannot that received the person's data (``notices_send``). Call inside the
+    transaction that starts fulfilment. Idempotent."""
     stores = [s.name for s in datamap.current().stores.values() if s.searchable]
     steps = steps_plan(ErasureStep, dsr=dsr, stores=stores, task=Task.ERASE_STORE)
     notices_send(dsr=dsr, purpose=NoticePurpose.ERASURE)

@@ -288,6 +288,31 @@ def retention_counted(store: str, table: str, rule: dict[str, Any] | None) -> st
     )
 
 
+def tables_kept(
+    stores: list[dict[str, Any]], outcomes: dict[str, dict[str, Any]]
+) -> list[tuple[str, str, str, int]]:
+    """``(store, table, legal basis, rows)`` for each table whose rows an erasure kept by law:
+    ``stores`` is the approved plan (``plan_as_json``), ``outcomes`` each erased store's step
+    outcome. A table counts only in a store the erasure ran on, and only if rows were kept there:
+    what the step reported, or at least what the plan counted (the certificate's rule). A rule
+    to retain that met no rows kept nothing."""
+    kept = []
+    for store in stores:
+        if store.get("store") not in outcomes:
+            continue
+        done = outcomes[store["store"]] or {}
+        for table in store.get("tables") or []:
+            if table.get("action") != "retain":
+                continue
+            rows = max(
+                int(table.get("retained") or 0),
+                int((done.get(table["table"]) or {}).get("retained") or 0),
+            )
+            if rows:
+                kept.append((store["store"], table["table"], table.get("legal_basis") or "", rows))
+    return kept
+
+
 def plan_digest(rules: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(rules, sort_keys=True).encode()).hexdigest()
 

@@ -28,7 +28,13 @@ from requests_app.core.locking import lock, staff_action
 from requests_app.core.notifications import email_queue
 from requests_app.core.permissions import actor_label
 from requests_app.datamap.spec import StoreSpec, readable
-from requests_app.models import Correction, DataSubjectRequest, NoticePurpose, ProcessorNotice
+from requests_app.models import (
+    Correction,
+    DataSubjectRequest,
+    NoticePurpose,
+    ProcessorNotice,
+    StepStatus,
+)
 from smarct_dsar.crypto import new_token, token_hash
 
 
@@ -103,12 +109,34 @@ def _new_link(notice: ProcessorNotice) -> str:
     return raw
 
 
+def recipient_received(*, dsr: DataSubjectRequest, store: StoreSpec) -> bool:
+    """Whether the ``notify`` recipient ``store`` received this person's data: whether a table
+    its ``receives_from`` names held their records, as gathering found them or the approved
+    erasure plan counted them on the store. A table neither counted (a store added to the map
+    since, a gathering not finished) cannot show it held nothing, so it counts as holding their
+    data: the recipient is told."""
+    found: dict[tuple[str, str], int] = {}
+    for step in dsr.gather_steps.filter(status=StepStatus.DONE):
+        source = datamap.current().stores.get(step.store)
+        for table in source.tables if source is not None else ():
+            found[(step.store, table)] = int(step.table_counts.get(table) or 0)
+    for plan in (dsr.erasure_plan or {}).get("stores") or []:
+        for table in plan.get("tables") or []:
+            key = (plan["store"], table["table"])
+            found[key] = found.get(key, 0) + int(table.get("records") or 0)
+    return any(found.get(source, 1) for source in store.receives_from)
+
+
 def notices_send(*, dsr: DataSubjectRequest, purpose: str) -> list[ProcessorNotice]:
-    """Email a notice to every ``notify`` recipient once (inside the caller's transaction)."""
+    """Email a notice once (inside the caller's transaction) to every ``notify`` recipient that
+    received the person's data (Article 19 speaks of recipients to whom it was disclosed); one
+    that never did is told nothing, not even that the person asked."""
     corrections = [c for c in dsr.corrections.all() if c.final_value]
     sent = []
     for store in datamap.current().stores.values():
         if store.searchable or not store.notify_email:
+            continue
+        if not recipient_received(dsr=dsr, store=store):
             continue
         raw = new_token()
         notice, created = ProcessorNotice.objects.get_or_create(

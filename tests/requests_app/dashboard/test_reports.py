@@ -19,10 +19,12 @@ from requests_app.core.audit import event_append
 from requests_app.dashboard.reports import KEPT_BY_LAW, WITHHELD, Period, report
 from requests_app.models import (
     DataSubjectRequest,
+    ErasureStep,
     Extension,
     LegalHold,
     RequestEvent,
     Status,
+    StepStatus,
 )
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +85,13 @@ def seeded(submit: Any) -> Seeded:
              due_on=dt.date(2026, 6, 5), status=Status.COMPLETED,
              erasure_plan={"rules": {"billing": {
                  "invoices": {"action": "retain", "legal_basis": "=UK tax law (HMRC)"},
-                 "customers": {"action": "delete", "legal_basis": None}}}})  # fmt: skip
+                 "customers": {"action": "delete", "legal_basis": None}}},
+                 "stores": [{"store": "billing", "tables": [
+                     {"table": "invoices", "action": "retain", "retained": 3,
+                      "legal_basis": "=UK tax law (HMRC)"},
+                     {"table": "customers", "action": "delete", "deleted": 1}]}]})  # fmt: skip
+    ErasureStep.objects.create(request=c, store="billing", status=StepStatus.DONE,
+                               outcome={"invoices": {"retained": 3}})  # fmt: skip
     d = make("d", "Dan Refused", "dan@example.com", "erasure", channel="web",
              received=dt.date(2026, 4, 1), closed=dt.date(2026, 4, 10),
              due_on=dt.date(2026, 5, 1), status=Status.REJECTED)  # fmt: skip

@@ -30,6 +30,10 @@ def test_demo_and_chinook_maps_load() -> None:
         "payments",
     }
     assert demo.stores["payments"].kind == "notify"
+    assert demo.stores["payments"].receives_from == (
+        ("billing", "billing_accounts"),
+        ("billing", "payment_methods"),
+    )
     assert [a.store for a in demo.opt_out] == ["marketing", "consent"]
     assert [(r.store, r.table, r.set, r.lift) for r in demo.restrict] == [
         ("crm", "customers", {"processing_restricted": True}, {"processing_restricted": False}),
@@ -50,6 +54,23 @@ def test_demo_and_chinook_maps_load() -> None:
     }
     chinook = datamap.load(ROOT / "demo" / "chinook-data-map.yaml")
     assert list(chinook.stores["chinook"].tables) == ["Customer", "Invoice", "InvoiceLine"]
+
+
+def test_a_recipient_that_receives_a_whole_store_receives_each_of_its_tables(
+    tmp_path: Path,
+) -> None:
+    path = _broken(
+        tmp_path,
+        "receives_from: [billing.billing_accounts, billing.payment_methods]",
+        "receives_from: [billing, consent.consents.jsonl]",
+    )
+    assert datamap.load(path).stores["payments"].receives_from == (
+        ("billing", "billing_accounts"),
+        ("billing", "invoices"),
+        ("billing", "invoice_lines"),
+        ("billing", "payment_methods"),
+        ("consent", "consents.jsonl"),
+    )
 
 
 def test_unlisted_columns_inherit_the_table_defaults() -> None:
@@ -170,6 +191,41 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
             "public_description: Our record of how you use our website",
             "public_description: [a, b]",
             "stores.analytics.public_description: expected text, found list",
+        ),
+        # what a notify recipient receives: said, and said of stores and tables that exist
+        (
+            "    receives_from: [billing.billing_accounts, billing.payment_methods]\n",
+            "",
+            "stores.payments: 'receives_from' is missing",
+        ),
+        (
+            "receives_from: [billing.billing_accounts, billing.payment_methods]",
+            "receives_from: [biling.billing_accounts, billing.payment_methods]",
+            "stores.payments.receives_from.0: no store called 'biling'. Fix: did you mean "
+            "'billing'?",
+        ),
+        (
+            "receives_from: [billing.billing_accounts, billing.payment_methods]",
+            "receives_from: [billing.billing_accounts, billing.payment_method]",
+            "stores.payments.receives_from.1: store 'billing' lists no 'payment_method'. Fix: did "
+            "you mean 'billing.payment_methods'?",
+        ),
+        (
+            "receives_from: [billing.billing_accounts, billing.payment_methods]",
+            "receives_from: [payments]",
+            "stores.payments.receives_from.0: 'payments' is a notify recipient: Smarct finds "
+            "nothing there",
+        ),
+        (
+            "receives_from: [billing.billing_accounts, billing.payment_methods]",
+            "receives_from: []",
+            "stores.payments.receives_from: the list is empty, so this recipient would never be "
+            "told of any request",
+        ),
+        (
+            "    notify_email: privacy@mailflow.example\n",
+            "    notify_email: privacy@mailflow.example\n    receives_from: [crm]\n",
+            "stores.marketing.receives_from: 'receives_from' is for notify recipients only",
         ),
     ],
 )

@@ -276,7 +276,7 @@ def test_the_certificate_is_signed_verifies_and_fails_after_one_byte_changes(
     assert "Email address (replaced by a keyed hash)" in text  # the field's label
     assert "Notes by our staff" in text  # the table's label, never its code name
     assert "customer_notes" not in text
-    assert "None held." in text  # Bob was never on the marketing list
+    assert "None held: nothing to do." in text  # Bob was never on the marketing list
     assert json.loads(signature)["reference"] == dsr.reference
     # each store in the person's words: the staff's description is not for them
     assert "Our record of how you use our website" in flat(text)
