@@ -763,8 +763,14 @@ def suggestions_dismiss(
             "meanwhile); reload the page.",
             field="suggestion",
         )
-    for p in picks:
-        _dismiss(dsr, actor_label(actor), store, table, record_key, p.field, p.path, p.start, p.end)
+    label = actor_label(actor)
+    made = [
+        _dismiss(dsr, label, store, table, record_key, p.field, p.path, p.start, p.end)
+        for p in picks
+    ]
+    if any(made) and dsr.status == Status.FULFILLING:
+        # what is left in is approved too: after approval, the response is approved again
+        request_reopen(dsr=dsr, actor=label)
 
 
 def _dismiss(
@@ -777,7 +783,8 @@ def _dismiss(
     path: str,
     start: int,
     end: int,
-) -> None:
+) -> bool:
+    """Leave one suggestion in; True when it was not left in already."""
     target = dict(store=store, table=table, record_key=record_key, field=field, path=path)
     _, created = DismissedSuggestion.objects.get_or_create(
         request=dsr, **target, span_start=start, span_end=end, defaults={"dismissed_by": label}
@@ -786,3 +793,4 @@ def _dismiss(
         event_append(
             dsr=dsr, actor=label, action="dismiss_suggestion", payload=_where(target, start, end)
         )
+    return created

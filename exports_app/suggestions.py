@@ -1,13 +1,15 @@
 """Suggested passages to withhold: what in a person's records looks like someone else's data.
 
 The patterns are ``lookalikes.detect``'s; this module says who the person is. Only what is proved
-to be theirs keeps a passage from being suggested: the address they verified, and the values
-the stores found them by (the data map's ``identity`` columns of the record). What they typed
-as their name or phone proves nothing (anyone may type a colleague's address as a name, or a
-colleague's number as a phone), so it silences nothing.
+to be theirs keeps a passage from being suggested: the address they verified, the values the
+stores found them by (the data map's ``identity`` columns of the record), and their own row's
+contact details (``own_identifiers``). What they typed as their name or phone proves nothing
+(anyone may type a colleague's address as a name, or a colleague's number as a phone), so it
+silences nothing.
 Other people are known by the addresses in the record that are not the person's: the names
-those addresses spell or stand beside, and the name of whoever proved one by filing a request
-from it, are suggested wherever the record writes them.
+those addresses spell or stand beside are suggested wherever the record writes them. A name
+someone typed on a request of their own is never used: anyone who proves an address could
+choose it, and a reviewer would learn that they had asked.
 A suggestion staff dismissed, or a passage already withheld, is not suggested again. Staff accept
 or dismiss each: nothing is withheld without a person choosing it and saying why.
 """
@@ -16,8 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-from django.db.models import Q
 
 from exports_app import lookalikes, passages
 from exports_app.models import DismissedSuggestion, Redaction
@@ -90,22 +90,13 @@ def _mailbox(address: str) -> str:
 
 def _names_known(texts: list[passages.Leaf], own: lookalikes.Own) -> set[str]:
     """The names of other people, known by the addresses in the record that are not the
-    person's: the names those addresses spell or stand beside, and the name of whoever filed a
-    request from one (each is then suggested wherever the record writes it)."""
+    person's: the names those addresses spell or stand beside (each is then suggested wherever
+    the record writes it). Only the record itself says who is who: never a name someone typed
+    on a request of their own, which anyone who proves an address could choose."""
     names: set[str] = set()
-    keys: set[str] = set()
     for leaf in texts:
         names |= lookalikes.names_tied(leaf.text, own)
-        keys |= {own.mailbox(a) for a in lookalikes.addresses(leaf.text)} - own.addresses
-    if not keys:
-        return names
-    # only someone who proved the address: an unconfirmed form could plant any name here
-    filed = (
-        DataSubjectRequest.objects.filter(requester_email_key__in=keys)
-        .filter(Q(email_verified_at__isnull=False) | Q(verified_at__isnull=False))
-        .values_list("requester_name", flat=True)
-    )
-    return names | {n.strip() for n in filed if len(n.strip()) > 2}
+    return names
 
 
 def for_record(

@@ -9,7 +9,8 @@ that was shown a moment ago and a script that never saw one meet the same rule.
 
 The two-person rule: a response is prepared and *submitted for approval* by one member of staff
 and approved by another; whoever prepared it (decided a correction, withheld data, rebuilt the
-files, retried a store, submitted it) may not approve it or release its files. A response is
+files, retried a store, submitted it, took the request by phone or letter, vouched for the
+person's identity or an agent's authority) may not approve it or release its files. A response is
 approved only after submission, and so by two people. ``DSAR_SINGLE_PERSON_MODE`` turns the rule
 off for a team of one (an approver may then approve straight from review); every staff page then
 says so.
@@ -26,6 +27,7 @@ from django.db.models import Q
 
 from exports_app.models import (
     PDF_ATTACHES,
+    DismissedSuggestion,
     ExportFormat,
     ExportStatus,
     Redaction,
@@ -87,13 +89,17 @@ def _table(*actions: StaffAction) -> dict[str, StaffAction]:
 ACTIONS: dict[str, StaffAction] = _table(
     # Logging a request received by phone, letter, email, in person or social media (no request
     # exists yet, so no status: ``intake/staff.py`` checks the role).
-    StaffAction("log_request", REVIEWER, frozenset(), event="received"),
+    # Whoever took the request (and so chose how identity was checked and where the answer
+    # goes) or vouched for the person's identity has prepared the response: another approves.
+    StaffAction("log_request", REVIEWER, frozenset(), prepares=True, event="received"),
     # Working a request: any member of the privacy team.
     StaffAction("assign", REVIEWER, OPEN_STATUSES),
     StaffAction("note", REVIEWER, frozenset(Status), reason=True),
     StaffAction("confirm_authority", REVIEWER, frozenset({Status.AWAITING_VERIFICATION}),
                 prepares=True, event="authority_confirmed"),
-    StaffAction("confirm_identity", REVIEWER, OPEN_STATUSES, event="identity_confirmed"),
+    StaffAction(
+        "confirm_identity", REVIEWER, OPEN_STATUSES, prepares=True, event="identity_confirmed"
+    ),
     StaffAction("extend", REVIEWER, EARLY, reason=True),
     StaffAction("hold", REVIEWER, EARLY, reason=True),
     StaffAction("resume", REVIEWER, frozenset({Status.ON_HOLD})),
@@ -280,7 +286,35 @@ def can_release(dsr: DataSubjectRequest) -> Refusal | None:
             "What is withheld is not what was approved: send the response back to review, "
             "and have it approved again."
         )
+    if not left_in_as_approved(dsr):
+        return _not_now(
+            "What was left in of the suggested third-party data is not what was approved: "
+            "send the response back to review, and have it approved again."
+        )
     return None
+
+
+LEFT_IN_ORDER = ("store", "table", "record_key", "field", "path", "span_start", "span_end")
+
+
+def left_in_rows(dsr: DataSubjectRequest) -> list[list[Any]]:
+    """What was left in of the suggested third-party data, as an approval records it."""
+    return [
+        list(row)
+        for row in DismissedSuggestion.objects.filter(request=dsr)
+        .order_by(*LEFT_IN_ORDER)
+        .values_list(*LEFT_IN_ORDER)
+    ]
+
+
+def left_in_as_approved(dsr: DataSubjectRequest) -> bool:
+    """What was left in of the suggestions is what the latest approval approved (an approval
+    from before it was recorded approved whatever was left in then)."""
+    event = dsr.events.filter(action="approve").order_by("-seq").first()
+    approved = event.payload.get("approved") if event is not None else None
+    if not isinstance(approved, dict):
+        return False
+    return "left_in" not in approved or approved["left_in"] == left_in_rows(dsr)
 
 
 def withheld_as_approved(dsr: DataSubjectRequest) -> bool:

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from exports_app.models import DismissedSuggestion, Redaction
 from exports_app.services import exports_release
-from requests_app.core.actions import ACTIONS
+from requests_app.core.actions import ACTIONS, LEFT_IN_ORDER, left_in_rows
 from requests_app.core.errors import Changed
 from requests_app.core.lifecycle import request_complete, require_reason, transition
 from requests_app.core.locking import staff_action
@@ -64,6 +64,8 @@ def approval_snapshot(dsr: DataSubjectRequest) -> dict[str, Any]:
         ]
     redactions = Redaction.objects.in_force().filter(request=dsr).order_by("pk")
     snapshot["redactions"] = [[*r.target, r.reason] for r in redactions]
+    # what was left in of the suggested third-party data is approved too (``left_in_rows``)
+    snapshot["left_in"] = left_in_rows(dsr)
     if dsr.erasure_plan is not None:
         snapshot["plan_digest"] = dsr.erasure_plan["digest"]
     return snapshot
@@ -71,35 +73,22 @@ def approval_snapshot(dsr: DataSubjectRequest) -> dict[str, Any]:
 
 def left_in(dsr: DataSubjectRequest) -> list[DismissedSuggestion]:
     """The suggested third-party passages staff chose to leave in, in a stable order."""
-    return list(
-        DismissedSuggestion.objects.filter(request=dsr).order_by(
-            "store", "table", "record_key", "field", "path", "span_start", "span_end"
-        )
-    )
+    return list(DismissedSuggestion.objects.filter(request=dsr).order_by(*LEFT_IN_ORDER))
 
 
 def approval_seen(dsr: DataSubjectRequest) -> str:
     """The version of what an approver approves now: a digest of ``approval_snapshot`` (with an
-    erasure's plan as it stands now, as the approve page shows it) and of what was left in of
-    the suggestions. The approve page and the API show it; an approval names it, and is refused
-    if the response is no longer that version."""
+    erasure's plan as it stands now, as the approve page shows it), which holds what is
+    withheld and what was left in. The approve page and the API show it; an approval names it,
+    and is refused if the response is no longer that version."""
     snapshot = approval_snapshot(dsr)
     if dsr.request_type == RequestType.ERASURE:
         snapshot["plan_digest"] = plan_digest(plan_rules(erasure_plan(dsr=dsr)))
-    return _seen(snapshot, dsr)
+    return _seen(snapshot)
 
 
-def _seen(snapshot: dict[str, Any], dsr: DataSubjectRequest) -> str:
-    left = [
-        [d.store, d.table, d.record_key, d.field, d.path, d.span_start, d.span_end]
-        for d in left_in(dsr)
-    ]
-    body = json.dumps(
-        {"approved": snapshot, "left_in": left},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+def _seen(snapshot: dict[str, Any]) -> str:
+    body = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -148,7 +137,7 @@ def request_approve(
     if dsr.request_type == RequestType.ERASURE:
         dsr.erasure_plan = changes["erasure_plan"] = erasure_plan_fix(dsr=dsr)
     snapshot = approval_snapshot(dsr)
-    current = _seen(snapshot, dsr)
+    current = _seen(snapshot)
     if seen is not None and seen != current:
         raise Changed(
             "This response has changed since you opened it (what is withheld or left in, the "

@@ -286,21 +286,25 @@ def test_a_dismissed_suggestion_is_not_offered_again(
     assert RequestEvent.objects.filter(request=bob, action="dismiss_suggestion").exists()
 
 
-def test_the_name_of_someone_known_by_an_address_in_the_record_is_suggested(
+def test_a_name_someone_typed_on_a_request_of_their_own_is_never_suggested(
     bob: DataSubjectRequest, submit: Any
 ) -> None:
-    # Priya once filed a request of her own: the record names her away from her address
-    priya = submit(name="Priya Shah", email="ps77@example.org")
-    priya.email_verified_at = priya.received_at
-    priya.save(update_fields=["email_verified_at"])
+    """Attacker's finding (round 2): whoever proves an address named in Bob's record could type
+    any name on their own request ("Bob Baker", "Sam") and have it suggested as someone else's
+    in Bob's review, and reviewers learnt that the address's owner had filed a request. What
+    the stores hold says who is who; our own requests table does not."""
+    for name in ("Bob Baker", "Sam"):
+        planted = submit(name=name, email="jane.doe@example.org")
+        planted.email_verified_at = planted.received_at
+        planted.save(update_fields=["email_verified_at"])
     record = {
         "email": "bob@example.com",
-        "body": "Priya Shah says hi. Reach her at ps77@example.org",
+        "from": "Bob Baker",
+        "body": "Sam from the helpdesk wrote to jane.doe@example.org for me",
     }
     found = {(s.kind, s.text) for s in suggestions.for_record(bob, "support", "tickets", record)}
-    assert ("name", "Priya Shah") in found
-    assert ("email", "ps77@example.org") in found
-    assert not any("bob" in text.lower() for _, text in found)
+    assert ("email", "jane.doe@example.org") in found  # the address is still someone else's
+    assert not [text for kind, text in found if kind == "name"]
 
 
 def test_the_api_withholds_a_passage_and_undoes_it(

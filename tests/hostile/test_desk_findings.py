@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from requests_app.models import DataSubjectRequest, RequestEvent, Status
 from tests.factories import UserFactory
@@ -108,3 +109,41 @@ def test_a_saved_view_refused_keeps_the_queue_as_it_was(reviewer: Any) -> None:
     # filters the queue does not take are not carried back either
     odd = client.post("/staff/views/", {"name": "", "query": "type=nonsense&q=jane"})
     assert odd["Location"] == "/staff/"
+
+
+def test_whoever_took_the_request_and_vouched_for_the_person_may_not_approve_it(
+    approver: Any, reviewer: Any
+) -> None:
+    """Attacker's finding (round 2): an approver logged a phone request, vouched for identity,
+    chose delivery by post to an address of their own, then approved and released it."""
+    from requests_app.core import actions
+    from tests.support.workflow import submit_for_approval
+
+    client = login(approver)
+    logged = client.post(
+        "/api/v1/requests/",
+        {
+            "request_type": "access",
+            "name": "Dan Dawson",
+            "email": "dan@example.com",
+            "jurisdiction": "uk_gdpr",
+            "channel": "phone",
+            "received_at": timezone.now().isoformat(),
+            "identity_check": "known_details",
+            "identity_note": "he knew his postcode",
+            "delivery": "post",
+            "postal_address": "1 Mallory Road",
+        },
+        content_type="application/json",
+    )
+    assert logged.status_code == 201, logged.content
+    dsr = DataSubjectRequest.objects.get(reference=logged.json()["reference"])
+    DataSubjectRequest.objects.filter(pk=dsr.pk).update(status=Status.IN_REVIEW)
+    dsr = submit_for_approval(dsr, reviewer)
+    refused = actions.refusal("approve", approver, dsr)
+    assert refused is not None
+    assert "Two-person rule" in refused.message
+    assert refused.forbidden
+    # vouching for someone's identity, or an agent's authority, later on prepares it too
+    assert actions.ACTIONS["confirm_identity"].prepares
+    assert actions.ACTIONS["confirm_authority"].prepares

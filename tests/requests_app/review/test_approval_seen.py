@@ -238,3 +238,59 @@ def test_suggestions_not_yet_decided_are_named_before_submitting_approving_and_r
     undecided = " ".join(parse(page.content).ids["undecided"].text.split())
     assert "not scanned" in undecided
     assert "support" in undecided
+
+
+def test_leaving_a_suggestion_in_after_approval_needs_approving_again_and_release_checks_it(
+    demo_map: Any,
+    verified: Any,
+    reviewer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Attacker's finding (round 2): after approval a reviewer left every suggestion in, the
+    release page stopped warning and the approver released Jane's address."""
+    from exports_app.suggestions import for_record
+    from requests_app.core import actions
+    from requests_app.gathering.gather import gathered_records
+
+    dsr = verified(name="Bob Baker", email="bob@example.com")
+    submit_for_approval(dsr, reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        decisions.request_approve(dsr=dsr, actor=approver, seen=decisions.approval_seen(dsr))
+    dsr.refresh_from_db()
+    assert dsr.status == Status.FULFILLING
+    assert actions.can_release(dsr) is None
+
+    # a row left in behind the service's back: release refuses what was not approved
+    step = dsr.gather_steps.get(store="support")
+    table, record = next(
+        (t, r) for t, r in gathered_records(step) if for_record(dsr, "support", t, r)
+    )
+    jane = for_record(dsr, "support", table, record)[0]
+    sneaked = DismissedSuggestion.objects.create(
+        request=dsr,
+        store="support",
+        table=table,
+        record_key=_key(record),
+        field=jane.field,
+        path=jane.path,
+        span_start=jane.start,
+        span_end=jane.end,
+        dismissed_by="staff:rita",
+    )
+    refused = actions.can_release(dsr)
+    assert refused is not None
+    assert "left in" in refused.message
+    sneaked.delete()
+
+    # through the service: the response goes back to review, to be approved again
+    exports.suggestions_dismiss(
+        dsr=dsr,
+        actor=reviewer,
+        store="support",
+        table=table,
+        record_key=_key(record),
+        picks=[exports.Pick(jane.field, jane.path, jane.start, jane.end, jane.text)],
+    )
+    dsr.refresh_from_db()
+    assert dsr.status == Status.IN_REVIEW
