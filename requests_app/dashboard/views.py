@@ -390,6 +390,12 @@ def _fulfilment_context(dsr: DataSubjectRequest) -> dict[str, Any]:
     if dsr.request_type == RequestType.ERASURE:
         if dsr.status in {Status.IN_REVIEW, Status.APPROVED, Status.ON_HOLD}:
             context["plan"] = erasure_plans.erasure_plan(dsr=dsr)
+            # the recipients that will not be told: none of the person's data reached them
+            context["untold"] = [
+                store.name
+                for store in datamap.current().stores.values()
+                if not store.searchable and not recipients.recipient_received(dsr=dsr, store=store)
+            ]
         context["holds"] = erasure.erasure_holds(dsr) if dsr.is_open else []
         context["erasure_steps"] = dsr.erasure_steps.all()
     context["notices"] = [(n, recipients.is_overdue(n)) for n in dsr.notices.all()]

@@ -248,3 +248,24 @@ def test_the_register_counts_a_retention_only_for_an_erasure_that_kept_rows(
     # Carol's cookie consent record is kept (PECR): that retention did happen, and counts
     consent = register[KEPT_BY_LAW.format(basis="PECR: proof of consent")]
     assert sorted(consent.references) == sorted([bob.reference, carol.reference])
+
+
+def test_the_erasure_plan_says_which_recipients_will_be_told(
+    own_estate: OwnEstate, verified: Any, reviewer: Any
+) -> None:
+    """The plan staff approve says the card processor is emailed only where it will be."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(reviewer)
+    pages = {}
+    for name, email in (("Bob Baker", BOB), ("Carol Clark", CAROL)):
+        dsr = verified(request_type="erasure", name=name, email=email)
+        pages[email] = " ".join(
+            client.get(f"/staff/requests/{dsr.reference}/").content.decode().split()
+        )
+    assert f"Emailed to {STRIPE}" in pages[BOB]
+    assert f"Emailed to {STRIPE}" not in pages[CAROL]
+    assert (
+        "Not told: none of this person's data was found where it receives data from" in pages[CAROL]
+    )
