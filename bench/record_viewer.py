@@ -10,6 +10,9 @@ colleague and their address); the page is 50 tickets. For the first and the last
 * baseline — only reading that page from the gathered file (``selectors.gathered_page``), the
              floor any viewer of this data pays.
 
+And the submit page, which scans every one of the 10,000 tickets for suggestions nobody has
+decided yet (``review/undecided.py``), beside reading the whole store from its gathered file.
+
     make bench          # or: .venv/bin/python bench/record_viewer.py
 """
 
@@ -158,6 +161,29 @@ def main() -> None:
                 "suggestions": suggested,
             }
         )
+    from requests_app.gathering.gather import gathered_records
+
+    def submit_page() -> None:
+        response = client.get(f"/staff/requests/{dsr.reference}/submit/")
+        assert response.status_code == 200, response.status_code
+
+    def read_all() -> None:
+        for _ in gathered_records(step):
+            pass
+
+    html = client.get(f"/staff/requests/{dsr.reference}/submit/").content.decode()
+    undecided = html.split("suggestion", 1)[0].rsplit(">", 1)[-1].strip()
+    ours, baseline = median_ms(submit_page), median_ms(read_all)
+    print(f"{'submit':<12}{ours:>10.1f}{baseline:>13.1f}{undecided:>13}   (every ticket scanned)")
+    results.append(
+        {
+            "page": "submit",
+            "records": TICKETS,
+            "ms": ours,
+            "baseline_ms": baseline,
+            "suggestions": int(undecided) if undecided.isdigit() else None,
+        }
+    )
     out = ROOT / "bench" / "results" / "record_viewer.json"
     out.write_text(json.dumps(results, indent=2))
     print(f"written to {out.relative_to(ROOT)}")

@@ -513,7 +513,7 @@ DSAR_PDF_MAX_ROWS = env_int("DSAR_PDF_MAX_ROWS", 200, minimum=1)
 # The submit, approve and release pages scan each store's gathered data for suggested
 # third-party data nobody has decided on yet (``review/undecided.py``), while the page loads:
 # a store holding more records than this is not scanned, and the page says so.
-DSAR_SUGGEST_SCAN_MAX = env_int("DSAR_SUGGEST_SCAN_MAX", 20_000, minimum=0)
+DSAR_SUGGEST_SCAN_MAX = env_int("DSAR_SUGGEST_SCAN_MAX", 5_000, minimum=0)
 DSAR_PDF_PREVIEW_ROWS = env_int("DSAR_PDF_PREVIEW_ROWS", 25, minimum=1)
 DSAR_DOWNLOAD_TTL_DAYS = env_int("DSAR_DOWNLOAD_TTL_DAYS", 7, minimum=1)
 DSAR_DOWNLOAD_MAX = env_int("DSAR_DOWNLOAD_MAX", 5, minimum=1)
