@@ -5,7 +5,8 @@ unread.
 A suggestion is decided when staff withheld it or left it in (``exports_app.suggestions`` leaves
 both out). Stores are scanned while the page loads, which reads each one's gathered copy: a store
 holding more than ``DSAR_SUGGEST_SCAN_MAX`` records is not scanned (``bench/record_viewer.py``:
-about 0.3 s a thousand support tickets), and the page says so instead of claiming there is nothing to decide.
+about 0.3 s a thousand support tickets), and the page says so instead of claiming there is
+nothing to decide.
 """
 
 from __future__ import annotations
