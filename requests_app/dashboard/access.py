@@ -9,11 +9,13 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from requests_app import selectors
 from requests_app.core.permissions import is_privacy_staff, needs_second_factor
+from requests_app.models import DataSubjectRequest
 
 View = Callable[..., HttpResponse]
 
@@ -52,3 +54,11 @@ def two_factor_redirect(request: HttpRequest) -> HttpResponse | None:
         return None
     target = "dashboard-otp-verify" if state == "verify" else "dashboard-otp-setup"
     return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
+
+
+def request_or_404(reference: str) -> DataSubjectRequest:
+    """The request a staff URL names, as staff see it, or a 404."""
+    dsr = selectors.request_detail(reference=reference)
+    if dsr is None:
+        raise Http404
+    return dsr

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from exports_app.models import GROUNDS_TOLD, Grounds
 from exports_app.services import Pick
+from requests_app import datamap
 from requests_app.converters import ReferenceConverter
 from requests_app.core.actions import ACTIONS
 from requests_app.core.documents import Upload
@@ -587,6 +588,17 @@ class WithholdPicksForm(PicksForm, ReasonForm):
     """Suggestions of one record, ticked: withheld for one reason."""
 
 
+def _field_words(name: str) -> str:
+    """A field a correction may change, in the map's words and by its name: "Phone number
+    (phone)"; the name alone where the map gives it no label."""
+    for store in datamap.current().stores.values():
+        for table in store.tables.values():
+            spec = table.fields.get(name)
+            if spec is not None and spec.rectifiable and spec.label:
+                return f"{spec.label} ({name})"
+    return name
+
+
 class DecisionForm(forms.Form):
     """Staff's decision on one correction the person asked for."""
 
@@ -610,7 +622,7 @@ class DecisionForm(forms.Form):
         super().__init__(*args, **kwargs)
         target = self.fields["target_field"]
         assert isinstance(target, forms.ChoiceField)
-        target.choices = [("", "—"), *[(f, f) for f in fields]]
+        target.choices = [("", "—"), *[(f, _field_words(f)) for f in fields]]
 
 
 class NoteForm(forms.Form):

@@ -11,6 +11,7 @@ from requests_app.dashboard import (
     saved_views,
     twofactor,
     views,
+    withholding,
 )
 
 __all__ = ["converters", "urlpatterns"]
@@ -56,7 +57,9 @@ urlpatterns = [
         name="dashboard-decide-correction",
     ),
     path(
-        "requests/<ref:reference>/data/<slug:store>/", views.store_data, name="dashboard-store-data"
+        "requests/<ref:reference>/data/<slug:store>/",
+        withholding.store_data,
+        name="dashboard-store-data",
     ),
     path(
         "requests/<ref:reference>/documents/<int:pk>/",
@@ -64,16 +67,18 @@ urlpatterns = [
         name="dashboard-document",
     ),
     path(
-        "requests/<ref:reference>/data/<slug:store>/redact/", views.redact, name="dashboard-redact"
+        "requests/<ref:reference>/data/<slug:store>/redact/",
+        withholding.redact,
+        name="dashboard-redact",
     ),
     path(
         "requests/<ref:reference>/data/<slug:store>/redactions/<int:pk>/undo/",
-        views.redaction_undo,
+        withholding.redaction_undo,
         name="dashboard-redaction-undo",
     ),
     path(
         "requests/<ref:reference>/data/<slug:store>/suggestions/dismiss/",
-        views.suggestion_dismiss,
+        withholding.suggestion_dismiss,
         name="dashboard-suggestion-dismiss",
     ),
     path("requests/<ref:reference>/<slug:action>/", views.request_action, name="dashboard-action"),

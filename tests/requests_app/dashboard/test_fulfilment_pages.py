@@ -151,7 +151,7 @@ def test_a_correction_shows_what_each_store_holds_now_for_each_field_it_may_corr
     )
     page = login(reviewer).get(f"/staff/requests/{dsr.reference}/")
     held = " ".join(parse(page.content).ids["held-now"].text.split())
-    assert "What the stores hold now" in held
+    assert "What the stores held when gathered" in held
     assert "Phone number (phone)" in held
     assert "crm: Customer record: 07700 900005" in held
     assert "billing: Billing accounts: 07700 900005" in held

@@ -294,3 +294,47 @@ def test_leaving_a_suggestion_in_after_approval_needs_approving_again_and_releas
     )
     dsr.refresh_from_db()
     assert dsr.status == Status.IN_REVIEW
+
+
+def test_an_erasure_is_not_warned_of_suggestions_it_never_sends(
+    demo_map: Any, verified: Any, reviewer: Any
+) -> None:
+    """New user's finding (round 2): an erasure's submit page listed Jane Doe "not yet decided"
+    and said it "goes to the person as it is"; an erasure sends the person no data."""
+    dsr = verified(request_type="erasure", name="Bob Baker", email="bob@example.com")
+    page = login(reviewer).get(f"/staff/requests/{dsr.reference}/submit/")
+    assert "undecided" not in parse(page.content).ids
+    assert b"Every suggestion has been decided" not in page.content
+
+
+def test_the_release_page_repeats_what_was_left_in(
+    demo_map: Any,
+    verified: Any,
+    reviewer: Any,
+    approver: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from exports_app.suggestions import for_record
+    from requests_app.gathering.gather import gathered_records
+
+    dsr = verified(name="Bob Baker", email="bob@example.com")
+    step = dsr.gather_steps.get(store="support")
+    table, record = next(
+        (t, r) for t, r in gathered_records(step) if for_record(dsr, "support", t, r)
+    )
+    raj = for_record(dsr, "support", table, record)[0]
+    exports.suggestions_dismiss(
+        dsr=dsr,
+        actor=reviewer,
+        store="support",
+        table=table,
+        record_key=_key(record),
+        picks=[exports.Pick(raj.field, raj.path, raj.start, raj.end, raj.text)],
+    )
+    submit_for_approval(dsr, reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        decisions.request_approve(dsr=dsr, actor=approver, seen=decisions.approval_seen(dsr))
+    page = login(approver).get(f"/staff/requests/{dsr.reference}/release/").content.decode()
+    released = page.split("What you release", 1)[1]
+    assert "Suggestions left in" in released
+    assert f"“{raj.text}”" in released
