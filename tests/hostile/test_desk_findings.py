@@ -147,3 +147,11 @@ def test_whoever_took_the_request_and_vouched_for_the_person_may_not_approve_it(
     # vouching for someone's identity, or an agent's authority, later on prepares it too
     assert actions.ACTIONS["confirm_identity"].prepares
     assert actions.ACTIONS["confirm_authority"].prepares
+
+
+def test_a_store_that_found_nothing_says_so(demo_map: Any, verified: Any, reviewer: Any) -> None:
+    dsr = verified(name="Bob Baker", email="bob@example.com")
+    page = login(reviewer).get(f"/staff/requests/{dsr.reference}/data/marketing/")
+    text = " ".join(page.content.decode().split())
+    assert "marketing found nothing about this person." in text
+    assert "records in ," not in text
