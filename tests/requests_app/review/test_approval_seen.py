@@ -230,7 +230,7 @@ def test_suggestions_not_yet_decided_are_named_before_submitting_approving_and_r
     assert key
     page = login(reviewer).get(f"/staff/requests/{dsr.reference}/submit/")
     assert "undecided" not in parse(page.content).ids, parse(page.content).ids["undecided"].text
-    assert b"Every suggestion has been decided" in page.content
+    assert b"Nothing suggested as someone else's data is left to decide" in page.content
 
     # a store too large to scan while the page loads says so, rather than "nothing to decide"
     settings.DSAR_SUGGEST_SCAN_MAX = 2
@@ -304,7 +304,7 @@ def test_an_erasure_is_not_warned_of_suggestions_it_never_sends(
     dsr = verified(request_type="erasure", name="Bob Baker", email="bob@example.com")
     page = login(reviewer).get(f"/staff/requests/{dsr.reference}/submit/")
     assert "undecided" not in parse(page.content).ids
-    assert b"Every suggestion has been decided" not in page.content
+    assert b"Nothing suggested as someone else's data is left to decide" not in page.content
 
 
 def test_the_release_page_repeats_what_was_left_in(
