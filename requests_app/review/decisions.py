@@ -6,8 +6,9 @@
 The approve event records what was approved (``approval_snapshot``) and fulfilment carries out
 that snapshot only (``lifecycle.approved_snapshot``). The approver approves the version they were
 shown (``approval_seen``, a digest the approve page and the API give): a response changed after
-they looked (sent back, changed, submitted again) is refused until they look again. Who may take each decision, in which
-statuses, is the one table in ``core/actions.py``; ``staff_action`` checks it with the row locked.
+they looked (sent back, changed, submitted again) is refused until they look again. Who may take
+each decision, in which statuses, is the one table in ``core/actions.py``; ``staff_action``
+checks it with the row locked.
 """
 
 from __future__ import annotations
